@@ -1,0 +1,14 @@
+/* cli-commands.h: one function per subcommand, each in cli-<name>.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "cli-common.h"
+
+G_BEGIN_DECLS
+
+/* Add new commands here and to the table in main.c. */
+int cli_cmd_version (CliContext *ctx, int argc, char **argv);
+
+G_END_DECLS

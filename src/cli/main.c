@@ -1,0 +1,80 @@
+/* main.c: somscope-cli, the scriptable front end over libsomscope
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli-commands.h"
+
+typedef struct
+{
+  const char     *name;
+  CliCommandFunc  func;
+  const char     *summary;
+} CliCommand;
+
+static const CliCommand commands[] = {
+  { "version", cli_cmd_version, "Print the version" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: somscope-cli COMMAND [ARGS…]\n\n"
+                "Look inside trained neural networks with self-organizing maps.\n\n"
+                "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'somscope-cli COMMAND --help' for a command's options.\n");
+}
+
+int
+cli_cmd_version (CliContext *ctx, int argc, char **argv)
+{
+  printf ("somscope-cli %s\n", som_version ());
+  return CLI_EXIT_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  CliContext ctx = { 0 };
+
+  setlocale (LC_ALL, "");
+  /* Numbers in JSON, CSV and .cod files must not depend on the locale. */
+  setlocale (LC_NUMERIC, "C");
+
+  ctx.argc = argc;
+  ctx.argv = argv;
+  ctx.batch_size = 64;
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return CLI_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0)
+    return cli_cmd_version (&ctx, argc - 1, argv + 1);
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return CLI_EXIT_OK;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      if (strcmp (argv[1], commands[i].name) == 0)
+        {
+          ctx.command = commands[i].name;
+          return commands[i].func (&ctx, argc - 1, argv + 1);
+        }
+    }
+
+  g_printerr ("somscope-cli: unknown command '%s'\n", argv[1]);
+  print_usage (stderr);
+  return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,9 @@
+/* som.h: the public API of libsomscope (no GTK)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "som-types.h"
+#include "som-io.h"
+#include "som-array.h"
