@@ -11,4 +11,16 @@ G_BEGIN_DECLS
 /* Add new commands here and to the table in main.c. */
 int cli_cmd_version (CliContext *ctx, int argc, char **argv);
 
+/* -- onnx (model, executor, operators) */
+
+/* -- datasets and preprocessing */
+
+/* -- som (grid, trainer, map files) */
+
+/* -- figures (renderers, colour maps, export) */
+
+/* -- attacks and analysis */
+
+/* -- sessions */
+
 G_END_DECLS

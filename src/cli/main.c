@@ -19,6 +19,19 @@ typedef struct
 
 static const CliCommand commands[] = {
   { "version", cli_cmd_version, "Print the version" },
+
+  /* -- onnx (model, executor, operators) */
+
+  /* -- datasets and preprocessing */
+
+  /* -- som (grid, trainer, map files) */
+
+  /* -- figures (renderers, colour maps, export) */
+
+  /* -- attacks and analysis */
+
+  /* -- sessions */
+
 };
 
 static void

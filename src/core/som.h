@@ -7,3 +7,15 @@
 #include "som-types.h"
 #include "som-io.h"
 #include "som-array.h"
+
+/* -- onnx (model, executor, operators) */
+
+/* -- datasets and preprocessing */
+
+/* -- som (grid, trainer, map files) */
+
+/* -- figures (renderers, colour maps, export) */
+
+/* -- attacks and analysis */
+
+/* -- sessions */
