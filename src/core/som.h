@@ -9,6 +9,7 @@
 #include "som-array.h"
 
 /* -- onnx (model, executor, operators) */
+#include "som-model.h"
 
 /* -- datasets and preprocessing */
 
