@@ -14,6 +14,7 @@
 /* -- datasets and preprocessing */
 
 /* -- som (grid, trainer, map files) */
+#include "som-grid.h"
 
 /* -- figures (renderers, colour maps, export) */
 
