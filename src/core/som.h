@@ -21,3 +21,5 @@
 /* -- attacks and analysis */
 
 /* -- sessions */
+#include "som-session.h"
+#include "som-activations.h"
