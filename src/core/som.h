@@ -12,6 +12,8 @@
 #include "som-model.h"
 
 /* -- datasets and preprocessing */
+#include "som-dataset.h"
+#include "som-preprocess.h"
 
 /* -- som (grid, trainer, map files) */
 #include "som-grid.h"
