@@ -14,6 +14,8 @@ int cli_cmd_version (CliContext *ctx, int argc, char **argv);
 /* -- onnx (model, executor, operators) */
 
 /* -- datasets and preprocessing */
+int cli_cmd_eval        (CliContext *ctx, int argc, char **argv);
+int cli_cmd_activations (CliContext *ctx, int argc, char **argv);
 
 /* -- som (grid, trainer, map files) */
 

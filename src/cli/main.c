@@ -23,6 +23,8 @@ static const CliCommand commands[] = {
   /* -- onnx (model, executor, operators) */
 
   /* -- datasets and preprocessing */
+  { "eval", cli_cmd_eval, "Classification accuracy of a model on a dataset" },
+  { "activations", cli_cmd_activations, "Per-layer activations of a model on a dataset, as .npz" },
 
   /* -- som (grid, trainer, map files) */
 
