@@ -268,8 +268,15 @@ header_value (const char *header, const char *key)
   return p;
 }
 
-SomArray *
-som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
+gboolean
+som_npy_parse_header (const guint8 *data,
+                      gsize         len,
+                      const char   *name,
+                      SomDType     *dtype_out,
+                      guint        *ndim_out,
+                      gsize        *shape_out,
+                      gsize        *data_offset_out,
+                      GError      **error)
 {
   guint major;
   gsize header_len, offset, n, bytes;
@@ -279,12 +286,11 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
   gboolean found = FALSE;
   gsize shape[SOM_ARRAY_MAX_DIMS];
   guint ndim = 0;
-  SomArray *a;
 
   if (len < 10 || memcmp (data, npy_magic, 6) != 0)
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: not a .npy array (bad magic)", name);
-      return NULL;
+      return FALSE;
     }
   major = data[6];
   if (major == 1)
@@ -302,7 +308,7 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
   else
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, "%s: .npy version %u is not supported", name, major);
-      return NULL;
+      return FALSE;
     }
   if (header_len > len - offset || header_len > 1 << 20)
     goto truncated;
@@ -329,7 +335,7 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
       g_autofree char *descr = g_strndup (p, strcspn (p, ","));
       g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
                    "%s: dtype %s is not supported (little-endian numbers only)", name, descr);
-      return NULL;
+      return FALSE;
     }
 
   p = header_value (header, "fortran_order");
@@ -339,7 +345,7 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
                    "%s: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)", name);
-      return NULL;
+      return FALSE;
     }
   if (strncmp (p, "False", 5) != 0)
     goto bad_header;
@@ -367,7 +373,7 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
         {
           g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
                        "%s: more than %d dimensions", name, SOM_ARRAY_MAX_DIMS);
-          return NULL;
+          return FALSE;
         }
       shape[ndim++] = v;
       p = end;
@@ -382,12 +388,45 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
   if (!shape_bytes (dtype, ndim, shape, &n, &bytes))
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "%s: the declared shape overflows", name);
+      return FALSE;
+    }
+  *dtype_out = dtype;
+  *ndim_out = ndim;
+  memcpy (shape_out, shape, ndim * sizeof (gsize));
+  *data_offset_out = offset;
+  return TRUE;
+
+truncated:
+  g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: truncated .npy data", name);
+  return FALSE;
+bad_header:
+  g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: malformed .npy header", name);
+  return FALSE;
+}
+
+SomArray *
+som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
+{
+  SomDType dtype;
+  gsize shape[SOM_ARRAY_MAX_DIMS];
+  guint ndim;
+  gsize offset, n, bytes;
+  SomArray *a;
+
+  if (!som_npy_parse_header (data, len, name, &dtype, &ndim, shape, &offset, error))
+    return NULL;
+  if (!shape_bytes (dtype, ndim, shape, &n, &bytes))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "%s: the declared shape overflows", name);
       return NULL;
     }
   if (bytes != len - offset)
     {
       if (bytes > len - offset)
-        goto truncated;
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: truncated .npy data", name);
+          return NULL;
+        }
       g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT,
                    "%s: %" G_GSIZE_FORMAT " bytes of data, but the header declares %" G_GSIZE_FORMAT,
                    name, len - offset, bytes);
@@ -401,13 +440,6 @@ som_npy_parse (const guint8 *data, gsize len, const char *name, GError **error)
     }
   memcpy (a->data, data + offset, bytes);
   return a;
-
-truncated:
-  g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: truncated .npy data", name);
-  return NULL;
-bad_header:
-  g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: malformed .npy header", name);
-  return NULL;
 }
 
 GBytes *
@@ -561,6 +593,13 @@ fail:
   g_set_error (error, SOM_ERROR, SOM_ERROR_IO, "%s: cannot add %s: %s", w->path, member,
                zip_strerror (w->zip));
   return FALSE;
+}
+
+void
+som_npz_writer_set_compress (SomNpzWriter *w, gboolean compress)
+{
+  g_return_if_fail (w != NULL);
+  w->compress = compress;
 }
 
 gboolean
@@ -758,8 +797,8 @@ som_npz_reader_read_member (SomNpzReader *r, const char *member, GError **error)
   got = zip_fread (zf, buf, st.size);
   if (got < 0 || (zip_uint64_t) got != st.size)
     {
-      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: member %s is truncated or corrupt: %s",
-                   r->path, member, zip_file_strerror (zf));
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: member %s is truncated or corrupt%s%s",
+                   r->path, member, got < 0 ? ": " : "", got < 0 ? zip_file_strerror (zf) : "");
       zip_fclose (zf);
       g_free (buf);
       return NULL;
@@ -771,6 +810,84 @@ som_npz_reader_read_member (SomNpzReader *r, const char *member, GError **error)
       return NULL;
     }
   return g_bytes_new_take (buf, st.size);
+}
+
+gboolean
+som_npz_reader_stat_member (SomNpzReader *r,
+                            const char   *member,
+                            guint64      *size,
+                            guint64      *comp_size,
+                            GError      **error)
+{
+  zip_stat_t st;
+
+  zip_stat_init (&st);
+  if (zip_stat (r->zip, member, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE) ||
+      !(st.valid & ZIP_STAT_COMP_SIZE))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: no member %s", r->path, member);
+      return FALSE;
+    }
+  if (size != NULL)
+    *size = st.size;
+  if (comp_size != NULL)
+    *comp_size = st.comp_size;
+  return TRUE;
+}
+
+gboolean
+som_npz_reader_read_array_header (SomNpzReader *r,
+                                  const char   *name,
+                                  SomDType     *dtype,
+                                  guint        *ndim,
+                                  gsize        *shape,
+                                  GError      **error)
+{
+  g_autofree char *member = g_strconcat (name, ".npy", NULL);
+  g_autofree char *label = g_strdup_printf ("%s:%s", r->path, name);
+  g_autofree guint8 *buf = NULL;
+  zip_stat_t st;
+  zip_file_t *zf;
+  zip_int64_t got;
+  gsize want, offset;
+
+  zip_stat_init (&st);
+  if (zip_stat (r->zip, member, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: no array named %s", r->path, name);
+      return FALSE;
+    }
+  /* The header is at most 1 MiB plus the 12-byte preamble (som_npy_parse). */
+  want = MIN (st.size, (guint64) (1 << 20) + 12);
+  zf = zip_fopen (r->zip, member, 0);
+  if (zf == NULL)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: cannot read: %s", label,
+                   zip_strerror (r->zip));
+      return FALSE;
+    }
+  buf = g_malloc (MAX (want, 1));
+  got = zip_fread (zf, buf, want);
+  zip_fclose (zf);
+  if (got < 0 || (zip_uint64_t) got != want)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: truncated or corrupt member", label);
+      return FALSE;
+    }
+  if (!som_npy_parse_header (buf, want, label, dtype, ndim, shape, &offset, error))
+    return FALSE;
+  {
+    gsize n = 1;
+    for (guint i = 0; i < *ndim; i++)
+      n *= shape[i];  /* overflow already excluded by the header parser */
+    if (n * som_dtype_size (*dtype) != st.size - offset)
+      {
+        g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT,
+                     "%s: the member's size does not match the shape its header declares", label);
+        return FALSE;
+      }
+  }
+  return TRUE;
 }
 
 SomArray *

@@ -65,6 +65,16 @@ SomArray *som_npy_parse                (const guint8 *data,
                                         gsize         len,
                                         const char   *name,
                                         GError      **error);
+/* Only the header: dtype, shape and where the data starts; checks that the
+ * shape does not overflow (not that the data is all there). */
+gboolean  som_npy_parse_header         (const guint8 *data,
+                                        gsize         len,
+                                        const char   *name,
+                                        SomDType     *dtype,
+                                        guint        *ndim,
+                                        gsize        *shape,
+                                        gsize        *data_offset,
+                                        GError      **error);
 GBytes   *som_npy_serialize            (const SomArray *array);
 SomArray *som_npy_load                 (const char  *path,
                                         GError     **error);
@@ -81,6 +91,9 @@ SomNpzWriter *som_npz_writer_new       (const char  *path,
                                         gboolean     compress,
                                         GError     **error);
 /* @name is the array name without ".npy" (e.g. "codebook", "layer_007/hits") */
+/* Deflate the members added from now on (or store them). */
+void      som_npz_writer_set_compress  (SomNpzWriter   *writer,
+                                        gboolean        compress);
 gboolean  som_npz_writer_add_array     (SomNpzWriter   *writer,
                                         const char     *name,
                                         const SomArray *array,
@@ -113,6 +126,20 @@ gboolean  som_npz_reader_has_array     (SomNpzReader *reader,
                                         const char   *name);
 gboolean  som_npz_reader_has_member    (SomNpzReader *reader,
                                         const char   *member);
+/* The sizes a member declares (uncompressed, compressed), before reading it. */
+gboolean  som_npz_reader_stat_member   (SomNpzReader *reader,
+                                        const char   *member,
+                                        guint64      *size,
+                                        guint64      *comp_size,
+                                        GError      **error);
+/* Reads only an array's .npy header (at most ~1 MiB): dtype and shape, and
+ * checks that the member's size matches them. */
+gboolean  som_npz_reader_read_array_header (SomNpzReader *reader,
+                                        const char   *name,
+                                        SomDType     *dtype,
+                                        guint        *ndim,
+                                        gsize        *shape,
+                                        GError      **error);
 SomArray *som_npz_reader_read_array    (SomNpzReader *reader,
                                         const char   *name,
                                         GError      **error);
