@@ -738,15 +738,34 @@ test_numpy_reads_session (void)
   g_assert_nonnull (strstr (out, "numpy read the session"));
 }
 
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+  const char *e;
+
+  while (d != NULL && (e = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, e, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
 int
 main (int argc, char **argv)
 {
+  int status;
+
   self_exe = g_canonicalize_filename (argv[0], NULL);
   if (argc == 3 && g_str_has_prefix (argv[1], "--"))
     return child_main (argv[1], argv[2]);
 
   g_test_init (&argc, &argv, NULL);
-  tmp_path ("");
+  g_free (tmp_path (""));
   g_test_add_func ("/session/round-trip/fresh-process", test_round_trip_fresh_process);
   g_test_add_func ("/session/round-trip/in-process", test_round_trip_in_process);
   g_test_add_func ("/session/model-moved-or-changed", test_model_moved_or_changed);
@@ -759,5 +778,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/hostile/names", test_hostile_names);
   g_test_add_func ("/session/hostile/sizes", test_hostile_sizes);
   g_test_add_func ("/session/hostile/truncated-and-corrupt", test_truncated_and_corrupt);
-  return g_test_run ();
+  status = g_test_run ();
+  remove_tree (tmp_dir);
+  return status;
 }
