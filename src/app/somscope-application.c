@@ -7,42 +7,82 @@
 #include <glib/gi18n.h>
 
 #include "somscope-application.h"
+#include "somscope-preferences-window.h"
+#include "somscope-settings.h"
 #include "somscope-window.h"
 
 struct _SomscopeApplication
 {
   AdwApplication parent_instance;
+
+  GSettings *settings;
 };
 
 G_DEFINE_FINAL_TYPE (SomscopeApplication, somscope_application, ADW_TYPE_APPLICATION)
 
+static SomscopeWindow *
+get_window (SomscopeApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (somscope_window_new (self));
+  return SOMSCOPE_WINDOW (window);
+}
+
+/* No arguments: the demo, so a new user sees maps at once. */
 static void
 somscope_application_activate (GApplication *app)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  GtkWindow *existing = gtk_application_get_active_window (GTK_APPLICATION (app));
+  SomscopeWindow *window = get_window (SOMSCOPE_APPLICATION (app));
 
-  if (window == NULL)
-    window = GTK_WINDOW (somscope_window_new (SOMSCOPE_APPLICATION (app)));
-  gtk_window_present (window);
+  gtk_window_present (GTK_WINDOW (window));
+  if (existing == NULL)
+    somscope_window_open_demo (window);
 }
 
+/* somscope MODEL [DATASET]: a bad file shows the error in the window. */
 static void
 somscope_application_open (GApplication  *app,
                            GFile        **files,
                            int            n_files,
                            const char    *hint)
 {
-  somscope_application_activate (app);
+  SomscopeWindow *window = get_window (SOMSCOPE_APPLICATION (app));
+
+  gtk_window_present (GTK_WINDOW (window));
+  if (n_files > 2)
+    {
+      somscope_window_show_error (window, _("Open a model and at most one dataset"));
+      return;
+    }
+  somscope_window_open (window, files[0], n_files > 1 ? files[1] : NULL);
 }
 
 static void
-quit_activated (GSimpleAction *action, GVariant *param, gpointer user_data)
+quit_activated (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  GList *windows = gtk_application_get_windows (app);
+
+  /* Closing the windows lets them save their state and stop their jobs. */
+  for (GList *l = windows; l != NULL;)
+    {
+      GtkWindow *window = l->data;
+
+      l = l->next;
+      gtk_window_close (window);
+    }
+  g_application_quit (G_APPLICATION (app));
 }
 
 static void
-about_activated (GSimpleAction *action, GVariant *param, gpointer user_data)
+about_activated (GSimpleAction *action,
+                 GVariant      *param,
+                 gpointer       user_data)
 {
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
   AdwAboutWindow *about;
@@ -51,33 +91,103 @@ about_activated (GSimpleAction *action, GVariant *param, gpointer user_data)
   adw_about_window_set_application_name (about, _("Somscope"));
   adw_about_window_set_application_icon (about, APP_ID);
   adw_about_window_set_version (about, PACKAGE_VERSION);
-  adw_about_window_set_comments (about, _("Look inside trained neural networks with self-organizing maps"));
+  adw_about_window_set_comments (about,
+                                 _("Look inside trained neural networks with self-organizing maps"));
   adw_about_window_set_license_type (about, GTK_LICENSE_GPL_3_0);
+  adw_about_window_set_website (about, "https://github.com/somscope/somscope");
   gtk_window_set_transient_for (GTK_WINDOW (about), window);
   gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+preferences_activated (GSimpleAction *action,
+                       GVariant      *param,
+                       gpointer       user_data)
+{
+  SomscopeApplication *self = SOMSCOPE_APPLICATION (user_data);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GtkWindow *preferences;
+
+  preferences = GTK_WINDOW (somscope_preferences_window_new (self->settings));
+  gtk_window_set_transient_for (preferences, window);
+  gtk_window_present (preferences);
+}
+
+/* The README of the source tree when run from it, else the installed docs. */
+static void
+help_activated (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  const char *candidates[] = {
+    SOMSCOPE_SOURCE_DIR "/README.md",
+    DOCDIR "/README.md",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    if (g_file_test (candidates[i], G_FILE_TEST_IS_REGULAR))
+      {
+        g_autofree char *uri = g_filename_to_uri (candidates[i], NULL, NULL);
+
+        gtk_show_uri (window, uri, GDK_CURRENT_TIME);
+        return;
+      }
+  gtk_show_uri (window, "https://github.com/somscope/somscope#readme", GDK_CURRENT_TIME);
 }
 
 static const GActionEntry app_actions[] = {
   { "quit", quit_activated },
   { "about", about_activated },
+  { "preferences", preferences_activated },
+  { "help", help_activated },
 };
 
 static void
 somscope_application_startup (GApplication *app)
 {
-  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const struct {
+    const char *action;
+    const char *accels[3];
+  } accels[] = {
+    { "app.quit", { "<Control>q", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
+    { "app.help", { "F1", NULL } },
+    { "win.open-model", { "<Control>o", NULL } },
+    { "win.open-dataset", { "<Control><Shift>o", NULL } },
+    { "win.save", { "<Control>s", NULL } },
+    { "win.export", { "<Control>e", NULL } },
+    { "win.copy-view", { "<Control><Shift>c", NULL } },
+    { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
+    { "win.zoom-out", { "<Control>minus", NULL } },
+    { "win.zoom-reset", { "<Control>0", NULL } },
+    { "win.toggle-sidebar", { "F9", NULL } },
+    { "win.show-help-overlay", { "<Control>question", NULL } },
+  };
 
   G_APPLICATION_CLASS (somscope_application_parent_class)->startup (app);
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
+}
+
+static void
+somscope_application_finalize (GObject *object)
+{
+  SomscopeApplication *self = SOMSCOPE_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (somscope_application_parent_class)->finalize (object);
 }
 
 static void
 somscope_application_class_init (SomscopeApplicationClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->finalize = somscope_application_finalize;
   app_class->activate = somscope_application_activate;
   app_class->open = somscope_application_open;
   app_class->startup = somscope_application_startup;
@@ -86,6 +196,7 @@ somscope_application_class_init (SomscopeApplicationClass *klass)
 static void
 somscope_application_init (SomscopeApplication *self)
 {
+  self->settings = somscope_settings_new (NULL);
 }
 
 SomscopeApplication *
@@ -99,4 +210,11 @@ somscope_application_new (void)
                       NULL);
   g_application_set_resource_base_path (G_APPLICATION (app), RESOURCE_BASE_PATH);
   return app;
+}
+
+GSettings *
+somscope_application_get_settings (SomscopeApplication *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_APPLICATION (self), NULL);
+  return self->settings;
 }

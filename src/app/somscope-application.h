@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SomscopeApplication, somscope_application, SOMSCOPE, APPLICATION, AdwApplication)
 
-SomscopeApplication *somscope_application_new (void);
+SomscopeApplication *somscope_application_new          (void);
+/* Never NULL; see somscope_settings_new(). */
+GSettings           *somscope_application_get_settings (SomscopeApplication *self);
 
 G_END_DECLS

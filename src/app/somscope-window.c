@@ -4,25 +4,560 @@
  */
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 
-#include "somscope-window.h"
+#include "somscope-layer-row.h"
+#include "somscope-window-private.h"
 
-struct _SomscopeWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  /* Template widgets */
-  AdwWindowTitle *window_title;
+enum {
+  PROP_0,
+  PROP_DOCUMENT,
+  N_PROPS
 };
 
+static GParamSpec *properties[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (SomscopeWindow, somscope_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static SomscopeMapView *
+all_views (SomscopeWindow *self,
+           guint           i)
+{
+  SomscopeMapView *views[] = {
+    self->umatrix_view, self->hits_view, self->classes_view,
+    self->component_view, self->response_view,
+  };
+
+  return i < G_N_ELEMENTS (views) ? views[i] : NULL;
+}
+
+#define foreach_view(self, view) \
+  for (guint _i = 0; ((view) = all_views ((self), _i)) != NULL; _i++)
+
+static guint
+find_position (GListModel *model,
+               gpointer    item)
+{
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) other = g_list_model_get_item (model, i);
+
+      if (other == item)
+        return i;
+    }
+  return GTK_INVALID_LIST_POSITION;
+}
+
+static void
+update_gallery_count (SomscopeWindow *self)
+{
+  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered_inputs));
+  guint total = 0;
+  g_autofree char *text = NULL;
+
+  if (self->document != NULL)
+    total = g_list_model_get_n_items (somscope_document_get_inputs (self->document));
+  if (shown == total)
+    /* Translators: the number of images in the gallery */
+    text = g_strdup_printf (ngettext ("%u image", "%u images", total), total);
+  else
+    /* Translators: images shown in the gallery out of all */
+    text = g_strdup_printf (ngettext ("%u of %u image", "%u of %u images", total), shown, total);
+  gtk_label_set_label (self->gallery_count, text);
+}
+
+static gboolean
+input_filter_func (gpointer item,
+                   gpointer user_data)
+{
+  SomscopeWindow *self = user_data;
+  SomscopeInput *input = item;
+  guint klass = gtk_drop_down_get_selected (self->class_dropdown);
+
+  if (klass != GTK_INVALID_LIST_POSITION && klass > 0 &&
+      somscope_input_get_label (input) != (int) klass - 1)
+    return FALSE;
+  if (gtk_toggle_button_get_active (self->wrong_filter_button) &&
+      !somscope_input_get_misclassified (input))
+    return FALSE;
+  if (gtk_toggle_button_get_active (self->unit_filter_button) && self->document != NULL)
+    {
+      SomscopeLayer *layer = somscope_document_get_selected_layer (self->document);
+      int unit = somscope_document_get_selected_unit (self->document);
+
+      if (layer == NULL || unit < 0)
+        return FALSE;
+      return somscope_document_get_bmu (self->document, layer,
+                                        somscope_input_get_index (input)) == unit;
+    }
+  return TRUE;
+}
+
+static void
+filter_changed_cb (SomscopeWindow *self)
+{
+  gtk_filter_changed (GTK_FILTER (self->input_filter), GTK_FILTER_CHANGE_DIFFERENT);
+  update_gallery_count (self);
+}
+
+static void
+sync_layer_selection (SomscopeWindow *self)
+{
+  SomscopeLayer *layer = NULL;
+  SomscopeMapView *view;
+  g_autofree char *title = NULL;
+
+  if (self->document != NULL)
+    layer = somscope_document_get_selected_layer (self->document);
+
+  self->syncing_selection = TRUE;
+  gtk_single_selection_set_selected (self->layer_selection,
+                                     layer ? find_position (G_LIST_MODEL (self->layer_selection), layer)
+                                           : GTK_INVALID_LIST_POSITION);
+  gtk_single_selection_set_selected (self->multiple_selection,
+                                     layer ? find_position (G_LIST_MODEL (self->mapped_layers), layer)
+                                           : GTK_INVALID_LIST_POSITION);
+  self->syncing_selection = FALSE;
+
+  foreach_view (self, view)
+    somscope_map_view_set_layer (view, layer);
+
+  if (layer != NULL)
+    title = g_strdup_printf ("%s  <span size=\"small\" alpha=\"60%%\">%s · %s</span>",
+                             somscope_layer_get_name (layer), somscope_layer_get_op (layer),
+                             somscope_layer_get_shape (layer));
+  gtk_label_set_markup (self->layer_title, title ? title : "");
+  if (gtk_toggle_button_get_active (self->unit_filter_button))
+    filter_changed_cb (self);
+}
+
+static void
+layer_selection_changed_cb (SomscopeWindow *self)
+{
+  SomscopeLayer *layer = gtk_single_selection_get_selected_item (self->layer_selection);
+
+  if (self->syncing_selection || self->document == NULL || layer == NULL)
+    return;
+  somscope_document_set_selected_layer (self->document, layer);
+}
+
+static void
+multiple_selection_changed_cb (SomscopeWindow *self)
+{
+  SomscopeLayer *layer = gtk_single_selection_get_selected_item (self->multiple_selection);
+
+  if (self->syncing_selection || self->document == NULL || layer == NULL)
+    return;
+  somscope_document_set_selected_layer (self->document, layer);
+}
+
+static void
+input_selection_changed_cb (SomscopeWindow *self)
+{
+  SomscopeInput *input = gtk_single_selection_get_selected_item (self->input_selection);
+
+  if (self->syncing_selection || self->document == NULL)
+    return;
+  somscope_document_set_selected_input (self->document,
+                                        input ? (int) somscope_input_get_index (input) : -1);
+}
+
+static void
+sync_selected_input (SomscopeWindow *self)
+{
+  g_autoptr(SomscopeInput) input = NULL;
+  int index = -1;
+
+  if (self->document != NULL)
+    index = somscope_document_get_selected_input (self->document);
+  if (index >= 0)
+    input = g_list_model_get_item (somscope_document_get_inputs (self->document), index);
+
+  if (input == NULL)
+    {
+      gtk_stack_set_visible_child_name (self->trajectory_stack, "none");
+      gtk_picture_set_paintable (self->input_picture, NULL);
+      return;
+    }
+  else
+    {
+      g_autofree char *title = NULL;
+      g_autofree char *caption = NULL;
+      g_autofree char *markup = NULL;
+
+      g_object_get (input, "title", &title, "caption", &caption, NULL);
+      markup = g_markup_printf_escaped ("<b>%s</b>\n%s%s", title, caption,
+                                        somscope_input_get_misclassified (input)
+                                          ? _("\n<span foreground=\"#c01c28\">misclassified</span>") : "");
+      gtk_label_set_markup (self->input_label, markup);
+      gtk_picture_set_paintable (self->input_picture,
+                                 GDK_PAINTABLE (somscope_input_get_thumbnail (input)));
+      gtk_stack_set_visible_child_name (self->trajectory_stack, "input");
+    }
+}
+
+static void
+sync_selected_unit (SomscopeWindow *self)
+{
+  SomscopeMapView *view;
+  int unit = self->document ? somscope_document_get_selected_unit (self->document) : -1;
+
+  foreach_view (self, view)
+    somscope_map_view_set_selected_unit (view, unit);
+  if (gtk_toggle_button_get_active (self->unit_filter_button))
+    filter_changed_cb (self);
+  somscope_window_update_actions (self);
+}
+
+static void
+unit_activated_cb (SomscopeWindow  *self,
+                   int              unit,
+                   SomscopeMapView *view)
+{
+  if (self->document == NULL)
+    return;
+  somscope_document_set_selected_unit (self->document, unit);
+  /* Clicking a unit asks "which inputs land here?": answer it. */
+  gtk_toggle_button_set_active (self->unit_filter_button, TRUE);
+}
+
+static void
+view_changed_cb (SomscopeWindow *self)
+{
+  const char *name = adw_view_stack_get_visible_child_name (self->view_stack);
+
+  gtk_widget_set_visible (self->feature_box, g_strcmp0 (name, "component") == 0);
+}
+
+static void
+sync_summary (SomscopeWindow *self)
+{
+  const char *title = self->document ? somscope_document_get_title (self->document) : NULL;
+  const char *summary = self->document ? somscope_document_get_summary (self->document) : NULL;
+
+  adw_window_title_set_subtitle (self->window_title, title ? title : "");
+  gtk_label_set_label (self->dataset_label, summary ? summary : "");
+}
+
+static void
+sync_class_names (SomscopeWindow *self)
+{
+  const char * const *names = NULL;
+  guint n_old = g_list_model_get_n_items (G_LIST_MODEL (self->class_names));
+  g_autoptr(GPtrArray) strings = g_ptr_array_new ();
+
+  if (self->document != NULL)
+    names = somscope_document_get_class_names (self->document);
+  g_ptr_array_add (strings, (gpointer) _("All classes"));
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    g_ptr_array_add (strings, (gpointer) names[i]);
+  g_ptr_array_add (strings, NULL);
+  gtk_string_list_splice (self->class_names, 0, n_old, (const char * const *) strings->pdata);
+  gtk_drop_down_set_selected (self->class_dropdown, 0);
+}
+
+static void
+set_document (SomscopeWindow   *self,
+              SomscopeDocument *document)
+{
+  if (self->document == document)
+    return;
+
+  if (self->document != NULL)
+    somscope_document_cancel (self->document);
+  g_set_object (&self->document, document);
+
+  gtk_toggle_button_set_active (self->unit_filter_button, FALSE);
+  g_signal_group_set_target (self->document_signals, document);
+  g_binding_group_set_source (self->document_bindings, document);
+  gtk_single_selection_set_model (self->layer_selection,
+                                  document ? somscope_document_get_layers (document) : NULL);
+  gtk_filter_list_model_set_model (self->mapped_layers,
+                                   document ? somscope_document_get_layers (document) : NULL);
+  gtk_filter_list_model_set_model (self->filtered_inputs,
+                                   document ? somscope_document_get_inputs (document) : NULL);
+  sync_class_names (self);
+  sync_summary (self);
+  sync_layer_selection (self);
+  sync_selected_input (self);
+  sync_selected_unit (self);
+  update_gallery_count (self);
+
+  gtk_stack_set_visible_child_name (self->main_stack, document ? "document" : "empty");
+  gtk_widget_set_visible (self->sidebar_button, document != NULL);
+  somscope_window_update_actions (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT]);
+}
+
+static void
+load_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  SomscopeDocument *document = SOMSCOPE_DOCUMENT (object);
+  g_autoptr(SomscopeWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->pending == document)
+    {
+      g_clear_object (&self->pending);
+      g_clear_object (&self->pending_cancellable);
+    }
+  gtk_spinner_stop (self->loading_spinner);
+
+  if (!somscope_document_load_finish (document, result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        somscope_window_show_error (self, error->message);
+      if (self->document == NULL)
+        gtk_stack_set_visible_child_name (self->main_stack, "empty");
+      somscope_window_update_actions (self);
+      return;
+    }
+  set_document (self, document);
+}
+
+void
+somscope_window_open (SomscopeWindow *self,
+                      GFile          *model,
+                      GFile          *dataset)
+{
+  GSettings *settings;
+  g_autofree char *name = NULL;
+
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (model));
+  g_return_if_fail (!dataset || G_IS_FILE (dataset));
+
+  /* A newer request replaces one still loading. */
+  if (self->pending_cancellable != NULL)
+    g_cancellable_cancel (self->pending_cancellable);
+  g_clear_object (&self->pending_cancellable);
+  g_clear_object (&self->pending);
+
+  settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  self->pending = somscope_document_new (settings);
+  self->pending_cancellable = g_cancellable_new ();
+
+  name = g_file_get_basename (model);
+  /* Translators: shown while a model is being opened */
+  adw_status_page_set_description (self->loading_page, name);
+  if (self->document == NULL)
+    {
+      gtk_stack_set_visible_child_name (self->main_stack, "loading");
+      gtk_spinner_start (self->loading_spinner);
+    }
+  somscope_document_load_async (self->pending, model, dataset, self->pending_cancellable,
+                                load_cb, g_object_ref (self));
+  somscope_window_update_actions (self);
+}
+
+void
+somscope_window_open_demo (SomscopeWindow *self)
+{
+  g_autoptr(GFile) model = NULL;
+  g_autoptr(GFile) dataset = NULL;
+
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+
+  if (!somscope_find_demo (&model, &dataset))
+    {
+      somscope_window_show_error (self, _("The demo model is not installed"));
+      return;
+    }
+  somscope_window_open (self, model, dataset);
+}
+
+static gboolean
+running_from_build_tree (void)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+
+  return exe != NULL && g_str_has_prefix (exe, SOMSCOPE_BUILD_DIR G_DIR_SEPARATOR_S);
+}
+
+/* The demo images: an IDX images file inside the demo folder. */
+static GFile *
+find_demo_images (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (strstr (name, "images-idx3") != NULL)
+      return g_file_new_build_filename (dir, name, NULL);
+  return NULL;
+}
+
+gboolean
+somscope_find_demo (GFile **model,
+                    GFile **dataset)
+{
+  const char *dirs[] = {
+    g_getenv ("SOMSCOPE_DEMO_DIR"),
+    running_from_build_tree () ? SOMSCOPE_SOURCE_DIR "/data" : NULL,
+    PKGDATADIR,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *m = NULL;
+      g_autofree char *d = NULL;
+
+      if (dirs[i] == NULL)
+        continue;
+      m = g_build_filename (dirs[i], "models", "fashion-resnet.onnx", NULL);
+      d = g_build_filename (dirs[i], "fashion-mnist-demo", NULL);
+      if (!g_file_test (m, G_FILE_TEST_IS_REGULAR))
+        continue;
+      *model = g_file_new_for_path (m);
+      *dataset = find_demo_images (d);
+      return TRUE;
+    }
+  *model = NULL;
+  *dataset = NULL;
+  return FALSE;
+}
+
+void
+somscope_window_show_error (SomscopeWindow *self,
+                            const char     *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+
+  g_free (self->last_error);
+  self->last_error = g_strdup (message);
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 10);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+const char *
+somscope_window_get_last_error (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return self->last_error;
+}
+
+SomscopeMapView *
+somscope_window_get_map_view (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return SOMSCOPE_MAP_VIEW (adw_view_stack_get_visible_child (self->view_stack));
+}
+
+GListModel *
+somscope_window_get_gallery (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return G_LIST_MODEL (self->filtered_inputs);
+}
+
+GListModel *
+somscope_window_get_mapped_layers (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return G_LIST_MODEL (self->mapped_layers);
+}
+
+SomscopeDocument *
+somscope_window_get_document (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+static gboolean
+somscope_window_close_request (GtkWindow *window)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (window);
+  GSettings *settings;
+  int width, height;
+
+  settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_set_int (settings, "window-width", width);
+  g_settings_set_int (settings, "window-height", height);
+  g_settings_set_boolean (settings, "window-maximized", gtk_window_is_maximized (window));
+
+  if (self->pending_cancellable != NULL)
+    g_cancellable_cancel (self->pending_cancellable);
+  if (self->document != NULL)
+    somscope_document_cancel (self->document);
+
+  return GTK_WINDOW_CLASS (somscope_window_parent_class)->close_request (window);
+}
+
+/* "application" is not a construct property, so this waits for it. */
+static void
+application_changed_cb (SomscopeWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  GSettings *settings;
+
+  if (app == NULL || !SOMSCOPE_IS_APPLICATION (app))
+    return;
+  settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (app));
+  gtk_menu_button_set_menu_model (self->primary_menu_button,
+                                  G_MENU_MODEL (gtk_application_get_menu_by_id (app, "primary_menu")));
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (settings, "window-width"),
+                               g_settings_get_int (settings, "window-height"));
+  if (g_settings_get_boolean (settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+}
 
 static void
 somscope_window_dispose (GObject *object)
 {
+  SomscopeWindow *self = SOMSCOPE_WINDOW (object);
+
+  if (self->pending_cancellable != NULL)
+    g_cancellable_cancel (self->pending_cancellable);
+  g_clear_object (&self->pending_cancellable);
+  g_clear_object (&self->pending);
+  if (self->document != NULL)
+    somscope_document_cancel (self->document);
+  g_clear_object (&self->document_signals);
+  g_clear_object (&self->document_bindings);
+  g_clear_object (&self->document);
+
   gtk_widget_dispose_template (GTK_WIDGET (object), SOMSCOPE_TYPE_WINDOW);
   G_OBJECT_CLASS (somscope_window_parent_class)->dispose (object);
+}
+
+static void
+somscope_window_finalize (GObject *object)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (object);
+
+  g_free (self->last_error);
+  G_OBJECT_CLASS (somscope_window_parent_class)->finalize (object);
+}
+
+static void
+somscope_window_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOCUMENT:
+      g_value_set_object (value, self->document);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -30,17 +565,106 @@ somscope_window_class_init (SomscopeWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = somscope_window_dispose;
+  object_class->finalize = somscope_window_finalize;
+  object_class->get_property = somscope_window_get_property;
+  window_class->close_request = somscope_window_close_request;
+
+  properties[PROP_DOCUMENT] =
+    g_param_spec_object ("document", NULL, NULL, SOMSCOPE_TYPE_DOCUMENT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (SOMSCOPE_TYPE_MAP_VIEW);
+  g_type_ensure (SOMSCOPE_TYPE_LAYER_ROW);
+  g_type_ensure (SOMSCOPE_TYPE_LAYER);
+  g_type_ensure (SOMSCOPE_TYPE_INPUT);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_BASE_PATH "/somscope-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, primary_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, progress_revealer);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, progress_label);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, loading_page);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_list);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, dataset_label);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, class_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, class_names);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_title);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_box);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, umatrix_view);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, hits_view);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, classes_view);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, component_view);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, response_view);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, multiples_list);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery_count);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, unit_filter_button);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, wrong_filter_button);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, trajectory_stack);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_picture);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_label);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, mapped_layers);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_selection);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, multiple_selection);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, filtered_inputs);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_filter);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_selection);
+  gtk_widget_class_bind_template_callback (widget_class, layer_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, multiple_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, input_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, unit_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, view_changed_cb);
+
+  somscope_window_install_actions (klass);
 }
 
 static void
 somscope_window_init (SomscopeWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  gtk_custom_filter_set_filter_func (self->input_filter, input_filter_func, self, NULL);
+  g_signal_connect (self, "notify::application", G_CALLBACK (application_changed_cb), NULL);
+
+  self->document_signals = g_signal_group_new (SOMSCOPE_TYPE_DOCUMENT);
+  g_signal_group_connect_swapped (self->document_signals, "notify::selected-layer",
+                                  G_CALLBACK (sync_layer_selection), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::selected-input",
+                                  G_CALLBACK (sync_selected_input), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::selected-unit",
+                                  G_CALLBACK (sync_selected_unit), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::summary",
+                                  G_CALLBACK (sync_summary), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::busy",
+                                  G_CALLBACK (somscope_window_update_actions), self);
+
+  /* The job bar follows the document's coalesced progress properties. */
+  self->document_bindings = g_binding_group_new ();
+  g_binding_group_bind (self->document_bindings, "busy", self->progress_revealer, "reveal-child",
+                        G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (self->document_bindings, "progress", self->progress_bar, "fraction",
+                        G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (self->document_bindings, "message", self->progress_label, "label",
+                        G_BINDING_SYNC_CREATE);
+
+  gtk_widget_set_visible (self->sidebar_button, FALSE);
+  view_changed_cb (self);
+  update_gallery_count (self);
+  somscope_window_update_actions (self);
 }
 
 SomscopeWindow *

@@ -7,6 +7,8 @@
 #include <adwaita.h>
 
 #include "somscope-application.h"
+#include "somscope-document.h"
+#include "somscope-map-view.h"
 
 G_BEGIN_DECLS
 
@@ -14,6 +16,29 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SomscopeWindow, somscope_window, SOMSCOPE, WINDOW, AdwApplicationWindow)
 
-SomscopeWindow *somscope_window_new (SomscopeApplication *app);
+SomscopeWindow   *somscope_window_new             (SomscopeApplication *app);
+SomscopeDocument *somscope_window_get_document    (SomscopeWindow      *self);
+
+/* Opens a model (and a dataset) in a new document; the current one stays
+ * until the new one has loaded, and stays for good if loading fails. */
+void              somscope_window_open            (SomscopeWindow      *self,
+                                                   GFile               *model,
+                                                   GFile               *dataset);
+void              somscope_window_open_demo       (SomscopeWindow      *self);
+void              somscope_window_show_error      (SomscopeWindow      *self,
+                                                   const char          *message);
+/* The last error shown, for tests and the accessibility tree. */
+const char       *somscope_window_get_last_error  (SomscopeWindow      *self);
+/* The map view of the page the view switcher shows. */
+SomscopeMapView  *somscope_window_get_map_view    (SomscopeWindow      *self);
+/* The gallery's filtered model (items: SomscopeInput). */
+GListModel       *somscope_window_get_gallery     (SomscopeWindow      *self);
+/* The multiples' model (items: SomscopeLayer, the mapped ones). */
+GListModel       *somscope_window_get_mapped_layers (SomscopeWindow    *self);
+
+/* Where the demo model and images are: the source tree when run from the
+ * build tree, else the installed data folder.  NULL when missing. */
+gboolean          somscope_find_demo              (GFile              **model,
+                                                   GFile              **dataset);
 
 G_END_DECLS

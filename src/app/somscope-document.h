@@ -1,0 +1,68 @@
+/* somscope-document.h: a session: model, dataset, layers, maps, selection, and the jobs behind them
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "somscope-input.h"
+#include "somscope-layer.h"
+#include "somscope-types.h"
+
+G_BEGIN_DECLS
+
+#define SOMSCOPE_TYPE_DOCUMENT (somscope_document_get_type ())
+
+G_DECLARE_FINAL_TYPE (SomscopeDocument, somscope_document, SOMSCOPE, DOCUMENT, GObject)
+
+SomscopeDocument     *somscope_document_new                (GSettings            *settings);
+
+/* Opens @model and (optionally) @dataset, runs the model on the dataset's
+ * images in a worker thread and starts training the default layers' maps.
+ * The document is filled only when loading succeeded, so a failed load
+ * leaves it as it was.  Training goes on after the callback. */
+void                  somscope_document_load_async         (SomscopeDocument     *self,
+                                                            GFile                *model,
+                                                            GFile                *dataset,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+gboolean              somscope_document_load_finish        (SomscopeDocument     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+
+SomscopeDocumentState somscope_document_get_state          (SomscopeDocument     *self);
+const char           *somscope_document_get_title          (SomscopeDocument     *self);
+const char           *somscope_document_get_summary        (SomscopeDocument     *self);
+GFile                *somscope_document_get_model_file     (SomscopeDocument     *self);
+GFile                *somscope_document_get_dataset_file   (SomscopeDocument     *self);
+GListModel           *somscope_document_get_layers         (SomscopeDocument     *self);
+GListModel           *somscope_document_get_inputs         (SomscopeDocument     *self);
+const char * const   *somscope_document_get_class_names    (SomscopeDocument     *self);
+
+gboolean              somscope_document_get_busy           (SomscopeDocument     *self);
+double                somscope_document_get_progress       (SomscopeDocument     *self);
+const char           *somscope_document_get_message        (SomscopeDocument     *self);
+
+/* (Re)trains every mapped layer with the current settings. */
+void                  somscope_document_train              (SomscopeDocument     *self);
+/* Stops every running job; finished maps stay. */
+void                  somscope_document_cancel             (SomscopeDocument     *self);
+
+SomscopeLayer        *somscope_document_get_selected_layer (SomscopeDocument     *self);
+void                  somscope_document_set_selected_layer (SomscopeDocument     *self,
+                                                            SomscopeLayer        *layer);
+int                   somscope_document_get_selected_input (SomscopeDocument     *self);
+void                  somscope_document_set_selected_input (SomscopeDocument     *self,
+                                                            int                   input);
+int                   somscope_document_get_selected_unit  (SomscopeDocument     *self);
+void                  somscope_document_set_selected_unit  (SomscopeDocument     *self,
+                                                            int                   unit);
+
+/* The best-matching unit of @input on @layer's map, or -1 if not trained. */
+int                   somscope_document_get_bmu            (SomscopeDocument     *self,
+                                                            SomscopeLayer        *layer,
+                                                            guint                 input);
+
+G_END_DECLS

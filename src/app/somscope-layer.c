@@ -1,0 +1,410 @@
+/* somscope-layer.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "somscope-enums.h"
+#include "somscope-layer.h"
+
+struct _SomscopeLayer
+{
+  GObject parent_instance;
+
+  char                *name;
+  char                *op;
+  char                *shape;
+  char                *message;
+  guint                index;
+  gboolean             mapped;
+  SomscopeLayerStatus  status;
+  double               progress;
+  guint                epoch;
+  guint                n_epochs;
+  double               quantization_error;
+  double               topographic_error;
+  int                  input_bmu;
+  int                  adversarial_bmu;
+  guint                revision;
+};
+
+enum {
+  PROP_0,
+  PROP_INDEX,
+  PROP_NAME,
+  PROP_OP,
+  PROP_SHAPE,
+  PROP_DETAILS,
+  PROP_MAPPED,
+  PROP_STATUS,
+  PROP_STATUS_TEXT,
+  PROP_PROGRESS,
+  PROP_TRAINING,
+  PROP_EPOCH,
+  PROP_QUANTIZATION_ERROR,
+  PROP_TOPOGRAPHIC_ERROR,
+  PROP_INPUT_BMU,
+  PROP_ADVERSARIAL_BMU,
+  PROP_REVISION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (SomscopeLayer, somscope_layer, G_TYPE_OBJECT)
+
+static char *
+dup_status_text (SomscopeLayer *self)
+{
+  switch (self->status)
+    {
+    case SOMSCOPE_LAYER_STATUS_IDLE:
+      return g_strdup (_("Not mapped"));
+    case SOMSCOPE_LAYER_STATUS_WAITING:
+      return g_strdup (_("Waiting"));
+    case SOMSCOPE_LAYER_STATUS_TRAINING:
+      if (self->n_epochs > 0 && self->epoch > 0)
+        /* Translators: training progress of a layer's map */
+        return g_strdup_printf (_("Epoch %u of %u"), self->epoch, self->n_epochs);
+      return g_strdup (_("Training"));
+    case SOMSCOPE_LAYER_STATUS_DONE:
+      /* Translators: QE is the quantization error, TE the topographic error */
+      return g_strdup_printf (_("QE %.3g · TE %.2f"), self->quantization_error,
+                              self->topographic_error);
+    case SOMSCOPE_LAYER_STATUS_FAILED:
+      return g_strdup (self->message ? self->message : _("Failed"));
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+somscope_layer_finalize (GObject *object)
+{
+  SomscopeLayer *self = SOMSCOPE_LAYER (object);
+
+  g_free (self->name);
+  g_free (self->op);
+  g_free (self->shape);
+  g_free (self->message);
+  G_OBJECT_CLASS (somscope_layer_parent_class)->finalize (object);
+}
+
+static void
+somscope_layer_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  SomscopeLayer *self = SOMSCOPE_LAYER (object);
+
+  switch (prop_id)
+    {
+    case PROP_INDEX:
+      g_value_set_uint (value, self->index);
+      break;
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_OP:
+      g_value_set_string (value, self->op);
+      break;
+    case PROP_SHAPE:
+      g_value_set_string (value, self->shape);
+      break;
+    case PROP_DETAILS:
+      g_value_take_string (value, g_strdup_printf ("%s · %s", self->op, self->shape));
+      break;
+    case PROP_MAPPED:
+      g_value_set_boolean (value, self->mapped);
+      break;
+    case PROP_STATUS:
+      g_value_set_enum (value, self->status);
+      break;
+    case PROP_STATUS_TEXT:
+      g_value_take_string (value, dup_status_text (self));
+      break;
+    case PROP_PROGRESS:
+      g_value_set_double (value, self->progress);
+      break;
+    case PROP_TRAINING:
+      g_value_set_boolean (value, self->status == SOMSCOPE_LAYER_STATUS_TRAINING);
+      break;
+    case PROP_EPOCH:
+      g_value_set_uint (value, self->epoch);
+      break;
+    case PROP_QUANTIZATION_ERROR:
+      g_value_set_double (value, self->quantization_error);
+      break;
+    case PROP_TOPOGRAPHIC_ERROR:
+      g_value_set_double (value, self->topographic_error);
+      break;
+    case PROP_INPUT_BMU:
+      g_value_set_int (value, self->input_bmu);
+      break;
+    case PROP_ADVERSARIAL_BMU:
+      g_value_set_int (value, self->adversarial_bmu);
+      break;
+    case PROP_REVISION:
+      g_value_set_uint (value, self->revision);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+somscope_layer_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  SomscopeLayer *self = SOMSCOPE_LAYER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAPPED:
+      somscope_layer_set_mapped (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+somscope_layer_class_init (SomscopeLayerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = somscope_layer_finalize;
+  object_class->get_property = somscope_layer_get_property;
+  object_class->set_property = somscope_layer_set_property;
+
+  properties[PROP_INDEX] = g_param_spec_uint ("index", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL, ro);
+  properties[PROP_OP] = g_param_spec_string ("op", NULL, NULL, NULL, ro);
+  properties[PROP_SHAPE] = g_param_spec_string ("shape", NULL, NULL, NULL, ro);
+  properties[PROP_DETAILS] = g_param_spec_string ("details", NULL, NULL, NULL, ro);
+  properties[PROP_MAPPED] = g_param_spec_boolean ("mapped", NULL, NULL, FALSE, rw);
+  properties[PROP_STATUS] = g_param_spec_enum ("status", NULL, NULL, SOMSCOPE_TYPE_LAYER_STATUS,
+                                               SOMSCOPE_LAYER_STATUS_IDLE, ro);
+  properties[PROP_STATUS_TEXT] = g_param_spec_string ("status-text", NULL, NULL, NULL, ro);
+  properties[PROP_PROGRESS] = g_param_spec_double ("progress", NULL, NULL, 0, 1, 0, ro);
+  properties[PROP_TRAINING] = g_param_spec_boolean ("training", NULL, NULL, FALSE, ro);
+  properties[PROP_EPOCH] = g_param_spec_uint ("epoch", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_QUANTIZATION_ERROR] =
+    g_param_spec_double ("quantization-error", NULL, NULL, 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_TOPOGRAPHIC_ERROR] =
+    g_param_spec_double ("topographic-error", NULL, NULL, 0, 1, 0, ro);
+  properties[PROP_INPUT_BMU] = g_param_spec_int ("input-bmu", NULL, NULL, -1, G_MAXINT, -1, ro);
+  properties[PROP_ADVERSARIAL_BMU] =
+    g_param_spec_int ("adversarial-bmu", NULL, NULL, -1, G_MAXINT, -1, ro);
+  properties[PROP_REVISION] = g_param_spec_uint ("revision", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+somscope_layer_init (SomscopeLayer *self)
+{
+  self->input_bmu = -1;
+  self->adversarial_bmu = -1;
+}
+
+SomscopeLayer *
+somscope_layer_new (guint       index,
+                    const char *name,
+                    const char *op,
+                    const char *shape,
+                    gboolean    mapped)
+{
+  SomscopeLayer *self = g_object_new (SOMSCOPE_TYPE_LAYER, NULL);
+
+  self->index = index;
+  self->name = g_strdup (name);
+  self->op = g_strdup (op);
+  self->shape = g_strdup (shape);
+  self->mapped = mapped;
+  self->status = mapped ? SOMSCOPE_LAYER_STATUS_WAITING : SOMSCOPE_LAYER_STATUS_IDLE;
+  return self;
+}
+
+guint
+somscope_layer_get_index (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), 0);
+  return self->index;
+}
+
+const char *
+somscope_layer_get_name (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->name;
+}
+
+const char *
+somscope_layer_get_op (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->op;
+}
+
+const char *
+somscope_layer_get_shape (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->shape;
+}
+
+gboolean
+somscope_layer_get_mapped (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), FALSE);
+  return self->mapped;
+}
+
+void
+somscope_layer_set_mapped (SomscopeLayer *self,
+                           gboolean       mapped)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  mapped = !!mapped;
+  if (self->mapped == mapped)
+    return;
+  self->mapped = mapped;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAPPED]);
+}
+
+SomscopeLayerStatus
+somscope_layer_get_status (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), SOMSCOPE_LAYER_STATUS_IDLE);
+  return self->status;
+}
+
+void
+somscope_layer_set_status (SomscopeLayer       *self,
+                           SomscopeLayerStatus  status,
+                           const char          *message)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  if (self->status == status && g_strcmp0 (self->message, message) == 0)
+    return;
+  g_free (self->message);
+  self->message = g_strdup (message);
+  self->status = status;
+  if (status != SOMSCOPE_LAYER_STATUS_TRAINING)
+    {
+      self->epoch = 0;
+      self->progress = status == SOMSCOPE_LAYER_STATUS_DONE ? 1.0 : 0.0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_TEXT]);
+}
+
+double
+somscope_layer_get_progress (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), 0);
+  return self->progress;
+}
+
+void
+somscope_layer_set_progress (SomscopeLayer *self,
+                             double         progress,
+                             guint          epoch,
+                             guint          n_epochs)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  progress = CLAMP (progress, 0.0, 1.0);
+  if (self->progress != progress)
+    {
+      self->progress = progress;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+    }
+  if (self->epoch != epoch || self->n_epochs != n_epochs)
+    {
+      self->epoch = epoch;
+      self->n_epochs = n_epochs;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EPOCH]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_TEXT]);
+    }
+}
+
+void
+somscope_layer_set_errors (SomscopeLayer *self,
+                           double         quantization_error,
+                           double         topographic_error)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  self->quantization_error = quantization_error;
+  self->topographic_error = topographic_error;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUANTIZATION_ERROR]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOPOGRAPHIC_ERROR]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_TEXT]);
+}
+
+int
+somscope_layer_get_input_bmu (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), -1);
+  return self->input_bmu;
+}
+
+void
+somscope_layer_set_input_bmu (SomscopeLayer *self,
+                              int            unit)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  if (self->input_bmu == unit)
+    return;
+  self->input_bmu = unit;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INPUT_BMU]);
+}
+
+int
+somscope_layer_get_adversarial_bmu (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), -1);
+  return self->adversarial_bmu;
+}
+
+void
+somscope_layer_set_adversarial_bmu (SomscopeLayer *self,
+                                    int            unit)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  if (self->adversarial_bmu == unit)
+    return;
+  self->adversarial_bmu = unit;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ADVERSARIAL_BMU]);
+}
+
+guint
+somscope_layer_get_revision (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), 0);
+  return self->revision;
+}
+
+/* The map changed (a new epoch, or a finished map): views redraw. */
+void
+somscope_layer_bump_revision (SomscopeLayer *self)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  self->revision++;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REVISION]);
+}

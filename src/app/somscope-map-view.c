@@ -1,0 +1,683 @@
+/* somscope-map-view.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "somscope-enums.h"
+#include "somscope-map-view.h"
+
+#define ZOOM_MIN 1.0
+#define ZOOM_MAX 16.0
+
+struct _SomscopeMapView
+{
+  GtkWidget parent_instance;
+
+  /* Owned */
+  SomscopeLayer  *layer;
+  GSignalGroup   *layer_signals;
+  GskRenderNode  *cache;         /* the map itself; overlays are drawn each frame */
+  int             cache_width;
+  int             cache_height;
+
+  SomscopeView    view;
+  int             selected_unit;
+  int             hover_unit;
+  guint           feature;
+  gboolean        compact;
+  double          zoom;
+  double          pan_x;         /* offset of the zoomed map, widget pixels */
+  double          pan_y;
+  double          drag_start_x;
+  double          drag_start_y;
+};
+
+enum {
+  PROP_0,
+  PROP_LAYER,
+  PROP_VIEW,
+  PROP_SELECTED_UNIT,
+  PROP_FEATURE,
+  PROP_COMPACT,
+  PROP_ZOOM,
+  N_PROPS
+};
+
+enum {
+  UNIT_ACTIVATED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (SomscopeMapView, somscope_map_view, GTK_TYPE_WIDGET)
+
+static gboolean
+has_map (SomscopeMapView *self)
+{
+  return FALSE;
+}
+
+static void
+invalidate (SomscopeMapView *self)
+{
+  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static const char *
+view_title (SomscopeView view)
+{
+  switch (view)
+    {
+    case SOMSCOPE_VIEW_UMATRIX:
+      return _("U-matrix");
+    case SOMSCOPE_VIEW_HITS:
+      return _("Hit map");
+    case SOMSCOPE_VIEW_CLASSES:
+      return _("Class map");
+    case SOMSCOPE_VIEW_COMPONENT:
+      return _("Component plane");
+    case SOMSCOPE_VIEW_RESPONSE:
+      return _("Response");
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+update_accessible_label (SomscopeMapView *self)
+{
+  g_autofree char *label = NULL;
+
+  if (self->layer != NULL)
+    /* Translators: the accessible name of a map, e.g. "U-matrix of layer /stage1/Relu" */
+    label = g_strdup_printf (_("%s of layer %s"), view_title (self->view),
+                             somscope_layer_get_name (self->layer));
+  else
+    label = g_strdup (view_title (self->view));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+}
+
+/* A message where the map will be: why there is none yet. */
+static void
+snapshot_message (SomscopeMapView *self,
+                  GtkSnapshot     *snapshot,
+                  int              width,
+                  int              height)
+{
+  g_autoptr(PangoLayout) layout = NULL;
+  g_autofree char *text = NULL;
+  GdkRGBA color;
+  int tw, th;
+
+  if (self->layer == NULL)
+    text = g_strdup (self->compact ? "" : _("Select a layer"));
+  else if (somscope_layer_get_status (self->layer) == SOMSCOPE_LAYER_STATUS_IDLE)
+    text = g_strdup (_("Not mapped"));
+  else
+    g_object_get (self->layer, "status-text", &text, NULL);
+  if (text == NULL || *text == '\0')
+    return;
+
+  layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  pango_layout_set_width (layout, MAX (1, width - 12) * PANGO_SCALE);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &color);
+  color.alpha *= 0.55f;
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
+  gtk_snapshot_append_layout (snapshot, layout, &color);
+  gtk_snapshot_restore (snapshot);
+}
+
+static void
+somscope_map_view_snapshot (GtkWidget   *widget,
+                            GtkSnapshot *snapshot)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+
+  if (width <= 0 || height <= 0)
+    return;
+
+  if (!has_map (self))
+    {
+      snapshot_message (self, snapshot, width, height);
+      return;
+    }
+}
+
+static void
+somscope_map_view_measure (GtkWidget      *widget,
+                           GtkOrientation  orientation,
+                           int             for_size,
+                           int            *minimum,
+                           int            *natural,
+                           int            *minimum_baseline,
+                           int            *natural_baseline)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
+
+  *minimum = self->compact ? 48 : 160;
+  *natural = self->compact ? 96 : 480;
+}
+
+static void
+somscope_map_view_size_allocate (GtkWidget *widget,
+                                 int        width,
+                                 int        height,
+                                 int        baseline)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
+
+  if (width != self->cache_width || height != self->cache_height)
+    g_clear_pointer (&self->cache, gsk_render_node_unref);
+}
+
+static void
+clamp_pan (SomscopeMapView *self)
+{
+  double w = gtk_widget_get_width (GTK_WIDGET (self));
+  double h = gtk_widget_get_height (GTK_WIDGET (self));
+
+  /* The zoomed map always covers the widget; at zoom 1 it is centred. */
+  self->pan_x = CLAMP (self->pan_x, w - w * self->zoom, 0);
+  self->pan_y = CLAMP (self->pan_y, h - h * self->zoom, 0);
+}
+
+static void
+zoom_around (SomscopeMapView *self,
+             double           zoom,
+             double           x,
+             double           y)
+{
+  double mx, my;
+
+  zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);
+  if (zoom == self->zoom)
+    return;
+  /* Keep the map point under (x, y) in place. */
+  mx = (x - self->pan_x) / self->zoom;
+  my = (y - self->pan_y) / self->zoom;
+  self->zoom = zoom;
+  self->pan_x = x - mx * zoom;
+  self->pan_y = y - my * zoom;
+  clamp_pan (self);
+  invalidate (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+}
+
+static void
+zoom_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
+  double cx = gtk_widget_get_width (widget) / 2.0;
+  double cy = gtk_widget_get_height (widget) / 2.0;
+
+  if (g_str_equal (action_name, "map.zoom-in"))
+    zoom_around (self, self->zoom * 1.25, cx, cy);
+  else if (g_str_equal (action_name, "map.zoom-out"))
+    zoom_around (self, self->zoom / 1.25, cx, cy);
+  else
+    somscope_map_view_set_zoom (self, 1.0);
+}
+
+static gboolean
+scroll_cb (SomscopeMapView          *self,
+           double                    dx,
+           double                    dy,
+           GtkEventControllerScroll *controller)
+{
+  GdkModifierType state;
+  double x, y;
+
+  state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  if (!(state & GDK_CONTROL_MASK))
+    return FALSE;
+  if (!gdk_event_get_position (gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller)),
+                               &x, &y))
+    x = gtk_widget_get_width (GTK_WIDGET (self)) / 2.0, y = gtk_widget_get_height (GTK_WIDGET (self)) / 2.0;
+  zoom_around (self, self->zoom * pow (1.1, -dy), x, y);
+  return TRUE;
+}
+
+static void
+motion_cb (SomscopeMapView          *self,
+           double                    x,
+           double                    y,
+           GtkEventControllerMotion *controller)
+{
+  int unit = somscope_map_view_unit_at (self, x, y);
+
+  if (unit != self->hover_unit)
+    {
+      self->hover_unit = unit;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+}
+
+static void
+leave_cb (SomscopeMapView          *self,
+          GtkEventControllerMotion *controller)
+{
+  if (self->hover_unit != -1)
+    {
+      self->hover_unit = -1;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+}
+
+static void
+click_released_cb (SomscopeMapView *self,
+                   int              n_press,
+                   double           x,
+                   double           y,
+                   GtkGestureClick *gesture)
+{
+  int unit = somscope_map_view_unit_at (self, x, y);
+
+  if (!self->compact)
+    gtk_widget_grab_focus (GTK_WIDGET (self));
+  if (unit >= 0)
+    g_signal_emit (self, signals[UNIT_ACTIVATED], 0, unit);
+}
+
+static void
+drag_begin_cb (SomscopeMapView *self,
+               double           x,
+               double           y,
+               GtkGestureDrag  *gesture)
+{
+  self->drag_start_x = self->pan_x;
+  self->drag_start_y = self->pan_y;
+}
+
+static void
+drag_update_cb (SomscopeMapView *self,
+                double           dx,
+                double           dy,
+                GtkGestureDrag  *gesture)
+{
+  if (self->zoom <= 1.0)
+    return;
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  self->pan_x = self->drag_start_x + dx;
+  self->pan_y = self->drag_start_y + dy;
+  clamp_pan (self);
+  invalidate (self);
+}
+
+static gboolean
+query_tooltip_cb (SomscopeMapView *self,
+                  int              x,
+                  int              y,
+                  gboolean         keyboard,
+                  GtkTooltip      *tooltip)
+{
+  g_autofree char *text = NULL;
+  int unit;
+
+  if (keyboard)
+    unit = self->selected_unit;
+  else
+    unit = somscope_map_view_unit_at (self, x, y);
+  if (unit < 0)
+    return FALSE;
+  text = somscope_map_view_dup_unit_text (self, unit);
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_markup (tooltip, text);
+  return TRUE;
+}
+
+static void
+layer_changed_cb (SomscopeMapView *self)
+{
+  invalidate (self);
+}
+
+static void
+layer_overlay_changed_cb (SomscopeMapView *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+somscope_map_view_dispose (GObject *object)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (object);
+
+  g_clear_object (&self->layer_signals);
+  g_clear_object (&self->layer);
+  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  G_OBJECT_CLASS (somscope_map_view_parent_class)->dispose (object);
+}
+
+static void
+somscope_map_view_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYER:
+      g_value_set_object (value, self->layer);
+      break;
+    case PROP_VIEW:
+      g_value_set_enum (value, self->view);
+      break;
+    case PROP_SELECTED_UNIT:
+      g_value_set_int (value, self->selected_unit);
+      break;
+    case PROP_FEATURE:
+      g_value_set_uint (value, self->feature);
+      break;
+    case PROP_COMPACT:
+      g_value_set_boolean (value, self->compact);
+      break;
+    case PROP_ZOOM:
+      g_value_set_double (value, self->zoom);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+somscope_map_view_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYER:
+      somscope_map_view_set_layer (self, g_value_get_object (value));
+      break;
+    case PROP_VIEW:
+      somscope_map_view_set_view (self, g_value_get_enum (value));
+      break;
+    case PROP_SELECTED_UNIT:
+      somscope_map_view_set_selected_unit (self, g_value_get_int (value));
+      break;
+    case PROP_FEATURE:
+      if (self->feature != g_value_get_uint (value))
+        {
+          self->feature = g_value_get_uint (value);
+          invalidate (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_COMPACT:
+      self->compact = g_value_get_boolean (value);
+      gtk_widget_set_focusable (GTK_WIDGET (self), !self->compact);
+      if (self->compact)
+        gtk_widget_add_css_class (GTK_WIDGET (self), "compact");
+      else
+        gtk_widget_remove_css_class (GTK_WIDGET (self), "compact");
+      gtk_widget_queue_resize (GTK_WIDGET (self));
+      invalidate (self);
+      break;
+    case PROP_ZOOM:
+      somscope_map_view_set_zoom (self, g_value_get_double (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+move_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
+  int dr, dc, unit;
+
+  g_variant_get (param, "(ii)", &dr, &dc);
+  unit = -1;
+  if (has_map (self))
+    unit = -1;
+  if (unit >= 0)
+    g_signal_emit (self, signals[UNIT_ACTIVATED], 0, unit);
+}
+
+static void
+somscope_map_view_class_init (SomscopeMapViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->dispose = somscope_map_view_dispose;
+  object_class->get_property = somscope_map_view_get_property;
+  object_class->set_property = somscope_map_view_set_property;
+
+  widget_class->snapshot = somscope_map_view_snapshot;
+  widget_class->measure = somscope_map_view_measure;
+  widget_class->size_allocate = somscope_map_view_size_allocate;
+
+  properties[PROP_LAYER] = g_param_spec_object ("layer", NULL, NULL, SOMSCOPE_TYPE_LAYER, rw);
+  properties[PROP_VIEW] = g_param_spec_enum ("view", NULL, NULL, SOMSCOPE_TYPE_VIEW,
+                                             SOMSCOPE_VIEW_UMATRIX, rw);
+  properties[PROP_SELECTED_UNIT] =
+    g_param_spec_int ("selected-unit", NULL, NULL, -1, G_MAXINT, -1, rw);
+  properties[PROP_FEATURE] = g_param_spec_uint ("feature", NULL, NULL, 0, G_MAXUINT, 0, rw);
+  properties[PROP_COMPACT] = g_param_spec_boolean ("compact", NULL, NULL, FALSE,
+                                                   rw | G_PARAM_CONSTRUCT);
+  properties[PROP_ZOOM] = g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1.0, rw);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SomscopeMapView::unit-activated:
+   * @unit: the unit's index (r·C + c)
+   *
+   * The user clicked a unit or moved to it with the keyboard.
+   */
+  signals[UNIT_ACTIVATED] = g_signal_new ("unit-activated", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 1, G_TYPE_INT);
+
+  gtk_widget_class_install_action (widget_class, "map.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "map.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "map.zoom-reset", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "map.move", "(ii)", move_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "map.move", "(ii)", -1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "map.move", "(ii)", 1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "map.move", "(ii)", 0, -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "map.move", "(ii)", 0, 1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK, "map.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK, "map.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "map.zoom-reset", NULL);
+
+  gtk_widget_class_set_css_name (widget_class, "somgrid");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+somscope_map_view_init (SomscopeMapView *self)
+{
+  GtkEventController *controller;
+  GtkGesture *gesture;
+
+  self->selected_unit = -1;
+  self->hover_unit = -1;
+  self->zoom = 1.0;
+
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (query_tooltip_cb), NULL);
+
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect_swapped (controller, "motion", G_CALLBACK (motion_cb), self);
+  g_signal_connect_swapped (controller, "leave", G_CALLBACK (leave_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  g_signal_connect_swapped (controller, "scroll", G_CALLBACK (scroll_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  gesture = gtk_gesture_click_new ();
+  g_signal_connect_swapped (gesture, "released", G_CALLBACK (click_released_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+
+  gesture = gtk_gesture_drag_new ();
+  g_signal_connect_swapped (gesture, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect_swapped (gesture, "drag-update", G_CALLBACK (drag_update_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+
+  self->layer_signals = g_signal_group_new (SOMSCOPE_TYPE_LAYER);
+  g_signal_group_connect_swapped (self->layer_signals, "notify::revision",
+                                  G_CALLBACK (layer_changed_cb), self);
+  g_signal_group_connect_swapped (self->layer_signals, "notify::status",
+                                  G_CALLBACK (layer_changed_cb), self);
+  g_signal_group_connect_swapped (self->layer_signals, "notify::status-text",
+                                  G_CALLBACK (layer_overlay_changed_cb), self);
+  g_signal_group_connect_swapped (self->layer_signals, "notify::input-bmu",
+                                  G_CALLBACK (layer_overlay_changed_cb), self);
+  g_signal_group_connect_swapped (self->layer_signals, "notify::adversarial-bmu",
+                                  G_CALLBACK (layer_overlay_changed_cb), self);
+
+  update_accessible_label (self);
+}
+
+GtkWidget *
+somscope_map_view_new (void)
+{
+  return g_object_new (SOMSCOPE_TYPE_MAP_VIEW, NULL);
+}
+
+SomscopeLayer *
+somscope_map_view_get_layer (SomscopeMapView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), NULL);
+  return self->layer;
+}
+
+void
+somscope_map_view_set_layer (SomscopeMapView *self,
+                             SomscopeLayer   *layer)
+{
+  g_return_if_fail (SOMSCOPE_IS_MAP_VIEW (self));
+  g_return_if_fail (!layer || SOMSCOPE_IS_LAYER (layer));
+
+  if (!g_set_object (&self->layer, layer))
+    return;
+  g_signal_group_set_target (self->layer_signals, layer);
+  self->hover_unit = -1;
+  self->zoom = 1.0;
+  self->pan_x = self->pan_y = 0;
+  update_accessible_label (self);
+  invalidate (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYER]);
+}
+
+SomscopeView
+somscope_map_view_get_view (SomscopeMapView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), 0);
+  return self->view;
+}
+
+void
+somscope_map_view_set_view (SomscopeMapView *self,
+                            SomscopeView     view)
+{
+  g_return_if_fail (SOMSCOPE_IS_MAP_VIEW (self));
+
+  if (self->view == view)
+    return;
+  self->view = view;
+  update_accessible_label (self);
+  invalidate (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VIEW]);
+}
+
+int
+somscope_map_view_get_selected_unit (SomscopeMapView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), -1);
+  return self->selected_unit;
+}
+
+void
+somscope_map_view_set_selected_unit (SomscopeMapView *self,
+                                     int              unit)
+{
+  g_return_if_fail (SOMSCOPE_IS_MAP_VIEW (self));
+
+  if (self->selected_unit == unit)
+    return;
+  self->selected_unit = unit;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_UNIT]);
+}
+
+double
+somscope_map_view_get_zoom (SomscopeMapView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), 1.0);
+  return self->zoom;
+}
+
+void
+somscope_map_view_set_zoom (SomscopeMapView *self,
+                            double           zoom)
+{
+  g_return_if_fail (SOMSCOPE_IS_MAP_VIEW (self));
+
+  zoom_around (self, zoom, gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
+               gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
+}
+
+int
+somscope_map_view_unit_at (SomscopeMapView *self,
+                           double           x,
+                           double           y)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), -1);
+
+  if (!has_map (self))
+    return -1;
+  return -1;
+}
+
+gboolean
+somscope_map_view_get_unit_center (SomscopeMapView *self,
+                                   guint            unit,
+                                   double          *x,
+                                   double          *y)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), FALSE);
+
+  return FALSE;
+}
+
+char *
+somscope_map_view_dup_unit_text (SomscopeMapView *self,
+                                 guint            unit)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), NULL);
+
+  if (!has_map (self))
+    return NULL;
+  return NULL;
+}

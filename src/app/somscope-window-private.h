@@ -1,0 +1,72 @@
+/* somscope-window-private.h: what the window's files share
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "somscope-window.h"
+
+G_BEGIN_DECLS
+
+struct _SomscopeWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay     *toast_overlay;
+  AdwWindowTitle      *window_title;
+  GtkMenuButton       *primary_menu_button;
+  GtkWidget           *sidebar_button;
+  GtkRevealer         *progress_revealer;
+  GtkLabel            *progress_label;
+  GtkProgressBar      *progress_bar;
+  GtkStack            *main_stack;
+  AdwStatusPage       *loading_page;
+  GtkSpinner          *loading_spinner;
+  AdwStatusPage       *empty_page;
+  AdwFlap             *flap;
+  GtkListView         *layer_list;
+  GtkLabel            *dataset_label;
+  GtkDropDown         *class_dropdown;
+  GtkStringList       *class_names;
+  GtkLabel            *layer_title;
+  GtkWidget           *feature_box;
+  GtkAdjustment       *feature_adjustment;
+  AdwViewStack        *view_stack;
+  SomscopeMapView     *umatrix_view;
+  SomscopeMapView     *hits_view;
+  SomscopeMapView     *classes_view;
+  SomscopeMapView     *component_view;
+  SomscopeMapView     *response_view;
+  GtkListView         *multiples_list;
+  GtkGridView         *gallery;
+  GtkLabel            *gallery_count;
+  GtkToggleButton     *unit_filter_button;
+  GtkToggleButton     *wrong_filter_button;
+  GtkStack            *trajectory_stack;
+  GtkPicture          *input_picture;
+  GtkLabel            *input_label;
+
+  /* Template objects */
+  GtkFilterListModel  *mapped_layers;
+  GtkSingleSelection  *layer_selection;
+  GtkSingleSelection  *multiple_selection;
+  GtkFilterListModel  *filtered_inputs;
+  GtkCustomFilter     *input_filter;
+  GtkSingleSelection  *input_selection;
+
+  /* Owned */
+  SomscopeDocument    *document;
+  SomscopeDocument    *pending;           /* loading; replaces document on success */
+  GCancellable        *pending_cancellable;
+  GSignalGroup        *document_signals;
+  GBindingGroup       *document_bindings;
+  char                *last_error;
+
+  gboolean             syncing_selection;
+};
+
+void somscope_window_install_actions (SomscopeWindowClass *klass);
+void somscope_window_update_actions  (SomscopeWindow      *self);
+
+G_END_DECLS
