@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 int cli_cmd_version (CliContext *ctx, int argc, char **argv);
 
 /* -- onnx (model, executor, operators) */
+int cli_cmd_inspect (CliContext *ctx, int argc, char **argv);
+int cli_cmd_run (CliContext *ctx, int argc, char **argv);
 
 /* -- datasets and preprocessing */
 int cli_cmd_eval        (CliContext *ctx, int argc, char **argv);

@@ -21,6 +21,8 @@ static const CliCommand commands[] = {
   { "version", cli_cmd_version, "Print the version" },
 
   /* -- onnx (model, executor, operators) */
+  { "inspect", cli_cmd_inspect, "Show a model's inputs, outputs and layers" },
+  { "run", cli_cmd_run, "Run a model on given tensors (.npy or ONNX .pb)" },
 
   /* -- datasets and preprocessing */
   { "eval", cli_cmd_eval, "Classification accuracy of a model on a dataset" },

@@ -1,0 +1,186 @@
+/* cli-inspect.c: somscope-cli inspect MODEL [--json]
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cli-commands.h"
+
+static void
+add_shape (JsonBuilder *b, guint ndim, const gint64 *shape)
+{
+  json_builder_begin_array (b);
+  for (guint i = 0; i < ndim; i++)
+    {
+      if (shape[i] < 0)
+        json_builder_add_null_value (b);
+      else
+        json_builder_add_int_value (b, shape[i]);
+    }
+  json_builder_end_array (b);
+}
+
+static char *
+shape_text (guint ndim, const gint64 *shape, gboolean known)
+{
+  GString *s = g_string_new (NULL);
+
+  if (!known)
+    return g_string_free (s, FALSE);
+  for (guint i = 0; i < ndim; i++)
+    {
+      if (i > 0)
+        g_string_append (s, "×");
+      if (shape[i] < 0)
+        g_string_append (s, "N");
+      else
+        g_string_append_printf (s, "%" G_GINT64_FORMAT, shape[i]);
+    }
+  if (ndim == 0)
+    g_string_append (s, "scalar");
+  return g_string_free (s, FALSE);
+}
+
+static void
+add_values (JsonBuilder *b, SomModel *model, gboolean inputs)
+{
+  guint n = inputs ? som_model_get_n_inputs (model) : som_model_get_n_outputs (model);
+
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n; i++)
+    {
+      const SomValueInfo *v = inputs ? som_model_get_input (model, i) : som_model_get_output (model, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, v->name);
+      json_builder_set_member_name (b, "dtype");
+      json_builder_add_string_value (b, som_dtype_name (v->dtype));
+      json_builder_set_member_name (b, "shape");
+      add_shape (b, v->ndim, v->shape);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+int
+cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  guint n_layers;
+
+  if (!cli_parse (ctx, &argc, &argv, "MODEL",
+                  "Show an ONNX model's inputs, outputs and layers (every node output) with shapes, "
+                  "parameters, FLOPs per image and the default taps (marked *).", NULL, TRUE))
+    return CLI_EXIT_USAGE;
+  if (argc != 2)
+    return cli_usage_error (ctx, "expected one MODEL argument");
+
+  model = som_model_load (argv[1], &error);
+  if (model == NULL)
+    return cli_fail_error (error);
+  n_layers = som_model_get_n_layers (model);
+
+  if (ctx->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      const char * const *domains = som_model_get_opset_domains (model);
+      g_autoptr(GError) runnable = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "model");
+      json_builder_add_string_value (b, argv[1]);
+      json_builder_set_member_name (b, "producer");
+      json_builder_add_string_value (b, som_model_get_producer (model));
+      json_builder_set_member_name (b, "inputs");
+      add_values (b, model, TRUE);
+      json_builder_set_member_name (b, "outputs");
+      add_values (b, model, FALSE);
+      json_builder_set_member_name (b, "opset");
+      json_builder_begin_object (b);
+      for (guint i = 0; domains[i] != NULL; i++)
+        {
+          json_builder_set_member_name (b, domains[i]);
+          json_builder_add_int_value (b, som_model_get_opset (model, domains[i]));
+        }
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "layers");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n_layers; i++)
+        {
+          const SomLayer *l = som_model_get_layer (model, i);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "index");
+          json_builder_add_int_value (b, l->index);
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, l->name);
+          json_builder_set_member_name (b, "op");
+          json_builder_add_string_value (b, l->op);
+          json_builder_set_member_name (b, "node");
+          json_builder_add_string_value (b, l->node_name);
+          json_builder_set_member_name (b, "dtype");
+          json_builder_add_string_value (b, som_dtype_name (l->dtype));
+          json_builder_set_member_name (b, "shape");
+          if (l->ndim == 0 && l->shape_arith == FALSE && l->flops == 0 && l->params == 0 && FALSE)
+            json_builder_add_null_value (b);
+          else
+            add_shape (b, l->ndim, l->shape);
+          json_builder_set_member_name (b, "params");
+          json_builder_add_int_value (b, l->params);
+          json_builder_set_member_name (b, "flops");
+          json_builder_add_int_value (b, l->flops);
+          json_builder_set_member_name (b, "default_tap");
+          json_builder_add_boolean_value (b, l->default_tap);
+          json_builder_set_member_name (b, "shape_arith");
+          json_builder_add_boolean_value (b, l->shape_arith);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "params");
+      json_builder_add_int_value (b, som_model_get_n_params (model));
+      json_builder_set_member_name (b, "flops_per_image");
+      json_builder_add_int_value (b, som_model_get_flops_per_image (model));
+      json_builder_set_member_name (b, "runnable");
+      json_builder_add_boolean_value (b, som_model_check_runnable (model, &runnable));
+      if (runnable != NULL)
+        {
+          json_builder_set_member_name (b, "unsupported");
+          json_builder_add_string_value (b, runnable->message);
+        }
+      cli_add_provenance (ctx, b);
+      json_builder_end_object (b);
+      cli_print_json (b);
+      return CLI_EXIT_OK;
+    }
+
+  printf ("%s (producer %s, opset %" G_GINT64_FORMAT ")\n", argv[1], som_model_get_producer (model),
+          som_model_get_opset (model, ""));
+  for (guint i = 0; i < som_model_get_n_inputs (model); i++)
+    {
+      const SomValueInfo *v = som_model_get_input (model, i);
+      g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
+      printf ("input  %s: %s %s\n", v->name, som_dtype_name (v->dtype), s);
+    }
+  for (guint i = 0; i < som_model_get_n_outputs (model); i++)
+    {
+      const SomValueInfo *v = som_model_get_output (model, i);
+      g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
+      printf ("output %s: %s %s\n", v->name, som_dtype_name (v->dtype), s);
+    }
+  printf ("\n%5s  %-3s %-20s %-36s %-18s %10s %14s\n", "index", "tap", "op", "name", "shape", "params", "flops");
+  for (guint i = 0; i < n_layers; i++)
+    {
+      const SomLayer *l = som_model_get_layer (model, i);
+      g_autofree char *s = shape_text (l->ndim, l->shape, TRUE);
+      printf ("%5u  %-3s %-20s %-36s %-18s %10" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "%s\n", l->index,
+              l->default_tap ? "*" : "", l->op, l->name, s, l->params, l->flops,
+              l->shape_arith ? "  (shape)" : "");
+    }
+  printf ("\n%u layers, %" G_GUINT64_FORMAT " parameters, %.4g MFLOPs per image\n", n_layers,
+          som_model_get_n_params (model), som_model_get_flops_per_image (model) / 1e6);
+  if (!som_model_check_runnable (model, &error))
+    printf ("not runnable: %s\n", error->message);
+  return CLI_EXIT_OK;
+}

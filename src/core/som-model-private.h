@@ -1,0 +1,197 @@
+/* som-model-private.h: the graph IR, tensors and operator table shared by the
+ * ONNX loader, the executor and the operators (and, later, gradients)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "som-model.h"
+
+G_BEGIN_DECLS
+
+/* A tensor inside the executor: float32, int64 or bool (one byte).  Views
+ * (Reshape, Flatten, Identity…) share the data of @base.  Refcounted
+ * atomically: constants are shared by concurrent runs. */
+typedef struct _SomTensor SomTensor;
+struct _SomTensor
+{
+  gatomicrefcount ref;
+  SomDType        dtype;      /* SOM_DTYPE_F32, SOM_DTYPE_I64 or SOM_DTYPE_BOOL */
+  guint           ndim;
+  gint64          shape[SOM_ARRAY_MAX_DIMS];
+  gsize           n;          /* number of elements */
+  gpointer        data;       /* NULL while only the shape is known */
+  SomTensor      *base;       /* owner of data for views, else NULL */
+};
+
+SomTensor *_som_tensor_new_shape    (SomDType      dtype,
+                                     guint         ndim,
+                                     const gint64 *shape);
+/* Allocates t->data (not zeroed) unless already set; FALSE on budget. */
+gboolean   _som_tensor_alloc        (SomTensor    *t,
+                                     GError      **error);
+SomTensor *_som_tensor_new          (SomDType      dtype,
+                                     guint         ndim,
+                                     const gint64 *shape,
+                                     GError      **error);
+SomTensor *_som_tensor_ref          (SomTensor    *t);
+void       _som_tensor_unref        (SomTensor    *t);
+SomTensor *_som_tensor_view         (SomTensor    *src,
+                                     guint         ndim,
+                                     const gint64 *shape);
+SomTensor *_som_tensor_from_array   (const SomArray *a,
+                                     GError      **error);
+SomArray  *_som_tensor_to_array     (const SomTensor *t,
+                                     GError      **error);
+gsize      _som_dtype_size          (SomDType      dtype);
+char      *_som_shape_string        (guint         ndim,
+                                     const gint64 *shape);
+gboolean   _som_tensor_equal        (const SomTensor *a,
+                                     const SomTensor *b);
+/* Reads a scalar or 1-element tensor as int64/double. */
+gint64     _som_tensor_get_i64      (const SomTensor *t,
+                                     gsize         i);
+double     _som_tensor_get_f64      (const SomTensor *t,
+                                     gsize         i);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomTensor, _som_tensor_unref)
+
+typedef struct
+{
+  char       *name;
+  int         type;           /* ONNX AttributeProto.AttributeType */
+  gint64      i;
+  float       f;
+  char       *s;
+  gint64     *ints;
+  guint       n_ints;
+  float      *floats;
+  guint       n_floats;
+  SomTensor  *t;
+} SomAttr;
+
+typedef struct _SomNode SomNode;
+typedef struct _SomOpDef SomOpDef;
+
+struct _SomNode
+{
+  char        *op;
+  char        *name;
+  char        *domain;
+  gint64       opset;         /* the opset of the node's domain */
+  guint        n_in;
+  int         *in;            /* value ids; -1 for an absent optional input */
+  guint        n_out;
+  int         *out;           /* value ids; -1 for an absent optional output */
+  guint        n_attrs;
+  SomAttr     *attrs;
+  const SomOpDef *def;        /* NULL: unsupported */
+  guint        index;         /* topological position */
+  gboolean     folded;        /* every output is a load-time constant */
+};
+
+typedef struct
+{
+  char       *name;
+  SomDType    dtype;
+  gboolean    known;          /* shape inference succeeded */
+  guint       ndim;
+  gint64      shape[SOM_ARRAY_MAX_DIMS];
+  int         producer;       /* node index, or -1 */
+  int         input_index;    /* graph input index, or -1 */
+  SomTensor  *constant;       /* initializer or folded value */
+  gboolean    data_dependent; /* depends on a graph input's values */
+  int         layer;          /* layer index, or -1 */
+} SomValue;
+
+/* What an operator sees.  In shape inference, inputs may have data == NULL
+ * (only the shape is known): shape() must then either work from shapes or
+ * fail with SOM_ERROR_UNSUPPORTED "needs values". */
+typedef struct
+{
+  SomModel     *model;
+  SomNode      *node;
+  SomTensor   **in;           /* n_in entries; NULL for an absent optional input */
+  SomTensor   **out;          /* n_out entries; NULL for an absent optional output */
+  guint         n_in;
+  guint         n_out;
+  const char   *file;         /* for error messages */
+} SomOpCtx;
+
+typedef enum
+{
+  SOM_OP_VIEW       = 1 << 0, /* output 0 is a view of input 0 (no compute) */
+  SOM_OP_SHAPE_ONLY = 1 << 1, /* needs only input shapes (Shape, Size) */
+} SomOpFlags;
+
+struct _SomOpDef
+{
+  const char *name;
+  SomOpFlags  flags;
+  /* Sets dtype, ndim and shape of every present output. */
+  gboolean  (*shape)   (SomOpCtx *c, GError **error);
+  /* Outputs are allocated (except views); fills them. */
+  gboolean  (*compute) (SomOpCtx *c, GError **error);
+};
+
+const SomOpDef *_som_op_lookup      (const char   *op);
+const char * const *_som_op_names   (void);
+
+/* Attributes */
+const SomAttr *_som_node_attr       (const SomNode *node,
+                                     const char    *name);
+gint64     _som_node_attr_int       (const SomNode *node,
+                                     const char    *name,
+                                     gint64         def);
+float      _som_node_attr_float     (const SomNode *node,
+                                     const char    *name,
+                                     float          def);
+const char *_som_node_attr_string   (const SomNode *node,
+                                     const char    *name,
+                                     const char    *def);
+/* NULL when absent (then *n = 0) */
+const gint64 *_som_node_attr_ints   (const SomNode *node,
+                                     const char    *name,
+                                     guint         *n);
+const float *_som_node_attr_floats  (const SomNode *node,
+                                     const char    *name,
+                                     guint         *n);
+
+/* "FILE: node NAME (Op): " prefix helper for errors */
+void       _som_op_error            (SomOpCtx     *c,
+                                     GError      **error,
+                                     int           code,
+                                     const char   *format,
+                                     ...) G_GNUC_PRINTF (4, 5);
+
+/* sgemm-backed helpers used by several operators (som-ops-linalg.c) */
+void       _som_parallel_for        (gsize         n,
+                                     gsize         grain,
+                                     void        (*func) (gsize begin, gsize end, gpointer data),
+                                     gpointer      data);
+
+/* The model's IR, for the executor and (later) gradients. */
+guint      _som_model_get_n_nodes   (SomModel     *model);
+SomNode   *_som_model_get_node      (SomModel     *model,
+                                     guint         i);
+SomValue  *_som_model_get_value     (SomModel     *model,
+                                     int           id);
+guint      _som_model_get_n_values  (SomModel     *model);
+/* Runs the graph keeping every value (for gradients): returns an array of
+ * n_values SomTensor* (NULL where not computed), free with _som_values_free. */
+SomTensor **_som_model_forward_all  (SomModel            *model,
+                                     SomTensor * const   *inputs,
+                                     GCancellable        *cancellable,
+                                     GError             **error);
+void       _som_values_free         (SomModel     *model,
+                                     SomTensor   **values);
+
+/* Converts an ONNX TensorProto (already unpacked). @dir: the model's folder
+ * for external data (NULL: refuse external data). */
+struct Onnx__TensorProto;
+SomTensor *_som_onnx_tensor_convert (const struct Onnx__TensorProto *tp,
+                                     const char   *dir,
+                                     const char   *file,
+                                     GError      **error);
+
+G_END_DECLS

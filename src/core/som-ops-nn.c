@@ -1,0 +1,1263 @@
+/* som-ops-nn.c: Conv, pools, Gemm, MatMul, normalizations, Softmax, reductions
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "som-ops-private.h"
+
+/* ---- a small parallel-for over a shared pool ---------------------------------- */
+
+typedef struct
+{
+  void      (*func) (gsize, gsize, gpointer);
+  gpointer    data;
+  gsize       begin, end;
+  GMutex     *mutex;
+  GCond      *cond;
+  int        *pending;
+} Chunk;
+
+static void
+pool_worker (gpointer item, gpointer user_data)
+{
+  Chunk *ch = item;
+  ch->func (ch->begin, ch->end, ch->data);
+  g_mutex_lock (ch->mutex);
+  if (--*ch->pending == 0)
+    g_cond_signal (ch->cond);
+  g_mutex_unlock (ch->mutex);
+}
+
+static GThreadPool *
+get_pool (void)
+{
+  static GThreadPool *pool;
+  static gsize init = 0;
+  if (g_once_init_enter (&init))
+    {
+      pool = g_thread_pool_new (pool_worker, NULL, MAX (g_get_num_processors (), 2), FALSE, NULL);
+      g_once_init_leave (&init, 1);
+    }
+  return pool;
+}
+
+static int
+n_threads (void)
+{
+  int t = openblas_get_num_threads ();
+  return CLAMP (t, 1, 64);
+}
+
+void
+_som_parallel_for (gsize n, gsize grain, void (*func) (gsize, gsize, gpointer), gpointer data)
+{
+  int t = n_threads ();
+  Chunk chunks[64];
+  GMutex mutex;
+  GCond cond;
+  int pending;
+  gsize step;
+
+  if (t <= 1 || n < 2 * MAX (grain, 1))
+    {
+      func (0, n, data);
+      return;
+    }
+  t = MIN ((gsize) t, n / MAX (grain, 1));
+  g_mutex_init (&mutex);
+  g_cond_init (&cond);
+  pending = t - 1;
+  step = (n + t - 1) / t;
+  for (int i = 1; i < t; i++)
+    {
+      chunks[i] = (Chunk) { func, data, MIN (i * step, n), MIN ((i + 1) * step, n), &mutex, &cond, &pending };
+      g_thread_pool_push (get_pool (), &chunks[i], NULL);
+    }
+  func (0, MIN (step, n), data);
+  g_mutex_lock (&mutex);
+  while (pending > 0)
+    g_cond_wait (&cond, &mutex);
+  g_mutex_unlock (&mutex);
+  g_mutex_clear (&mutex);
+  g_cond_clear (&cond);
+}
+
+/* ---- windows: Conv and pools ---------------------------------------------------- */
+
+typedef struct
+{
+  guint  nsp;                        /* spatial dims (1 or 2; 1-D is run as 2-D with H = 1) */
+  gint64 in[2], k[2], s[2], d[2], pb[2], pe[2], out[2];
+} Window;
+
+static gboolean
+window_params (SomOpCtx *c, const SomTensor *x, const gint64 *kernel, gboolean is_pool, Window *w, GError **error)
+{
+  guint nsp = x->ndim - 2, n;
+  const gint64 *v;
+  const char *auto_pad = _som_node_attr_string (c->node, "auto_pad", "NOTSET");
+  gboolean ceil_mode = _som_node_attr_int (c->node, "ceil_mode", 0) != 0;
+
+  if (x->ndim < 3 || nsp > 2)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1 and 2 are supported)",
+                     x->ndim < 2 ? 0 : x->ndim - 2);
+      return FALSE;
+    }
+  memset (w, 0, sizeof *w);
+  w->nsp = nsp;
+  for (guint i = 0; i < 2; i++)
+    {
+      w->in[i] = 1; w->k[i] = 1; w->s[i] = 1; w->d[i] = 1;
+    }
+  /* 1-D is H = 1 with the window along W */
+  for (guint i = 0; i < nsp; i++)
+    {
+      guint j = i + (2 - nsp);
+      w->in[j] = x->shape[2 + i];
+      w->k[j] = kernel[i];
+      if (w->k[j] <= 0)
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "invalid kernel size");
+          return FALSE;
+        }
+    }
+  if ((v = _som_node_attr_ints (c->node, "strides", &n)) != NULL)
+    {
+      if (n != nsp) goto bad;
+      for (guint i = 0; i < nsp; i++) w->s[i + 2 - nsp] = v[i];
+    }
+  if ((v = _som_node_attr_ints (c->node, "dilations", &n)) != NULL)
+    {
+      if (n != nsp) goto bad;
+      for (guint i = 0; i < nsp; i++) w->d[i + 2 - nsp] = v[i];
+    }
+  if ((v = _som_node_attr_ints (c->node, "pads", &n)) != NULL && strcmp (auto_pad, "NOTSET") == 0)
+    {
+      if (n != 2 * nsp) goto bad;
+      for (guint i = 0; i < nsp; i++)
+        {
+          w->pb[i + 2 - nsp] = v[i];
+          w->pe[i + 2 - nsp] = v[i + nsp];
+        }
+    }
+  for (guint j = 0; j < 2; j++)
+    {
+      gint64 ek, num;
+      if (w->s[j] <= 0 || w->d[j] <= 0 || w->pb[j] < 0 || w->pe[j] < 0)
+        goto bad;
+      ek = (w->k[j] - 1) * w->d[j] + 1;
+      if (strcmp (auto_pad, "SAME_UPPER") == 0 || strcmp (auto_pad, "SAME_LOWER") == 0)
+        {
+          gint64 o = (w->in[j] + w->s[j] - 1) / w->s[j];
+          gint64 total = MAX (0, (o - 1) * w->s[j] + ek - w->in[j]);
+          w->pb[j] = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
+          w->pe[j] = total - w->pb[j];
+          w->out[j] = o;
+          continue;
+        }
+      if (strcmp (auto_pad, "VALID") == 0)
+        w->pb[j] = w->pe[j] = 0;
+      else if (strcmp (auto_pad, "NOTSET") != 0)
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "unknown auto_pad '%s'", auto_pad);
+          return FALSE;
+        }
+      num = w->in[j] + w->pb[j] + w->pe[j] - ek;
+      if (num < 0)
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "the window (%" G_GINT64_FORMAT ") is larger than the padded input (%"
+                         G_GINT64_FORMAT ")", ek, w->in[j] + w->pb[j] + w->pe[j]);
+          return FALSE;
+        }
+      if (is_pool && ceil_mode)
+        {
+          w->out[j] = (num + w->s[j] - 1) / w->s[j] + 1;
+          /* the last window must start inside the input or the left padding */
+          if ((w->out[j] - 1) * w->s[j] >= w->in[j] + w->pb[j])
+            w->out[j]--;
+        }
+      else
+        w->out[j] = num / w->s[j] + 1;
+    }
+  return TRUE;
+bad:
+  _som_op_error (c, error, SOM_ERROR_INVALID, "invalid strides, dilations or pads");
+  return FALSE;
+}
+
+static void
+window_out_shape (const SomTensor *x, gint64 channels, const Window *w, gint64 *shape)
+{
+  shape[0] = x->shape[0];
+  shape[1] = channels;
+  if (w->nsp == 1)
+    shape[2] = w->out[1];
+  else
+    {
+      shape[2] = w->out[0];
+      shape[3] = w->out[1];
+    }
+}
+
+gboolean
+_som_conv_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x, *wt;
+  Window w;
+  gint64 kernel[2], shape[4], group = _som_node_attr_int (c->node, "group", 1);
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  x = c->in[0];
+  wt = c->in[1];
+  if (x->dtype != SOM_DTYPE_F32 || wt->dtype != SOM_DTYPE_F32 || wt->ndim != x->ndim || x->ndim < 3)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs float input and weights of the same rank (≥ 3)");
+      return FALSE;
+    }
+  for (guint i = 2; i < wt->ndim && i < 4; i++)
+    kernel[i - 2] = wt->shape[i];
+  if (group <= 0 || x->shape[1] % group != 0 || wt->shape[0] % group != 0 || wt->shape[1] * group != x->shape[1])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "input channels %" G_GINT64_FORMAT ", weights %" G_GINT64_FORMAT "×%"
+                     G_GINT64_FORMAT " and group %" G_GINT64_FORMAT " do not fit", x->shape[1], wt->shape[0],
+                     wt->shape[1], group);
+      return FALSE;
+    }
+  if (c->n_in > 2 && c->in[2] != NULL && c->in[2]->n != (gsize) wt->shape[0])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "bias has %" G_GSIZE_FORMAT " entries for %" G_GINT64_FORMAT
+                     " output channels", c->in[2]->n, wt->shape[0]);
+      return FALSE;
+    }
+  {
+    guint nk;
+    const gint64 *ks = _som_node_attr_ints (c->node, "kernel_shape", &nk);
+    if (ks != NULL && (nk != x->ndim - 2 || memcmp (ks, kernel, nk * sizeof (gint64)) != 0))
+      {
+        _som_op_error (c, error, SOM_ERROR_INVALID, "kernel_shape does not match the weights");
+        return FALSE;
+      }
+  }
+  if (!window_params (c, x, kernel, FALSE, &w, error))
+    return FALSE;
+  window_out_shape (x, wt->shape[0], &w, shape);
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
+  return TRUE;
+}
+
+typedef struct
+{
+  const float *x;           /* the first image of the chunk, group offset applied */
+  float       *cols;
+  gint64       img_stride;  /* elements between images */
+  gint64       Cg, nb;
+  const Window *w;
+} Im2col;
+
+static void
+im2col_range (gsize begin, gsize end, gpointer data)
+{
+  Im2col *ic = data;
+  const Window *w = ic->w;
+  gint64 OH = w->out[0], OW = w->out[1], H = w->in[0], W = w->in[1];
+  gint64 ohw = OH * OW, ncols = ic->nb * ohw;
+
+  for (gsize row = begin; row < end; row++)
+    {
+      gint64 cc = row / (w->k[0] * w->k[1]);
+      gint64 ki = (row / w->k[1]) % w->k[0];
+      gint64 kj = row % w->k[1];
+      float *dst = ic->cols + row * ncols;
+      for (gint64 n = 0; n < ic->nb; n++)
+        {
+          const float *src = ic->x + n * ic->img_stride + cc * H * W;
+          float *d = dst + n * ohw;
+          for (gint64 oh = 0; oh < OH; oh++)
+            {
+              gint64 ih = oh * w->s[0] - w->pb[0] + ki * w->d[0];
+              float *drow = d + oh * OW;
+              if (ih < 0 || ih >= H)
+                {
+                  memset (drow, 0, OW * sizeof (float));
+                  continue;
+                }
+              {
+                const float *srow = src + ih * W;
+                gint64 off = kj * w->d[1] - w->pb[1];
+                if (w->s[1] == 1)
+                  {
+                    /* valid ow: 0 <= ow + off < W */
+                    gint64 lo = MAX (0, -off), hi = MIN (OW, W - off);
+                    if (hi < lo)
+                      hi = lo;
+                    if (lo > 0)
+                      memset (drow, 0, lo * sizeof (float));
+                    if (hi > lo)
+                      memcpy (drow + lo, srow + lo + off, (hi - lo) * sizeof (float));
+                    if (hi < OW)
+                      memset (drow + hi, 0, (OW - hi) * sizeof (float));
+                  }
+                else
+                  for (gint64 ow = 0; ow < OW; ow++)
+                    {
+                      gint64 iw = ow * w->s[1] + off;
+                      drow[ow] = iw >= 0 && iw < W ? srow[iw] : 0.0f;
+                    }
+              }
+            }
+        }
+    }
+}
+
+typedef struct
+{
+  const float *x, *wt, *bias;
+  float *y;
+  gint64 C, H, W;
+  const Window *w;
+} Depthwise;
+
+static void
+depthwise_range (gsize begin, gsize end, gpointer data)
+{
+  Depthwise *dw = data;
+  const Window *w = dw->w;
+  gint64 OH = w->out[0], OW = w->out[1], H = dw->H, W = dw->W, KH = w->k[0], KW = w->k[1];
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      gint64 ch = plane % dw->C;
+      const float *src = dw->x + plane * H * W;
+      const float *k = dw->wt + ch * KH * KW;
+      float *dst = dw->y + plane * OH * OW;
+      float b = dw->bias ? dw->bias[ch] : 0.0f;
+      for (gint64 oh = 0; oh < OH; oh++)
+        for (gint64 ow = 0; ow < OW; ow++)
+          {
+            float acc = b;
+            for (gint64 i = 0; i < KH; i++)
+              {
+                gint64 ih = oh * w->s[0] - w->pb[0] + i * w->d[0];
+                if (ih < 0 || ih >= H)
+                  continue;
+                for (gint64 j = 0; j < KW; j++)
+                  {
+                    gint64 iw = ow * w->s[1] - w->pb[1] + j * w->d[1];
+                    if (iw >= 0 && iw < W)
+                      acc += src[ih * W + iw] * k[i * KW + j];
+                  }
+              }
+            dst[oh * OW + ow] = acc;
+          }
+    }
+}
+
+gboolean
+_som_conv_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *wt = c->in[1], *y = c->out[0];
+  const float *bias = c->n_in > 2 && c->in[2] != NULL ? c->in[2]->data : NULL;
+  gint64 group = _som_node_attr_int (c->node, "group", 1);
+  gint64 kernel[2] = { 1, 1 };
+  Window w;
+  gint64 N = x->shape[0], C = x->shape[1], M = wt->shape[0];
+  gint64 Cg, Mg, K, ohw, hw, nb;
+  g_autofree float *cols = NULL, *tmp = NULL;
+
+  for (guint i = 2; i < wt->ndim; i++)
+    kernel[i - 2] = wt->shape[i];
+  window_params (c, x, kernel, FALSE, &w, NULL);
+  Cg = C / group;
+  Mg = M / group;
+  K = Cg * w.k[0] * w.k[1];
+  ohw = w.out[0] * w.out[1];
+  hw = w.in[0] * w.in[1];
+  if (N == 0 || ohw == 0)
+    return TRUE;
+
+  if (group == C && group == M)
+    {
+      Depthwise dw = { x->data, wt->data, bias, y->data, C, w.in[0], w.in[1], &w };
+      _som_parallel_for (N * C, 4, depthwise_range, &dw);
+      return TRUE;
+    }
+
+  /* 1×1, stride 1, no padding, one image at a time: the input is the matrix */
+  if (w.k[0] == 1 && w.k[1] == 1 && w.s[0] == 1 && w.s[1] == 1 && w.pb[0] == 0 && w.pb[1] == 0
+      && w.pe[0] == 0 && w.pe[1] == 0 && ohw >= 256)
+    {
+      for (gint64 n = 0; n < N; n++)
+        for (gint64 g = 0; g < group; g++)
+          {
+            float *yo = (float *) y->data + (n * M + g * Mg) * ohw;
+            if (bias)
+              for (gint64 m = 0; m < Mg; m++)
+                for (gint64 p = 0; p < ohw; p++)
+                  yo[m * ohw + p] = bias[g * Mg + m];
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, ohw, K, 1.0f,
+                         (const float *) wt->data + g * Mg * K, K,
+                         (const float *) x->data + (n * C + g * Cg) * hw, hw, bias ? 1.0f : 0.0f, yo, ohw);
+          }
+      return TRUE;
+    }
+
+  /* im2col with the batch folded into the GEMM's columns */
+  nb = MAX (1, MIN (N, (4 << 20) / MAX (K * ohw, 1)));
+  if (ohw >= 1024)
+    nb = 1;
+  cols = g_try_malloc (sizeof (float) * K * nb * ohw);
+  tmp = nb > 1 ? g_try_malloc (sizeof (float) * Mg * nb * ohw) : NULL;
+  if (cols == NULL || (nb > 1 && tmp == NULL))
+    {
+      _som_op_error (c, error, SOM_ERROR_TOO_LARGE, "out of memory for the convolution buffers");
+      return FALSE;
+    }
+  for (gint64 n0 = 0; n0 < N; n0 += nb)
+    {
+      gint64 cnt = MIN (nb, N - n0);
+      for (gint64 g = 0; g < group; g++)
+        {
+          Im2col ic = { (const float *) x->data + (n0 * C + g * Cg) * hw, cols, C * hw, Cg, cnt, &w };
+          const float *wg = (const float *) wt->data + g * Mg * K;
+          _som_parallel_for (K, 8, im2col_range, &ic);
+          if (cnt == 1)
+            {
+              float *yo = (float *) y->data + (n0 * M + g * Mg) * ohw;
+              if (bias)
+                for (gint64 m = 0; m < Mg; m++)
+                  for (gint64 p = 0; p < ohw; p++)
+                    yo[m * ohw + p] = bias[g * Mg + m];
+              cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, ohw, K, 1.0f, wg, K, cols, ohw,
+                           bias ? 1.0f : 0.0f, yo, ohw);
+            }
+          else
+            {
+              gint64 ncols = cnt * ohw;
+              cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, ncols, K, 1.0f, wg, K, cols, ncols,
+                           0.0f, tmp, ncols);
+              for (gint64 m = 0; m < Mg; m++)
+                {
+                  float b = bias ? bias[g * Mg + m] : 0.0f;
+                  for (gint64 i = 0; i < cnt; i++)
+                    {
+                      float *yo = (float *) y->data + ((n0 + i) * M + g * Mg + m) * ohw;
+                      const float *src = tmp + m * ncols + i * ohw;
+                      for (gint64 p = 0; p < ohw; p++)
+                        yo[p] = src[p] + b;
+                    }
+                }
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* Pools */
+
+static gboolean
+is_global (SomOpCtx *c)
+{
+  return g_str_has_prefix (c->node->op, "Global");
+}
+
+gboolean
+_som_pool_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+  Window w;
+  guint nk;
+  const gint64 *ks;
+
+  if (!_som_need_inputs (c, 1, error))
+    return FALSE;
+  x = c->in[0];
+  if (x->dtype != SOM_DTYPE_F32 || x->ndim < 3)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs a float input of rank ≥ 3");
+      return FALSE;
+    }
+  if (is_global (c))
+    {
+      shape[0] = x->shape[0];
+      shape[1] = x->shape[1];
+      for (guint i = 2; i < x->ndim; i++)
+        shape[i] = 1;
+      _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
+      return TRUE;
+    }
+  if (c->n_out > 1 && c->out[1] != NULL)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "the Indices output is not supported");
+      return FALSE;
+    }
+  ks = _som_node_attr_ints (c->node, "kernel_shape", &nk);
+  if (ks == NULL || nk != x->ndim - 2)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "kernel_shape is missing or has the wrong length");
+      return FALSE;
+    }
+  if (!window_params (c, x, ks, TRUE, &w, error))
+    return FALSE;
+  window_out_shape (x, x->shape[1], &w, shape);
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
+  return TRUE;
+}
+
+typedef struct
+{
+  const float *x;
+  float *y;
+  const Window *w;
+  gboolean max, include_pad;
+} PoolData;
+
+static void
+pool_range (gsize begin, gsize end, gpointer data)
+{
+  PoolData *p = data;
+  const Window *w = p->w;
+  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      const float *src = p->x + plane * H * W;
+      float *dst = p->y + plane * OH * OW;
+      for (gint64 oh = 0; oh < OH; oh++)
+        for (gint64 ow = 0; ow < OW; ow++)
+          {
+            gint64 h0 = oh * w->s[0] - w->pb[0], w0 = ow * w->s[1] - w->pb[1];
+            float acc = p->max ? -INFINITY : 0.0f;
+            gint64 count = 0;
+            for (gint64 i = 0; i < w->k[0]; i++)
+              {
+                gint64 ih = h0 + i * w->d[0];
+                if (ih < 0 || ih >= H)
+                  continue;
+                for (gint64 j = 0; j < w->k[1]; j++)
+                  {
+                    gint64 iw = w0 + j * w->d[1];
+                    float v;
+                    if (iw < 0 || iw >= W)
+                      continue;
+                    v = src[ih * W + iw];
+                    if (p->max)
+                      acc = v > acc || isnan (v) ? v : acc;
+                    else
+                      acc += v;
+                    count++;
+                  }
+              }
+            if (!p->max)
+              {
+                if (p->include_pad)
+                  {
+                    /* the window clipped to the padded input */
+                    gint64 hs = MAX (h0, -w->pb[0]), he = MIN (h0 + (w->k[0] - 1) * w->d[0] + 1, H + w->pe[0]);
+                    gint64 ws = MAX (w0, -w->pb[1]), we = MIN (w0 + (w->k[1] - 1) * w->d[1] + 1, W + w->pe[1]);
+                    count = ((he - hs + w->d[0] - 1) / w->d[0]) * ((we - ws + w->d[1] - 1) / w->d[1]);
+                  }
+                acc = count > 0 ? acc / (float) count : 0.0f;
+              }
+            dst[oh * OW + ow] = acc;
+          }
+    }
+}
+
+gboolean
+_som_pool_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  gsize planes = x->shape[0] * x->shape[1];
+
+  if (is_global (c))
+    {
+      gsize len = planes ? x->n / planes : 0;
+      gboolean max = strcmp (c->node->op, "GlobalMaxPool") == 0;
+      for (gsize p = 0; p < planes; p++)
+        {
+          const float *src = (const float *) x->data + p * len;
+          float acc = max ? -INFINITY : 0.0f;
+          for (gsize i = 0; i < len; i++)
+            acc = max ? (src[i] > acc ? src[i] : acc) : acc + src[i];
+          ((float *) y->data)[p] = max ? acc : acc / (float) MAX (len, 1);
+        }
+      return TRUE;
+    }
+  {
+    Window w;
+    guint nk;
+    const gint64 *ks = _som_node_attr_ints (c->node, "kernel_shape", &nk);
+    PoolData p = { x->data, y->data, &w, strcmp (c->node->op, "MaxPool") == 0,
+                   _som_node_attr_int (c->node, "count_include_pad", 0) != 0 };
+    window_params (c, x, ks, TRUE, &w, NULL);
+    _som_parallel_for (planes, 8, pool_range, &p);
+  }
+  return TRUE;
+}
+
+/* ---- Gemm and MatMul -------------------------------------------------------------- */
+
+gboolean
+_som_gemm_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *a, *b;
+  gboolean ta = _som_node_attr_int (c->node, "transA", 0), tb = _som_node_attr_int (c->node, "transB", 0);
+  gint64 M, K, K2, N, shape[2];
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  a = c->in[0];
+  b = c->in[1];
+  if (a->ndim != 2 || b->ndim != 2 || a->dtype != SOM_DTYPE_F32 || b->dtype != SOM_DTYPE_F32)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs two float matrices");
+      return FALSE;
+    }
+  M = ta ? a->shape[1] : a->shape[0];
+  K = ta ? a->shape[0] : a->shape[1];
+  K2 = tb ? b->shape[1] : b->shape[0];
+  N = tb ? b->shape[0] : b->shape[1];
+  if (K != K2)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "inner dimensions differ (%" G_GINT64_FORMAT " and %" G_GINT64_FORMAT ")", K, K2);
+      return FALSE;
+    }
+  shape[0] = M;
+  shape[1] = N;
+  if (c->n_in > 2 && c->in[2] != NULL)
+    {
+      SomTensor tmp = { 0 }, *ts[2] = { &tmp, c->in[2] };
+      guint nd;
+      gint64 bs[SOM_ARRAY_MAX_DIMS];
+      tmp.ndim = 2;
+      tmp.shape[0] = M;
+      tmp.shape[1] = N;
+      if (c->in[2]->ndim > 2 || !_som_broadcast_shape (c, ts, 2, &nd, bs, error) || bs[0] != M || bs[1] != N)
+        {
+          if (error && !*error)
+            _som_op_error (c, error, SOM_ERROR_INVALID, "C does not broadcast to the output");
+          return FALSE;
+        }
+    }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, 2, shape);
+  return TRUE;
+}
+
+gboolean
+_som_gemm_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
+  gboolean ta = _som_node_attr_int (c->node, "transA", 0), tb = _som_node_attr_int (c->node, "transB", 0);
+  float alpha = _som_node_attr_float (c->node, "alpha", 1.0f), beta = _som_node_attr_float (c->node, "beta", 1.0f);
+  gint64 M = y->shape[0], N = y->shape[1], K = ta ? a->shape[0] : a->shape[1];
+  SomTensor *cc = c->n_in > 2 ? c->in[2] : NULL;
+
+  if (cc != NULL)
+    {
+      gint64 st[2];
+      _som_broadcast_strides (cc, 2, y->shape, st);
+      for (gint64 i = 0; i < M; i++)
+        for (gint64 j = 0; j < N; j++)
+          ((float *) y->data)[i * N + j] = ((const float *) cc->data)[i * st[0] + j * st[1]];
+    }
+  if (M == 0 || N == 0)
+    return TRUE;
+  if (K == 0)
+    {
+      if (cc == NULL)
+        memset (y->data, 0, y->n * 4);
+      else
+        for (gsize i = 0; i < y->n; i++)
+          ((float *) y->data)[i] *= beta;
+      return TRUE;
+    }
+  cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+               a->data, a->shape[1], b->data, b->shape[1], cc != NULL ? beta : 0.0f, y->data, N);
+  return TRUE;
+}
+
+typedef struct
+{
+  guint  nd;                    /* batch dims */
+  gint64 batch[SOM_ARRAY_MAX_DIMS];
+  gint64 M, K, N;
+  gboolean a1, b1;              /* 1-D promotions */
+} MatMulShape;
+
+static gboolean
+matmul_dims (SomOpCtx *c, MatMulShape *s, gint64 *oshape, guint *ond, GError **error)
+{
+  SomTensor *a = c->in[0], *b = c->in[1];
+  SomTensor ab = { 0 }, bb = { 0 }, *ts[2] = { &ab, &bb };
+  gint64 Ka, Kb;
+  guint nd = 0;
+
+  if (a->ndim == 0 || b->ndim == 0 || a->dtype != SOM_DTYPE_F32 || b->dtype != SOM_DTYPE_F32)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs float tensors of rank ≥ 1");
+      return FALSE;
+    }
+  s->a1 = a->ndim == 1;
+  s->b1 = b->ndim == 1;
+  s->M = s->a1 ? 1 : a->shape[a->ndim - 2];
+  Ka = a->shape[a->ndim - 1];
+  Kb = s->b1 ? b->shape[0] : b->shape[b->ndim - 2];
+  s->N = s->b1 ? 1 : b->shape[b->ndim - 1];
+  if (Ka != Kb)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "inner dimensions differ (%" G_GINT64_FORMAT " and %" G_GINT64_FORMAT ")", Ka, Kb);
+      return FALSE;
+    }
+  s->K = Ka;
+  ab.ndim = a->ndim > 2 ? a->ndim - 2 : 0;
+  memcpy (ab.shape, a->shape, ab.ndim * sizeof (gint64));
+  bb.ndim = b->ndim > 2 ? b->ndim - 2 : 0;
+  memcpy (bb.shape, b->shape, bb.ndim * sizeof (gint64));
+  if (!_som_broadcast_shape (c, ts, 2, &s->nd, s->batch, error))
+    return FALSE;
+  for (guint i = 0; i < s->nd; i++)
+    oshape[nd++] = s->batch[i];
+  if (!s->a1)
+    oshape[nd++] = s->M;
+  if (!s->b1)
+    oshape[nd++] = s->N;
+  *ond = nd;
+  return TRUE;
+}
+
+gboolean
+_som_matmul_shape (SomOpCtx *c, GError **error)
+{
+  MatMulShape s;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+  guint nd;
+
+  if (!_som_need_inputs (c, 2, error) || !matmul_dims (c, &s, shape, &nd, error))
+    return FALSE;
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, nd, shape);
+  return TRUE;
+}
+
+gboolean
+_som_matmul_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
+  MatMulShape s;
+  gint64 shape[SOM_ARRAY_MAX_DIMS], ast[SOM_ARRAY_MAX_DIMS], bst[SOM_ARRAY_MAX_DIMS];
+  gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+  guint nd;
+  gsize nbatch = 1;
+  SomTensor ab = { 0 }, bb = { 0 };
+
+  matmul_dims (c, &s, shape, &nd, NULL);
+  if (y->n == 0)
+    return TRUE;
+  if (s.K == 0)
+    {
+      memset (y->data, 0, y->n * 4);
+      return TRUE;
+    }
+  for (guint i = 0; i < s.nd; i++)
+    nbatch *= s.batch[i];
+  /* B is a matrix: fold A's batch into M */
+  if (b->ndim <= 2 && a->ndim >= 2)
+    {
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, nbatch * s.M, s.N, s.K, 1.0f, a->data, s.K,
+                   b->data, s.N, 0.0f, y->data, s.N);
+      return TRUE;
+    }
+  ab.ndim = a->ndim > 2 ? a->ndim - 2 : 0;
+  memcpy (ab.shape, a->shape, ab.ndim * sizeof (gint64));
+  bb.ndim = b->ndim > 2 ? b->ndim - 2 : 0;
+  memcpy (bb.shape, b->shape, bb.ndim * sizeof (gint64));
+  _som_broadcast_strides (&ab, s.nd, s.batch, ast);
+  _som_broadcast_strides (&bb, s.nd, s.batch, bst);
+  for (gsize i = 0; i < nbatch; i++)
+    {
+      gint64 ao = 0, bo = 0;
+      for (guint d = 0; d < s.nd; d++)
+        {
+          ao += idx[d] * ast[d];
+          bo += idx[d] * bst[d];
+        }
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, s.M, s.N, s.K, 1.0f,
+                   (const float *) a->data + ao * s.M * s.K, s.K,
+                   (const float *) b->data + bo * s.K * s.N, s.N, 0.0f,
+                   (float *) y->data + i * s.M * s.N, s.N);
+      for (int d = (int) s.nd - 1; d >= 0; d--)
+        {
+          if (++idx[d] < s.batch[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  return TRUE;
+}
+
+/* ---- normalizations -------------------------------------------------------------- */
+
+gboolean
+_som_batchnorm_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x;
+
+  if (!_som_need_inputs (c, 5, error))
+    return FALSE;
+  x = c->in[0];
+  if (x->ndim < 2 || x->dtype != SOM_DTYPE_F32)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs a float input of rank ≥ 2");
+      return FALSE;
+    }
+  if (_som_node_attr_int (c->node, "training_mode", 0) != 0 || (c->n_out > 1 && c->out[1] != NULL))
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "training mode is not supported (inference only)");
+      return FALSE;
+    }
+  for (guint i = 1; i < 5; i++)
+    if (c->in[i]->n != (gsize) x->shape[1])
+      {
+        _som_op_error (c, error, SOM_ERROR_INVALID, "input %u has %" G_GSIZE_FORMAT " entries for %" G_GINT64_FORMAT
+                       " channels", i, c->in[i]->n, x->shape[1]);
+        return FALSE;
+      }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, x->shape);
+  return TRUE;
+}
+
+gboolean
+_som_batchnorm_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  const float *scale = c->in[1]->data, *bias = c->in[2]->data, *mean = c->in[3]->data, *var = c->in[4]->data;
+  float eps = _som_node_attr_float (c->node, "epsilon", 1e-5f);
+  gint64 C = x->shape[1];
+  gsize inner = C ? x->n / (x->shape[0] * C) : 0;
+
+  for (gint64 n = 0; n < x->shape[0]; n++)
+    for (gint64 ch = 0; ch < C; ch++)
+      {
+        float a = scale[ch] / sqrtf (var[ch] + eps), b = bias[ch] - mean[ch] * a;
+        const float *src = (const float *) x->data + (n * C + ch) * inner;
+        float *dst = (float *) y->data + (n * C + ch) * inner;
+        for (gsize i = 0; i < inner; i++)
+          dst[i] = src[i] * a + b;
+      }
+  return TRUE;
+}
+
+gboolean
+_som_instnorm_shape (SomOpCtx *c, GError **error)
+{
+  if (!_som_need_inputs (c, 3, error))
+    return FALSE;
+  if (c->in[0]->ndim < 3 || c->in[1]->n != (gsize) c->in[0]->shape[1] || c->in[2]->n != (gsize) c->in[0]->shape[1])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs N×C×… input and C scales and biases");
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, c->in[0]->ndim, c->in[0]->shape);
+  return TRUE;
+}
+
+gboolean
+_som_instnorm_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  float eps = _som_node_attr_float (c->node, "epsilon", 1e-5f);
+  gint64 C = x->shape[1];
+  gsize planes = x->shape[0] * C, len = planes ? x->n / planes : 0;
+
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *src = (const float *) x->data + p * len;
+      float *dst = (float *) y->data + p * len;
+      double mean = 0, var = 0;
+      float a, b;
+      for (gsize i = 0; i < len; i++)
+        mean += src[i];
+      mean /= MAX (len, 1);
+      for (gsize i = 0; i < len; i++)
+        var += (src[i] - mean) * (src[i] - mean);
+      var /= MAX (len, 1);
+      a = ((const float *) c->in[1]->data)[p % C] / sqrtf ((float) var + eps);
+      b = ((const float *) c->in[2]->data)[p % C] - (float) mean * a;
+      for (gsize i = 0; i < len; i++)
+        dst[i] = src[i] * a + b;
+    }
+  return TRUE;
+}
+
+gboolean
+_som_layernorm_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x;
+  guint axis;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  x = c->in[0];
+  if (!_som_norm_axis (c, _som_node_attr_int (c->node, "axis", -1), x->ndim, FALSE, &axis, error))
+    return FALSE;
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, x->shape);
+  memcpy (shape, x->shape, sizeof shape);
+  for (guint d = axis; d < x->ndim; d++)
+    shape[d] = 1;
+  for (guint k = 1; k < c->n_out && k < 3; k++)
+    if (c->out[k] != NULL)
+      _som_set_shape (c->out[k], SOM_DTYPE_F32, x->ndim, shape);
+  return TRUE;
+}
+
+gboolean
+_som_layernorm_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0], *sc = c->in[1], *bi = c->n_in > 2 ? c->in[2] : NULL;
+  float eps = _som_node_attr_float (c->node, "epsilon", 1e-5f);
+  guint axis;
+  gsize outer = 1, len = 1;
+  gint64 nshape[SOM_ARRAY_MAX_DIMS], sst[SOM_ARRAY_MAX_DIMS], bst[SOM_ARRAY_MAX_DIMS];
+  g_autofree float *sfull = NULL, *bfull = NULL;
+
+  _som_norm_axis (c, _som_node_attr_int (c->node, "axis", -1), x->ndim, FALSE, &axis, NULL);
+  for (guint d = 0; d < axis; d++)
+    outer *= x->shape[d];
+  for (guint d = axis; d < x->ndim; d++)
+    nshape[d - axis] = x->shape[d], len *= x->shape[d];
+  /* scale and bias broadcast to the normalized shape */
+  sfull = g_new (float, MAX (len, 1));
+  bfull = g_new0 (float, MAX (len, 1));
+  _som_broadcast_strides (sc, x->ndim - axis, nshape, sst);
+  _som_strided_copy (sfull, sc->data, 4, x->ndim - axis, nshape, sst, 0);
+  if (bi != NULL)
+    {
+      _som_broadcast_strides (bi, x->ndim - axis, nshape, bst);
+      _som_strided_copy (bfull, bi->data, 4, x->ndim - axis, nshape, bst, 0);
+    }
+  for (gsize o = 0; o < outer; o++)
+    {
+      const float *src = (const float *) x->data + o * len;
+      float *dst = (float *) y->data + o * len;
+      double mean = 0, var = 0;
+      float inv;
+      for (gsize i = 0; i < len; i++)
+        mean += src[i];
+      mean /= MAX (len, 1);
+      for (gsize i = 0; i < len; i++)
+        var += (src[i] - mean) * (src[i] - mean);
+      var /= MAX (len, 1);
+      inv = 1.0f / sqrtf ((float) var + eps);
+      for (gsize i = 0; i < len; i++)
+        dst[i] = ((float) (src[i] - mean)) * inv * sfull[i] + bfull[i];
+      if (c->n_out > 1 && c->out[1] != NULL)
+        ((float *) c->out[1]->data)[o] = (float) mean;
+      if (c->n_out > 2 && c->out[2] != NULL)
+        ((float *) c->out[2]->data)[o] = inv;
+    }
+  return TRUE;
+}
+
+/* ---- Softmax, LogSoftmax ---------------------------------------------------------- */
+
+gboolean
+_som_softmax_shape (SomOpCtx *c, GError **error)
+{
+  guint axis;
+
+  if (!_som_need_inputs (c, 1, error))
+    return FALSE;
+  if (c->in[0]->dtype != SOM_DTYPE_F32)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs a float input");
+      return FALSE;
+    }
+  if (!_som_norm_axis (c, _som_node_attr_int (c->node, "axis", c->node->opset >= 13 ? -1 : 1),
+                       MAX (c->in[0]->ndim, 1), FALSE, &axis, error))
+    return FALSE;
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, c->in[0]->ndim, c->in[0]->shape);
+  return TRUE;
+}
+
+gboolean
+_som_softmax_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  gboolean log = strcmp (c->node->op, "LogSoftmax") == 0;
+  guint axis;
+  gsize outer = 1, len = 1, inner = 1;
+
+  _som_norm_axis (c, _som_node_attr_int (c->node, "axis", c->node->opset >= 13 ? -1 : 1), MAX (x->ndim, 1),
+                  FALSE, &axis, NULL);
+  if (x->ndim == 0)
+    len = 1;
+  else if (c->node->opset >= 13)
+    {
+      for (guint d = 0; d < axis; d++) outer *= x->shape[d];
+      len = x->shape[axis];
+      for (guint d = axis + 1; d < x->ndim; d++) inner *= x->shape[d];
+    }
+  else
+    {
+      for (guint d = 0; d < axis; d++) outer *= x->shape[d];
+      for (guint d = axis; d < x->ndim; d++) len *= x->shape[d];
+    }
+  for (gsize o = 0; o < outer; o++)
+    for (gsize in = 0; in < inner; in++)
+      {
+        const float *src = (const float *) x->data + o * len * inner + in;
+        float *dst = (float *) y->data + o * len * inner + in;
+        float mx = -INFINITY;
+        double sum = 0;
+        for (gsize i = 0; i < len; i++)
+          mx = MAX (mx, src[i * inner]);
+        for (gsize i = 0; i < len; i++)
+          {
+            float e = expf (src[i * inner] - mx);
+            sum += e;
+            if (!log)
+              dst[i * inner] = e;
+          }
+        for (gsize i = 0; i < len; i++)
+          {
+            if (log)
+              dst[i * inner] = src[i * inner] - mx - (float) logf ((float) sum);
+            else
+              dst[i * inner] = (float) (dst[i * inner] / sum);
+          }
+      }
+  return TRUE;
+}
+
+/* ---- reductions -------------------------------------------------------------------- */
+
+static gboolean
+reduce_axes (SomOpCtx *c, gboolean *red, gboolean *keep, GError **error)
+{
+  SomTensor *x = c->in[0];
+  gboolean arg = g_str_has_prefix (c->node->op, "Arg");
+  gboolean noop = _som_node_attr_int (c->node, "noop_with_empty_axes", 0) != 0;
+  guint n = 0;
+  gint64 axes[SOM_ARRAY_MAX_DIMS];
+  gboolean from_input = FALSE;
+
+  *keep = _som_node_attr_int (c->node, "keepdims", 1) != 0;
+  memset (red, 0, SOM_ARRAY_MAX_DIMS * sizeof (gboolean));
+  if (arg)
+    {
+      guint a;
+      if (!_som_norm_axis (c, _som_node_attr_int (c->node, "axis", 0), x->ndim, FALSE, &a, error))
+        return FALSE;
+      red[a] = TRUE;
+      return TRUE;
+    }
+  if (c->n_in > 1 && c->in[1] != NULL)
+    {
+      if (!_som_need_values (c, 1, error))
+        return FALSE;
+      if (c->in[1]->n > SOM_ARRAY_MAX_DIMS)
+        goto bad;
+      n = c->in[1]->n;
+      for (guint i = 0; i < n; i++)
+        axes[i] = _som_tensor_get_i64 (c->in[1], i);
+      from_input = TRUE;
+    }
+  else
+    {
+      const gint64 *a = _som_node_attr_ints (c->node, "axes", &n);
+      if (n > SOM_ARRAY_MAX_DIMS)
+        goto bad;
+      if (a)
+        memcpy (axes, a, n * sizeof (gint64));
+    }
+  (void) from_input;
+  if (n == 0)
+    {
+      if (!noop)
+        for (guint d = 0; d < x->ndim; d++)
+          red[d] = TRUE;
+      return TRUE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      guint a;
+      if (!_som_norm_axis (c, axes[i], x->ndim, FALSE, &a, error))
+        return FALSE;
+      red[a] = TRUE;
+    }
+  return TRUE;
+bad:
+  _som_op_error (c, error, SOM_ERROR_INVALID, "too many axes");
+  return FALSE;
+}
+
+gboolean
+_som_reduce_shape (SomOpCtx *c, GError **error)
+{
+  gboolean red[SOM_ARRAY_MAX_DIMS], keep;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+  guint nd = 0;
+  SomTensor *x;
+
+  if (!_som_need_inputs (c, 1, error))
+    return FALSE;
+  x = c->in[0];
+  if (x->dtype == SOM_DTYPE_BOOL || (x->dtype == SOM_DTYPE_I64 && !g_str_has_prefix (c->node->op, "Arg")
+                                     && strcmp (c->node->op, "ReduceSum") && strcmp (c->node->op, "ReduceMax")
+                                     && strcmp (c->node->op, "ReduceMin") && strcmp (c->node->op, "ReduceProd")))
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "input type is not supported");
+      return FALSE;
+    }
+  if (!reduce_axes (c, red, &keep, error))
+    return FALSE;
+  for (guint d = 0; d < x->ndim; d++)
+    {
+      if (red[d] && x->shape[d] == 0 && g_str_has_prefix (c->node->op, "Arg"))
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "reducing an empty dimension");
+          return FALSE;
+        }
+      if (!red[d])
+        shape[nd++] = x->shape[d];
+      else if (keep)
+        shape[nd++] = 1;
+    }
+  _som_set_shape (c->out[0], g_str_has_prefix (c->node->op, "Arg") ? SOM_DTYPE_I64 : x->dtype, nd, shape);
+  return TRUE;
+}
+
+gboolean
+_som_reduce_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  gboolean red[SOM_ARRAY_MAX_DIMS], keep;
+  gint64 ost[SOM_ARRAY_MAX_DIMS], kshape[SOM_ARRAY_MAX_DIMS], idx[SOM_ARRAY_MAX_DIMS] = { 0 }, rdim = 1, rst = 0;
+  const char *op = c->node->op;
+  gboolean last = _som_node_attr_int (c->node, "select_last_index", 0) != 0;
+  g_autofree double *acc = NULL;
+  g_autofree double *best = NULL;
+  gsize count = 1;
+  int kind;
+
+  reduce_axes (c, red, &keep, NULL);
+  for (guint d = 0; d < x->ndim; d++)
+    {
+      kshape[d] = red[d] ? 1 : x->shape[d];
+      if (red[d])
+        count *= x->shape[d];
+    }
+  _som_contiguous_strides (x->ndim, kshape, ost);
+  for (guint d = 0; d < x->ndim; d++)
+    if (red[d])
+      {
+        rdim = x->shape[d];
+        ost[d] = 0;
+        rst = 0;
+        _som_contiguous_strides (x->ndim, x->shape, idx);
+        rst = idx[d];
+        memset (idx, 0, sizeof idx);
+      }
+  (void) rst;
+  (void) rdim;
+  kind = strcmp (op, "ReduceSum") == 0 ? 0 : strcmp (op, "ReduceMean") == 0 ? 1 : strcmp (op, "ReduceMax") == 0 ? 2
+       : strcmp (op, "ReduceMin") == 0 ? 3 : strcmp (op, "ReduceProd") == 0 ? 4 : strcmp (op, "ReduceSumSquare") == 0 ? 5
+       : strcmp (op, "ReduceL1") == 0 ? 6 : strcmp (op, "ReduceL2") == 0 ? 7 : strcmp (op, "ReduceLogSumExp") == 0 ? 8
+       : strcmp (op, "ArgMax") == 0 ? 9 : 10;
+  acc = g_new (double, MAX (y->n, 1));
+  best = g_new (double, MAX (y->n, 1));
+  for (gsize i = 0; i < y->n; i++)
+    {
+      acc[i] = kind == 2 || kind == 9 ? -INFINITY : kind == 3 || kind == 10 ? INFINITY : kind == 4 ? 1 : 0;
+      best[i] = 0;
+    }
+  if (kind == 8)
+    {
+      /* log-sum-exp: max first */
+      g_autofree double *mx = g_new (double, MAX (y->n, 1));
+      for (gsize i = 0; i < y->n; i++)
+        mx[i] = -INFINITY;
+      for (gsize e = 0; e < x->n; e++)
+        {
+          gint64 o = 0;
+          for (guint d = 0; d < x->ndim; d++)
+            o += idx[d] * ost[d];
+          mx[o] = MAX (mx[o], _som_tensor_get_f64 (x, e));
+          for (int d = (int) x->ndim - 1; d >= 0; d--)
+            {
+              if (++idx[d] < x->shape[d])
+                break;
+              idx[d] = 0;
+            }
+        }
+      memset (idx, 0, sizeof idx);
+      for (gsize e = 0; e < x->n; e++)
+        {
+          gint64 o = 0;
+          for (guint d = 0; d < x->ndim; d++)
+            o += idx[d] * ost[d];
+          acc[o] += exp (_som_tensor_get_f64 (x, e) - mx[o]);
+          for (int d = (int) x->ndim - 1; d >= 0; d--)
+            {
+              if (++idx[d] < x->shape[d])
+                break;
+              idx[d] = 0;
+            }
+        }
+      for (gsize i = 0; i < y->n; i++)
+        ((float *) y->data)[i] = (float) (log (acc[i]) + mx[i]);
+      return TRUE;
+    }
+  for (gsize e = 0; e < x->n; e++)
+    {
+      gint64 o = 0, pos = 0;
+      double v = _som_tensor_get_f64 (x, e);
+      for (guint d = 0; d < x->ndim; d++)
+        {
+          o += idx[d] * ost[d];
+          if (red[d])
+            pos = idx[d];
+        }
+      switch (kind)
+        {
+        case 0: case 1: acc[o] += v; break;
+        case 2: if (v > acc[o] || isnan (v)) acc[o] = v; break;
+        case 3: if (v < acc[o] || isnan (v)) acc[o] = v; break;
+        case 4: acc[o] *= v; break;
+        case 5: acc[o] += v * v; break;
+        case 6: acc[o] += fabs (v); break;
+        case 7: acc[o] += v * v; break;
+        case 9: if (v > acc[o] || (last && v == acc[o])) { acc[o] = v; best[o] = pos; } break;
+        case 10: if (v < acc[o] || (last && v == acc[o])) { acc[o] = v; best[o] = pos; } break;
+        }
+      for (int d = (int) x->ndim - 1; d >= 0; d--)
+        {
+          if (++idx[d] < x->shape[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  for (gsize i = 0; i < y->n; i++)
+    {
+      double v = acc[i];
+      if (kind == 1)
+        v /= (double) count;
+      else if (kind == 7)
+        v = sqrt (v);
+      else if (kind >= 9)
+        v = best[i];
+      if (y->dtype == SOM_DTYPE_F32)
+        ((float *) y->data)[i] = (float) v;
+      else
+        ((gint64 *) y->data)[i] = (gint64) v;
+    }
+  return TRUE;
+}

@@ -1,0 +1,62 @@
+/* som-ops-private.h: helpers shared by the operator files
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "som-model-private.h"
+
+G_BEGIN_DECLS
+
+void     _som_set_shape          (SomTensor    *t,
+                                  SomDType      dtype,
+                                  guint         ndim,
+                                  const gint64 *shape);
+gboolean _som_need_inputs        (SomOpCtx     *c,
+                                  guint         n_required,
+                                  GError      **error);
+gboolean _som_need_values        (SomOpCtx     *c,
+                                  guint         i,
+                                  GError      **error);
+gboolean _som_norm_axis          (SomOpCtx     *c,
+                                  gint64        axis,
+                                  guint         ndim,
+                                  gboolean      allow_end,
+                                  guint        *out,
+                                  GError      **error);
+void     _som_strided_copy       (gpointer      dst,
+                                  gconstpointer src,
+                                  gsize         esize,
+                                  guint         ndim,
+                                  const gint64 *shape,
+                                  const gint64 *strides,
+                                  gint64        offset);
+void     _som_contiguous_strides (guint         ndim,
+                                  const gint64 *shape,
+                                  gint64       *strides);
+gboolean _som_broadcast_shape    (SomOpCtx     *c,
+                                  SomTensor   **ts,
+                                  guint         n,
+                                  guint        *ndim,
+                                  gint64       *shape,
+                                  GError      **error);
+void     _som_broadcast_strides  (const SomTensor *t,
+                                  guint         ndim,
+                                  const gint64 *shape,
+                                  gint64       *strides);
+
+#define SOM_DECLARE_OP(name) \
+  gboolean _som_##name##_shape (SomOpCtx *c, GError **error); \
+  gboolean _som_##name##_compute (SomOpCtx *c, GError **error);
+
+SOM_DECLARE_OP (conv)
+SOM_DECLARE_OP (pool)
+SOM_DECLARE_OP (gemm)
+SOM_DECLARE_OP (matmul)
+SOM_DECLARE_OP (batchnorm)
+SOM_DECLARE_OP (softmax)
+SOM_DECLARE_OP (reduce)
+SOM_DECLARE_OP (layernorm)
+SOM_DECLARE_OP (instnorm)
+
+G_END_DECLS

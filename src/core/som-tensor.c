@@ -1,0 +1,227 @@
+/* som-tensor.c: the executor's tensors (float32, int64, bool)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "som-model-private.h"
+
+gsize
+_som_dtype_size (SomDType dtype)
+{
+  switch (dtype)
+    {
+    case SOM_DTYPE_F32: return 4;
+    case SOM_DTYPE_I64: return 8;
+    case SOM_DTYPE_BOOL: return 1;
+    default: return som_dtype_size (dtype);
+    }
+}
+
+SomTensor *
+_som_tensor_new_shape (SomDType dtype, guint ndim, const gint64 *shape)
+{
+  SomTensor *t = g_new0 (SomTensor, 1);
+
+  g_atomic_ref_count_init (&t->ref);
+  t->dtype = dtype;
+  t->ndim = MIN (ndim, SOM_ARRAY_MAX_DIMS);
+  t->n = 1;
+  for (guint i = 0; i < t->ndim; i++)
+    {
+      t->shape[i] = shape[i];
+      t->n *= (gsize) MAX (shape[i], 0);
+    }
+  return t;
+}
+
+gboolean
+_som_tensor_alloc (SomTensor *t, GError **error)
+{
+  gsize bytes;
+
+  if (t->data != NULL)
+    return TRUE;
+  bytes = 1;
+  for (guint i = 0; i < t->ndim; i++)
+    {
+      if (t->shape[i] < 0 || (t->shape[i] > 0 && bytes > G_MAXSIZE / (gsize) t->shape[i]))
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "invalid tensor shape");
+          return FALSE;
+        }
+      bytes *= (gsize) t->shape[i];
+    }
+  if (bytes > G_MAXSIZE / 8 || bytes * _som_dtype_size (t->dtype) > som_memory_budget ())
+    {
+      g_autofree char *s = _som_shape_string (t->ndim, t->shape);
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE,
+                   "a tensor of shape %s is larger than the memory budget (%" G_GUINT64_FORMAT " bytes)",
+                   s, som_memory_budget ());
+      return FALSE;
+    }
+  t->data = g_aligned_alloc (MAX (bytes, 1), _som_dtype_size (t->dtype), 64);
+  return TRUE;
+}
+
+SomTensor *
+_som_tensor_new (SomDType dtype, guint ndim, const gint64 *shape, GError **error)
+{
+  SomTensor *t = _som_tensor_new_shape (dtype, ndim, shape);
+
+  if (!_som_tensor_alloc (t, error))
+    {
+      _som_tensor_unref (t);
+      return NULL;
+    }
+  return t;
+}
+
+SomTensor *
+_som_tensor_ref (SomTensor *t)
+{
+  g_atomic_ref_count_inc (&t->ref);
+  return t;
+}
+
+void
+_som_tensor_unref (SomTensor *t)
+{
+  if (t == NULL || !g_atomic_ref_count_dec (&t->ref))
+    return;
+  if (t->base != NULL)
+    _som_tensor_unref (t->base);
+  else
+    g_aligned_free (t->data);
+  g_free (t);
+}
+
+SomTensor *
+_som_tensor_view (SomTensor *src, guint ndim, const gint64 *shape)
+{
+  SomTensor *t = _som_tensor_new_shape (src->dtype, ndim, shape);
+
+  g_assert (t->n == src->n);
+  t->base = _som_tensor_ref (src->base != NULL ? src->base : src);
+  t->data = src->data;
+  return t;
+}
+
+char *
+_som_shape_string (guint ndim, const gint64 *shape)
+{
+  GString *s = g_string_new ("[");
+
+  for (guint i = 0; i < ndim; i++)
+    {
+      if (i > 0)
+        g_string_append (s, ", ");
+      if (shape[i] < 0)
+        g_string_append (s, "N");
+      else
+        g_string_append_printf (s, "%" G_GINT64_FORMAT, shape[i]);
+    }
+  g_string_append (s, "]");
+  return g_string_free (s, FALSE);
+}
+
+SomTensor *
+_som_tensor_from_array (const SomArray *a, GError **error)
+{
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+  SomTensor *t;
+  gsize n = som_array_n_elements (a);
+
+  for (guint i = 0; i < a->ndim; i++)
+    shape[i] = (gint64) a->shape[i];
+  switch (a->dtype)
+    {
+    case SOM_DTYPE_F32:
+    case SOM_DTYPE_I64:
+    case SOM_DTYPE_BOOL:
+      t = _som_tensor_new (a->dtype, a->ndim, shape, error);
+      if (t != NULL)
+        memcpy (t->data, a->data, n * _som_dtype_size (a->dtype));
+      return t;
+    case SOM_DTYPE_F64:
+    case SOM_DTYPE_F16:
+      {
+        g_autoptr(SomArray) f = som_array_to_f32 (a);
+        return _som_tensor_from_array (f, error);
+      }
+    case SOM_DTYPE_I32:
+    case SOM_DTYPE_I16:
+    case SOM_DTYPE_I8:
+    case SOM_DTYPE_U8:
+    case SOM_DTYPE_U16:
+    case SOM_DTYPE_U32:
+      {
+        g_autoptr(SomArray) f = som_array_to_f32 (a);
+        gint64 *d;
+        t = _som_tensor_new (SOM_DTYPE_I64, a->ndim, shape, error);
+        if (t == NULL)
+          return NULL;
+        d = t->data;
+        for (gsize i = 0; i < n; i++)
+          d[i] = (gint64) ((float *) f->data)[i];
+        return t;
+      }
+    default:
+      g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, "arrays of dtype %s are not supported as model inputs",
+                   som_dtype_name (a->dtype));
+      return NULL;
+    }
+}
+
+SomArray *
+_som_tensor_to_array (const SomTensor *t, GError **error)
+{
+  gsize shape[SOM_ARRAY_MAX_DIMS];
+  SomArray *a;
+
+  for (guint i = 0; i < t->ndim; i++)
+    shape[i] = (gsize) t->shape[i];
+  a = som_array_new (t->dtype, t->ndim, shape, error);
+  if (a != NULL && t->n > 0)
+    memcpy (a->data, t->data, t->n * _som_dtype_size (t->dtype));
+  return a;
+}
+
+gboolean
+_som_tensor_equal (const SomTensor *a, const SomTensor *b)
+{
+  if (a->dtype != b->dtype || a->ndim != b->ndim)
+    return FALSE;
+  for (guint i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i])
+      return FALSE;
+  if (a->data == NULL || b->data == NULL)
+    return FALSE;
+  return memcmp (a->data, b->data, a->n * _som_dtype_size (a->dtype)) == 0;
+}
+
+gint64
+_som_tensor_get_i64 (const SomTensor *t, gsize i)
+{
+  switch (t->dtype)
+    {
+    case SOM_DTYPE_F32: return (gint64) ((const float *) t->data)[i];
+    case SOM_DTYPE_I64: return ((const gint64 *) t->data)[i];
+    case SOM_DTYPE_BOOL: return ((const guint8 *) t->data)[i];
+    default: return 0;
+    }
+}
+
+double
+_som_tensor_get_f64 (const SomTensor *t, gsize i)
+{
+  switch (t->dtype)
+    {
+    case SOM_DTYPE_F32: return ((const float *) t->data)[i];
+    case SOM_DTYPE_I64: return (double) ((const gint64 *) t->data)[i];
+    case SOM_DTYPE_BOOL: return ((const guint8 *) t->data)[i];
+    default: return 0;
+    }
+}
