@@ -647,8 +647,14 @@ infer_pass (SomModel *self, gint64 batch)
         }
       if (!ok)
         continue;
-      if (!exec_node (self, n, in, out, FALSE, &computed, NULL))
-        continue;
+      {
+        g_autoptr(GError) ierr = NULL;
+        if (!exec_node (self, n, in, out, FALSE, &computed, &ierr))
+          {
+            g_debug ("%s: shape inference stops at node %s (%s): %s", self->path, n->name, n->op, ierr->message);
+            continue;
+          }
+      }
       for (guint k = 0; k < n->n_out; k++)
         if (out[k] != NULL)
           total += out[k]->n;

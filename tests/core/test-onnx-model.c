@@ -1,0 +1,830 @@
+/* test-onnx-model.c: loading, shape inference, layers, default taps, folding,
+ * external data, concurrency, and bad input (truncated, corrupted, unsupported)
+ *
+ * Models are built here with protobuf-c, so every case is small and exact.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+#include "som.h"
+
+/* ---- a tiny graph builder -------------------------------------------------- */
+
+typedef struct
+{
+  GPtrArray *mem;      /* everything allocated, freed with g_free */
+  GPtrArray *nodes, *inits, *inputs, *outputs;
+  gint64     opset;
+} Builder;
+
+static gpointer
+bnew (Builder *b, gsize size)
+{
+  gpointer p = g_malloc0 (size);
+  g_ptr_array_add (b->mem, p);
+  return p;
+}
+
+static char *
+bstr (Builder *b, const char *s)
+{
+  char *p = g_strdup (s);
+  g_ptr_array_add (b->mem, p);
+  return p;
+}
+
+static Builder *
+builder_new (gint64 opset)
+{
+  Builder *b = g_new0 (Builder, 1);
+  b->mem = g_ptr_array_new_with_free_func (g_free);
+  b->nodes = g_ptr_array_new ();
+  b->inits = g_ptr_array_new ();
+  b->inputs = g_ptr_array_new ();
+  b->outputs = g_ptr_array_new ();
+  b->opset = opset;
+  return b;
+}
+
+static void
+builder_free (Builder *b)
+{
+  g_ptr_array_unref (b->mem);
+  g_ptr_array_unref (b->nodes);
+  g_ptr_array_unref (b->inits);
+  g_ptr_array_unref (b->inputs);
+  g_ptr_array_unref (b->outputs);
+  g_free (b);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Builder, builder_free)
+
+static Onnx__ValueInfoProto *
+value_info (Builder *b, const char *name, int elem, int ndim, const gint64 *dims)
+{
+  Onnx__ValueInfoProto *vi = bnew (b, sizeof *vi);
+  Onnx__TypeProto *tp = bnew (b, sizeof *tp);
+  Onnx__TypeProto__Tensor *tt = bnew (b, sizeof *tt);
+  Onnx__TensorShapeProto *sp = bnew (b, sizeof *sp);
+
+  onnx__value_info_proto__init (vi);
+  onnx__type_proto__init (tp);
+  onnx__type_proto__tensor__init (tt);
+  onnx__tensor_shape_proto__init (sp);
+  vi->name = bstr (b, name);
+  vi->type = tp;
+  tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+  tp->tensor_type = tt;
+  tt->has_elem_type = TRUE;
+  tt->elem_type = elem;
+  tt->shape = sp;
+  sp->n_dim = ndim;
+  sp->dim = bnew (b, sizeof (gpointer) * MAX (ndim, 1));
+  for (int i = 0; i < ndim; i++)
+    {
+      Onnx__TensorShapeProto__Dimension *d = bnew (b, sizeof *d);
+      onnx__tensor_shape_proto__dimension__init (d);
+      if (dims[i] < 0)
+        {
+          d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+          d->dim_param = bstr (b, "batch");
+        }
+      else
+        {
+          d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+          d->dim_value = dims[i];
+        }
+      sp->dim[i] = d;
+    }
+  return vi;
+}
+
+static void
+add_input (Builder *b, const char *name, int ndim, const gint64 *dims)
+{
+  g_ptr_array_add (b->inputs, value_info (b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, ndim, dims));
+}
+
+static void
+add_output (Builder *b, const char *name)
+{
+  g_ptr_array_add (b->outputs, value_info (b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 0, NULL));
+  /* rank unknown: clear the shape */
+  ((Onnx__ValueInfoProto *) g_ptr_array_index (b->outputs, b->outputs->len - 1))->type->tensor_type->shape = NULL;
+}
+
+static Onnx__TensorProto *
+tensor (Builder *b, const char *name, int type, int ndim, const gint64 *dims, gconstpointer data, gsize bytes)
+{
+  Onnx__TensorProto *t = bnew (b, sizeof *t);
+  onnx__tensor_proto__init (t);
+  t->name = bstr (b, name);
+  t->has_data_type = TRUE;
+  t->data_type = type;
+  t->n_dims = ndim;
+  t->dims = bnew (b, sizeof (gint64) * MAX (ndim, 1));
+  memcpy (t->dims, dims, sizeof (gint64) * ndim);
+  t->has_raw_data = TRUE;
+  t->raw_data.len = bytes;
+  t->raw_data.data = bnew (b, MAX (bytes, 1));
+  memcpy (t->raw_data.data, data, bytes);
+  return t;
+}
+
+/* A float initializer filled with a deterministic pattern */
+static void
+add_weight (Builder *b, const char *name, int ndim, const gint64 *dims, float scale)
+{
+  gsize n = 1;
+  g_autofree float *v = NULL;
+
+  for (int i = 0; i < ndim; i++)
+    n *= dims[i];
+  v = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    v[i] = scale * (float) ((int) ((i * 7919) % 23) - 11) / 11.0f;
+  g_ptr_array_add (b->inits, tensor (b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, ndim, dims, v, n * 4));
+}
+
+static void
+add_ints (Builder *b, const char *name, int n, const gint64 *v)
+{
+  gint64 dims[1] = { n };
+  g_ptr_array_add (b->inits, tensor (b, name, ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, dims, v, n * 8));
+}
+
+static Onnx__NodeProto *
+add_node (Builder *b, const char *op, const char *name, const char *ins, const char *outs)
+{
+  Onnx__NodeProto *n = bnew (b, sizeof *n);
+  g_auto(GStrv) iv = g_strsplit (ins, ",", -1);
+  g_auto(GStrv) ov = g_strsplit (outs, ",", -1);
+
+  onnx__node_proto__init (n);
+  n->op_type = bstr (b, op);
+  n->name = bstr (b, name);
+  n->n_input = *ins ? g_strv_length (iv) : 0;
+  n->input = bnew (b, sizeof (char *) * (n->n_input + 1));
+  for (gsize i = 0; i < n->n_input; i++)
+    n->input[i] = bstr (b, iv[i]);
+  n->n_output = g_strv_length (ov);
+  n->output = bnew (b, sizeof (char *) * (n->n_output + 1));
+  for (gsize i = 0; i < n->n_output; i++)
+    n->output[i] = bstr (b, ov[i]);
+  n->attribute = bnew (b, sizeof (gpointer) * 8);
+  g_ptr_array_add (b->nodes, n);
+  return n;
+}
+
+static void
+attr_ints (Builder *b, Onnx__NodeProto *n, const char *name, int count, const gint64 *v)
+{
+  Onnx__AttributeProto *a = bnew (b, sizeof *a);
+  onnx__attribute_proto__init (a);
+  a->name = bstr (b, name);
+  a->has_type = TRUE;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+  a->n_ints = count;
+  a->ints = bnew (b, sizeof (gint64) * MAX (count, 1));
+  memcpy (a->ints, v, sizeof (gint64) * count);
+  n->attribute[n->n_attribute++] = a;
+}
+
+static void
+attr_int (Builder *b, Onnx__NodeProto *n, const char *name, gint64 v)
+{
+  Onnx__AttributeProto *a = bnew (b, sizeof *a);
+  onnx__attribute_proto__init (a);
+  a->name = bstr (b, name);
+  a->has_type = TRUE;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+  a->has_i = TRUE;
+  a->i = v;
+  n->attribute[n->n_attribute++] = a;
+}
+
+static GBytes *
+builder_pack (Builder *b)
+{
+  Onnx__ModelProto m;
+  Onnx__GraphProto g;
+  Onnx__OperatorSetIdProto op;
+  Onnx__OperatorSetIdProto *ops[1] = { &op };
+  gsize len;
+  guint8 *buf;
+
+  onnx__model_proto__init (&m);
+  onnx__graph_proto__init (&g);
+  onnx__operator_set_id_proto__init (&op);
+  op.domain = (char *) "";
+  op.has_version = TRUE;
+  op.version = b->opset;
+  m.has_ir_version = TRUE;
+  m.ir_version = 8;
+  m.producer_name = (char *) "test-onnx-model";
+  m.n_opset_import = 1;
+  m.opset_import = ops;
+  m.graph = &g;
+  g.name = (char *) "test";
+  g.n_node = b->nodes->len;
+  g.node = (Onnx__NodeProto **) b->nodes->pdata;
+  g.n_initializer = b->inits->len;
+  g.initializer = (Onnx__TensorProto **) b->inits->pdata;
+  g.n_input = b->inputs->len;
+  g.input = (Onnx__ValueInfoProto **) b->inputs->pdata;
+  g.n_output = b->outputs->len;
+  g.output = (Onnx__ValueInfoProto **) b->outputs->pdata;
+  len = onnx__model_proto__get_packed_size (&m);
+  buf = g_malloc (len);
+  onnx__model_proto__pack (&m, buf);
+  return g_bytes_new_take (buf, len);
+}
+
+/* A small CNN: Conv→BN→Relu, a residual Add→Relu, MaxPool, the
+ * Shape/Gather/Unsqueeze/Concat/Reshape chain of x.view(x.size(0), -1), Gemm. */
+static GBytes *
+build_cnn (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 in[4] = { -1, 1, 8, 8 }, w1[4] = { 4, 1, 3, 3 }, c4[1] = { 4 }, w2[4] = { 4, 4, 3, 3 };
+  gint64 fc[2] = { 3, 64 }, fb[1] = { 3 }, one[1] = { 1 }, pads[4] = { 1, 1, 1, 1 }, k2[2] = { 2, 2 };
+  gint64 zero[1] = { 0 }, minus1[1] = { -1 };
+  Onnx__NodeProto *n;
+
+  add_input (b, "input", 4, in);
+  add_weight (b, "w1", 4, w1, 0.5f);
+  add_weight (b, "b1", 1, c4, 0.1f);
+  add_weight (b, "bn_scale", 1, c4, 1.0f);
+  add_weight (b, "bn_bias", 1, c4, 0.2f);
+  add_weight (b, "bn_mean", 1, c4, 0.1f);
+  {
+    float var[4] = { 1.0f, 0.5f, 2.0f, 1.5f };
+    g_ptr_array_add (b->inits, tensor (b, "bn_var", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, c4, var, 16));
+  }
+  add_weight (b, "w2", 4, w2, 0.3f);
+  add_weight (b, "fc_w", 2, fc, 0.2f);
+  add_weight (b, "fc_b", 1, fb, 0.1f);
+  add_ints (b, "zero", 1, zero);
+  add_ints (b, "minus1", 1, minus1);
+  (void) one;
+
+  n = add_node (b, "Conv", "conv1", "input,w1,b1", "c1");
+  attr_ints (b, n, "pads", 4, pads);
+  add_node (b, "BatchNormalization", "bn1", "c1,bn_scale,bn_bias,bn_mean,bn_var", "bn1");
+  add_node (b, "Relu", "relu1", "bn1", "r1");
+  n = add_node (b, "Conv", "conv2", "r1,w2", "c2");
+  attr_ints (b, n, "pads", 4, pads);
+  add_node (b, "Add", "add", "c2,r1", "sum");
+  add_node (b, "Relu", "relu2", "sum", "r2");
+  n = add_node (b, "MaxPool", "pool", "r2", "p");
+  attr_ints (b, n, "kernel_shape", 2, k2);
+  attr_ints (b, n, "strides", 2, k2);
+  add_node (b, "Shape", "shape", "p", "s");
+  n = add_node (b, "Gather", "gather", "s,zero", "g");
+  n = add_node (b, "Concat", "concat", "g,minus1", "newshape");
+  attr_int (b, n, "axis", 0);
+  add_node (b, "Reshape", "reshape", "p,newshape", "flat");
+  n = add_node (b, "Gemm", "fc", "flat,fc_w,fc_b", "logits");
+  attr_int (b, n, "transB", 1);
+  add_output (b, "logits");
+  return builder_pack (b);
+}
+
+/* ---- a reference for the CNN, computed naively here --------------------------- */
+
+static void
+reference_cnn (const float *x, int N, float *logits)
+{
+  /* the same weights as build_cnn */
+#define W(i, s) ((s) * (float) ((((i) * 7919) % 23) - 11) / 11.0f)
+  float var[4] = { 1.0f, 0.5f, 2.0f, 1.5f };
+  for (int n = 0; n < N; n++)
+    {
+      float r1[4][8][8], r2[4][8][8], p[4][4][4];
+      for (int m = 0; m < 4; m++)
+        for (int i = 0; i < 8; i++)
+          for (int j = 0; j < 8; j++)
+            {
+              float acc = W (m, 0.1f);
+              for (int ki = 0; ki < 3; ki++)
+                for (int kj = 0; kj < 3; kj++)
+                  {
+                    int ii = i + ki - 1, jj = j + kj - 1;
+                    if (ii >= 0 && ii < 8 && jj >= 0 && jj < 8)
+                      acc += x[n * 64 + ii * 8 + jj] * W (m * 9 + ki * 3 + kj, 0.5f);
+                  }
+              acc = (acc - W (m, 0.1f)) / sqrtf (var[m] + 1e-5f) * W (m, 1.0f) + W (m, 0.2f);
+              r1[m][i][j] = acc > 0 ? acc : 0;
+            }
+      for (int m = 0; m < 4; m++)
+        for (int i = 0; i < 8; i++)
+          for (int j = 0; j < 8; j++)
+            {
+              float acc = 0;
+              for (int c = 0; c < 4; c++)
+                for (int ki = 0; ki < 3; ki++)
+                  for (int kj = 0; kj < 3; kj++)
+                    {
+                      int ii = i + ki - 1, jj = j + kj - 1;
+                      if (ii >= 0 && ii < 8 && jj >= 0 && jj < 8)
+                        acc += r1[c][ii][jj] * W (((m * 4 + c) * 3 + ki) * 3 + kj, 0.3f);
+                    }
+              acc += r1[m][i][j];
+              r2[m][i][j] = acc > 0 ? acc : 0;
+            }
+      for (int m = 0; m < 4; m++)
+        for (int i = 0; i < 4; i++)
+          for (int j = 0; j < 4; j++)
+            p[m][i][j] = MAX (MAX (r2[m][2 * i][2 * j], r2[m][2 * i][2 * j + 1]),
+                              MAX (r2[m][2 * i + 1][2 * j], r2[m][2 * i + 1][2 * j + 1]));
+      for (int k = 0; k < 3; k++)
+        {
+          float acc = W (k, 0.1f);
+          for (int f = 0; f < 64; f++)
+            acc += ((float *) p)[f] * W (k * 64 + f, 0.2f);
+          logits[n * 3 + k] = acc;
+        }
+    }
+#undef W
+}
+
+static SomArray *
+make_input (int N)
+{
+  gsize shape[4] = { N, 1, 8, 8 };
+  SomArray *a = som_array_new (SOM_DTYPE_F32, 4, shape, NULL);
+  for (gsize i = 0; i < som_array_n_elements (a); i++)
+    ((float *) a->data)[i] = sinf ((float) i * 0.37f);
+  return a;
+}
+
+static void
+test_cnn_layers (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "cnn.onnx", &error);
+  g_autoptr(GArray) taps = NULL;
+  const SomLayer *l;
+  const char *expected_taps[] = { "r1", "r2", "p", "logits" };
+
+  g_assert_no_error (error);
+  if (g_getenv ("DUMP_CNN"))
+    g_file_set_contents (g_getenv ("DUMP_CNN"), g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL);
+  g_assert_cmpuint (som_model_get_n_layers (model), ==, 12);
+  /* shapes with the batch as -1 */
+  l = som_model_find_layer (model, "p", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (l->ndim, ==, 4);
+  g_assert_cmpint (l->shape[0], ==, -1);
+  g_assert_cmpint (l->shape[1], ==, 4);
+  g_assert_cmpint (l->shape[2], ==, 4);
+  l = som_model_find_layer (model, "flat", &error);
+  g_assert_cmpint (l->shape[0], ==, -1);
+  g_assert_cmpint (l->shape[1], ==, 64);
+  g_assert_false (l->shape_arith);
+  l = som_model_find_layer (model, "g", &error);
+  g_assert_true (l->shape_arith);
+  g_assert_cmpint (som_model_find_layer (model, "logits", NULL)->shape[1], ==, 3);
+  /* params and flops of conv1: 36 + 4 weights; 2·4·64·9 flops */
+  l = som_model_find_layer (model, "c1", &error);
+  g_assert_cmpuint (l->params, ==, 40);
+  g_assert_cmpuint (l->flops, ==, 2 * 4 * 64 * 9);
+  /* by index and "layer_NNN" */
+  g_assert_true (som_model_find_layer (model, "2", NULL) == som_model_find_layer (model, "r1", NULL));
+  g_assert_true (som_model_find_layer (model, "layer_002", NULL) == som_model_find_layer (model, "r1", NULL));
+  /* the default taps of contracts.md */
+  taps = som_model_get_default_taps (model);
+  g_assert_cmpuint (taps->len, ==, G_N_ELEMENTS (expected_taps));
+  for (guint i = 0; i < taps->len; i++)
+    g_assert_cmpstr (som_model_get_layer (model, g_array_index (taps, guint, i))->name, ==, expected_taps[i]);
+  /* a wrong name lists the closest */
+  g_assert_null (som_model_find_layer (model, "relu", &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "r1"));
+  g_clear_error (&error);
+  {
+    const char *specs[] = { "all", NULL };
+    g_autoptr(GArray) all = som_model_resolve_layers (model, specs, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (all->len, ==, 9); /* 12 minus Shape, Gather and Concat (shape arithmetic) */
+  }
+  {
+    guint c, h, w;
+    gboolean cl;
+    g_assert_true (som_model_get_image_shape (model, &c, &h, &w, &cl, &error));
+    g_assert_cmpuint (c, ==, 1);
+    g_assert_cmpuint (h, ==, 8);
+    g_assert_false (cl);
+  }
+}
+
+static void
+test_cnn_run (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "cnn.onnx", &error);
+
+  for (int N = 1; N <= 5; N += 4)
+    {
+      g_autoptr(SomArray) x = make_input (N);
+      g_autoptr(GPtrArray) taps = NULL;
+      guint tap[2] = { som_model_find_layer (model, "flat", NULL)->index,
+                       som_model_find_layer (model, "newshape", NULL)->index };
+      g_autoptr(SomArray) logits = som_model_run_images (model, x, tap, 2, &taps, NULL, &error);
+      g_autofree float *ref = g_new (float, N * 3);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (logits->ndim, ==, 2);
+      g_assert_cmpuint (logits->shape[0], ==, N);
+      reference_cnn (x->data, N, ref);
+      for (int i = 0; i < N * 3; i++)
+        g_assert_cmpfloat_with_epsilon (((float *) logits->data)[i], ref[i], 1e-4 * MAX (1, fabsf (ref[i])));
+      g_assert_cmpuint (((SomArray *) taps->pdata[0])->shape[1], ==, 64);
+      /* a folded shape value is still a tap; its batch entry stays from the run */
+      g_assert_cmpuint (((SomArray *) taps->pdata[1])->dtype, ==, SOM_DTYPE_I64);
+      g_assert_cmpint (((gint64 *) ((SomArray *) taps->pdata[1])->data)[0], ==, N);
+    }
+}
+
+typedef struct
+{
+  SomModel *model;
+  SomArray *x;
+  SomArray *result;
+} ThreadData;
+
+static gpointer
+run_thread (gpointer data)
+{
+  ThreadData *td = data;
+  td->result = som_model_run_images (td->model, td->x, NULL, 0, NULL, NULL, NULL);
+  return NULL;
+}
+
+static void
+test_concurrent_runs (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "cnn.onnx", NULL);
+  g_autoptr(SomArray) x = make_input (7);
+  g_autoptr(SomArray) single = som_model_run_images (model, x, NULL, 0, NULL, NULL, NULL);
+  ThreadData td[3];
+  GThread *threads[3];
+
+  for (int i = 0; i < 3; i++)
+    {
+      td[i] = (ThreadData) { model, x, NULL };
+      threads[i] = g_thread_new ("run", run_thread, &td[i]);
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_nonnull (td[i].result);
+      g_assert_cmpmem (td[i].result->data, som_array_n_bytes (td[i].result), single->data, som_array_n_bytes (single));
+      som_array_free (td[i].result);
+    }
+}
+
+static void
+test_cancel (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "cnn.onnx", NULL);
+  g_autoptr(SomArray) x = make_input (2);
+  g_autoptr(GCancellable) c = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomArray) r = NULL;
+
+  g_cancellable_cancel (c);
+  r = som_model_run_images (model, x, NULL, 0, NULL, c, &error);
+  g_assert_null (r);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_wrong_input_shape (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "cnn.onnx", NULL);
+  gsize shape[4] = { 2, 1, 9, 8 };
+  g_autoptr(SomArray) x = som_array_new (SOM_DTYPE_F32, 4, shape, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomArray) r = som_model_run_images (model, x, NULL, 0, NULL, NULL, &error);
+
+  g_assert_null (r);
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "cnn.onnx"));
+}
+
+/* ---- bad input -------------------------------------------------------------- */
+
+static void
+check_bad (GBytes *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "bad.onnx", &error);
+
+  if (model == NULL)
+    {
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == SOM_ERROR);
+      g_assert_nonnull (strstr (error->message, "bad.onnx"));
+      return;
+    }
+  /* A mutation can leave a valid model: running it must then fail cleanly or work. */
+  {
+    g_autoptr(SomArray) x = make_input (2);
+    g_autoptr(SomArray) r = som_model_run_images (model, x, NULL, 0, NULL, NULL, &error);
+    g_assert_true ((r == NULL) == (error != NULL));
+  }
+}
+
+static void
+test_truncated (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  guint n_failed = 0, n = 0;
+
+  for (gsize cut = 0; cut < len; cut += MAX (1, len / 97))
+    {
+      g_autoptr(GBytes) part = g_bytes_new (data, cut);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = som_model_load_from_bytes (part, "bad.onnx", &error);
+      n++;
+      if (model == NULL)
+        {
+          n_failed++;
+          g_assert_true (error->domain == SOM_ERROR);
+          g_assert_nonnull (strstr (error->message, "bad.onnx"));
+        }
+      else
+        check_bad (part);
+    }
+  /* nearly every cut must be refused (a cut at a field boundary can be a valid, smaller model) */
+  g_assert_cmpuint (n_failed, >=, n * 8 / 10);
+}
+
+static void
+test_corrupted (void)
+{
+  g_autoptr(GBytes) bytes = build_cnn ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  GRand *rand = g_rand_new_with_seed (42);
+
+  for (int i = 0; i < 300; i++)
+    {
+      g_autofree guint8 *copy = g_memdup2 (data, len);
+      g_autoptr(GBytes) bad = NULL;
+      for (int k = 0; k < 1 + i % 4; k++)
+        copy[g_rand_int_range (rand, 0, len)] ^= (guint8) g_rand_int_range (rand, 1, 256);
+      bad = g_bytes_new (copy, len);
+      check_bad (bad);
+    }
+  g_rand_free (rand);
+}
+
+static void
+test_unsupported_op (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 in[2] = { -1, 4 };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  g_autoptr(SomArray) x = NULL;
+  gsize shape[2] = { 2, 4 };
+
+  add_input (b, "x", 2, in);
+  add_node (b, "Relu", "first", "x", "y");
+  add_node (b, "FancyOp", "the_fancy_node", "y", "z");
+  add_output (b, "z");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "fancy.onnx", &error);
+  /* loads (inspect shows it) ... */
+  g_assert_no_error (error);
+  g_assert_cmpuint (som_model_get_n_layers (model), ==, 2);
+  g_assert_cmpstr (som_model_get_layer (model, 1)->op, ==, "FancyOp");
+  /* ... but does not run, and says why */
+  g_assert_false (som_model_check_runnable (model, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "fancy.onnx"));
+  g_assert_nonnull (strstr (error->message, "FancyOp"));
+  g_assert_nonnull (strstr (error->message, "the_fancy_node"));
+  g_assert_nonnull (strstr (error->message, "opset 13"));
+  g_assert_nonnull (strstr (error->message, "Conv"));
+  g_clear_error (&error);
+  x = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+  {
+    const SomArray *ins[1] = { x };
+    g_assert_false (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
+  }
+  g_clear_error (&error);
+  /* a model whose input is not an image */
+  g_assert_false (som_model_get_image_shape (model, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "not an image"));
+  g_clear_error (&error);
+  g_assert_null (som_model_run_images (model, x, NULL, 0, NULL, NULL, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
+}
+
+static void
+test_bad_graphs (void)
+{
+  gint64 in[2] = { -1, 4 }, d[1] = { 3 };
+  /* a node reading a value nobody makes */
+  {
+    g_autoptr(Builder) b = builder_new (13);
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SomModel) model = NULL;
+    add_input (b, "x", 2, in);
+    add_node (b, "Add", "add", "x,ghost", "y");
+    add_output (b, "y");
+    bytes = builder_pack (b);
+    model = som_model_load_from_bytes (bytes, "ghost.onnx", &error);
+    g_assert_null (model);
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, "ghost"));
+  }
+  /* an initializer with fewer bytes than its dims say */
+  {
+    g_autoptr(Builder) b = builder_new (13);
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SomModel) model = NULL;
+    float v[2] = { 1, 2 };
+    add_input (b, "x", 2, in);
+    g_ptr_array_add (b->inits, tensor (b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, d, v, 8));
+    add_node (b, "Add", "add", "x,w", "y");
+    add_output (b, "y");
+    bytes = builder_pack (b);
+    model = som_model_load_from_bytes (bytes, "short.onnx", &error);
+    g_assert_null (model);
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, "short.onnx"));
+  }
+  /* an int8 initializer: a clear "unsupported data type" */
+  {
+    g_autoptr(Builder) b = builder_new (13);
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SomModel) model = NULL;
+    gint8 v[3] = { 1, 2, 3 };
+    add_input (b, "x", 2, in);
+    g_ptr_array_add (b->inits, tensor (b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, d, v, 3));
+    add_node (b, "Add", "add", "x,w", "y");
+    add_output (b, "y");
+    bytes = builder_pack (b);
+    model = som_model_load_from_bytes (bytes, "int8.onnx", &error);
+    g_assert_null (model);
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, "INT8"));
+  }
+  /* not protobuf at all, and an empty file */
+  {
+    g_autoptr(GBytes) junk = g_bytes_new_static ("\xff\xff\xff\xff garbage", 13);
+    g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+    g_autoptr(GError) error = NULL;
+    g_assert_null (som_model_load_from_bytes (junk, "junk.onnx", &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+    g_clear_error (&error);
+    g_assert_null (som_model_load_from_bytes (empty, "empty.onnx", &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+    g_clear_error (&error);
+    g_assert_null (som_model_load ("/nonexistent/model.onnx", &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_IO);
+  }
+}
+
+static void
+test_external_data (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("somscope-ext-XXXXXX", NULL);
+  g_autofree char *bin = g_build_filename (dir, "weights.bin", NULL);
+  g_autofree char *path = g_build_filename (dir, "model.onnx", NULL);
+  float w[3] = { 1.5f, -2.0f, 0.25f };
+  gint64 in[2] = { -1, 3 }, d[1] = { 3 };
+  const char *locations[] = { "weights.bin", "../weights.bin", "/etc/passwd" };
+
+  g_assert_true (g_file_set_contents (bin, (const char *) w, sizeof w, NULL));
+  for (guint k = 0; k < G_N_ELEMENTS (locations); k++)
+    {
+      g_autoptr(Builder) b = builder_new (13);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = NULL;
+      Onnx__TensorProto *t = tensor (b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, d, w, 0);
+      Onnx__StringStringEntryProto *e = bnew (b, sizeof *e);
+
+      t->has_raw_data = FALSE;
+      t->has_data_location = TRUE;
+      t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+      onnx__string_string_entry_proto__init (e);
+      e->key = bstr (b, "location");
+      e->value = bstr (b, locations[k]);
+      t->n_external_data = 1;
+      t->external_data = bnew (b, sizeof (gpointer));
+      t->external_data[0] = e;
+      add_input (b, "x", 2, in);
+      g_ptr_array_add (b->inits, t);
+      add_node (b, "Mul", "mul", "x,w", "y");
+      add_output (b, "y");
+      bytes = builder_pack (b);
+      g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL));
+      model = som_model_load (path, &error);
+      if (k == 0)
+        {
+          gsize shape[2] = { 1, 3 };
+          g_autoptr(SomArray) x = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+          g_autoptr(GPtrArray) outs = NULL;
+          const SomArray *ins[1] = { x };
+          g_assert_no_error (error);
+          for (int i = 0; i < 3; i++)
+            ((float *) x->data)[i] = 2.0f;
+          g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+          g_assert_cmpfloat (((float *) ((SomArray *) outs->pdata[0])->data)[1], ==, -4.0f);
+        }
+      else
+        {
+          g_assert_null (model);
+          g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+          g_assert_nonnull (strstr (error->message, "outside the model's folder"));
+        }
+    }
+  g_remove (bin);
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+static void
+test_demo_model_bytes (void)
+{
+  /* The bundled demo model, cut and flipped: clear errors, never a crash. */
+  g_autofree char *path = g_build_filename (g_getenv ("SOMSCOPE_SOURCE_DIR") ? g_getenv ("SOMSCOPE_SOURCE_DIR") : ".",
+                                            "data", "models", "fashion-resnet.onnx", NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+  GRand *rand;
+
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    {
+      g_test_skip ("the demo model is not there yet");
+      return;
+    }
+  for (gsize cut = 1; cut < len; cut += len / 23)
+    {
+      g_autoptr(GBytes) part = g_bytes_new (contents, cut);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = som_model_load_from_bytes (part, "bad.onnx", &error);
+      g_assert_null (model);
+      g_assert_nonnull (strstr (error->message, "bad.onnx"));
+    }
+  rand = g_rand_new_with_seed (7);
+  for (int i = 0; i < 20; i++)
+    {
+      g_autofree char *copy = g_memdup2 (contents, len);
+      g_autoptr(GBytes) bad = NULL;
+      /* flip bytes in the first kilobytes, where the graph structure is */
+      for (int k = 0; k < 3; k++)
+        copy[g_rand_int_range (rand, 0, MIN (len, 4096))] ^= 0x5a;
+      bad = g_bytes_new_take (g_steal_pointer (&copy), len);
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SomModel) model = som_model_load_from_bytes (bad, "bad.onnx", &error);
+        g_assert_true ((model == NULL) == (error != NULL));
+      }
+    }
+  g_rand_free (rand);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/onnx-model/cnn/layers", test_cnn_layers);
+  g_test_add_func ("/onnx-model/cnn/run", test_cnn_run);
+  g_test_add_func ("/onnx-model/cnn/concurrent", test_concurrent_runs);
+  g_test_add_func ("/onnx-model/cnn/cancel", test_cancel);
+  g_test_add_func ("/onnx-model/cnn/wrong-input-shape", test_wrong_input_shape);
+  g_test_add_func ("/onnx-model/bad/truncated", test_truncated);
+  g_test_add_func ("/onnx-model/bad/corrupted", test_corrupted);
+  g_test_add_func ("/onnx-model/bad/unsupported-op", test_unsupported_op);
+  g_test_add_func ("/onnx-model/bad/graphs", test_bad_graphs);
+  g_test_add_func ("/onnx-model/external-data", test_external_data);
+  g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
+  return g_test_run ();
+}
