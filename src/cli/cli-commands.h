@@ -20,6 +20,8 @@ int cli_cmd_eval        (CliContext *ctx, int argc, char **argv);
 int cli_cmd_activations (CliContext *ctx, int argc, char **argv);
 
 /* -- som (grid, trainer, map files) */
+int cli_cmd_train_som (CliContext *ctx, int argc, char **argv);
+int cli_cmd_convert   (CliContext *ctx, int argc, char **argv);
 
 /* -- figures (renderers, colour maps, export) */
 

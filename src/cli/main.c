@@ -29,6 +29,8 @@ static const CliCommand commands[] = {
   { "activations", cli_cmd_activations, "Per-layer activations of a model on a dataset, as .npz" },
 
   /* -- som (grid, trainer, map files) */
+  { "train-som", cli_cmd_train_som, "Train a self-organizing map on a matrix" },
+  { "convert", cli_cmd_convert, "Convert a map between SOM.npz and SOM_PAK .cod" },
 
   /* -- figures (renderers, colour maps, export) */
 

@@ -17,6 +17,12 @@
 
 /* -- som (grid, trainer, map files) */
 #include "som-grid.h"
+#include "som-train-params.h"
+#include "som-chunk-source.h"
+#include "som-map.h"
+#include "som-map-file.h"
+#include "som-trainer.h"
+#include "som-features.h"
 
 /* -- figures (renderers, colour maps, export) */
 

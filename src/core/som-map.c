@@ -1,0 +1,668 @@
+/* som-map.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+
+#include "som-map-private.h"
+#include "som-types.h"
+
+struct _SomMap
+{
+  GObject         parent_instance;
+
+  SomGrid        *grid;
+  guint           dim;
+  SomArray       *codebook;
+  SomTrainParams  params;
+  GHashTable     *arrays;        /* name → SomArray */
+  GPtrArray      *array_names;   /* insertion order */
+  double          qe;
+  double          te;
+  guint           threads;
+  double          seconds_per_epoch;
+  gboolean        standardize;
+  GStrv           class_names;
+  JsonNode       *provenance;
+};
+
+G_DEFINE_FINAL_TYPE (SomMap, som_map, G_TYPE_OBJECT)
+
+static void
+som_map_finalize (GObject *object)
+{
+  SomMap *self = SOM_MAP (object);
+
+  g_clear_pointer (&self->grid, som_grid_unref);
+  g_clear_pointer (&self->codebook, som_array_free);
+  g_clear_pointer (&self->arrays, g_hash_table_unref);
+  g_clear_pointer (&self->array_names, g_ptr_array_unref);
+  g_clear_pointer (&self->class_names, g_strfreev);
+  g_clear_pointer (&self->provenance, json_node_unref);
+  G_OBJECT_CLASS (som_map_parent_class)->finalize (object);
+}
+
+static void
+som_map_class_init (SomMapClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = som_map_finalize;
+}
+
+static void
+som_map_init (SomMap *self)
+{
+  self->arrays = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) som_array_free);
+  self->array_names = g_ptr_array_new_with_free_func (g_free);
+  self->qe = NAN;
+  self->te = NAN;
+  self->seconds_per_epoch = NAN;
+  som_train_params_init (&self->params);
+}
+
+SomMap *
+som_map_new (SomGrid *grid, guint dim, GError **error)
+{
+  g_autoptr(SomMap) self = NULL;
+  gsize shape[3];
+
+  g_return_val_if_fail (grid != NULL, NULL);
+  if (dim == 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "SOM: the data have no features (dimension 0)");
+      return NULL;
+    }
+  shape[0] = som_grid_get_rows (grid);
+  shape[1] = som_grid_get_cols (grid);
+  shape[2] = dim;
+  self = g_object_new (SOM_TYPE_MAP, NULL);
+  self->codebook = som_array_new (SOM_DTYPE_F32, 3, shape, error);
+  if (self->codebook == NULL)
+    return NULL;
+  self->grid = som_grid_ref (grid);
+  self->dim = dim;
+  self->params.rows = shape[0];
+  self->params.cols = shape[1];
+  self->params.topology = som_grid_get_topology (grid);
+  self->params.toroidal = som_grid_get_toroidal (grid);
+  return g_steal_pointer (&self);
+}
+
+SomGrid *
+som_map_get_grid (SomMap *self)
+{
+  return self->grid;
+}
+
+guint
+som_map_get_dim (SomMap *self)
+{
+  return self->dim;
+}
+
+guint
+som_map_get_n_units (SomMap *self)
+{
+  return som_grid_get_n_units (self->grid);
+}
+
+float *
+som_map_get_codebook (SomMap *self)
+{
+  return self->codebook->data;
+}
+
+const SomArray *
+som_map_get_codebook_array (SomMap *self)
+{
+  return self->codebook;
+}
+
+const SomTrainParams *
+som_map_get_params (SomMap *self)
+{
+  return &self->params;
+}
+
+void
+som_map_set_params (SomMap *self, const SomTrainParams *params)
+{
+  self->params = *params;
+  /* The grid is the truth about the lattice. */
+  self->params.rows = som_grid_get_rows (self->grid);
+  self->params.cols = som_grid_get_cols (self->grid);
+  self->params.topology = som_grid_get_topology (self->grid);
+  self->params.toroidal = som_grid_get_toroidal (self->grid);
+}
+
+const SomArray *
+som_map_get_array (SomMap *self, const char *name)
+{
+  return g_hash_table_lookup (self->arrays, name);
+}
+
+void
+som_map_take_array (SomMap *self, const char *name, SomArray *array)
+{
+  if (array == NULL)
+    {
+      if (g_hash_table_remove (self->arrays, name))
+        for (guint i = 0; i < self->array_names->len; i++)
+          if (g_str_equal (self->array_names->pdata[i], name))
+            {
+              g_ptr_array_remove_index (self->array_names, i);
+              break;
+            }
+      return;
+    }
+  if (!g_hash_table_contains (self->arrays, name))
+    g_ptr_array_add (self->array_names, g_strdup (name));
+  g_hash_table_insert (self->arrays, g_strdup (name), array);
+}
+
+const char **
+som_map_list_arrays (SomMap *self)
+{
+  const char **names = g_new0 (const char *, self->array_names->len + 1);
+
+  for (guint i = 0; i < self->array_names->len; i++)
+    names[i] = self->array_names->pdata[i];
+  return names;
+}
+
+double
+som_map_get_quantization_error (SomMap *self)
+{
+  return self->qe;
+}
+
+double
+som_map_get_topographic_error (SomMap *self)
+{
+  return self->te;
+}
+
+void
+som_map_set_errors (SomMap *self, double quantization_error, double topographic_error)
+{
+  self->qe = quantization_error;
+  self->te = topographic_error;
+}
+
+guint
+som_map_get_threads (SomMap *self)
+{
+  return self->threads;
+}
+
+void
+som_map_set_threads (SomMap *self, guint threads)
+{
+  self->threads = threads;
+}
+
+double
+som_map_get_seconds_per_epoch (SomMap *self)
+{
+  return self->seconds_per_epoch;
+}
+
+void
+som_map_set_seconds_per_epoch (SomMap *self, double seconds)
+{
+  self->seconds_per_epoch = seconds;
+}
+
+gboolean
+som_map_get_standardize (SomMap *self)
+{
+  return self->standardize;
+}
+
+void
+som_map_set_standardize (SomMap *self, gboolean standardize)
+{
+  self->standardize = !!standardize;
+}
+
+const char * const *
+som_map_get_class_names (SomMap *self)
+{
+  return (const char * const *) self->class_names;
+}
+
+void
+som_map_set_class_names (SomMap *self, const char * const *names)
+{
+  g_strfreev (self->class_names);
+  self->class_names = g_strdupv ((char **) names);
+}
+
+JsonNode *
+som_map_get_provenance (SomMap *self)
+{
+  return self->provenance;
+}
+
+void
+som_map_set_provenance (SomMap *self, JsonNode *provenance)
+{
+  g_clear_pointer (&self->provenance, json_node_unref);
+  if (provenance != NULL)
+    self->provenance = json_node_copy (provenance);
+}
+
+/* BMU search */
+
+gsize
+_som_default_chunk_rows (guint dim, guint n_units)
+{
+  gsize per_row = 4 * ((gsize) dim + n_units);
+  gsize rows = (32u << 20) / MAX (per_row, 1);
+
+  return CLAMP (rows, 64, 8192);
+}
+
+gboolean
+_som_row_is_finite (const float *row, guint dim)
+{
+  /* x − x is 0 for finite x and NaN for Inf/NaN, so one sum tells. */
+  float acc = 0;
+
+  for (guint j = 0; j < dim; j++)
+    acc += row[j] - row[j];
+  return acc == 0;
+}
+
+void
+_som_normalize_rows (float *x, gsize n, guint dim)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      float *row = x + i * dim;
+      double s = 0;
+
+      for (guint j = 0; j < dim; j++)
+        s += (double) row[j] * row[j];
+      if (s > 0 && isfinite (s))
+        {
+          float inv = (float) (1.0 / sqrt (s));
+          for (guint j = 0; j < dim; j++)
+            row[j] *= inv;
+        }
+    }
+}
+
+void
+_som_bmu_prepare_units (const float *codebook,
+                        guint        n_units,
+                        guint        dim,
+                        SomDistance  distance,
+                        float       *a,
+                        float       *b)
+{
+  for (guint k = 0; k < n_units; k++)
+    {
+      const float *w = codebook + (gsize) k * dim;
+      double s = 0;
+
+      for (guint j = 0; j < dim; j++)
+        s += (double) w[j] * w[j];
+      if (distance == SOM_DISTANCE_COSINE)
+        {
+          a[k] = 0;
+          b[k] = s > 0 ? (float) (-1.0 / sqrt (s)) : 0.0f;
+        }
+      else
+        {
+          a[k] = (float) s;
+          b[k] = -2.0f;
+        }
+    }
+}
+
+void
+_som_bmu_chunk (const float  *x,
+                gsize         n,
+                guint         dim,
+                const float  *codebook,
+                guint         n_units,
+                const float  *a,
+                const float  *b,
+                float        *scratch,
+                const guint8 *valid,
+                gint32       *bmus,
+                gint32       *bmus2,
+                float        *distances)
+{
+  if (n == 0)
+    return;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+               (blasint) n, (blasint) n_units, (blasint) dim,
+               1.0f, x, (blasint) dim, codebook, (blasint) dim,
+               0.0f, scratch, (blasint) n_units);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const float *g = scratch + i * n_units;
+      float best = INFINITY, second = INFINITY;
+      gint32 kb = -1, ks = -1;
+
+      if (valid != NULL && !valid[i])
+        {
+          if (bmus != NULL)
+            bmus[i] = -1;
+          if (bmus2 != NULL)
+            bmus2[i] = -1;
+          if (distances != NULL)
+            distances[i] = NAN;
+          continue;
+        }
+      for (guint k = 0; k < n_units; k++)
+        {
+          float s = a[k] + b[k] * g[k];
+
+          if (s < second)
+            {
+              if (s < best)
+                {
+                  second = best;
+                  ks = kb;
+                  best = s;
+                  kb = (gint32) k;
+                }
+              else
+                {
+                  second = s;
+                  ks = (gint32) k;
+                }
+            }
+        }
+      if (kb < 0)
+        {
+          /* NaN scores everywhere: a non-finite row that nobody masked. */
+          kb = 0;
+          ks = n_units > 1 ? 1 : 0;
+        }
+      if (ks < 0)
+        ks = kb == 0 ? 1 : 0;
+      if (bmus != NULL)
+        bmus[i] = kb;
+      if (bmus2 != NULL)
+        bmus2[i] = ks;
+      if (distances != NULL)
+        {
+          /* The exact distance, not the expansion, which cancels badly when
+           * ‖x‖ is large and x is close to its BMU. */
+          const float *row = x + i * dim, *w = codebook + (gsize) kb * dim;
+          double s = 0;
+
+          for (guint j = 0; j < dim; j++)
+            {
+              double d = (double) row[j] - w[j];
+              s += d * d;
+            }
+          distances[i] = (float) sqrt (s);
+        }
+    }
+}
+
+gboolean
+som_map_find_bmus (SomMap       *self,
+                   const float  *data,
+                   gsize         n,
+                   guint         dim,
+                   gint32       *bmus,
+                   gint32       *bmus2,
+                   float        *distances,
+                   GCancellable *cancellable,
+                   GError      **error)
+{
+  guint K = som_map_get_n_units (self), D = self->dim;
+  gsize chunk = self->params.chunk_rows ? self->params.chunk_rows : _som_default_chunk_rows (D, K);
+  gboolean cosine = self->params.distance == SOM_DISTANCE_COSINE;
+  g_autofree float *a = g_new (float, K);
+  g_autofree float *b = g_new (float, K);
+  g_autofree float *scratch = NULL;
+  g_autofree float *copy = NULL;
+  g_autofree guint8 *valid = NULL;
+
+  if (dim != D)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "the data have %u features per row, the map has %u", dim, D);
+      return FALSE;
+    }
+  chunk = MIN (chunk, MAX (n, 1));
+  scratch = g_try_new (float, chunk * K);
+  valid = g_new (guint8, chunk);
+  if (cosine)
+    copy = g_try_new (float, chunk * D);
+  if (scratch == NULL || (cosine && copy == NULL))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "SOM: out of memory for a chunk of %zu rows", chunk);
+      return FALSE;
+    }
+  _som_bmu_prepare_units (som_map_get_codebook (self), K, D, self->params.distance, a, b);
+
+  for (gsize start = 0; start < n; start += chunk)
+    {
+      gsize m = MIN (chunk, n - start);
+      const float *x = data + start * D;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      for (gsize i = 0; i < m; i++)
+        valid[i] = _som_row_is_finite (x + i * D, D);
+      if (cosine)
+        {
+          memcpy (copy, x, m * D * sizeof (float));
+          for (gsize i = 0; i < m; i++)
+            if (!valid[i])
+              memset (copy + i * D, 0, D * sizeof (float));
+          _som_normalize_rows (copy, m, D);
+          x = copy;
+        }
+      _som_bmu_chunk (x, m, D, som_map_get_codebook (self), K, a, b, scratch, valid,
+                      bmus ? bmus + start : NULL, bmus2 ? bmus2 + start : NULL,
+                      distances ? distances + start : NULL);
+    }
+  return TRUE;
+}
+
+void
+som_map_response (SomMap *self, const float *sample, float *out)
+{
+  guint K = som_map_get_n_units (self), D = self->dim;
+  const float *w = som_map_get_codebook (self);
+
+  if (self->params.distance == SOM_DISTANCE_COSINE)
+    {
+      double xs = 0;
+
+      for (guint j = 0; j < D; j++)
+        xs += (double) sample[j] * sample[j];
+      for (guint k = 0; k < K; k++)
+        {
+          double dot = 0, ws = 0;
+
+          for (guint j = 0; j < D; j++)
+            {
+              dot += (double) sample[j] * w[(gsize) k * D + j];
+              ws += (double) w[(gsize) k * D + j] * w[(gsize) k * D + j];
+            }
+          out[k] = (xs > 0 && ws > 0) ? (float) (1.0 - dot / sqrt (xs * ws)) : 1.0f;
+        }
+      return;
+    }
+  for (guint k = 0; k < K; k++)
+    {
+      double s = 0;
+
+      for (guint j = 0; j < D; j++)
+        {
+          double d = (double) sample[j] - w[(gsize) k * D + j];
+          s += d * d;
+        }
+      out[k] = (float) sqrt (s);
+    }
+}
+
+/* Metrics */
+
+double
+som_map_topographic_error (SomMap *self, const gint32 *bmus, const gint32 *bmus2, gsize n)
+{
+  gsize counted = 0, errors = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      if (bmus[i] < 0 || bmus2[i] < 0)
+        continue;
+      counted++;
+      if (!som_grid_are_neighbours (self->grid, (guint) bmus[i], (guint) bmus2[i]))
+        errors++;
+    }
+  return counted ? (double) errors / counted : NAN;
+}
+
+SomArray *
+som_map_hits (SomMap *self, const gint32 *bmus, gsize n)
+{
+  gsize shape[2] = { som_grid_get_rows (self->grid), som_grid_get_cols (self->grid) };
+  SomArray *hits = som_array_new (SOM_DTYPE_I32, 2, shape, NULL);
+  gint32 *h = hits->data;
+  guint K = som_map_get_n_units (self);
+
+  for (gsize i = 0; i < n; i++)
+    if (bmus[i] >= 0 && (guint) bmus[i] < K)
+      h[bmus[i]]++;
+  return hits;
+}
+
+SomArray *
+som_map_class_hits (SomMap *self, const gint32 *bmus, const gint32 *labels, gsize n, guint n_classes)
+{
+  guint K = som_map_get_n_units (self);
+  gsize shape[3] = { n_classes, som_grid_get_rows (self->grid), som_grid_get_cols (self->grid) };
+  SomArray *ch = som_array_new (SOM_DTYPE_I32, 3, shape, NULL);
+  gint32 *h = ch->data;
+
+  for (gsize i = 0; i < n; i++)
+    if (bmus[i] >= 0 && (guint) bmus[i] < K && labels[i] >= 0 && (guint) labels[i] < n_classes)
+      h[(gsize) labels[i] * K + bmus[i]]++;
+  return ch;
+}
+
+void
+som_map_class_map (SomMap *self, const SomArray *class_hits, SomArray **majority, SomArray **purity)
+{
+  guint K = som_map_get_n_units (self);
+  guint n_classes = class_hits->shape[0];
+  gsize shape[2] = { som_grid_get_rows (self->grid), som_grid_get_cols (self->grid) };
+  SomArray *maj = som_array_new (SOM_DTYPE_I32, 2, shape, NULL);
+  SomArray *pur = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+  const gint32 *h = class_hits->data;
+
+  for (guint k = 0; k < K; k++)
+    {
+      gint64 total = 0, best = 0;
+      gint32 best_class = -1;
+
+      for (guint c = 0; c < n_classes; c++)
+        {
+          gint32 v = h[(gsize) c * K + k];
+          total += v;
+          /* Ties go to the lower class index. */
+          if (v > best)
+            {
+              best = v;
+              best_class = (gint32) c;
+            }
+        }
+      ((gint32 *) maj->data)[k] = best_class;
+      ((float *) pur->data)[k] = total > 0 ? (float) ((double) best / total) : NAN;
+    }
+  *majority = maj;
+  *purity = pur;
+}
+
+static int
+compare_float (gconstpointer a, gconstpointer b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+SomArray *
+som_map_umatrix (SomMap *self, SomUMatrixStat stat)
+{
+  guint K = som_map_get_n_units (self), D = self->dim;
+  gsize shape[2] = { som_grid_get_rows (self->grid), som_grid_get_cols (self->grid) };
+  SomArray *u = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+  const float *w = som_map_get_codebook (self);
+
+  for (guint k = 0; k < K; k++)
+    {
+      guint n;
+      const guint *nb = som_grid_get_neighbours (self->grid, k, &n);
+      float d[8];
+      double result = 0;
+
+      for (guint i = 0; i < n; i++)
+        {
+          double s = 0;
+
+          for (guint j = 0; j < D; j++)
+            {
+              double diff = (double) w[(gsize) k * D + j] - w[(gsize) nb[i] * D + j];
+              s += diff * diff;
+            }
+          d[i] = (float) sqrt (s);
+        }
+      if (n == 0)
+        result = 0;
+      else if (stat == SOM_UMATRIX_MAX)
+        {
+          result = d[0];
+          for (guint i = 1; i < n; i++)
+            result = MAX (result, d[i]);
+        }
+      else if (stat == SOM_UMATRIX_MEDIAN)
+        {
+          qsort (d, n, sizeof (float), compare_float);
+          result = n % 2 ? d[n / 2] : 0.5 * ((double) d[n / 2 - 1] + d[n / 2]);
+        }
+      else
+        {
+          for (guint i = 0; i < n; i++)
+            result += d[i];
+          result /= n;
+        }
+      ((float *) u->data)[k] = (float) result;
+    }
+  return u;
+}
+
+SomArray *
+som_map_component_plane (SomMap *self, guint feature, GError **error)
+{
+  guint K = som_map_get_n_units (self);
+  gsize shape[2] = { som_grid_get_rows (self->grid), som_grid_get_cols (self->grid) };
+  SomArray *plane;
+
+  if (feature >= self->dim)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "SOM: feature %u does not exist (the map has %u features)", feature, self->dim);
+      return NULL;
+    }
+  plane = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+  for (guint k = 0; k < K; k++)
+    ((float *) plane->data)[k] = som_map_get_codebook (self)[(gsize) k * self->dim + feature];
+  return plane;
+}
