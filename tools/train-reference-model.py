@@ -13,9 +13,9 @@ It writes (paths relative to the source root):
 
     data/models/fashion-resnet.onnx             the demo model (opset 13, BN folded, dynamic batch)
     data/fashion-mnist-demo/t10k-*-ubyte.gz     the first 2,000 Fashion-MNIST test images and labels (IDX)
-    tests/data/fixtures/{demo,mlp,bnres,channels-last}.npz
+    tests/data/fixtures/{demo,mlp,mlp-softmax,bnres,channels-last}.npz
                                                 every node output of each model as PyTorch computed it
-    tests/data/fixtures/{mlp,bnres,channels-last}.onnx
+    tests/data/fixtures/{mlp,mlp-softmax,bnres,channels-last}.onnx
     tests/data/fixtures/reference.json          accuracy and attack references
     tests/data/fixtures/demo-predictions.npy    the demo model's prediction on all 10,000 test images
     tests/data/fixtures/external/…, evil.bin    ONNX external-data loader fixtures
@@ -245,6 +245,20 @@ class MLP(nn.Module):
         return self.net(x)
 
 
+class MLPSoftmax(nn.Module):
+    """The trained MLP with a Softmax at the end: the graph output is probabilities."""
+
+    ends_in_softmax = True
+
+    def __init__(self, mlp):
+        super().__init__()
+        self.net = mlp.net
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.net(x))
+
+
 class BNRes(nn.Module):
     """3x32x32 input: unfolded BatchNorm, depthwise Conv, MaxPool(ceil_mode), residual Add, view."""
 
@@ -339,15 +353,15 @@ def predict(model, x, prep=None, batch=500):
 
 # --------------------------------------------------------------------------- ONNX export
 
-def export(model, example, path=None, fold_bn=True, doc=None):
+def export(model, example, path=None, fold_bn=True, doc=None, output="logits"):
     model.eval()
     f = io.BytesIO()
     kwargs = {}
     if not fold_bn:
         kwargs = dict(training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
     torch.onnx.export(model, example, f, opset_version=OPSET,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, **kwargs)
+                      input_names=["input"], output_names=[output],
+                      dynamic_axes={"input": {0: "N"}, output: {0: "N"}}, **kwargs)
     m = onnx.load_from_string(f.getvalue())
     if doc:
         m.doc_string = doc
@@ -430,6 +444,10 @@ def run_node(node, ins):
         return (x - e(mu)) / np.sqrt(e(var) + a.get("epsilon", 1e-5)) * e(sc) + e(b)
     if op == "Relu":
         return np.maximum(ins[0], 0)
+    if op == "Softmax":
+        z = ins[0] - ins[0].max(axis=a.get("axis", -1), keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=a.get("axis", -1), keepdims=True)
     if op == "Tanh":
         return np.tanh(ins[0])
     if op == "Sigmoid":
@@ -638,10 +656,16 @@ def values_listing(values):
 
 
 def input_grad(model, x, labels, prep=None):
-    """d(sum over the batch of cross-entropy(logits, labels)) / d x."""
+    """d(sum over the batch of cross-entropy(logits, labels)) / d x.
+
+    For a model that ends in Softmax, the loss is the NLL of the log of its output (the same value)."""
     xt = torch.from_numpy(x).clone().requires_grad_(True)
     z = model(prep(xt) if prep is not None else xt)
-    loss = F.cross_entropy(z, torch.from_numpy(labels.astype(np.int64)), reduction="sum")
+    y = torch.from_numpy(labels.astype(np.int64))
+    if getattr(model, "ends_in_softmax", False):
+        loss = F.nll_loss(torch.log(z), y, reduction="sum")
+    else:
+        loss = F.cross_entropy(z, y, reduction="sum")
     (g,) = torch.autograd.grad(loss, xt)
     return g
 
@@ -679,18 +703,24 @@ def write_fixture(name, model, onnx_model, x, labels, prep=None, pixel_x=None, f
     check_against_numpy(name, onnx_model, x, values)
     graph_out = onnx_model.graph.output[0].name
     if not np.array_equal(values[graph_out], logits.numpy()):
-        fail(f"{name}: the graph output is not the model's logits")
+        fail(f"{name}: the graph output is not the model's output")
     listing, members = values_listing(values)
     arrays = OrderedDict()
     arrays["input"] = x.astype(np.float32)
     arrays["labels"] = labels.astype(np.int32)
-    arrays["logits"] = logits.numpy().astype(np.float32)
+    if getattr(model, "ends_in_softmax", False):
+        arrays["probabilities"] = logits.numpy().astype(np.float32)
+        with torch.no_grad():
+            arrays["logits"] = model.net(torch.from_numpy(x)).numpy().astype(np.float32)
+    else:
+        arrays["logits"] = logits.numpy().astype(np.float32)
     arrays["grad_input"] = input_grad(model, x, labels).numpy().astype(np.float32)
     if pixel_x is not None:
         arrays["pixels"] = pixel_x.astype(np.float32)
     if fgsm_eps is not None:
         base = pixel_x if pixel_x is not None else x
         arrays[f"fgsm_{fgsm_eps}"] = fgsm(model, base, labels, fgsm_eps, prep).numpy().astype(np.float32)
+        arrays[f"pgd_{fgsm_eps}"] = pgd(model, base, labels, fgsm_eps, 10, 0.025, prep).numpy().astype(np.float32)
     arrays.update(members)
     path = FIXTURES / f"{name}.npz"
     write_npz(path, arrays, listing)
@@ -881,6 +911,10 @@ def main():
                         doc="Somscope test fixture: BatchNormalization kept, depthwise Conv, MaxPool ceil_mode, "
                             "residual Add, view(). Input: Fashion-MNIST padded 2, grey replicated to 3 channels, "
                             "normalized with mean 0.286 std 0.353.")
+    mlp_softmax = MLPSoftmax(models["mlp"]).eval()
+    mlp_softmax_onnx = export(mlp_softmax, torch.zeros(1, 1, 28, 28), FIXTURES / "mlp-softmax.onnx",
+                              fold_bn=True, output="probabilities",
+                              doc="Somscope test fixture: mlp.onnx with a Softmax at the end (output: probabilities).")
     ops = lambda m: [n.op_type for n in m.graph.node]
     if "BatchNormalization" in ops(demo_onnx):
         fail("demo export kept BatchNormalization nodes (expected folding)")
@@ -898,6 +932,7 @@ def main():
     fx_u8, fx_labels = xte_u8[:FIXTURE_COUNT], yte[:FIXTURE_COUNT]
     write_fixture("demo", demo, demo_onnx, pixels(fx_u8), fx_labels, fgsm_eps=0.1)
     write_fixture("mlp", models["mlp"], mlp_onnx, pixels(fx_u8), fx_labels, fgsm_eps=0.1)
+    write_fixture("mlp-softmax", mlp_softmax, mlp_softmax_onnx, pixels(fx_u8), fx_labels, fgsm_eps=0.1)
     bx = bnres_pixels(fx_u8)
     write_fixture("bnres", models["bnres"], bnres_onnx, bnres_normalize(bx), fx_labels,
                   prep=bnres_normalize, pixel_x=bx, fgsm_eps=0.1)
@@ -946,6 +981,7 @@ def main():
     ref["models"] = OrderedDict(
         (k, OrderedDict(file=f, sha256=sha256(ROOT / f))) for k, f in
         [("demo", "data/models/fashion-resnet.onnx"), ("mlp", "tests/data/fixtures/mlp.onnx"),
+         ("mlp-softmax", "tests/data/fixtures/mlp-softmax.onnx"),
          ("bnres", "tests/data/fixtures/bnres.onnx"), ("channels-last", "tests/data/fixtures/channels-last.onnx")])
     ref["test_accuracy"] = OrderedDict(demo=report["fashion-resnet"], mlp=report["mlp"], bnres=report["bnres"])
     ref["attacks"] = OrderedDict()

@@ -35,7 +35,7 @@ def idx(path):
 
 ref = json.loads((fx / "reference.json").read_text())
 
-for name in ["demo", "mlp", "bnres", "channels-last", "external/model"]:
+for name in ["demo", "mlp", "mlp-softmax", "bnres", "channels-last", "external/model"]:
     path = fx / f"{name}.npz"
     with zipfile.ZipFile(path) as z:
         check(all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist()), f"{name}: members stored uncompressed")
@@ -48,9 +48,16 @@ for name in ["demo", "mlp", "bnres", "channels-last", "external/model"]:
         ok = ok and (e["dtype"] == "int64" or bool(np.isfinite(a).all()))
     check(ok, f"{name}: {len(listing)} node outputs listed, present, finite, declared dtypes")
     check(len({e["name"] for e in listing}) == len(listing), f"{name}: node output names unique")
-    outs = [e for e in listing if e["name"] == "logits"]
-    check(len(outs) == 1 and np.array_equal(npz[outs[0]["member"]], npz["logits"]),
-          f"{name}: the graph output equals `logits`")
+    out = "probabilities" if "probabilities" in npz.files else "logits"
+    outs = [e for e in listing if e["name"] == out]
+    check(len(outs) == 1 and np.array_equal(npz[outs[0]["member"]], npz[out]),
+          f"{name}: the graph output equals `{out}`")
+    if out == "probabilities":
+        z = npz["logits"].astype(np.float64)
+        p = np.exp(z - z.max(1, keepdims=True))
+        check(np.allclose(p / p.sum(1, keepdims=True), npz["probabilities"], rtol=0, atol=1e-6)
+              and np.array_equal(npz[listing[-2]["member"]], npz["logits"]),
+              f"{name}: probabilities = softmax(logits), logits = the value before the Softmax")
     if "labels" in npz.files:
         check(npz["labels"].dtype == np.int32 and npz["input"].dtype == np.float32
               and npz["input"].shape[0] == npz["labels"].shape[0] == npz["logits"].shape[0],
@@ -60,6 +67,9 @@ for name in ["demo", "mlp", "bnres", "channels-last", "external/model"]:
               f"{name}: grad_input has the input's shape")
     if "fgsm_0.1" in npz.files:
         x = npz["pixels"] if "pixels" in npz.files else npz["input"]
+        adv = npz["pgd_0.1"]
+        check(adv.shape == x.shape and np.abs(adv - x).max() <= np.float32(0.1) + 1e-6
+              and adv.min() >= 0 and adv.max() <= 1, f"{name}: pgd_0.1 within eps 0.1 of x and in [0,1]")
         g = npz["grad_input"]
         adv = npz["fgsm_0.1"]
         want = np.clip(x + np.float32(0.1) * np.sign(g).astype(np.float32), 0, 1)
