@@ -143,9 +143,11 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
   const char *input_spec;
   int threads;
 
-  /* GOptionContext rewrites argv while parsing: keep the command line first. */
-  g_autofree char *command_line = cli_command_line (ctx);
+  /* Option parsing compacts argv in place: parse a copy, so the full command
+   * line stays in ctx for provenance. */
+  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
 
+  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "INPUT", "Train a self-organizing map on an N×D (or N×C×H×W) matrix.",
                   entries, TRUE))
     return CLI_EXIT_USAGE;
@@ -296,7 +298,6 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
   provenance = cli_provenance_node (ctx);
   {
     JsonObject *po = json_node_get_object (provenance);
-    json_object_set_string_member (po, "command_line", command_line);
     json_object_set_int_member (po, "seed", (gint64) params.seed);
     json_object_set_string_member (po, "input", input_spec);
   }
@@ -347,6 +348,9 @@ cli_cmd_convert (CliContext *ctx, int argc, char **argv)
     { NULL }
   };
 
+  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
+
+  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "IN OUT",
                   "Convert a map between SOM.npz and SOM_PAK .cod (by extension).", entries, FALSE))
     return CLI_EXIT_USAGE;

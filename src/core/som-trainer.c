@@ -659,15 +659,14 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
                                                            som_grid_distance_squared (t->grid, k, kb), sigma);
               float *w = codebook + (gsize) k * D;
               float f = (float) hk;
-              double s2 = 0;
+              double s2;
 
               if (hk < ONLINE_MIN_STEP)
                 continue;
+              /* Two simple loops (the update vectorises; the norm is BLAS). */
               for (guint j = 0; j < D; j++)
-                {
-                  w[j] += f * (row[j] - w[j]);
-                  s2 += (double) w[j] * w[j];
-                }
+                w[j] += f * (row[j] - w[j]);
+              s2 = cblas_sdot ((blasint) D, w, 1, w, 1);
               if (t->p.distance == SOM_DISTANCE_COSINE)
                 b[k] = s2 > 0 ? (float) (-1.0 / sqrt (s2)) : 0.0f;
               else

@@ -1,0 +1,163 @@
+/* bench-som.c: the SOM engine's speed against a bare sgemm, online speed,
+ * and the peak memory of a streamed run.
+ *
+ *   bench-som dense  [N D ROWS COLS THREADS EPOCHS]   (default 10000 1568 30 30 2 3)
+ *   bench-som online [N D ROWS COLS THREADS]          (default 10000 1568 30 30 2)
+ *   bench-som stream [N D ROWS COLS THREADS]          (default 60000 12544 30 30 2)
+ *
+ * Run through tools/bench-som.sh, which runs each mode in its own process so
+ * that getrusage's maxrss belongs to that mode alone.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <cblas.h>
+
+#include "som.h"
+
+/* A cheap deterministic generator: 10 Gaussian-ish clusters in [0,1]^D, so
+ * the map has structure to find.  Row i depends only on i. */
+static inline guint64
+mix (guint64 x)
+{
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+static void
+generate_rows (gsize first, gsize n, guint dim, float *out)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      guint64 row = first + i, cls = mix (row) % 10, s = mix (row * 0x9e3779b97f4a7c15ull + 1);
+      float *o = out + i * dim;
+
+      for (guint j = 0; j < dim; j++)
+        {
+          float centre = ((mix (cls * 131071 + j) >> 40) & 0xffff) / 65536.0f;
+          /* xorshift for the noise */
+          s ^= s << 13;
+          s ^= s >> 7;
+          s ^= s << 17;
+          o[j] = centre + 0.25f * (((s >> 40) & 0xffff) / 65536.0f - 0.5f);
+        }
+    }
+}
+
+static gboolean
+read_generated (gpointer user_data, gsize first, gsize n, float *out, GCancellable *c, GError **error)
+{
+  generate_rows (first, n, GPOINTER_TO_UINT (user_data), out);
+  return TRUE;
+}
+
+static double
+maxrss_mb (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+static gsize
+arg (int argc, char **argv, int i, gsize fallback)
+{
+  return argc > i ? (gsize) g_ascii_strtoull (argv[i], NULL, 10) : fallback;
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *mode = argc > 1 ? argv[1] : "dense";
+  gboolean stream = g_str_equal (mode, "stream");
+  gsize n = arg (argc, argv, 2, stream ? 60000 : 10000);
+  guint dim = (guint) arg (argc, argv, 3, stream ? 12544 : 1568);
+  guint rows = (guint) arg (argc, argv, 4, 30), cols = (guint) arg (argc, argv, 5, 30);
+  int threads = (int) arg (argc, argv, 6, 2);
+  guint epochs = (guint) arg (argc, argv, 7, g_str_equal (mode, "dense") ? 3 : 1);
+  guint K = rows * cols;
+  SomTrainParams p;
+  g_autoptr(SomChunkSource) src = NULL;
+  g_autoptr(SomMap) map = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t0;
+
+  openblas_set_num_threads (threads);
+  som_train_params_init (&p);
+  p.rows = rows;
+  p.cols = cols;
+  p.epochs = epochs;
+
+  if (stream)
+    {
+      double before = maxrss_mb ();
+      p.init = SOM_INIT_RANDOM;
+      src = som_chunk_source_new (n, dim, read_generated, GUINT_TO_POINTER (dim), NULL);
+      t0 = g_get_monotonic_time ();
+      map = som_trainer_train (&p, src, NULL, NULL, NULL, NULL, &error);
+      if (map == NULL)
+        {
+          fprintf (stderr, "bench-som: %s\n", error->message);
+          return 1;
+        }
+      printf ("stream: N=%zu D=%u map %u×%u hex, %d threads, %u epoch(s), random init\n",
+              n, dim, rows, cols, threads, epochs);
+      printf ("  data if held in memory      %10.1f MB\n", n * (double) dim * 4 / 1e6);
+      printf ("  seconds per epoch           %10.2f s\n", som_map_get_seconds_per_epoch (map));
+      printf ("  whole run (init+epochs+BMUs) %9.2f s\n", (g_get_monotonic_time () - t0) / 1e6);
+      printf ("  peak RSS (getrusage)        %10.1f MB (%.1f MB before training)\n", maxrss_mb (), before);
+      printf ("  final QE %.4f, TE %.4f\n", som_map_get_quantization_error (map), som_map_get_topographic_error (map));
+      return 0;
+    }
+
+  {
+    g_autoptr(SomArray) x = som_array_new_2d_f32 (n, dim);
+    g_autofree float *w = g_new (float, (gsize) K * dim);
+    g_autofree float *g = g_new (float, n * K);
+    double sgemm = 1e30, epoch;
+
+    generate_rows (0, n, dim, x->data);
+    generate_rows (n, K, dim, w);
+    /* The bare product the batch epoch is built around: best of three. */
+    for (int rep = 0; rep < 3; rep++)
+      {
+        t0 = g_get_monotonic_time ();
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) n, (blasint) K, (blasint) dim,
+                     1.0f, x->data, (blasint) dim, w, (blasint) dim, 0.0f, g, (blasint) K);
+        sgemm = MIN (sgemm, (g_get_monotonic_time () - t0) / 1e6);
+      }
+    g_clear_pointer (&g, g_free);
+
+    if (g_str_equal (mode, "online"))
+      p.mode = SOM_MODE_ONLINE;
+    src = som_chunk_source_new_for_array (g_steal_pointer (&x));
+    t0 = g_get_monotonic_time ();
+    map = som_trainer_train (&p, src, NULL, NULL, NULL, NULL, &error);
+    if (map == NULL)
+      {
+        fprintf (stderr, "bench-som: %s\n", error->message);
+        return 1;
+      }
+    epoch = som_map_get_seconds_per_epoch (map);
+    printf ("%s: N=%zu D=%u map %u×%u hex, %d threads, %u epoch(s)\n", mode, n, dim, rows, cols, threads, epochs);
+    printf ("  bare sgemm %zu×%u×%u       %8.3f s  (%.1f GFLOP/s)\n", n, K, dim, sgemm,
+            2.0 * n * K * dim / sgemm / 1e9);
+    printf ("  %s epoch                %8.3f s  = %.2f × sgemm\n", mode, epoch, epoch / sgemm);
+    if (p.mode == SOM_MODE_ONLINE)
+      printf ("  online samples per second   %8.0f\n", n / epoch);
+    printf ("  whole run (init+epochs+BMUs) %7.2f s, peak RSS %.1f MB\n",
+            (g_get_monotonic_time () - t0) / 1e6, maxrss_mb ());
+    printf ("  final QE %.4f, TE %.4f\n", som_map_get_quantization_error (map), som_map_get_topographic_error (map));
+  }
+  return 0;
+}
