@@ -62,13 +62,17 @@ int
 main (int argc, char **argv)
 {
   CliContext ctx = { 0 };
+  g_auto(GStrv) argv_copy = NULL;
 
   setlocale (LC_ALL, "");
   /* Numbers in JSON, CSV and .cod files must not depend on the locale. */
   setlocale (LC_NUMERIC, "C");
 
+  /* GOptionContext rewrites argv while a command parses it; provenance needs
+   * the command line as given. */
   ctx.argc = argc;
-  ctx.argv = argv;
+  argv_copy = g_strdupv (argv);
+  ctx.argv = argv_copy;
   ctx.batch_size = 64;
 
   if (argc < 2)
