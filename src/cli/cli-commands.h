@@ -24,6 +24,7 @@ int cli_cmd_train_som (CliContext *ctx, int argc, char **argv);
 int cli_cmd_convert   (CliContext *ctx, int argc, char **argv);
 
 /* -- figures (renderers, colour maps, export) */
+int cli_cmd_figure (CliContext *ctx, int argc, char **argv);
 
 /* -- attacks and analysis */
 

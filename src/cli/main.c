@@ -33,6 +33,7 @@ static const CliCommand commands[] = {
   { "convert", cli_cmd_convert, "Convert a map between SOM.npz and SOM_PAK .cod" },
 
   /* -- figures (renderers, colour maps, export) */
+  { "figure", cli_cmd_figure, "Draw a view of a map as PNG, SVG or PDF" },
 
   /* -- attacks and analysis */
 

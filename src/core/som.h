@@ -25,6 +25,9 @@
 #include "som-features.h"
 
 /* -- figures (renderers, colour maps, export) */
+#include "som-colormap.h"
+#include "som-render.h"
+#include "som-figure.h"
 
 /* -- attacks and analysis */
 

@@ -1,0 +1,1049 @@
+/* test-figures.c: colour maps, renderers, hexagon geometry, golden images,
+ * PNG/SVG/PDF export and the figure command
+ *
+ * Golden images live in tests/data/golden/.  After an intended change to a
+ * drawing, regenerate them and look at every one before committing:
+ *
+ *   SOMSCOPE_REGENERATE_GOLDEN=1 meson test -C build test-figures
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <cairo.h>
+#include <glib/gstdio.h>
+#include <png.h>
+
+#include "som.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static char *
+tmp_path (const char *name)
+{
+  static char *dir;
+
+  if (dir == NULL)
+    dir = g_dir_make_tmp ("somscope-figures-XXXXXX", NULL);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* A synthetic map, deterministic, no training: a smooth codebook with a
+ * ridge (so the U-matrix has a boundary) and K classes whose hits fall off
+ * with the grid distance from a centre per class. */
+typedef struct
+{
+  SomGrid *grid;
+  guint    dim;
+  float   *codebook;
+  float   *umatrix;
+  gint32  *hits;
+  gint32  *class_hits;
+  guint    n_classes;
+  float   *response;
+} Synth;
+
+static const char *class_names[] = {
+  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+};
+
+static Synth *
+synth_new (guint rows, guint cols, SomTopology topology, guint n_classes)
+{
+  Synth *s = g_new0 (Synth, 1);
+  guint n;
+
+  s->grid = som_grid_new (rows, cols, topology, FALSE, NULL);
+  g_assert_nonnull (s->grid);
+  n = som_grid_get_n_units (s->grid);
+  s->dim = 4;
+  s->codebook = g_new (float, n * s->dim);
+  s->umatrix = g_new (float, n);
+  s->hits = g_new0 (gint32, n);
+  s->n_classes = n_classes;
+  s->class_hits = g_new0 (gint32, (gsize) MAX (n_classes, 1) * n);
+  s->response = g_new (float, n);
+  for (guint k = 0; k < n; k++)
+    {
+      double x, y;
+
+      som_grid_get_position (s->grid, k, &x, &y);
+      for (guint d = 0; d < s->dim; d++)
+        s->codebook[k * s->dim + d] = sin (x * (0.3 + 0.1 * d) + d) + cos (y * (0.25 + 0.05 * d))
+                                      + (d == 0 && x > som_grid_get_width (s->grid) / 2 ? 2 : 0);
+    }
+  for (guint k = 0; k < n; k++)
+    {
+      guint nn;
+      const guint *nb = som_grid_get_neighbours (s->grid, k, &nn);
+      double acc = 0, r = 0;
+
+      for (guint i = 0; i < nn; i++)
+        {
+          double d2 = 0;
+
+          for (guint d = 0; d < s->dim; d++)
+            {
+              double t = s->codebook[k * s->dim + d] - s->codebook[nb[i] * s->dim + d];
+              d2 += t * t;
+            }
+          acc += sqrt (d2);
+        }
+      s->umatrix[k] = acc / nn;
+      for (guint d = 0; d < s->dim; d++)
+        {
+          double t = s->codebook[k * s->dim + d] - s->codebook[(n / 3) * s->dim + d];
+          r += t * t;
+        }
+      s->response[k] = sqrt (r);
+    }
+  for (guint j = 0; j < n_classes; j++)
+    {
+      /* Class centres spread over the map. */
+      double cx = fmod (j * 0.37 + 0.1, 1.0) * som_grid_get_width (s->grid);
+      double cy = fmod (j * 0.61 + 0.2, 1.0) * som_grid_get_height (s->grid);
+
+      for (guint k = 0; k < n; k++)
+        {
+          double x, y;
+
+          som_grid_get_position (s->grid, k, &x, &y);
+          s->class_hits[(gsize) j * n + k] = (gint32) floor (30 * exp (-((x - cx) * (x - cx) +
+                                                                        (y - cy) * (y - cy)) / 6));
+          s->hits[k] += s->class_hits[(gsize) j * n + k];
+        }
+    }
+  return s;
+}
+
+static void
+synth_free (Synth *s)
+{
+  som_grid_unref (s->grid);
+  g_free (s->codebook);
+  g_free (s->umatrix);
+  g_free (s->hits);
+  g_free (s->class_hits);
+  g_free (s->response);
+  g_free (s);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Synth, synth_free)
+
+static void
+synth_data (const Synth *s, SomMapData *d, const char *name)
+{
+  memset (d, 0, sizeof *d);
+  d->grid = s->grid;
+  d->name = name;
+  d->umatrix = s->umatrix;
+  d->codebook = s->codebook;
+  d->dim = s->dim;
+  d->hits = s->hits;
+  d->class_hits = s->n_classes ? s->class_hits : NULL;
+  d->n_classes = s->n_classes;
+  d->class_names = s->n_classes <= G_N_ELEMENTS (class_names) ? class_names : NULL;
+  d->response = s->response;
+  d->response_bmu = som_grid_get_n_units (s->grid) / 3;
+}
+
+/* --------------------------------------------------------- colour maps */
+
+static void
+test_colormap_tables (void)
+{
+  double rgb[3];
+  SomColormap map;
+
+  /* Published endpoints (matplotlib _cm_listed.py). */
+  som_colormap_entry (SOM_COLORMAP_VIRIDIS, 0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 0.267004, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 0.004874, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 0.329415, 1e-6);
+  som_colormap_entry (SOM_COLORMAP_VIRIDIS, 255, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 0.993248, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 0.906157, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 0.143936, 1e-6);
+  som_colormap_entry (SOM_COLORMAP_MAGMA, 255, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 0.987053, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 0.749504, 1e-6);
+  som_colormap_entry (SOM_COLORMAP_CIVIDIS, 0, rgb);
+  g_assert_cmpfloat_with_epsilon (rgb[0], 0.0, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[1], 0.135112, 1e-6);
+  g_assert_cmpfloat_with_epsilon (rgb[2], 0.304751, 1e-6);
+
+  /* Diverging: blue at the bottom, red at the top, near white in the middle. */
+  som_colormap_rgb (SOM_COLORMAP_DIVERGING, 0, rgb);
+  g_assert_cmpfloat (rgb[2], >, rgb[0]);
+  som_colormap_rgb (SOM_COLORMAP_DIVERGING, 1, rgb);
+  g_assert_cmpfloat (rgb[0], >, rgb[2]);
+  som_colormap_rgb (SOM_COLORMAP_DIVERGING, 0.5, rgb);
+  g_assert_cmpfloat (MIN (rgb[0], MIN (rgb[1], rgb[2])), >, 0.9);
+
+  /* Index mapping as matplotlib: floor(t·256), clamped. */
+  g_assert_cmpuint (som_colormap_index (0), ==, 0);
+  g_assert_cmpuint (som_colormap_index (-3), ==, 0);
+  g_assert_cmpuint (som_colormap_index (1), ==, 255);
+  g_assert_cmpuint (som_colormap_index (0.5), ==, 128);
+  g_assert_cmpuint (som_colormap_index (0.999), ==, 255);
+  g_assert_cmpuint (som_colormap_index (1.0 / 256 - 1e-9), ==, 0);
+  g_assert_cmpuint (som_colormap_index (1.0 / 256 + 1e-9), ==, 1);
+
+  g_assert_true (som_colormap_from_name ("cividis", &map));
+  g_assert_cmpint (map, ==, SOM_COLORMAP_CIVIDIS);
+  g_assert_cmpstr (som_colormap_get_name (SOM_COLORMAP_MAGMA), ==, "magma");
+  g_assert_false (som_colormap_from_name ("jet", &map));
+
+  /* Viridis is monotonic in lightness (a proxy: rising luma). */
+  for (guint i = 1; i < 256; i++)
+    {
+      double a[3], b[3];
+
+      som_colormap_entry (SOM_COLORMAP_VIRIDIS, i - 1, a);
+      som_colormap_entry (SOM_COLORMAP_VIRIDIS, i, b);
+      g_assert_cmpfloat (0.2126 * b[0] + 0.7152 * b[1] + 0.0722 * b[2], >,
+                         0.2126 * a[0] + 0.7152 * a[1] + 0.0722 * a[2]);
+    }
+}
+
+static void
+test_palette (void)
+{
+  g_assert_cmpuint (SOM_PALETTE_N_COLORS, >=, 10);
+  for (guint i = 0; i < SOM_PALETTE_N_COLORS; i++)
+    for (guint j = 0; j < i; j++)
+      {
+        double a[3], b[3];
+
+        som_palette_rgb (i, a);
+        som_palette_rgb (j, b);
+        g_assert_cmpfloat (fabs (a[0] - b[0]) + fabs (a[1] - b[1]) + fabs (a[2] - b[2]), >, 0.15);
+      }
+}
+
+static void
+test_nice_ticks (void)
+{
+  double t[16];
+  int dec;
+  guint n;
+
+  n = som_render_nice_ticks (0, 1.75, 5, t, &dec);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpfloat (t[0], ==, 0);
+  g_assert_cmpfloat_with_epsilon (t[3], 1.5, 1e-12);
+  g_assert_cmpint (dec, ==, 1);
+
+  n = som_render_nice_ticks (0.9, 1.75, 5, t, &dec);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpfloat_with_epsilon (t[0], 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (t[1], 1.25, 1e-12);
+  g_assert_cmpint (dec, ==, 2);
+
+  n = som_render_nice_ticks (0, 83, 5, t, &dec);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpfloat (t[3], ==, 75);
+  g_assert_cmpint (dec, ==, 0);
+
+  n = som_render_nice_ticks (-0.003, 0.004, 5, t, &dec);
+  g_assert_cmpuint (n, >=, 3);
+  g_assert_cmpuint (n, <=, 5);
+  for (guint i = 0; i < n; i++)
+    g_assert_true (t[i] >= -0.003 - 1e-12 && t[i] <= 0.004 + 1e-12);
+
+  /* A constant scale gives one tick at the value. */
+  n = som_render_nice_ticks (2, 2, 5, t, &dec);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_cmpfloat (t[0], ==, 2);
+}
+
+/* ------------------------------------------------------- geometry */
+
+static double
+polygon_area (const double *x, const double *y, guint n)
+{
+  double a = 0;
+
+  for (guint i = 0; i < n; i++)
+    a += x[i] * y[(i + 1) % n] - x[(i + 1) % n] * y[i];
+  return fabs (a) / 2;
+}
+
+/* Independent of the renderer's own test: inside or on a convex polygon. */
+static gboolean
+in_convex (const double *x, const double *y, guint n, double px, double py)
+{
+  int sign = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      double cross = (x[(i + 1) % n] - x[i]) * (py - y[i]) - (y[(i + 1) % n] - y[i]) * (px - x[i]);
+
+      if (fabs (cross) < 1e-9)
+        continue;
+      if (sign == 0)
+        sign = cross > 0 ? 1 : -1;
+      else if ((cross > 0 ? 1 : -1) != sign)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+check_tiling (SomTopology topology)
+{
+  g_autoptr(Synth) s = synth_new (7, 9, topology, 0);
+  SomMapData d;
+  SomRenderOptions o;
+  SomMapLayout layout;
+  guint n = som_grid_get_n_units (s->grid), nv = topology == SOM_TOPOLOGY_HEX ? 6 : 4;
+  g_autofree double *xs = g_new (double, 6 * n);
+  g_autofree double *ys = g_new (double, 6 * n);
+  double total = 0, cell_area, eps;
+  guint shared_pairs = 0;
+
+  synth_data (s, &d, NULL);
+  som_render_options_init (&o);
+  som_render_view_layout (400, 300, SOM_VIEW_UMATRIX, &d, &o, &layout);
+  g_assert_cmpfloat (layout.scale, >, 5);
+  eps = 1e-9 * layout.scale;
+  cell_area = (topology == SOM_TOPOLOGY_HEX ? sqrt (3) / 2 : 1) * layout.scale * layout.scale;
+
+  for (guint k = 0; k < n; k++)
+    {
+      g_assert_cmpuint (som_map_layout_unit_polygon (&layout, k, xs + 6 * k, ys + 6 * k), ==, nv);
+      g_assert_cmpfloat_with_epsilon (polygon_area (xs + 6 * k, ys + 6 * k, nv), cell_area,
+                                      1e-9 * cell_area);
+      total += polygon_area (xs + 6 * k, ys + 6 * k, nv);
+    }
+  g_assert_cmpfloat_with_epsilon (total, n * cell_area, 1e-9 * total);
+
+  /* Neighbours share an edge: exactly two vertices in common; other pairs
+   * share at most one (a corner). */
+  for (guint a = 0; a < n; a++)
+    for (guint b = a + 1; b < n; b++)
+      {
+        guint common = 0;
+
+        for (guint i = 0; i < nv; i++)
+          for (guint j = 0; j < nv; j++)
+            if (fabs (xs[6 * a + i] - xs[6 * b + j]) < eps && fabs (ys[6 * a + i] - ys[6 * b + j]) < eps)
+              common++;
+        if (som_grid_are_neighbours (s->grid, a, b))
+          {
+            g_assert_cmpuint (common, ==, 2);
+            shared_pairs++;
+          }
+        else
+          g_assert_cmpuint (common, <=, 1);
+      }
+  g_assert_cmpuint (shared_pairs, >, n);
+
+  /* No gaps, no overlaps: every point of a fine lattice inside the map's
+   * interior lies in exactly one cell, and the hit test names that cell. */
+  {
+    double x0, y0, x1, y1;
+    guint inner = 0;
+
+    som_map_layout_unit_rect (&layout, som_grid_unit_index (s->grid, 1, 1), &x0, &y0, &x1, &y1);
+    x0 += x1 / 2;
+    y0 += y1 / 2;
+    som_map_layout_unit_rect (&layout, som_grid_unit_index (s->grid, 5, 7), &x1, &y1, &cell_area,
+                              &total);
+    x1 += cell_area / 2;
+    y1 += total / 2;
+    for (double py = y0; py <= y1; py += layout.scale / 7.3)
+      for (double px = x0; px <= x1; px += layout.scale / 6.7)
+        {
+          int hit = som_map_layout_hit_test (&layout, px, py), owner = -1;
+          guint owners = 0;
+
+          for (guint k = 0; k < n; k++)
+            if (in_convex (xs + 6 * k, ys + 6 * k, nv, px, py))
+              {
+                owners++;
+                owner = k;
+              }
+          g_assert_cmpuint (owners, >=, 1);
+          if (owners == 1)
+            {
+              g_assert_cmpint (hit, ==, owner);
+              inner++;
+            }
+        }
+    g_assert_cmpuint (inner, >, 500);
+  }
+
+  /* Outside the map: no unit. */
+  g_assert_cmpint (som_map_layout_hit_test (&layout, -10, -10), ==, -1);
+  g_assert_cmpint (som_map_layout_hit_test (&layout, 1e4, 5), ==, -1);
+}
+
+static void
+test_hex_tiling (void)
+{
+  check_tiling (SOM_TOPOLOGY_HEX);
+}
+
+static void
+test_rect_tiling (void)
+{
+  check_tiling (SOM_TOPOLOGY_RECT);
+}
+
+/* The drawn map has no seams: a U-matrix of one value painted on a contrasting
+ * background leaves no background pixel between cells. */
+static void
+test_no_seams (void)
+{
+  g_autoptr(Synth) s = synth_new (20, 20, SOM_TOPOLOGY_HEX, 0);
+  SomMapData d;
+  SomRenderOptions o;
+  SomMapLayout layout;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 333, 301);
+  cairo_t *cr = cairo_create (surface);
+  guint n = som_grid_get_n_units (s->grid), bad = 0, checked = 0;
+  double x0, y0, w, h, x1, y1;
+  guint32 *px;
+  int stride;
+  g_autoptr(GError) error = NULL;
+
+  for (guint k = 0; k < n; k++)
+    s->umatrix[k] = 1;
+  synth_data (s, &d, NULL);
+  som_render_options_init (&o);
+  o.vmin = 0;
+  o.vmax = 2;
+  g_assert_true (som_render_view (cr, 333, 301, SOM_VIEW_UMATRIX, &d, &o, &error));
+  g_assert_no_error (error);
+  cairo_surface_flush (surface);
+  som_render_view_layout (333, 301, SOM_VIEW_UMATRIX, &d, &o, &layout);
+  som_map_layout_unit_rect (&layout, som_grid_unit_index (s->grid, 1, 1), &x0, &y0, &w, &h);
+  som_map_layout_unit_rect (&layout, som_grid_unit_index (s->grid, 18, 18), &x1, &y1, &w, &h);
+  px = (guint32 *) cairo_image_surface_get_data (surface);
+  stride = cairo_image_surface_get_stride (surface) / 4;
+  {
+    guint32 ref = px[(int) (y0 + h / 2) * stride + (int) (x0 + w / 2)];
+
+    for (int y = (int) (y0 + h / 2); y < (int) (y1 + h / 2); y++)
+      for (int x = (int) (x0 + w / 2); x < (int) (x1 + w / 2); x++)
+        {
+          checked++;
+          if ((px[y * stride + x] & 0xffffff) != (ref & 0xffffff))
+            bad++;
+        }
+  }
+  g_assert_cmpuint (checked, >, 40000);
+  g_assert_cmpuint (bad, ==, 0);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
+/* ---------------------------------------------------- golden images */
+
+typedef enum
+{
+  G_UMATRIX_HEX,
+  G_UMATRIX_INTERSTITIAL_RECT,
+  G_UMATRIX_DARK,
+  G_HITS_HEAT,
+  G_HITS_MARKERS,
+  G_CLASSES,
+  G_CLASS_HITS,
+  G_COMPONENT,
+  G_RESPONSE,
+  G_MULTIPLES_SHARED,
+  G_MULTIPLES_OWN,
+  G_TRAJECTORY,
+  G_METRIC,
+} GoldenCase;
+
+static const char *golden_names[] = {
+  "umatrix-hex", "umatrix-interstitial-rect", "umatrix-dark", "hits-heat", "hits-markers",
+  "classes", "class-hits", "component", "response", "multiples-shared", "multiples-own",
+  "trajectory", "metric",
+};
+
+#define GOLDEN_WIDTH_PT 240.0
+#define GOLDEN_DPI      96.0
+
+typedef struct
+{
+  GoldenCase  which;
+  Synth      *maps[3];
+} GoldenJob;
+
+static gboolean
+draw_golden (cairo_t *cr, double width, double height, guint page, gpointer user_data,
+             GError **error)
+{
+  GoldenJob *job = user_data;
+  SomMapData d[3];
+  SomRenderOptions o;
+  static const char *layer_names[] = { "conv1/relu", "conv2/relu", "fc1" };
+
+  for (guint i = 0; i < 3; i++)
+    synth_data (job->maps[i], &d[i], layer_names[i]);
+  som_render_options_init (&o);
+  switch (job->which)
+    {
+    case G_UMATRIX_HEX:
+      o.title = "U-matrix";
+      return som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &d[0], &o, error);
+    case G_UMATRIX_INTERSTITIAL_RECT:
+      o.interstitial = TRUE;
+      return som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &d[1], &o, error);
+    case G_UMATRIX_DARK:
+      o.theme = SOM_RENDER_THEME_DARK;
+      o.title = "Dark";
+      o.marked_unit = 5;
+      return som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &d[0], &o, error);
+    case G_HITS_HEAT:
+      return som_render_view (cr, width, height, SOM_VIEW_HITS, &d[0], &o, error);
+    case G_HITS_MARKERS:
+      o.hits_style = SOM_HITS_MARKERS;
+      o.hits_style_set = TRUE;
+      return som_render_view (cr, width, height, SOM_VIEW_HITS, &d[0], &o, error);
+    case G_CLASSES:
+      return som_render_view (cr, width, height, SOM_VIEW_CLASSES, &d[0], &o, error);
+    case G_CLASS_HITS:
+      return som_render_view (cr, width, height, SOM_VIEW_CLASS_HITS, &d[0], &o, error);
+    case G_COMPONENT:
+      o.feature = 2;
+      o.colormap = SOM_COLORMAP_DIVERGING;
+      o.colormap_set = TRUE;
+      return som_render_view (cr, width, height, SOM_VIEW_COMPONENT, &d[0], &o, error);
+    case G_RESPONSE:
+      return som_render_view (cr, width, height, SOM_VIEW_RESPONSE, &d[0], &o, error);
+    case G_MULTIPLES_SHARED:
+      o.shared_scale = TRUE;
+      o.title = "U-matrix per layer";
+      d[1] = d[2];
+      return som_render_multiples (cr, width, height, SOM_VIEW_UMATRIX, d, 3, &o, error);
+    case G_MULTIPLES_OWN:
+      d[1] = d[2];
+      return som_render_multiples (cr, width, height, SOM_VIEW_COMPONENT, d, 3, &o, error);
+    case G_TRAJECTORY:
+      {
+        int clean[3] = { 10, 40, 100 }, adv[3] = { 10, 55, 20 };
+        double dist[3] = { 0, 2.6, 7.1 };
+
+        d[1] = d[2];
+        d[2] = d[0];
+        d[2].name = "logits";
+        o.title = "Input 0: clean vs adversarial";
+        return som_render_trajectory (cr, width, height, d, 3, clean, adv, dist, 1, &o, error);
+      }
+    case G_METRIC:
+      {
+        const char *names[6] = { "relu1", "pool1", "relu2", "pool2", "fc1", "fc2" };
+        double clean[6] = { 0.82, 0.75, 0.64, 0.55, 0.41, 0.30 };
+        double cerr[6] = { 0.05, 0.04, 0.06, 0.05, 0.04, 0.03 };
+        double adv[6] = { 0.81, 0.70, 0.52, 0.40, 0.30, NAN };
+        double aerr[6] = { 0.06, 0.05, 0.07, 0.06, 0.05, 0.04 };
+
+        o.title = "Class spread";
+        return som_render_metric_chart (cr, width, height, 6, names, "class spread", clean, cerr,
+                                        adv, aerr, &o, error);
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static double
+golden_height (GoldenJob *job)
+{
+  SomMapData d[3];
+  SomRenderOptions o;
+
+  for (guint i = 0; i < 3; i++)
+    synth_data (job->maps[i], &d[i], "layer");
+  som_render_options_init (&o);
+  switch (job->which)
+    {
+    case G_UMATRIX_HEX:
+    case G_UMATRIX_DARK:
+      o.title = "U-matrix";
+      return som_render_natural_height (SOM_VIEW_UMATRIX, &d[0], &o, GOLDEN_WIDTH_PT);
+    case G_UMATRIX_INTERSTITIAL_RECT:
+      return som_render_natural_height (SOM_VIEW_UMATRIX, &d[1], &o, GOLDEN_WIDTH_PT);
+    case G_HITS_HEAT:
+    case G_HITS_MARKERS:
+      return som_render_natural_height (SOM_VIEW_HITS, &d[0], &o, GOLDEN_WIDTH_PT);
+    case G_CLASSES:
+      return som_render_natural_height (SOM_VIEW_CLASSES, &d[0], &o, GOLDEN_WIDTH_PT);
+    case G_CLASS_HITS:
+      return som_render_natural_height (SOM_VIEW_CLASS_HITS, &d[0], &o, GOLDEN_WIDTH_PT);
+    case G_COMPONENT:
+    case G_RESPONSE:
+      return som_render_natural_height (SOM_VIEW_COMPONENT, &d[0], &o, GOLDEN_WIDTH_PT);
+    case G_MULTIPLES_SHARED:
+    case G_MULTIPLES_OWN:
+      o.title = "U-matrix per layer";
+      o.shared_scale = job->which == G_MULTIPLES_SHARED;
+      return som_render_multiples_natural_height (SOM_VIEW_UMATRIX, d, 3, &o, GOLDEN_WIDTH_PT);
+    case G_TRAJECTORY:
+      return som_render_trajectory_natural_height (3, GOLDEN_WIDTH_PT);
+    case G_METRIC:
+      return GOLDEN_WIDTH_PT * 0.62;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+read_png_rgb (const char *path, int *width, int *height, guint8 **rgb, double *dpi)
+{
+  png_image image = { 0 };
+  png_structp png;
+  png_infop info;
+  FILE *fp;
+
+  image.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file (&image, path))
+    return FALSE;
+  image.format = PNG_FORMAT_RGB;
+  *rgb = g_malloc (PNG_IMAGE_SIZE (image));
+  if (!png_image_finish_read (&image, NULL, *rgb, 0, NULL))
+    {
+      g_free (*rgb);
+      return FALSE;
+    }
+  *width = image.width;
+  *height = image.height;
+
+  /* The pHYs chunk, with the classic API. */
+  *dpi = 0;
+  fp = g_fopen (path, "rb");
+  png = png_create_read_struct (PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  info = png_create_info_struct (png);
+  if (setjmp (png_jmpbuf (png)) == 0)
+    {
+      png_uint_32 rx, ry;
+      int unit;
+
+      png_init_io (png, fp);
+      png_read_info (png, info);
+      if (png_get_pHYs (png, info, &rx, &ry, &unit) && unit == PNG_RESOLUTION_METER)
+        *dpi = rx * 0.0254;
+    }
+  png_destroy_read_struct (&png, &info, NULL);
+  fclose (fp);
+  return TRUE;
+}
+
+static void
+test_golden (gconstpointer user_data)
+{
+  GoldenCase which = GPOINTER_TO_INT (user_data);
+  const char *name = golden_names[which];
+  g_autoptr(Synth) a = synth_new (8, 12, SOM_TOPOLOGY_HEX, 10);
+  g_autoptr(Synth) b = synth_new (6, 6, SOM_TOPOLOGY_RECT, 3);
+  g_autoptr(Synth) c = synth_new (10, 10, SOM_TOPOLOGY_HEX, 10);
+  GoldenJob job = { which, { a, b, c } };
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *golden = g_build_filename (g_getenv ("SOMSCOPE_SOURCE_DIR"), "tests", "data",
+                                              "golden", file, NULL);
+  g_autofree char *actual = tmp_path (file);
+  g_autoptr(GError) error = NULL;
+  g_autofree guint8 *want = NULL;
+  g_autofree guint8 *got = NULL;
+  int ww, wh, gw, gh;
+  double dpi;
+  gsize bad = 0, n;
+
+  g_assert_true (som_figure_export (actual, SOM_FIGURE_PNG, GOLDEN_WIDTH_PT, golden_height (&job),
+                                    GOLDEN_DPI, 1, draw_golden, &job, &error));
+  g_assert_no_error (error);
+
+  if (g_getenv ("SOMSCOPE_REGENERATE_GOLDEN") != NULL)
+    {
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (actual, &contents, &len, NULL));
+      g_assert_true (som_file_set_contents_atomic (golden, contents, len, &error));
+      g_assert_no_error (error);
+      g_test_message ("regenerated %s", golden);
+      return;
+    }
+
+  g_assert_true (read_png_rgb (actual, &gw, &gh, &got, &dpi));
+  g_assert_cmpfloat_with_epsilon (dpi, GOLDEN_DPI, 0.05);
+  if (!read_png_rgb (golden, &ww, &wh, &want, &dpi))
+    {
+      g_test_message ("missing golden image %s; the drawing is at %s; regenerate with "
+                      "SOMSCOPE_REGENERATE_GOLDEN=1", golden, actual);
+      g_test_fail ();
+      return;
+    }
+  g_assert_cmpint (gw, ==, ww);
+  g_assert_cmpint (gh, ==, wh);
+  n = (gsize) ww * wh;
+  /* A pixel matches when every channel is within 8 of the golden one; text
+   * antialiasing may move a few pixels, so allow 0.2% to differ. */
+  for (gsize i = 0; i < n; i++)
+    for (int ch = 0; ch < 3; ch++)
+      if (abs ((int) got[3 * i + ch] - (int) want[3 * i + ch]) > 8)
+        {
+          bad++;
+          break;
+        }
+  if (bad > n / 500)
+    {
+      g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " pixels differ from %s; "
+                      "the drawing is at %s", name, bad, n, golden, actual);
+      g_test_fail ();
+    }
+}
+
+/* ------------------------------------------------------------ export */
+
+static gboolean
+draw_simple (cairo_t *cr, double width, double height, guint page, gpointer user_data,
+             GError **error)
+{
+  Synth *s = user_data;
+  SomMapData d;
+  SomRenderOptions o;
+  g_autofree char *title = g_strdup_printf ("Layer %u", page);
+
+  synth_data (s, &d, NULL);
+  som_render_options_init (&o);
+  o.title = title;
+  return som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &d, &o, error);
+}
+
+static char *
+run_tool (const char *const *argv, int *status)
+{
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                               NULL, status, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+static guint
+pdf_pages (const char *pdfinfo_output)
+{
+  const char *p = strstr (pdfinfo_output, "Pages:");
+
+  g_assert_nonnull (p);
+  return (guint) g_ascii_strtoull (p + 6 + strspn (p + 6, " "), NULL, 10);
+}
+
+static void
+test_export_formats (void)
+{
+  g_autoptr(Synth) s = synth_new (6, 8, SOM_TOPOLOGY_HEX, 0);
+  g_autofree char *png = tmp_path ("e.png");
+  g_autofree char *svg = tmp_path ("e.svg");
+  g_autofree char *pdf = tmp_path ("e.pdf");
+  g_autofree guint8 *rgb = NULL;
+  g_autoptr(GError) error = NULL;
+  SomFigureFormat f;
+  int w, h, status;
+  double dpi;
+
+  g_assert_true (som_figure_format_from_path ("a/b.PNG", &f));
+  g_assert_cmpint (f, ==, SOM_FIGURE_PNG);
+  g_assert_true (som_figure_format_from_path ("x.svg", &f));
+  g_assert_cmpint (f, ==, SOM_FIGURE_SVG);
+  g_assert_true (som_figure_format_from_path ("x.pdf", &f));
+  g_assert_cmpint (f, ==, SOM_FIGURE_PDF);
+  g_assert_false (som_figure_format_from_path ("x.jpg", &f));
+  g_assert_false (som_figure_format_from_path ("x", &f));
+  g_assert_false (som_figure_format_from_path ("dir.png/x", &f));
+
+  /* PNG: pixels = round(points × dpi / 72); pHYs records the dpi. */
+  g_assert_true (som_figure_export (png, SOM_FIGURE_PNG, 100, 50, 150, 1, draw_simple, s, &error));
+  g_assert_no_error (error);
+  g_assert_true (read_png_rgb (png, &w, &h, &rgb, &dpi));
+  g_assert_cmpint (w, ==, 208);
+  g_assert_cmpint (h, ==, 104);
+  g_assert_cmpfloat (fabs (dpi - 150), <, 0.02);
+
+  /* SVG: well-formed. */
+  g_assert_true (som_figure_export (svg, SOM_FIGURE_SVG, 200, 120, 0, 1, draw_simple, s, &error));
+  g_assert_no_error (error);
+  {
+    const char *argv[] = { "xmllint", "--noout", svg, NULL };
+    g_autofree char *out = run_tool (argv, &status);
+
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+
+  /* PDF: readable, one page per layer, the size in points. */
+  g_assert_true (som_figure_export (pdf, SOM_FIGURE_PDF, 241, 150, 0, 3, draw_simple, s, &error));
+  g_assert_no_error (error);
+  {
+    const char *argv[] = { "pdfinfo", pdf, NULL };
+    g_autofree char *out = run_tool (argv, &status);
+
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_cmpuint (pdf_pages (out), ==, 3);
+    g_assert_nonnull (strstr (out, "241 x 150 pts"));
+  }
+  {
+    /* Text is text: pdftotext finds the titles. */
+    const char *argv[] = { "pdftotext", pdf, "-", NULL };
+    g_autofree char *out = run_tool (argv, &status);
+
+    g_assert_nonnull (strstr (out, "Layer 2"));
+  }
+
+  /* Only PDFs have pages; nonsense sizes are refused. */
+  g_assert_false (som_figure_export (png, SOM_FIGURE_PNG, 100, 50, 72, 2, draw_simple, s, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (som_figure_export (png, SOM_FIGURE_PNG, 1e6, 50, 300, 1, draw_simple, s, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_false (som_figure_export (png, SOM_FIGURE_PNG, NAN, 50, 300, 1, draw_simple, s, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_clear_error (&error);
+}
+
+static void
+test_export_unwritable (void)
+{
+  g_autoptr(Synth) s = synth_new (4, 4, SOM_TOPOLOGY_HEX, 0);
+  g_autoptr(GError) error = NULL;
+  const char *bad = "/nonexistent-dir/figure.png";
+
+  g_assert_false (som_figure_export (bad, SOM_FIGURE_PNG, 100, 50, 72, 1, draw_simple, s, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, bad));
+  g_clear_error (&error);
+  g_assert_false (som_figure_export ("/nonexistent-dir/f.pdf", SOM_FIGURE_PDF, 100, 50, 72, 1,
+                                     draw_simple, s, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_IO);
+}
+
+static void
+test_render_checks (void)
+{
+  g_autoptr(Synth) s = synth_new (4, 5, SOM_TOPOLOGY_HEX, 0);
+  SomMapData d;
+  SomRenderOptions o;
+  g_autoptr(GError) error = NULL;
+
+  synth_data (s, &d, "layer_007");
+  som_render_options_init (&o);
+  g_assert_false (som_render_check (SOM_VIEW_CLASSES, &d, &o, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "labels"));
+  g_clear_error (&error);
+  o.feature = 4;
+  g_assert_false (som_render_check (SOM_VIEW_COMPONENT, &d, &o, &error));
+  g_assert_nonnull (strstr (error->message, "feature 4"));
+  g_clear_error (&error);
+  d.umatrix = NULL;
+  d.codebook = NULL;
+  g_assert_false (som_render_check (SOM_VIEW_UMATRIX, &d, &o, &error));
+  g_clear_error (&error);
+}
+
+/* ------------------------------------------------------------- CLI */
+
+static char *
+write_som_npz (const Synth *s, const char *name, gboolean with_labels)
+{
+  char *path = tmp_path (name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomNpzWriter) w = som_npz_writer_new (path, FALSE, &error);
+  guint R = som_grid_get_rows (s->grid), C = som_grid_get_cols (s->grid);
+  gsize cb_shape[3] = { R, C, s->dim }, rc[2] = { R, C }, kc[3] = { s->n_classes, R, C };
+  g_autoptr(SomArray) cb = som_array_new (SOM_DTYPE_F32, 3, cb_shape, NULL);
+  g_autoptr(SomArray) um = som_array_new (SOM_DTYPE_F32, 2, rc, NULL);
+  g_autoptr(SomArray) hits = som_array_new (SOM_DTYPE_I32, 2, rc, NULL);
+  g_autoptr(SomArray) ch = som_array_new (SOM_DTYPE_I32, 3, kc, NULL);
+  g_autofree char *meta = g_strdup_printf ("{\"format\":\"somscope-som\",\"version\":1,\"rows\":%u,"
+                                           "\"cols\":%u,\"topology\":\"%s\",\"toroidal\":false,"
+                                           "\"dim\":%u,\"class_names\":[\"a\",\"b\",\"c\"]}",
+                                           R, C, som_topology_to_string (som_grid_get_topology (s->grid)),
+                                           s->dim);
+
+  g_assert_no_error (error);
+  memcpy (cb->data, s->codebook, R * C * s->dim * sizeof (float));
+  memcpy (um->data, s->umatrix, R * C * sizeof (float));
+  memcpy (hits->data, s->hits, R * C * sizeof (gint32));
+  memcpy (ch->data, s->class_hits, s->n_classes * R * C * sizeof (gint32));
+  g_assert_true (som_npz_writer_add_array (w, "codebook", cb, &error));
+  g_assert_true (som_npz_writer_add_array (w, "umatrix", um, &error));
+  g_assert_true (som_npz_writer_add_array (w, "hits", hits, &error));
+  if (with_labels)
+    g_assert_true (som_npz_writer_add_array (w, "class_hits", ch, &error));
+  g_assert_true (som_npz_writer_add_string (w, "meta.json", meta, &error));
+  g_assert_true (som_npz_writer_close (w, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static int
+run_cli (const char *const *args, char **out, char **err)
+{
+  g_autofree char *cli = g_build_filename (SOMSCOPE_BUILD_DIR, "src", "cli", "somscope-cli", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_ptr_array_add (argv, cli);
+  g_ptr_array_add (argv, (char *) "figure");
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, out, err, &status,
+                               &error));
+  g_assert_no_error (error);
+  if (!WIFEXITED (status))
+    g_error ("somscope-cli figure died with signal %d; stderr: %s", WTERMSIG (status), *err);
+  return WEXITSTATUS (status);
+}
+
+static void
+test_cli_figure (void)
+{
+  g_autoptr(Synth) s = synth_new (5, 7, SOM_TOPOLOGY_HEX, 3);
+  g_autofree char *som = write_som_npz (s, "som.npz", TRUE);
+  g_autofree char *nolab = write_som_npz (s, "nolabels.npz", FALSE);
+  g_autofree char *png = tmp_path ("cli.png");
+  g_autofree char *pdf = tmp_path ("cli.pdf");
+  g_autofree char *svg = tmp_path ("cli.svg");
+  g_autofree char *jpg = tmp_path ("cli.jpg");
+  g_autofree guint8 *rgb = NULL;
+  int w, h;
+  double dpi;
+
+  {
+    /* --width-cm and --dpi: pixels = round(4 / 2.54 × 150) = 236; pHYs = 150. */
+    const char *args[] = { som, "--view", "umatrix", "--width-cm", "4", "--dpi", "150",
+                           "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    g_assert_true (read_png_rgb (png, &w, &h, &rgb, &dpi));
+    g_assert_cmpint (w, ==, 236);
+    g_assert_cmpfloat (fabs (dpi - 150), <, 0.02);
+    g_clear_pointer (&rgb, g_free);
+  }
+  {
+    /* Default: 8.5 cm at 300 dpi = 1004 pixels. */
+    const char *args[] = { som, "--view", "hits", "--out", png, "--json", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "\"width_px\" : 1004"));
+    g_assert_true (read_png_rgb (png, &w, &h, &rgb, &dpi));
+    g_assert_cmpint (w, ==, 1004);
+    g_assert_cmpfloat (fabs (dpi - 300), <, 0.05);
+    g_clear_pointer (&rgb, g_free);
+  }
+  {
+    const char *args[] = { som, "--view", "classes", "--width", "400", "--height", "300",
+                           "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    g_assert_true (read_png_rgb (png, &w, &h, &rgb, &dpi));
+    g_assert_cmpint (w, ==, 400);
+    g_assert_cmpint (h, ==, 300);
+  }
+  {
+    const char *args[] = { som, "--view", "class-hits", "--out", svg, NULL };
+    const char *lint[] = { "xmllint", "--noout", svg, NULL };
+    g_autofree char *out = NULL, *err = NULL, *lout = NULL;
+    int status;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    lout = run_tool (lint, &status);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  {
+    const char *args[] = { som, "--view", "component", "--feature", "3", "--all-layers",
+                           "--out", pdf, NULL };
+    const char *info[] = { "pdfinfo", pdf, NULL };
+    g_autofree char *out = NULL, *err = NULL, *iout = NULL;
+    int status;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    iout = run_tool (info, &status);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_cmpuint (pdf_pages (iout), ==, 1);
+  }
+  {
+    /* Another extension is a usage error, and nothing is written. */
+    const char *args[] = { som, "--view", "umatrix", "--out", jpg, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 2);
+    g_assert_false (g_file_test (jpg, G_FILE_TEST_EXISTS));
+  }
+  {
+    /* Class views without labels name the missing labels. */
+    const char *args[] = { nolab, "--view", "classes", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "labels"));
+    g_assert_nonnull (strstr (err, "nolabels.npz"));
+  }
+  {
+    const char *args[] = { som, "--view", "component", "--feature", "9", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "feature 9"));
+  }
+  {
+    const char *args[] = { som, "--view", "response", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 2);
+    g_assert_nonnull (strstr (err, "--data"));
+  }
+  {
+    const char *args[] = { som, "--view", "bogus", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 2);
+  }
+  {
+    const char *args[] = { "/nonexistent.npz", "--view", "umatrix", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "/nonexistent.npz"));
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/figures/colormap/tables", test_colormap_tables);
+  g_test_add_func ("/figures/colormap/palette", test_palette);
+  g_test_add_func ("/figures/render/nice-ticks", test_nice_ticks);
+  g_test_add_func ("/figures/render/checks", test_render_checks);
+  g_test_add_func ("/figures/geometry/hex-tiling", test_hex_tiling);
+  g_test_add_func ("/figures/geometry/rect-tiling", test_rect_tiling);
+  g_test_add_func ("/figures/geometry/no-seams", test_no_seams);
+  for (guint i = 0; i < G_N_ELEMENTS (golden_names); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/figures/golden/%s", golden_names[i]);
+      g_test_add_data_func (path, GINT_TO_POINTER (i), test_golden);
+    }
+  g_test_add_func ("/figures/export/formats", test_export_formats);
+  g_test_add_func ("/figures/export/unwritable", test_export_unwritable);
+  g_test_add_func ("/figures/cli", test_cli_figure);
+  return g_test_run ();
+}
