@@ -23,6 +23,10 @@ typedef struct
   char     **class_names; /* K entries or NULL */
   float     *response;   /* filled for --view response */
   int        response_bmu;
+  /* Sessions only, borrowed from the SomSession */
+  const SomArray *bmus;
+  const SomArray *bmus_adversarial;
+  const SomArray *codes;
 } FigureLayer;
 
 static void
@@ -207,16 +211,211 @@ fail:
   return FALSE;
 }
 
-/* Session files (.somscope, issue 7) hold one map per layer.  The session
- * reader lands with issue 7; this is where it plugs in: fill @layers with one
- * FigureLayer per layer (all of them, or the --layer one). */
+/* A session layer's map as a FigureLayer: the grid from the layer's SOM
+ * meta, its arrays, and class hits counted from the session's labels and the
+ * layer's BMUs (all inputs). */
 static gboolean
-load_session_layers (const char *path, const char *layer_name, gboolean all_layers,
+session_layer_load (SomSession *session, guint pos, FigureLayer *layer, GError **error)
+{
+  const char *path = som_session_get_path (session);
+  const char *name = som_session_get_layer_name (session, pos);
+  JsonNode *som = som_session_get_layer_som (session, pos);
+  const SomArray *labels = som_session_get_array (session, SOM_SESSION_LABELS);
+  g_autoptr(GError) local = NULL;
+  JsonObject *meta;
+  SomTopology topology;
+
+  if (som == NULL || !JSON_NODE_HOLDS_OBJECT (som))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: layer %s has no map yet", path, name);
+      return FALSE;
+    }
+  meta = json_node_get_object (som);
+  if (!som_topology_from_string (json_object_get_string_member_with_default (meta, "topology", "hex"),
+                                 &topology))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: layer %s: unknown topology", path, name);
+      return FALSE;
+    }
+  layer->grid = som_grid_new (som_session_get_layer_rows (session, pos),
+                              som_session_get_layer_cols (session, pos), topology,
+                              json_object_get_boolean_member_with_default (meta, "toroidal", FALSE),
+                              &local);
+  if (layer->grid == NULL)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: layer %s: %s", path, name, local->message);
+      return FALSE;
+    }
+  layer->name = g_strdup (name);
+  layer->response_bmu = -1;
+#define COPY(member, which) \
+  if (som_session_get_layer_array (session, pos, which) != NULL) \
+    layer->member = som_array_copy (som_session_get_layer_array (session, pos, which))
+  COPY (codebook, SOM_LAYER_CODEBOOK);
+  COPY (hits, SOM_LAYER_HITS);
+  COPY (umatrix, SOM_LAYER_UMATRIX);
+#undef COPY
+  layer->bmus = som_session_get_layer_array (session, pos, SOM_LAYER_BMUS);
+  layer->bmus_adversarial = som_session_get_layer_array (session, pos, SOM_LAYER_BMUS_ADVERSARIAL);
+  layer->codes = som_session_get_layer_array (session, pos, SOM_LAYER_CODES);
+
+  if (labels != NULL && layer->bmus != NULL && som_array_n_elements (labels) == som_array_n_elements (layer->bmus))
+    {
+      const gint32 *y = labels->data, *b = layer->bmus->data;
+      gsize n = som_array_n_elements (labels), units = som_grid_get_n_units (layer->grid);
+      gint32 K = 0;
+      gsize shape[3];
+
+      for (gsize i = 0; i < n; i++)
+        K = MAX (K, y[i] + 1);
+      if (K > 0 && K <= 10000)
+        {
+          gint32 *ch;
+
+          shape[0] = K;
+          shape[1] = som_grid_get_rows (layer->grid);
+          shape[2] = som_grid_get_cols (layer->grid);
+          layer->class_hits = som_array_new (SOM_DTYPE_I32, 3, shape, NULL);
+          ch = layer->class_hits->data;
+          memset (ch, 0, som_array_n_bytes (layer->class_hits));
+          for (gsize i = 0; i < n; i++)
+            if (y[i] >= 0 && b[i] >= 0 && (gsize) b[i] < units)
+              ch[(gsize) y[i] * units + b[i]]++;
+          if (json_object_has_member (meta, "class_names") &&
+              JSON_NODE_HOLDS_ARRAY (json_object_get_member (meta, "class_names")))
+            {
+              JsonArray *names = json_object_get_array_member (meta, "class_names");
+
+              if (json_array_get_length (names) >= (guint) K)
+                {
+                  layer->class_names = g_new0 (char *, K + 1);
+                  for (gint32 j = 0; j < K; j++)
+                    {
+                      JsonNode *node = json_array_get_element (names, j);
+
+                      layer->class_names[j] = g_strdup (JSON_NODE_HOLDS_VALUE (node) &&
+                                                        json_node_get_value_type (node) == G_TYPE_STRING
+                                                        ? json_node_get_string (node) : "?");
+                    }
+                }
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* The session layer --layer names: its ONNX value name or its index. */
+static int
+session_find_layer (SomSession *session, const char *layer_name)
+{
+  guint n = som_session_get_n_layers (session);
+  char *end = NULL;
+  gint64 index;
+
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (som_session_get_layer_name (session, i), layer_name) == 0)
+      return (int) i;
+  index = g_ascii_strtoll (layer_name, &end, 10);
+  if (end != layer_name && *end == '\0')
+    return som_session_find_layer (session, index);
+  return -1;
+}
+
+/* Session files (.somscope): one map per layer.  Fills @layers with the
+ * --layer one, every mapped layer (@all_layers), or the session's selected
+ * layer (else its first mapped one). */
+static gboolean
+load_session_layers (SomSession *session, const char *layer_name, gboolean all_layers,
                      GArray *layers, GError **error)
 {
-  g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
-               "%s: session files are not supported by this build yet; give a SOM.npz", path);
-  return FALSE;
+  const char *path = som_session_get_path (session);
+  guint n = som_session_get_n_layers (session);
+  int pick = -1;
+
+  if (layer_name != NULL)
+    {
+      pick = session_find_layer (session, layer_name);
+      if (pick < 0)
+        {
+          g_autoptr(GString) names = g_string_new (NULL);
+
+          for (guint i = 0; i < n && i < 12; i++)
+            g_string_append_printf (names, "%s%s", i ? ", " : "", som_session_get_layer_name (session, i));
+          g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: no layer '%s' (layers: %s%s)", path,
+                       layer_name, names->str, n > 12 ? ", …" : "");
+          return FALSE;
+        }
+    }
+  else if (!all_layers)
+    {
+      gint64 sel_layer, sel_input, sel_unit;
+
+      som_session_get_selection (session, &sel_layer, &sel_input, &sel_unit);
+      if (sel_layer >= 0)
+        pick = som_session_find_layer (session, sel_layer);
+      for (guint i = 0; pick < 0 && i < n; i++)
+        if (som_session_get_layer_som (session, i) != NULL)
+          pick = (int) i;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      FigureLayer layer = { 0 };
+
+      if (pick >= 0 && (int) i != pick)
+        continue;
+      if (pick < 0 && som_session_get_layer_som (session, i) == NULL)
+        continue;
+      g_array_append_val (layers, layer);
+      if (!session_layer_load (session, i, &g_array_index (layers, FigureLayer, layers->len - 1), error))
+        return FALSE;
+    }
+  if (layers->len == 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: the session has no mapped layer", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Input @index's code as stored in a session layer: its distance to every unit. */
+static gboolean
+session_response (FigureLayer *layer, gint64 index, GError **error)
+{
+  guint n_units = som_grid_get_n_units (layer->grid);
+  gsize dim = layer->codebook ? layer->codebook->shape[2] : 0;
+  const float *code;
+  double best = INFINITY;
+
+  if (layer->codes == NULL || layer->codes->ndim != 2 || layer->codes->shape[1] != dim || dim == 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "layer %s: the session stores no codes for it, so the response view cannot be drawn",
+                   layer->name);
+      return FALSE;
+    }
+  if (index < 0 || (guint64) index >= layer->codes->shape[0])
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "--input %" G_GINT64_FORMAT
+                   " is out of range: the session has %zu inputs", index, (size_t) layer->codes->shape[0]);
+      return FALSE;
+    }
+  code = (const float *) layer->codes->data + (gsize) index * dim;
+  layer->response = g_new (float, n_units);
+  for (guint k = 0; k < n_units; k++)
+    {
+      const float *w = (const float *) layer->codebook->data + (gsize) k * dim;
+      double acc = 0;
+
+      for (gsize d = 0; d < dim; d++)
+        acc += ((double) w[d] - code[d]) * ((double) w[d] - code[d]);
+      layer->response[k] = sqrt (acc);
+      if (acc < best)
+        {
+          best = acc;
+          layer->response_bmu = k;
+        }
+    }
+  return TRUE;
 }
 
 /* Distance of input @index of @data (N×D, or N×C×… reduced by the channel
@@ -325,14 +524,49 @@ layer_to_data (const FigureLayer *l, SomMapData *d)
   d->response_bmu = l->response_bmu;
 }
 
+typedef enum
+{
+  JOB_MAP,
+  JOB_TRAJECTORY,
+  JOB_METRIC,
+} JobKind;
+
 typedef struct
 {
+  JobKind           kind;
   SomView           view;
   SomMapData       *data;
   guint             n;
   gboolean          multiples; /* small multiples on one page */
   SomRenderOptions *options;
+  /* Trajectory */
+  int              *clean_bmus;
+  int              *adv_bmus;
+  double           *distances;
+  int               divergence;
+  /* Metric chart */
+  char            **names;
+  const char       *metric;
+  double           *clean;
+  double           *clean_err;
+  double           *adv;
+  double           *adv_err;
 } DrawJob;
+
+static void
+draw_job_clear (DrawJob *job)
+{
+  g_free (job->clean_bmus);
+  g_free (job->adv_bmus);
+  g_free (job->distances);
+  g_strfreev (job->names);
+  g_free (job->clean);
+  g_free (job->clean_err);
+  g_free (job->adv);
+  g_free (job->adv_err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DrawJob, draw_job_clear)
 
 static gboolean
 draw_page (cairo_t *cr, double width, double height, guint page, gpointer user_data,
@@ -340,10 +574,162 @@ draw_page (cairo_t *cr, double width, double height, guint page, gpointer user_d
 {
   DrawJob *job = user_data;
 
+  if (job->kind == JOB_TRAJECTORY)
+    return som_render_trajectory (cr, width, height, job->data, job->n, job->clean_bmus,
+                                  job->adv_bmus, job->distances, job->divergence, job->options,
+                                  error);
+  if (job->kind == JOB_METRIC)
+    return som_render_metric_chart (cr, width, height, job->n, (const char * const *) job->names,
+                                    job->metric, job->clean, job->clean_err, job->adv, job->adv_err,
+                                    job->options, error);
   if (job->multiples)
     return som_render_multiples (cr, width, height, job->view, job->data, job->n, job->options,
                                  error);
   return som_render_view (cr, width, height, job->view, &job->data[page], job->options, error);
+}
+
+/* Trajectory of input @input: both BMUs on every layer, their grid distance,
+ * and the divergence layer (the first where they are neither the same nor
+ * neighbouring units; contracts.md, issue 4). */
+static gboolean
+prepare_trajectory (DrawJob *job, GArray *layers, gint64 input, const char *path, GError **error)
+{
+  guint n = layers->len;
+
+  job->clean_bmus = g_new (int, n);
+  job->adv_bmus = g_new (int, n);
+  job->distances = g_new (double, n);
+  job->divergence = -1;
+  for (guint i = 0; i < n; i++)
+    {
+      FigureLayer *l = &g_array_index (layers, FigureLayer, i);
+      guint a, b;
+
+      if (l->bmus == NULL || l->bmus_adversarial == NULL)
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                       "%s: layer %s has no adversarial BMUs: the trajectory view needs a session "
+                       "with an attack", path, l->name);
+          return FALSE;
+        }
+      if (input < 0 || (guint64) input >= som_array_n_elements (l->bmus))
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: --input %" G_GINT64_FORMAT
+                       " is out of range: the session has %zu inputs", path, input,
+                       (size_t) som_array_n_elements (l->bmus));
+          return FALSE;
+        }
+      a = ((const gint32 *) l->bmus->data)[input];
+      b = ((const gint32 *) l->bmus_adversarial->data)[input];
+      job->clean_bmus[i] = a;
+      job->adv_bmus[i] = b;
+      job->distances[i] = som_grid_distance (l->grid, a, b);
+      if (job->divergence < 0 && a != b && !som_grid_are_neighbours (l->grid, a, b))
+        job->divergence = i;
+    }
+  return TRUE;
+}
+
+/* A metric's value in a layer's clean/adversarial object: a number (its
+ * "_std" twin as the band), or a list (e.g. per class: mean ± std over it). */
+static void
+metric_value (JsonObject *obj, const char *metric, double *value, double *err)
+{
+  g_autofree char *std_name = g_strconcat (metric, "_std", NULL);
+  JsonNode *node;
+
+  *value = NAN;
+  *err = NAN;
+  if (obj == NULL || !json_object_has_member (obj, metric))
+    return;
+  node = json_object_get_member (obj, metric);
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      *value = json_node_get_double (node);
+      if (json_object_has_member (obj, std_name) &&
+          JSON_NODE_HOLDS_VALUE (json_object_get_member (obj, std_name)))
+        *err = json_object_get_double_member (obj, std_name);
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *arr = json_node_get_array (node);
+      guint m = json_array_get_length (arr), k = 0;
+      double sum = 0, sum2 = 0;
+
+      for (guint i = 0; i < m; i++)
+        {
+          JsonNode *e = json_array_get_element (arr, i);
+
+          if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) != G_TYPE_STRING)
+            {
+              double v = json_node_get_double (e);
+
+              sum += v;
+              sum2 += v * v;
+              k++;
+            }
+        }
+      if (k > 0)
+        {
+          *value = sum / k;
+          *err = k > 1 ? sqrt (MAX (0, (sum2 - sum * sum / k) / (k - 1))) : NAN;
+        }
+    }
+}
+
+static gboolean
+prepare_metric (DrawJob *job, SomSession *session, const char *metric, const char *path,
+                GError **error)
+{
+  JsonNode *root = som_session_get_metrics (session);
+  JsonArray *layers;
+  guint n;
+  gboolean found = FALSE, any_adv = FALSE;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      !json_object_has_member (json_node_get_object (root), "layers") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (root), "layers")))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "%s: the session has no metrics (run somscope-cli analyze)", path);
+      return FALSE;
+    }
+  layers = json_object_get_array_member (json_node_get_object (root), "layers");
+  n = json_array_get_length (layers);
+  job->n = n;
+  job->names = g_new0 (char *, n + 1);
+  job->clean = g_new (double, n);
+  job->clean_err = g_new (double, n);
+  job->adv = g_new (double, n);
+  job->adv_err = g_new (double, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *ln = json_array_get_element (layers, i);
+      JsonObject *lo = JSON_NODE_HOLDS_OBJECT (ln) ? json_node_get_object (ln) : NULL;
+      JsonObject *clean = NULL, *adv = NULL;
+
+      if (lo != NULL && json_object_has_member (lo, "clean") &&
+          JSON_NODE_HOLDS_OBJECT (json_object_get_member (lo, "clean")))
+        clean = json_object_get_object_member (lo, "clean");
+      if (lo != NULL && json_object_has_member (lo, "adversarial") &&
+          JSON_NODE_HOLDS_OBJECT (json_object_get_member (lo, "adversarial")))
+        adv = json_object_get_object_member (lo, "adversarial");
+      job->names[i] = g_strdup (lo ? json_object_get_string_member_with_default (lo, "name", "?") : "?");
+      metric_value (clean, metric, &job->clean[i], &job->clean_err[i]);
+      metric_value (adv, metric, &job->adv[i], &job->adv_err[i]);
+      found |= isfinite (job->clean[i]);
+      any_adv |= isfinite (job->adv[i]);
+    }
+  if (!found)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "%s: no layer has the metric '%s' (see docs/metrics.md for the names)", path, metric);
+      return FALSE;
+    }
+  if (!any_adv)
+    g_clear_pointer (&job->adv, g_free);
+  job->metric = metric;
+  return TRUE;
 }
 
 int
@@ -396,7 +782,8 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
   SomRenderOptions options;
   SomFigureFormat format;
   SomView view;
-  DrawJob job = { 0 };
+  g_auto(DrawJob) job = { 0 };
+  g_autoptr(SomSession) session = NULL;
   const char *input_path;
   double width_pt, height_pt;
   guint n_pages = 1;
@@ -476,19 +863,29 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
       if (!is_session)
         return cli_fail ("%s: the %s view needs a session file (.somscope) with attack "
                          "results; a SOM.npz holds one map", input_path, view_name);
-      /* Sessions land with issue 7; their trajectory and metric data feed
-       * som_render_trajectory() and som_render_metric_chart(). */
-      if (!load_session_layers (input_path, layer_name, TRUE, layers, &error))
-        return cli_fail_error (error);
-      return cli_fail ("%s: the %s view is not wired to sessions yet", input_path, view_name);
+      if (strcmp (view_name, "metric") == 0 && metric == NULL)
+        return cli_usage_error (ctx, "the metric view needs --metric M (e.g. class_spread)");
+      job.kind = strcmp (view_name, "trajectory") == 0 ? JOB_TRAJECTORY : JOB_METRIC;
+      view = SOM_VIEW_UMATRIX;
     }
-  if (!som_view_from_string (view_name, &view))
+  else if (!som_view_from_string (view_name, &view))
     return cli_usage_error (ctx, "--view: unknown view '%s' (umatrix, hits, classes, class-hits, "
                             "component, response, trajectory, metric)", view_name);
 
   if (is_session)
     {
-      if (!load_session_layers (input_path, layer_name, all_layers, layers, &error))
+      session = som_session_load (input_path, &error);
+      if (session == NULL)
+        return cli_fail_error (error);
+      if (job.kind == JOB_METRIC)
+        {
+          if (!prepare_metric (&job, session, metric, input_path, &error))
+            return cli_fail_error (error);
+        }
+      else if (!load_session_layers (session, layer_name, all_layers || job.kind == JOB_TRAJECTORY,
+                                     layers, &error))
+        return cli_fail_error (error);
+      if (job.kind == JOB_TRAJECTORY && !prepare_trajectory (&job, layers, input, input_path, &error))
         return cli_fail_error (error);
     }
   else
@@ -503,21 +900,26 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
         return cli_fail_error (error);
     }
 
-  if (view == SOM_VIEW_RESPONSE)
+  if (view == SOM_VIEW_RESPONSE && job.kind == JOB_MAP)
     {
       if (data_path == NULL && !is_session)
         return cli_usage_error (ctx, "the response view of a SOM.npz needs --data X.npy "
                                 "(the inputs)");
       for (guint i = 0; i < layers->len; i++)
-        if (!compute_response (&g_array_index (layers, FigureLayer, i), data_path, input, &error))
-          return cli_fail_error (error);
+        {
+          FigureLayer *l = &g_array_index (layers, FigureLayer, i);
+
+          if (data_path != NULL ? !compute_response (l, data_path, input, &error)
+                                : !session_response (l, input, &error))
+            return cli_fail ("%s: %s", input_path, error->message);
+        }
     }
 
   data = g_new0 (SomMapData, layers->len);
   for (guint i = 0; i < layers->len; i++)
     {
       layer_to_data (&g_array_index (layers, FigureLayer, i), &data[i]);
-      if (!som_render_check (view, &data[i], &options, &error))
+      if (job.kind == JOB_MAP && !som_render_check (view, &data[i], &options, &error))
         {
           if (view == SOM_VIEW_CLASSES || view == SOM_VIEW_CLASS_HITS)
             return cli_fail ("%s: the %s view needs labels, but the map has no per-class hit "
@@ -538,13 +940,18 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
     width_pt = 8.5 / 2.54 * 72;
   job.view = view;
   job.data = data;
-  job.n = layers->len;
+  if (job.kind != JOB_METRIC)
+    job.n = layers->len;
   job.options = &options;
-  job.multiples = all_layers && layers->len > 1 && format != SOM_FIGURE_PDF;
-  if (all_layers && format == SOM_FIGURE_PDF)
+  job.multiples = job.kind == JOB_MAP && all_layers && layers->len > 1 && format != SOM_FIGURE_PDF;
+  if (job.kind == JOB_MAP && all_layers && format == SOM_FIGURE_PDF)
     n_pages = layers->len;
   if (!isnan (height))
     height_pt = format == SOM_FIGURE_PNG ? height * 72 / dpi : height;
+  else if (job.kind == JOB_TRAJECTORY)
+    height_pt = som_render_trajectory_natural_height (job.n, width_pt);
+  else if (job.kind == JOB_METRIC)
+    height_pt = ceil (width_pt * 0.62);
   else if (job.multiples)
     height_pt = som_render_multiples_natural_height (view, data, layers->len, &options, width_pt);
   else

@@ -1025,6 +1025,177 @@ test_cli_figure (void)
   }
 }
 
+
+static void
+add_session_layer (SomSession *session, const Synth *s, gint64 index, const char *name, guint N,
+                   guint far_unit)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  guint R = som_grid_get_rows (s->grid), C = som_grid_get_cols (s->grid), n = R * C;
+  gsize cb_shape[3] = { R, C, s->dim }, rc[2] = { R, C }, nd[2] = { N, s->dim };
+  g_autoptr(SomArray) cb = som_array_new (SOM_DTYPE_F32, 3, cb_shape, NULL);
+  g_autoptr(SomArray) um = som_array_new (SOM_DTYPE_F32, 2, rc, NULL);
+  g_autoptr(SomArray) hits = som_array_new (SOM_DTYPE_I32, 2, rc, NULL);
+  g_autoptr(SomArray) bmus = som_array_new_1d_i32 (N);
+  g_autoptr(SomArray) adv = som_array_new_1d_i32 (N);
+  g_autoptr(SomArray) codes = som_array_new (SOM_DTYPE_F32, 2, nd, NULL);
+  g_autofree char *meta = g_strdup_printf ("{\"rows\":%u,\"cols\":%u,\"dim\":%u,\"topology\":\"%s\","
+                                           "\"toroidal\":false,\"class_names\":[\"a\",\"b\",\"c\"]}",
+                                           R, C, s->dim,
+                                           som_topology_to_string (som_grid_get_topology (s->grid)));
+  g_autoptr(JsonNode) shape = json_from_string ("[null, 4]", NULL);
+  int pos;
+
+  g_assert_true (json_parser_load_from_data (parser, meta, -1, NULL));
+  pos = som_session_add_layer (session, index, name, "Relu", shape, json_parser_get_root (parser),
+                               &error);
+  g_assert_no_error (error);
+  memcpy (cb->data, s->codebook, n * s->dim * sizeof (float));
+  memcpy (um->data, s->umatrix, n * sizeof (float));
+  memset (hits->data, 0, n * sizeof (gint32));
+  for (guint i = 0; i < N; i++)
+    {
+      gint32 b = (i * 7) % n;
+
+      ((gint32 *) bmus->data)[i] = b;
+      /* Input 0 stays put on the first layer and jumps to @far_unit on the second. */
+      ((gint32 *) adv->data)[i] = i == 0 ? (gint32) far_unit : (gint32) ((b + 1) % n);
+      ((gint32 *) hits->data)[b]++;
+      memcpy ((float *) codes->data + i * s->dim, s->codebook + b * s->dim, s->dim * sizeof (float));
+    }
+  g_assert_true (som_session_set_layer_array (session, pos, SOM_LAYER_CODEBOOK, cb, &error));
+  g_assert_true (som_session_set_layer_array (session, pos, SOM_LAYER_UMATRIX, um, &error));
+  g_assert_true (som_session_set_layer_array (session, pos, SOM_LAYER_HITS, hits, &error));
+  g_assert_true (som_session_set_layer_array (session, pos, SOM_LAYER_BMUS, bmus, &error));
+  g_assert_true (som_session_set_layer_array (session, pos, SOM_LAYER_BMUS_ADVERSARIAL, adv, &error));
+  g_assert_true (som_session_set_layer_array (session, pos, SOM_LAYER_CODES, codes, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+write_session (const Synth *a, const Synth *b)
+{
+  char *path = tmp_path ("s.somscope");
+  g_autoptr(SomSession) session = som_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomArray) labels = som_array_new_1d_i32 (20);
+  g_autoptr(JsonNode) metrics = json_from_string (
+    "{\"format\":\"somscope-metrics\",\"version\":1,\"layers\":["
+    "{\"index\":3,\"name\":\"relu1\",\"depth\":0,"
+    " \"clean\":{\"class_spread\":1.2,\"class_spread_std\":0.1,\"occupied_units_per_class\":[3,4,5]},"
+    " \"adversarial\":{\"class_spread\":1.5,\"occupied_units_per_class\":[2,2,5]}},"
+    "{\"index\":7,\"name\":\"fc1\",\"depth\":1,"
+    " \"clean\":{\"class_spread\":0.9,\"class_spread_std\":0.2,\"occupied_units_per_class\":[1,2,3]},"
+    " \"adversarial\":{\"class_spread\":2.1,\"occupied_units_per_class\":[4,4,4]}}]}", NULL);
+
+  for (guint i = 0; i < 20; i++)
+    ((gint32 *) labels->data)[i] = i % 3;
+  g_assert_true (som_session_set_array (session, SOM_SESSION_LABELS, labels, &error));
+  add_session_layer (session, a, 3, "relu1", 20, 0);
+  add_session_layer (session, b, 7, "fc1", 20, som_grid_get_n_units (b->grid) - 1);
+  som_session_set_metrics (session, metrics);
+  g_assert_true (som_session_save (session, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+test_cli_session (void)
+{
+  g_autoptr(Synth) a = synth_new (5, 6, SOM_TOPOLOGY_HEX, 0);
+  g_autoptr(Synth) b = synth_new (6, 6, SOM_TOPOLOGY_RECT, 0);
+  g_autofree char *session = write_session (a, b);
+  g_autofree char *png = tmp_path ("session.png");
+  g_autofree char *svg = tmp_path ("session.svg");
+  g_autofree char *pdf = tmp_path ("session.pdf");
+  static const char *ok_views[][4] = {
+    { "trajectory", "--input", "0", NULL },
+    { "classes", "--layer", "fc1", NULL },
+    { "class-hits", "--layer", "3", NULL },
+    { "response", "--input", "5", NULL },
+    { "hits", "--all-layers", NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ok_views); i++)
+    {
+      const char *args[] = { session, "--view", ok_views[i][0], ok_views[i][1], ok_views[i][2],
+                             "--out", png, NULL };
+      g_autofree char *out = NULL, *err = NULL;
+
+      if (ok_views[i][2] == NULL)
+        {
+          args[4] = "--out";
+          args[5] = png;
+          args[6] = NULL;
+        }
+      g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    }
+  {
+    const char *args[] = { session, "--view", "metric", "--metric", "class_spread", "--out", svg,
+                           NULL };
+    const char *lint[] = { "xmllint", "--noout", svg, NULL };
+    g_autofree char *out = NULL, *err = NULL, *lout = NULL;
+    int status;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    lout = run_tool (lint, &status);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  {
+    /* A list metric (per class) gets mean ± std over classes. */
+    const char *args[] = { session, "--view", "metric", "--metric", "occupied_units_per_class",
+                           "--out", pdf, NULL };
+    const char *text[] = { "pdftotext", pdf, "-", NULL };
+    g_autofree char *out = NULL, *err = NULL, *tout = NULL;
+    int status;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    tout = run_tool (text, &status);
+    g_assert_nonnull (strstr (tout, "relu1"));
+    g_assert_nonnull (strstr (tout, "fc1"));
+  }
+  {
+    const char *args[] = { session, "--view", "umatrix", "--all-layers", "--out", pdf, NULL };
+    const char *info[] = { "pdfinfo", pdf, NULL };
+    g_autofree char *out = NULL, *err = NULL, *iout = NULL;
+    int status;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    iout = run_tool (info, &status);
+    g_assert_cmpuint (pdf_pages (iout), ==, 2);
+  }
+  {
+    const char *args[] = { session, "--view", "metric", "--metric", "no_such_metric", "--out",
+                           png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "no_such_metric"));
+  }
+  {
+    const char *args[] = { session, "--view", "metric", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 2);
+  }
+  {
+    const char *args[] = { session, "--view", "umatrix", "--layer", "conv9", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "conv9"));
+    g_assert_nonnull (strstr (err, "relu1"));
+  }
+  {
+    const char *args[] = { session, "--view", "trajectory", "--input", "99", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "--input 99"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1044,6 +1215,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/figures/export/formats", test_export_formats);
   g_test_add_func ("/figures/export/unwritable", test_export_unwritable);
-  g_test_add_func ("/figures/cli", test_cli_figure);
+  g_test_add_func ("/figures/cli/map", test_cli_figure);
+  g_test_add_func ("/figures/cli/session", test_cli_session);
   return g_test_run ();
 }
