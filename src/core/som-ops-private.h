@@ -58,5 +58,18 @@ SOM_DECLARE_OP (softmax)
 SOM_DECLARE_OP (reduce)
 SOM_DECLARE_OP (layernorm)
 SOM_DECLARE_OP (instnorm)
+SOM_DECLARE_OP (gather_elements)
+SOM_DECLARE_OP (scatter_elements)
+SOM_DECLARE_OP (scatter_nd)
+SOM_DECLARE_OP (depth_space)
+SOM_DECLARE_OP (onehot)
+SOM_DECLARE_OP (isx)
+SOM_DECLARE_OP (castlike)
+SOM_DECLARE_OP (resize)
+gboolean _som_same_shape_shape (SomOpCtx *c, GError **error);
+gboolean _som_trilu_compute (SomOpCtx *c, GError **error);
+gboolean _som_cumsum_compute (SomOpCtx *c, GError **error);
+gboolean _som_hardmax_compute (SomOpCtx *c, GError **error);
+gboolean _som_shrink_compute (SomOpCtx *c, GError **error);
 
 G_END_DECLS
