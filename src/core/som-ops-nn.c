@@ -1171,7 +1171,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
   kind = strcmp (op, "ReduceSum") == 0 ? 0 : strcmp (op, "ReduceMean") == 0 ? 1 : strcmp (op, "ReduceMax") == 0 ? 2
        : strcmp (op, "ReduceMin") == 0 ? 3 : strcmp (op, "ReduceProd") == 0 ? 4 : strcmp (op, "ReduceSumSquare") == 0 ? 5
        : strcmp (op, "ReduceL1") == 0 ? 6 : strcmp (op, "ReduceL2") == 0 ? 7 : strcmp (op, "ReduceLogSumExp") == 0 ? 8
-       : strcmp (op, "ArgMax") == 0 ? 9 : 10;
+       : strcmp (op, "ArgMax") == 0 ? 9 : strcmp (op, "ReduceLogSum") == 0 ? 11 : 10;
   acc = g_new (double, MAX (y->n, 1));
   best = g_new (double, MAX (y->n, 1));
   for (gsize i = 0; i < y->n; i++)
@@ -1228,7 +1228,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
         }
       switch (kind)
         {
-        case 0: case 1: acc[o] += v; break;
+        case 0: case 1: case 11: acc[o] += v; break;
         case 2: if (v > acc[o] || isnan (v)) acc[o] = v; break;
         case 3: if (v < acc[o] || isnan (v)) acc[o] = v; break;
         case 4: acc[o] *= v; break;
@@ -1252,6 +1252,8 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
         v /= (double) count;
       else if (kind == 7)
         v = sqrt (v);
+      else if (kind == 11)
+        v = log (v);
       else if (kind >= 9)
         v = best[i];
       if (y->dtype == SOM_DTYPE_F32)
@@ -1259,5 +1261,186 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
       else
         ((gint64 *) y->data)[i] = (gint64) v;
     }
+  return TRUE;
+}
+
+/* ---- ConvTranspose (1-D and 2-D) ---------------------------------------------------- */
+
+typedef struct
+{
+  gint64 in[2], k[2], s[2], d[2], pb[2], out[2];
+} TWindow;
+
+static gboolean
+tconv_params (SomOpCtx *c, TWindow *w, GError **error)
+{
+  SomTensor *x = c->in[0], *wt = c->in[1];
+  guint nsp = x->ndim - 2, n, no, nos;
+  const gint64 *v, *op, *os;
+  const char *auto_pad = _som_node_attr_string (c->node, "auto_pad", "NOTSET");
+  gint64 pads[4] = { 0, 0, 0, 0 };
+
+  if (x->ndim < 3 || nsp > 2 || wt->ndim != x->ndim)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1 and 2 are supported)",
+                     x->ndim < 2 ? 0 : x->ndim - 2);
+      return FALSE;
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      w->in[i] = 1; w->k[i] = 1; w->s[i] = 1; w->d[i] = 1; w->pb[i] = 0;
+    }
+  for (guint i = 0; i < nsp; i++)
+    {
+      w->in[i + 2 - nsp] = x->shape[2 + i];
+      w->k[i + 2 - nsp] = wt->shape[2 + i];
+    }
+  if ((v = _som_node_attr_ints (c->node, "strides", &n)) != NULL)
+    for (guint i = 0; i < nsp && i < n; i++) w->s[i + 2 - nsp] = v[i];
+  if ((v = _som_node_attr_ints (c->node, "dilations", &n)) != NULL)
+    for (guint i = 0; i < nsp && i < n; i++) w->d[i + 2 - nsp] = v[i];
+  if ((v = _som_node_attr_ints (c->node, "pads", &n)) != NULL && n == 2 * nsp)
+    for (guint i = 0; i < nsp; i++)
+      {
+        pads[i + 2 - nsp] = v[i];
+        pads[i + 2 - nsp + 2] = v[i + nsp];
+      }
+  op = _som_node_attr_ints (c->node, "output_padding", &no);
+  os = _som_node_attr_ints (c->node, "output_shape", &nos);
+  for (guint j = 0; j < 2; j++)
+    {
+      gint64 opad = 0, full;
+      guint i = j - (2 - nsp);
+      if (j < 2 - nsp)
+        {
+          w->out[j] = 1;
+          continue;
+        }
+      if (op != NULL && i < no)
+        opad = op[i];
+      if (w->s[j] <= 0 || w->d[j] <= 0 || w->k[j] <= 0)
+        goto bad;
+      full = w->s[j] * (w->in[j] - 1) + opad + (w->k[j] - 1) * w->d[j] + 1;
+      if (os != NULL && i < nos)
+        {
+          gint64 total = full - os[i];
+          w->out[j] = os[i];
+          if (strcmp (auto_pad, "SAME_UPPER") == 0)
+            w->pb[j] = total / 2;
+          else if (strcmp (auto_pad, "SAME_LOWER") == 0)
+            w->pb[j] = total - total / 2;
+          else
+            w->pb[j] = total / 2;
+        }
+      else if (strcmp (auto_pad, "SAME_UPPER") == 0 || strcmp (auto_pad, "SAME_LOWER") == 0)
+        {
+          gint64 total = full - w->in[j] * w->s[j];
+          w->out[j] = w->in[j] * w->s[j];
+          w->pb[j] = strcmp (auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+        }
+      else
+        {
+          w->pb[j] = pads[j];
+          w->out[j] = full - pads[j] - pads[j + 2];
+        }
+      if (w->out[j] < 0)
+        goto bad;
+    }
+  return TRUE;
+bad:
+  _som_op_error (c, error, SOM_ERROR_INVALID, "invalid strides, pads or output shape");
+  return FALSE;
+}
+
+gboolean
+_som_conv_transpose_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x, *wt;
+  TWindow w;
+  gint64 group = _som_node_attr_int (c->node, "group", 1), shape[4];
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  x = c->in[0];
+  wt = c->in[1];
+  if (x->dtype != SOM_DTYPE_F32 || wt->dtype != SOM_DTYPE_F32 || group <= 0 || x->ndim < 3
+      || wt->shape[0] != x->shape[1] || x->shape[1] % group != 0)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "input channels, weights and group do not fit");
+      return FALSE;
+    }
+  if (!tconv_params (c, &w, error))
+    return FALSE;
+  shape[0] = x->shape[0];
+  shape[1] = wt->shape[1] * group;
+  if (x->ndim == 3)
+    shape[2] = w.out[1];
+  else
+    {
+      shape[2] = w.out[0];
+      shape[3] = w.out[1];
+    }
+  if (c->n_in > 2 && c->in[2] != NULL && c->in[2]->n != (gsize) shape[1])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "bias size does not match the output channels");
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
+  return TRUE;
+}
+
+gboolean
+_som_conv_transpose_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *wt = c->in[1], *y = c->out[0];
+  const float *bias = c->n_in > 2 && c->in[2] != NULL ? c->in[2]->data : NULL;
+  gint64 group = _som_node_attr_int (c->node, "group", 1);
+  TWindow w;
+  gint64 N = x->shape[0], C = x->shape[1], Cg = C / group, Mg = wt->shape[1], M = Mg * group;
+  gint64 hw, ohw, K;
+  g_autofree float *cols = NULL;
+
+  tconv_params (c, &w, NULL);
+  hw = w.in[0] * w.in[1];
+  ohw = w.out[0] * w.out[1];
+  K = Mg * w.k[0] * w.k[1];
+  cols = g_try_new (float, MAX (K * hw, 1));
+  if (cols == NULL)
+    {
+      _som_op_error (c, error, SOM_ERROR_TOO_LARGE, "out of memory");
+      return FALSE;
+    }
+  memset (y->data, 0, y->n * 4);
+  for (gint64 n = 0; n < N; n++)
+    for (gint64 g = 0; g < group; g++)
+      {
+        float *yo = (float *) y->data + (n * M + g * Mg) * ohw;
+        /* cols (Mg·kh·kw × H·W) = Wgᵀ (Cg × Mg·kh·kw)ᵀ · X (Cg × H·W) */
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, hw, Cg, 1.0f,
+                     (const float *) wt->data + g * Cg * K, K,
+                     (const float *) x->data + (n * C + g * Cg) * hw, hw, 0.0f, cols, hw);
+        for (gint64 row = 0; row < K; row++)
+          {
+            gint64 m = row / (w.k[0] * w.k[1]), ki = (row / w.k[1]) % w.k[0], kj = row % w.k[1];
+            float *plane = yo + m * ohw;
+            const float *src = cols + row * hw;
+            for (gint64 h = 0; h < w.in[0]; h++)
+              {
+                gint64 oh = h * w.s[0] + ki * w.d[0] - w.pb[0];
+                if (oh < 0 || oh >= w.out[0])
+                  continue;
+                for (gint64 ww = 0; ww < w.in[1]; ww++)
+                  {
+                    gint64 ow = ww * w.s[1] + kj * w.d[1] - w.pb[1];
+                    if (ow >= 0 && ow < w.out[1])
+                      plane[oh * w.out[1] + ow] += src[h * w.in[1] + ww];
+                  }
+              }
+          }
+        if (bias)
+          for (gint64 m = 0; m < Mg; m++)
+            for (gint64 p = 0; p < ohw; p++)
+              yo[m * ohw + p] += bias[g * Mg + m];
+      }
   return TRUE;
 }
