@@ -1,7 +1,7 @@
 /* bench-som.c: the SOM engine's speed against a bare sgemm, online speed,
  * and the peak memory of a streamed run.
  *
- *   bench-som dense  [N D ROWS COLS THREADS EPOCHS]   (default 10000 1568 30 30 2 3)
+ *   bench-som dense  [N D ROWS COLS THREADS EPOCHS CHUNK] (default 10000 1568 30 30 2 3 auto)
  *   bench-som online [N D ROWS COLS THREADS]          (default 10000 1568 30 30 2)
  *   bench-som stream [N D ROWS COLS THREADS]          (default 60000 12544 30 30 2)
  *
@@ -97,6 +97,7 @@ main (int argc, char **argv)
   p.rows = rows;
   p.cols = cols;
   p.epochs = epochs;
+  p.chunk_rows = arg (argc, argv, 8, 0);
 
   if (stream)
     {

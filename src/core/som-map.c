@@ -260,9 +260,14 @@ som_map_set_provenance (SomMap *self, JsonNode *provenance)
 gsize
 _som_default_chunk_rows (guint dim, guint n_units)
 {
+  /* At most ~32 MB of chunk and scores, and at most ~1 GFLOP of sgemm per
+   * chunk, so that a cancel (checked between chunks) takes effect in well
+   * under 200 ms even for wide layers. */
   gsize per_row = 4 * ((gsize) dim + n_units);
   gsize rows = (32u << 20) / MAX (per_row, 1);
+  gsize flops_rows = (gsize) (5e8 / ((double) MAX (dim, 1) * MAX (n_units, 1)));
 
+  rows = MIN (rows, flops_rows);
   return CLAMP (rows, 64, 8192);
 }
 

@@ -562,7 +562,11 @@ batch_update (Trainer *t, float *codebook, const double *sum, const double *coun
   for (guint m = 0; m < M; m++)
     for (guint j = 0; j < D; j++)
       s[(gsize) m * D + j] = (float) sum[(gsize) occ[m] * D + j];
-  block = CLAMP ((64u << 20) / (4 * ((gsize) M + D)), 1, K);
+  /* Blocks of at most ~64 MB of weights and ~1 GFLOP, for memory and for
+   * the cancellation latency. */
+  block = (64u << 20) / (4 * ((gsize) M + D));
+  block = MIN (block, (gsize) (5e8 / ((double) M * D)));
+  block = CLAMP (block, 1, K);
   h = g_new (float, block * M);
   num = g_new (float, block * D);
   for (guint j0 = 0; j0 < K; j0 += block)
@@ -598,19 +602,40 @@ schedule_t (guint e, guint epochs)
   return epochs > 1 ? (double) e / (epochs - 1) : 1.0;
 }
 
-/* One online epoch: rows chunk by chunk, shuffled within each chunk. */
+/* Per-unit BMU terms from squared norms (see _som_bmu_prepare_units). */
+static inline void
+set_unit_terms (SomDistance distance, double norm2, float *a, float *b)
+{
+  if (distance == SOM_DISTANCE_COSINE)
+    {
+      *a = 0;
+      *b = norm2 > 0 ? (float) (-1.0 / sqrt (norm2)) : 0.0f;
+    }
+  else
+    {
+      *a = (float) norm2;
+      *b = -2.0f;
+    }
+}
+
+/* One online epoch: rows chunk by chunk, shuffled within each chunk.  Online
+ * SOM is bound by memory traffic over the codebook, so each sample touches
+ * it twice only: one sgemv for the BMU, one pass for the update; the norms
+ * the next BMU search needs follow from the update without a third pass:
+ * ‖(1−f)w + f·x‖² = (1−f)²‖w‖² + 2f(1−f)·w·x + f²‖x‖², with w·x from the sgemv.
+ * They are recomputed exactly at each chunk, so rounding cannot drift far. */
 static gboolean
 online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total_steps, GError **error)
 {
   guint K = t->n_units, D = t->dim;
   g_autofree float *a = g_new (float, K);
   g_autofree float *b = g_new (float, K);
+  g_autofree double *norm2 = g_new (double, K);
   g_autofree float *g = g_new (float, K);
   g_autofree gsize *order = g_new (gsize, t->chunk);
   gsize n_chunks = N_CHUNKS (t), ci = 0;
   double r0 = som_train_params_get_radius0 (&t->p);
 
-  _som_bmu_prepare_units (codebook, K, D, t->p.distance, a, b);
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
@@ -618,6 +643,15 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
 
       if (x == NULL)
         return FALSE;
+      for (guint k = 0; k < K; k++)
+        {
+          const float *w = codebook + (gsize) k * D;
+          double s = 0;
+          for (guint j = 0; j < D; j++)
+            s += (double) w[j] * w[j];
+          norm2[k] = s;
+          set_unit_terms (t->p.distance, s, &a[k], &b[k]);
+        }
       for (gsize i = 0; i < m; i++)
         order[i] = i;
       for (gsize i = m - 1; i > 0; i--)
@@ -630,7 +664,7 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
         {
           gsize i = order[oi];
           const float *row = x + i * D;
-          double tt, sigma, alpha;
+          double tt, sigma, alpha, xx;
           float best = INFINITY;
           guint kb = 0;
 
@@ -644,6 +678,7 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
           alpha = som_cooling_value (t->p.cooling, t->p.alpha0, t->p.alpha0 / 100, tt);
           cblas_sgemv (CblasRowMajor, CblasNoTrans, (blasint) K, (blasint) D, 1.0f, codebook, (blasint) D,
                        row, 1, 0.0f, g, 1);
+          xx = cblas_sdot ((blasint) D, row, 1, row, 1);
           for (guint k = 0; k < K; k++)
             {
               float sc = a[k] + b[k] * g[k];
@@ -655,22 +690,17 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
             }
           for (guint k = 0; k < K; k++)
             {
-              double hk = alpha * som_neighborhood_weight (t->p.neighborhood,
-                                                           som_grid_distance_squared (t->grid, k, kb), sigma);
+              double f = alpha * som_neighborhood_weight (t->p.neighborhood,
+                                                          som_grid_distance_squared (t->grid, k, kb), sigma);
               float *w = codebook + (gsize) k * D;
-              float f = (float) hk;
-              double s2;
+              float ff = (float) f;
 
-              if (hk < ONLINE_MIN_STEP)
+              if (f < ONLINE_MIN_STEP)
                 continue;
-              /* Two simple loops (the update vectorises; the norm is BLAS). */
               for (guint j = 0; j < D; j++)
-                w[j] += f * (row[j] - w[j]);
-              s2 = cblas_sdot ((blasint) D, w, 1, w, 1);
-              if (t->p.distance == SOM_DISTANCE_COSINE)
-                b[k] = s2 > 0 ? (float) (-1.0 / sqrt (s2)) : 0.0f;
-              else
-                a[k] = (float) s2;
+                w[j] += ff * (row[j] - w[j]);
+              norm2[k] = MAX (0.0, (1 - f) * (1 - f) * norm2[k] + 2 * f * (1 - f) * g[k] + f * f * xx);
+              set_unit_terms (t->p.distance, norm2[k], &a[k], &b[k]);
             }
         }
       report (t, ci + 1, n_chunks);
@@ -847,6 +877,7 @@ som_trainer_train (const SomTrainParams *params,
     }
 
   t.stage = "final BMUs";
+  t.epoch = 0;
   if (!bmu_pass (&t, codebook, NULL, NULL, bmus->data, bmus2->data, &qe, &te, error))
     goto out;
   ((float *) qe_epochs->data)[params->epochs - 1] = (float) qe;
