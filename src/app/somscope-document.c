@@ -4,10 +4,44 @@
  */
 #include "config.h"
 
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
 #include <glib/gi18n.h>
+#include <gdk/gdk.h>
+
+#include "som-dataset.h"
+#include "som-features.h"
+#include "som-model.h"
+#include "som-preprocess.h"
+#include "som-trainer.h"
 
 #include "somscope-document.h"
 #include "somscope-enums.h"
+
+#define BATCH_SIZE 64
+#define THUMBNAIL_SCALE 2
+
+/* Progress of a job, written by its worker and shown by the main thread:
+ * the worker stores the latest values under the mutex and schedules at most
+ * one low-priority idle; the idle applies them to the owner (if it still
+ * lives and the job is still current), which notifies its properties. */
+typedef struct _JobProgress JobProgress;
+typedef void (*JobProgressApply) (GObject     *owner,
+                                  double       fraction,
+                                  const char  *message,
+                                  GCancellable *cancellable);
+
+struct _JobProgress
+{
+  GMutex            mutex;
+  GWeakRef          owner;
+  GCancellable     *cancellable;
+  JobProgressApply  apply;
+  double            fraction;
+  char             *message;
+  guint             idle_id;
+};
 
 struct _SomscopeDocument
 {
@@ -25,12 +59,22 @@ struct _SomscopeDocument
   GStrv                  class_names;
   SomscopeLayer         *selected_layer;
   GCancellable          *cancellable;     /* the current jobs; replaced on restart */
+  SomModel              *model;
+  SomDataset            *dataset;
+  SomPreprocess         *preprocess;
+  SomArray              *labels;          /* N int32, or NULL */
+  JobProgress           *load_progress;
 
   SomscopeDocumentState  state;
   double                 progress;
   int                    selected_input;
   int                    selected_unit;
   guint                  n_jobs;
+  guint                  n_training;
+  gsize                  n_inputs;
+  gboolean               has_labels;
+  GHashTable            *pending;         /* layers checked, waiting for the debounce */
+  guint                  pending_id;
 };
 
 enum {
@@ -61,6 +105,8 @@ somscope_document_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->pending_id, g_source_remove);
+  g_hash_table_remove_all (self->pending);
   g_clear_object (&self->selected_layer);
   G_OBJECT_CLASS (somscope_document_parent_class)->dispose (object);
 }
@@ -71,6 +117,11 @@ somscope_document_finalize (GObject *object)
   SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->model);
+  g_clear_object (&self->dataset);
+  g_clear_pointer (&self->preprocess, som_preprocess_free);
+  g_clear_pointer (&self->labels, som_array_free);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_object (&self->layers);
   g_clear_object (&self->inputs);
   g_clear_object (&self->model_file);
@@ -192,6 +243,7 @@ somscope_document_init (SomscopeDocument *self)
   self->selected_input = -1;
   self->selected_unit = -1;
   self->class_names = g_new0 (char *, 1);
+  self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
 SomscopeDocument *
@@ -203,6 +255,502 @@ somscope_document_new (GSettings *settings)
   return self;
 }
 
+/* -- progress, coalesced */
+
+static JobProgress *
+job_progress_new (gpointer          owner,
+                  GCancellable     *cancellable,
+                  JobProgressApply  apply)
+{
+  JobProgress *p = g_atomic_rc_box_new0 (JobProgress);
+
+  g_mutex_init (&p->mutex);
+  g_weak_ref_init (&p->owner, owner);
+  p->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  p->apply = apply;
+  return p;
+}
+
+static void
+job_progress_clear (JobProgress *p)
+{
+  g_mutex_clear (&p->mutex);
+  g_weak_ref_clear (&p->owner);
+  g_clear_object (&p->cancellable);
+  g_free (p->message);
+}
+
+static JobProgress *
+job_progress_ref (JobProgress *p)
+{
+  return g_atomic_rc_box_acquire (p);
+}
+
+static void
+job_progress_unref (JobProgress *p)
+{
+  g_atomic_rc_box_release_full (p, (GDestroyNotify) job_progress_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobProgress, job_progress_unref)
+
+static gboolean
+job_progress_idle (gpointer data)
+{
+  JobProgress *p = data;
+  g_autoptr(GObject) owner = g_weak_ref_get (&p->owner);
+  g_autofree char *message = NULL;
+  double fraction;
+
+  g_mutex_lock (&p->mutex);
+  p->idle_id = 0;
+  fraction = p->fraction;
+  message = g_steal_pointer (&p->message);
+  g_mutex_unlock (&p->mutex);
+
+  if (owner != NULL && !g_cancellable_is_cancelled (p->cancellable))
+    p->apply (owner, fraction, message, p->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread. */
+static void
+job_progress_update (double      fraction,
+                     const char *message,
+                     gpointer    user_data)
+{
+  JobProgress *p = user_data;
+
+  g_mutex_lock (&p->mutex);
+  p->fraction = fraction;
+  g_free (p->message);
+  p->message = g_strdup (message);
+  if (p->idle_id == 0)
+    p->idle_id = g_idle_add_full (G_PRIORITY_LOW, job_progress_idle, job_progress_ref (p),
+                                  (GDestroyNotify) job_progress_unref);
+  g_mutex_unlock (&p->mutex);
+}
+
+static void
+set_progress (SomscopeDocument *self,
+              double            fraction,
+              const char       *message)
+{
+  fraction = CLAMP (fraction, 0.0, 1.0);
+  if (self->progress != fraction)
+    {
+      self->progress = fraction;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+    }
+  if (message != NULL && g_strcmp0 (self->message, message) != 0)
+    {
+      g_free (self->message);
+      self->message = g_strdup (message);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
+    }
+}
+
+static void
+jobs_changed (SomscopeDocument *self,
+              int               delta)
+{
+  gboolean was_busy = self->n_jobs > 0;
+
+  g_assert (delta >= 0 || self->n_jobs >= (guint) -delta);
+  self->n_jobs += delta;
+  if (was_busy != (self->n_jobs > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* -- loading: model, dataset, inference (a GTask in a worker thread) */
+
+typedef struct
+{
+  char          *model_path;
+  char          *dataset_path;
+  gsize          limit;
+  SomCodes       codes_mode;
+  JobProgress   *progress;
+
+  /* Results */
+  SomModel      *model;
+  SomDataset    *dataset;
+  SomPreprocess *preprocess;
+  GArray        *taps;         /* guint layer indices */
+  GPtrArray     *codes;        /* SomscopeCodes, one per tap */
+  GPtrArray     *thumbnails;   /* GdkTexture, one per input */
+  SomArray      *predictions;  /* N int32 */
+  gsize          n;
+  double         seconds;
+  gboolean       extract_only;   /* model and preprocess borrowed from the document */
+} LoadData;
+
+static void
+load_data_free (LoadData *d)
+{
+  g_free (d->model_path);
+  g_free (d->dataset_path);
+  g_clear_pointer (&d->progress, job_progress_unref);
+  if (d->extract_only)
+    {
+      d->model = NULL;
+      d->preprocess = NULL;
+    }
+  g_clear_object (&d->model);
+  g_clear_object (&d->dataset);
+  g_clear_pointer (&d->preprocess, som_preprocess_free);
+  g_clear_pointer (&d->taps, g_array_unref);
+  g_clear_pointer (&d->codes, g_ptr_array_unref);
+  g_clear_pointer (&d->thumbnails, g_ptr_array_unref);
+  g_clear_pointer (&d->predictions, som_array_free);
+  g_free (d);
+}
+
+/* A C×H×W image in [0,1] as an RGB texture, each pixel THUMBNAIL_SCALE²
+ * pixels (GtkPicture would blur a 28-pixel image). */
+static GdkTexture *
+make_thumbnail (const float *pixels,
+                guint        channels,
+                guint        height,
+                guint        width)
+{
+  const guint s = THUMBNAIL_SCALE;
+  gsize stride = (gsize) width * s * 3;
+  guint8 *rgb = g_malloc ((gsize) height * s * stride);
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (guint y = 0; y < height; y++)
+    for (guint x = 0; x < width; x++)
+      {
+        guint8 px[3];
+
+        for (guint c = 0; c < 3; c++)
+          {
+            float v = pixels[((gsize) (channels == 3 ? c : 0) * height + y) * width + x];
+
+            px[c] = (guint8) lrintf (CLAMP (v, 0.f, 1.f) * 255.f);
+          }
+        for (guint dy = 0; dy < s; dy++)
+          for (guint dx = 0; dx < s; dx++)
+            memcpy (rgb + (gsize) (y * s + dy) * stride + (gsize) (x * s + dx) * 3, px, 3);
+      }
+  bytes = g_bytes_new_take (rgb, (gsize) height * s * stride);
+  return gdk_memory_texture_new (width * s, height * s, GDK_MEMORY_R8G8B8, bytes, stride);
+}
+
+static gboolean
+load_run_inference (LoadData      *d,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  guint n_taps = d->taps->len;
+  const guint *taps = (const guint *) d->taps->data;
+  gint32 *predictions;
+  guint channels, height, width;
+
+  d->predictions = som_array_new_1d_i32 (d->n);
+  predictions = d->predictions->data;
+  d->codes = g_ptr_array_new_with_free_func ((GDestroyNotify) somscope_codes_unref);
+  if (!d->extract_only)
+    d->thumbnails = g_ptr_array_new_full (d->n, g_object_unref);
+  som_preprocess_get_shape (d->preprocess, &channels, &height, &width);
+
+  for (gsize start = 0; start < d->n; start += BATCH_SIZE)
+    {
+      gsize nb = MIN (BATCH_SIZE, d->n - start);
+      g_autoptr(SomArray) pixels = NULL;
+      g_autoptr(SomArray) input = NULL;
+      g_autoptr(SomArray) logits = NULL;
+      g_autoptr(GPtrArray) tap_values = NULL;
+      g_autofree char *message = NULL;
+      gsize k;
+
+      pixels = som_preprocess_read_pixels (d->preprocess, start, nb, error);
+      if (pixels == NULL)
+        return FALSE;
+      for (gsize i = 0; d->thumbnails != NULL && i < nb; i++)
+        g_ptr_array_add (d->thumbnails,
+                         make_thumbnail ((const float *) pixels->data + i * channels * height * width,
+                                         channels, height, width));
+      som_preprocess_normalize (d->preprocess, pixels);
+      input = som_preprocess_to_model_layout (d->preprocess, g_steal_pointer (&pixels));
+
+      logits = som_model_run_images (d->model, input, taps, n_taps, &tap_values, cancellable, error);
+      if (logits == NULL)
+        return FALSE;
+      k = logits->ndim == 2 ? logits->shape[1] : 0;
+      for (gsize i = 0; i < nb; i++)
+        {
+          const float *row = (const float *) logits->data + i * k;
+          gsize best = 0;
+
+          for (gsize j = 1; j < k; j++)
+            if (row[j] > row[best])
+              best = j;
+          predictions[start + i] = k > 0 ? (gint32) best : -1;
+        }
+
+      for (guint t = 0; t < n_taps; t++)
+        {
+          const SomLayer *layer = som_model_get_layer (d->model, taps[t]);
+          g_autoptr(SomArray) codes = NULL;
+          SomArray *all;
+          gsize dim;
+
+          codes = som_features_codes (g_ptr_array_index (tap_values, t), d->codes_mode,
+                                      layer->name, error);
+          if (codes == NULL)
+            return FALSE;
+          dim = codes->shape[1];
+          if (start == 0)
+            g_ptr_array_add (d->codes, somscope_codes_new (som_array_new_2d_f32 (d->n, dim)));
+          all = ((SomscopeCodes *) g_ptr_array_index (d->codes, t))->array;
+          memcpy ((float *) all->data + start * dim, codes->data, nb * dim * sizeof (float));
+        }
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      /* Translators: progress of running the model over the images */
+      message = g_strdup_printf (_("Running the model on %zu of %zu images"), start + nb, d->n);
+      job_progress_update ((double) (start + nb) / d->n, message, d->progress);
+    }
+  return TRUE;
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  SomDatasetOptions options = { NULL, NULL, d->limit };
+  SomPreprocessOptions preprocess_options = { 0 };
+  guint channels, height, width;
+  gboolean channels_last;
+  gint64 t0 = g_get_monotonic_time ();
+
+  job_progress_update (0, _("Reading the model"), d->progress);
+  d->model = som_model_load (d->model_path, &error);
+  if (d->model == NULL || !som_model_check_runnable (d->model, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  d->taps = som_model_get_default_taps (d->model);
+
+  if (d->dataset_path == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (!som_model_get_image_shape (d->model, &channels, &height, &width, &channels_last, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  job_progress_update (0, _("Reading the images"), d->progress);
+  d->dataset = som_dataset_open (d->dataset_path, &options, cancellable, &error);
+  if (d->dataset == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  d->preprocess = som_preprocess_new (d->dataset, &preprocess_options, channels, height, width,
+                                      channels_last, &error);
+  if (d->preprocess == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  d->n = som_dataset_get_count (d->dataset);
+  if (!load_run_inference (d, cancellable, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  d->seconds = (g_get_monotonic_time () - t0) / 1e6;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+load_progress_apply (GObject      *owner,
+                     double        fraction,
+                     const char   *message,
+                     GCancellable *cancellable)
+{
+  set_progress (SOMSCOPE_DOCUMENT (owner), fraction, message);
+}
+
+static char *
+format_shape (const SomLayer *layer)
+{
+  GString *str = g_string_new (NULL);
+
+  /* The batch dimension is left out: "64×14×14". */
+  for (guint i = 1; i < layer->ndim; i++)
+    {
+      if (i > 1)
+        g_string_append (str, "×");
+      if (layer->shape[i] < 0)
+        g_string_append (str, "?");
+      else
+        g_string_append_printf (str, "%" G_GINT64_FORMAT, layer->shape[i]);
+    }
+  return g_string_free (str, FALSE);
+}
+
+static char *
+dup_basename (const char *path)
+{
+  return path ? g_path_get_basename (path) : NULL;
+}
+
+/* Fills the document from a finished load (main thread). */
+static void
+apply_load (SomscopeDocument *self,
+            LoadData         *d)
+{
+  g_autoptr(GHashTable) tap_position = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) layers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *model_name = dup_basename (d->model_path);
+  g_autofree char *dataset_name = dup_basename (d->dataset_path);
+  guint n_layers = som_model_get_n_layers (d->model);
+  const char * const *names = NULL;
+  guint n_classes = 0;
+  gsize correct = 0;
+  SomscopeLayer *first_mapped = NULL;
+
+  self->model = g_steal_pointer (&d->model);
+  self->dataset = g_steal_pointer (&d->dataset);
+  self->preprocess = g_steal_pointer (&d->preprocess);
+  self->n_inputs = d->n;
+
+  for (guint t = 0; t < d->taps->len; t++)
+    g_hash_table_insert (tap_position, GUINT_TO_POINTER (g_array_index (d->taps, guint, t)),
+                         GUINT_TO_POINTER (t + 1));
+
+  for (guint i = 0; i < n_layers; i++)
+    {
+      const SomLayer *info = som_model_get_layer (self->model, i);
+      g_autofree char *shape = NULL;
+      SomscopeLayer *layer;
+      guint t;
+
+      if (info->shape_arith)
+        continue;
+      t = GPOINTER_TO_UINT (g_hash_table_lookup (tap_position, GUINT_TO_POINTER (i)));
+      shape = format_shape (info);
+      layer = somscope_layer_new (i, info->name, info->op, shape,
+                                  t > 0 && self->dataset != NULL);
+      if (t > 0 && d->codes != NULL)
+        somscope_layer_set_codes (layer, g_ptr_array_index (d->codes, t - 1));
+      if (first_mapped == NULL && somscope_layer_get_mapped (layer))
+        first_mapped = layer;
+      g_ptr_array_add (layers, layer);
+    }
+  g_list_store_splice (self->layers, 0, 0, layers->pdata, layers->len);
+
+  if (self->dataset != NULL)
+    {
+      const gint32 *labels = NULL;
+      const gint32 *predictions = d->predictions->data;
+
+      n_classes = som_dataset_get_n_classes (self->dataset);
+      names = som_dataset_get_class_names (self->dataset);
+      g_strfreev (self->class_names);
+      self->class_names = g_strdupv ((char **) names);
+      self->has_labels = som_dataset_has_labels (self->dataset);
+      if (self->has_labels)
+        {
+          labels = som_dataset_get_labels (self->dataset);
+          self->labels = som_array_new_1d_i32 (d->n);
+          memcpy (self->labels->data, labels, d->n * sizeof (gint32));
+        }
+      for (gsize i = 0; i < d->n; i++)
+        {
+          int label = labels ? labels[i] : -1;
+          int prediction = predictions[i];
+
+          if (label >= 0 && label == prediction)
+            correct++;
+          g_ptr_array_add (inputs,
+                           somscope_input_new (i, g_ptr_array_index (d->thumbnails, i),
+                                               label,
+                                               label >= 0 && (guint) label < n_classes ? names[label] : NULL,
+                                               prediction,
+                                               prediction >= 0 && (guint) prediction < n_classes
+                                                 ? names[prediction] : NULL));
+        }
+      g_list_store_splice (self->inputs, 0, 0, inputs->pdata, inputs->len);
+    }
+
+  g_free (self->title);
+  if (dataset_name != NULL)
+    /* Translators: window subtitle, "model on dataset" */
+    self->title = g_strdup_printf (_("%s on %s"), model_name, dataset_name);
+  else
+    self->title = g_strdup (model_name);
+
+  g_free (self->summary);
+  if (self->dataset == NULL)
+    self->summary = g_strdup (_("No dataset: open one to map the layers"));
+  else if (self->has_labels)
+    /* Translators: dataset summary: file, images, classes, accuracy */
+    self->summary = g_strdup_printf (_("%s\n%zu images · %u classes · accuracy %.1f %%"),
+                                     dataset_name, d->n, n_classes, 100.0 * correct / MAX (d->n, 1));
+  else
+    self->summary = g_strdup_printf (_("%s\n%zu images · no labels"), dataset_name, d->n);
+
+  self->state = SOMSCOPE_DOCUMENT_STATE_READY;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  somscope_document_set_selected_layer (self, first_mapped);
+}
+
+static void layer_mapped_cb (SomscopeDocument *self,
+                             GParamSpec       *pspec,
+                             SomscopeLayer    *layer);
+static void somscope_document_extract (SomscopeDocument *self,
+                                       SomscopeLayer    *layer);
+
+static void
+load_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  g_autoptr(GTask) outer = user_data;
+  LoadData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  guint n;
+
+  jobs_changed (self, -1);
+  g_clear_pointer (&self->load_progress, job_progress_unref);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      set_progress (self, 0, "");
+      g_task_return_error (outer, g_steal_pointer (&error));
+      return;
+    }
+
+  apply_load (self, d);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+
+      g_signal_connect_object (layer, "notify::mapped", G_CALLBACK (layer_mapped_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
+  g_task_return_boolean (outer, TRUE);
+  somscope_document_train (self);
+}
+
 void
 somscope_document_load_async (SomscopeDocument    *self,
                               GFile               *model,
@@ -211,17 +759,51 @@ somscope_document_load_async (SomscopeDocument    *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
+  g_autoptr(GTask) outer = NULL;
   g_autoptr(GTask) task = NULL;
-  g_autofree char *name = NULL;
+  LoadData *d;
+  int codes;
 
   g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
   g_return_if_fail (G_IS_FILE (model));
+  g_return_if_fail (!dataset || G_IS_FILE (dataset));
+  g_return_if_fail (self->state == SOMSCOPE_DOCUMENT_STATE_EMPTY);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, somscope_document_load_async);
-  name = g_file_get_parse_name (model);
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           _("%s: models cannot be read yet"), name);
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, somscope_document_load_async);
+
+  g_set_object (&self->model_file, model);
+  g_set_object (&self->dataset_file, dataset);
+  g_clear_object (&self->cancellable);
+  self->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
+  self->state = SOMSCOPE_DOCUMENT_STATE_LOADING;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+
+  d = g_new0 (LoadData, 1);
+  d->model_path = g_file_get_path (model);
+  d->dataset_path = dataset ? g_file_get_path (dataset) : NULL;
+  d->limit = MAX (0, g_settings_get_int (self->settings, "image-limit"));
+  codes = g_settings_get_enum (self->settings, "som-codes");
+  d->codes_mode = codes == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
+  self->load_progress = job_progress_new (self, self->cancellable, load_progress_apply);
+  d->progress = job_progress_ref (self->load_progress);
+
+  if (d->model_path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (model);
+
+      load_data_free (d);
+      g_clear_pointer (&self->load_progress, job_progress_unref);
+      g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("%s: not a local file"), uri);
+      return;
+    }
+
+  jobs_changed (self, 1);
+  task = g_task_new (self, self->cancellable, load_done_cb, g_steal_pointer (&outer));
+  g_task_set_source_tag (task, load_thread);
+  g_task_set_task_data (task, d, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
 }
 
 gboolean
@@ -231,6 +813,222 @@ somscope_document_load_finish (SomscopeDocument  *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* -- training: one job per layer in a shared GThreadPool */
+
+typedef struct
+{
+  GWeakRef        document;
+  GWeakRef        layer;
+  GCancellable   *cancellable;   /* the document's when the job started */
+  SomscopeCodes  *codes;
+  SomArray       *labels;        /* copy, or NULL */
+  guint           n_classes;
+  SomTrainParams  params;
+  JobProgress    *progress;
+
+  /* Results */
+  SomMap         *map;
+  SomArray       *majority;
+  SomArray       *purity;
+  GError         *error;
+} TrainJob;
+
+static void
+train_job_free (TrainJob *job)
+{
+  g_weak_ref_clear (&job->document);
+  g_weak_ref_clear (&job->layer);
+  g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->codes, somscope_codes_unref);
+  g_clear_pointer (&job->labels, som_array_free);
+  g_clear_pointer (&job->progress, job_progress_unref);
+  g_clear_object (&job->map);
+  g_clear_pointer (&job->majority, som_array_free);
+  g_clear_pointer (&job->purity, som_array_free);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+static void
+update_training_progress (SomscopeDocument *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  double sum = 0;
+  guint count = 0;
+  g_autofree char *message = NULL;
+
+  if (self->n_training == 0)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+      SomscopeLayerStatus status = somscope_layer_get_status (layer);
+
+      if (status == SOMSCOPE_LAYER_STATUS_WAITING || status == SOMSCOPE_LAYER_STATUS_TRAINING)
+        {
+          sum += somscope_layer_get_progress (layer);
+          count++;
+        }
+    }
+  /* Translators: progress bar message while maps train */
+  message = g_strdup_printf (ngettext ("Training %u map", "Training %u maps", count), count);
+  set_progress (self, count > 0 ? sum / count : 1.0, message);
+}
+
+static void
+train_progress_apply (GObject      *owner,
+                      double        fraction,
+                      const char   *message,
+                      GCancellable *cancellable)
+{
+  SomscopeLayer *layer = SOMSCOPE_LAYER (owner);
+  g_autoptr(SomscopeDocument) document = NULL;
+  guint epoch = 0, n_epochs = 0;
+  char stage[32];
+
+  if (somscope_layer_get_status (layer) != SOMSCOPE_LAYER_STATUS_TRAINING &&
+      somscope_layer_get_status (layer) != SOMSCOPE_LAYER_STATUS_WAITING)
+    return;
+  somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_TRAINING, NULL);
+  /* The trainer reports "epoch E/N, chunk C/M, QE q". */
+  if (message == NULL || sscanf (message, "%31s %u/%u", stage, &epoch, &n_epochs) != 3)
+    epoch = n_epochs = 0;
+  somscope_layer_set_progress (layer, fraction, epoch, n_epochs);
+
+  document = g_object_get_data (G_OBJECT (layer), "somscope-document")
+               ? g_object_ref (g_object_get_data (G_OBJECT (layer), "somscope-document")) : NULL;
+  if (document != NULL)
+    update_training_progress (document);
+}
+
+static gboolean
+train_done_idle (gpointer data)
+{
+  TrainJob *job = data;
+  g_autoptr(SomscopeDocument) self = g_weak_ref_get (&job->document);
+  g_autoptr(SomscopeLayer) layer = g_weak_ref_get (&job->layer);
+
+  if (self == NULL)
+    goto out;
+  self->n_training--;
+  jobs_changed (self, -1);
+  if (layer == NULL)
+    goto out;
+
+  /* Stale: the document restarted or stopped its jobs since. */
+  if (job->cancellable != self->cancellable || g_cancellable_is_cancelled (job->cancellable))
+    {
+      if (job->cancellable == self->cancellable &&
+          somscope_layer_get_map (layer) == NULL &&
+          somscope_layer_get_status (layer) != SOMSCOPE_LAYER_STATUS_IDLE)
+        somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_FAILED, _("Stopped"));
+      goto out;
+    }
+  if (!somscope_layer_get_mapped (layer))
+    goto out;
+
+  if (job->map == NULL)
+    somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_FAILED, job->error->message);
+  else
+    {
+      somscope_layer_set_map (layer, job->map, g_steal_pointer (&job->majority),
+                              g_steal_pointer (&job->purity));
+      somscope_layer_set_errors (layer, som_map_get_quantization_error (job->map),
+                                 som_map_get_topographic_error (job->map));
+      somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
+      if (self->selected_input >= 0)
+        somscope_layer_set_input (layer, self->selected_input);
+    }
+  update_training_progress (self);
+
+out:
+  train_job_free (job);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+train_worker (gpointer data,
+              gpointer user_data)
+{
+  TrainJob *job = data;
+  g_autoptr(SomChunkSource) source = NULL;
+  SomArray *codes = job->codes->array;
+
+  if (!g_cancellable_set_error_if_cancelled (job->cancellable, &job->error))
+    {
+      source = som_chunk_source_new_for_data (codes->data, codes->shape[0], codes->shape[1],
+                                              somscope_codes_ref (job->codes),
+                                              (GDestroyNotify) somscope_codes_unref);
+      job->map = som_trainer_train (&job->params, source, job->labels, job->cancellable,
+                                    job_progress_update, job->progress, &job->error);
+      if (job->map != NULL)
+        {
+          const SomArray *class_hits = som_map_get_array (job->map, "class_hits");
+
+          if (class_hits != NULL)
+            som_map_class_map (job->map, class_hits, &job->majority, &job->purity);
+        }
+    }
+  g_idle_add_full (G_PRIORITY_DEFAULT, train_done_idle, job, NULL);
+}
+
+/* Trainers run side by side, one per core; OpenBLAS's thread count is
+ * process-wide, so each then runs single-threaded BLAS (contracts.md). */
+static GThreadPool *
+get_train_pool (void)
+{
+  static GThreadPool *pool;
+
+  if (g_once_init_enter (&pool))
+    {
+      guint n = MAX (1, g_get_num_processors ());
+      const char *env = g_getenv ("SOMSCOPE_TRAINERS");
+
+      if (env != NULL && g_ascii_strtoull (env, NULL, 10) > 0)
+        n = g_ascii_strtoull (env, NULL, 10);
+      if (n > 1)
+        openblas_set_num_threads (1);
+      g_once_init_leave (&pool, g_thread_pool_new (train_worker, NULL, n, FALSE, NULL));
+    }
+  return pool;
+}
+
+static void
+read_params (SomscopeDocument *self,
+             SomTrainParams   *params)
+{
+  som_train_params_init (params);
+  params->rows = g_settings_get_int (self->settings, "som-rows");
+  params->cols = g_settings_get_int (self->settings, "som-cols");
+  params->topology = g_settings_get_enum (self->settings, "som-topology") == 1 ? SOM_TOPOLOGY_RECT
+                                                                                : SOM_TOPOLOGY_HEX;
+  params->toroidal = g_settings_get_boolean (self->settings, "som-toroidal");
+  params->epochs = g_settings_get_int (self->settings, "som-epochs");
+  params->seed = g_settings_get_int (self->settings, "som-seed");
+}
+
+static void
+start_training (SomscopeDocument *self,
+                SomscopeLayer    *layer)
+{
+  TrainJob *job;
+
+  job = g_new0 (TrainJob, 1);
+  g_weak_ref_init (&job->document, self);
+  g_weak_ref_init (&job->layer, layer);
+  job->cancellable = g_object_ref (self->cancellable);
+  job->codes = somscope_codes_ref (somscope_layer_get_codes (layer));
+  job->labels = self->labels ? som_array_copy (self->labels) : NULL;
+  read_params (self, &job->params);
+  job->progress = job_progress_new (layer, self->cancellable, train_progress_apply);
+  g_object_set_data (G_OBJECT (layer), "somscope-document", self);
+
+  somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_WAITING, NULL);
+  self->n_training++;
+  jobs_changed (self, 1);
+  g_thread_pool_push (get_train_pool (), job, NULL);
 }
 
 SomscopeDocumentState
@@ -310,19 +1108,215 @@ somscope_document_get_message (SomscopeDocument *self)
   return self->message;
 }
 
+
+/* -- layers checked later: their codes come from another pass of the model */
+
+static void
+extract_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  LoadData *d = task_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!load_run_inference (d, cancellable, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+extract_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  g_autoptr(GPtrArray) layers = user_data;
+  LoadData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  gboolean current = g_task_get_cancellable (G_TASK (result)) == self->cancellable;
+
+  jobs_changed (self, -1);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      SomscopeLayer *layer = g_ptr_array_index (layers, i);
+
+      if (!current)
+        continue;
+      if (!ok)
+        {
+          somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_FAILED,
+                                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                       ? _("Stopped") : error->message);
+          continue;
+        }
+      somscope_layer_set_codes (layer, g_ptr_array_index (d->codes, i));
+      if (somscope_layer_get_mapped (layer))
+        start_training (self, layer);
+    }
+  update_training_progress (self);
+}
+
+static void
+somscope_document_extract_layers (SomscopeDocument *self,
+                                  GPtrArray        *layers)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadData *d;
+  int codes;
+
+  if (layers->len == 0)
+    return;
+  if (self->model == NULL || self->preprocess == NULL)
+    {
+      for (guint i = 0; i < layers->len; i++)
+        somscope_layer_set_status (g_ptr_array_index (layers, i), SOMSCOPE_LAYER_STATUS_FAILED,
+                                   _("Open a dataset to map this layer"));
+      return;
+    }
+
+  d = g_new0 (LoadData, 1);
+  d->extract_only = TRUE;
+  d->model = self->model;
+  d->preprocess = self->preprocess;
+  d->n = self->n_inputs;
+  codes = g_settings_get_enum (self->settings, "som-codes");
+  d->codes_mode = codes == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
+  d->taps = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < layers->len; i++)
+    {
+      guint index = somscope_layer_get_index (g_ptr_array_index (layers, i));
+
+      g_array_append_val (d->taps, index);
+      somscope_layer_set_status (g_ptr_array_index (layers, i), SOMSCOPE_LAYER_STATUS_WAITING, NULL);
+    }
+  d->progress = job_progress_new (self, self->cancellable, load_progress_apply);
+
+  jobs_changed (self, 1);
+  /* The task holds the document, so the borrowed model and preprocessing
+   * outlive the worker. */
+  task = g_task_new (self, self->cancellable, extract_done_cb, g_ptr_array_ref (layers));
+  g_task_set_source_tag (task, somscope_document_extract_layers);
+  g_task_set_task_data (task, d, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, extract_thread);
+}
+
+static void
+somscope_document_extract (SomscopeDocument *self,
+                           SomscopeLayer    *layer)
+{
+  g_autoptr(GPtrArray) layers = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_ptr_array_add (layers, g_object_ref (layer));
+  somscope_document_extract_layers (self, layers);
+}
+
+/* Checking several layers in a row makes one pass of the model. */
+static gboolean
+pending_timeout_cb (gpointer data)
+{
+  SomscopeDocument *self = data;
+  g_autoptr(GPtrArray) extract = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer key;
+
+  self->pending_id = 0;
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      SomscopeLayer *layer = key;
+
+      if (!somscope_layer_get_mapped (layer))
+        continue;
+      if (somscope_layer_get_codes (layer) != NULL)
+        start_training (self, layer);
+      else
+        g_ptr_array_add (extract, g_object_ref (layer));
+    }
+  g_hash_table_remove_all (self->pending);
+  somscope_document_extract_layers (self, extract);
+  update_training_progress (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+layer_mapped_cb (SomscopeDocument *self,
+                 GParamSpec       *pspec,
+                 SomscopeLayer    *layer)
+{
+  if (!somscope_layer_get_mapped (layer))
+    {
+      g_hash_table_remove (self->pending, layer);
+      somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_IDLE, NULL);
+      return;
+    }
+  if (somscope_layer_get_map (layer) != NULL)
+    {
+      somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
+      return;
+    }
+  somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_WAITING, NULL);
+  g_hash_table_add (self->pending, g_object_ref (layer));
+  g_clear_handle_id (&self->pending_id, g_source_remove);
+  self->pending_id = g_timeout_add (300, pending_timeout_cb, self);
+}
+
 void
 somscope_document_train (SomscopeDocument *self)
 {
+  guint n;
+
   g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+
+  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY)
+    return;
+  /* Results of jobs still running are stale from now on. */
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+
+      if (!somscope_layer_get_mapped (layer))
+        continue;
+      if (somscope_layer_get_codes (layer) != NULL)
+        start_training (self, layer);
+      else
+        somscope_document_extract (self, layer);
+    }
+  update_training_progress (self);
 }
 
 void
 somscope_document_cancel (SomscopeDocument *self)
 {
+  guint n;
+
   g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+      SomscopeLayerStatus status = somscope_layer_get_status (layer);
+
+      if (status == SOMSCOPE_LAYER_STATUS_WAITING || status == SOMSCOPE_LAYER_STATUS_TRAINING)
+        {
+          if (somscope_layer_get_map (layer) != NULL)
+            somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
+          else
+            somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_FAILED, _("Stopped"));
+        }
+    }
 }
 
 SomscopeLayer *
@@ -372,8 +1366,7 @@ somscope_document_set_selected_input (SomscopeDocument *self,
     {
       g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
 
-      somscope_layer_set_input_bmu (layer,
-                                    input >= 0 ? somscope_document_get_bmu (self, layer, input) : -1);
+      somscope_layer_set_input (layer, input);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_INPUT]);
 }
@@ -405,5 +1398,5 @@ somscope_document_get_bmu (SomscopeDocument *self,
   g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), -1);
   g_return_val_if_fail (SOMSCOPE_IS_LAYER (layer), -1);
 
-  return -1;
+  return somscope_layer_get_bmu (layer, input);
 }

@@ -25,6 +25,12 @@ struct _SomscopeLayer
   guint                n_epochs;
   double               quantization_error;
   double               topographic_error;
+  SomscopeCodes       *codes;
+  SomMap              *map;
+  SomArray            *majority;
+  SomArray            *purity;
+  float               *response;
+  int                  input;
   int                  input_bmu;
   int                  adversarial_bmu;
   guint                revision;
@@ -89,6 +95,11 @@ somscope_layer_finalize (GObject *object)
   g_free (self->op);
   g_free (self->shape);
   g_free (self->message);
+  g_clear_pointer (&self->codes, somscope_codes_unref);
+  g_clear_object (&self->map);
+  g_clear_pointer (&self->majority, som_array_free);
+  g_clear_pointer (&self->purity, som_array_free);
+  g_free (self->response);
   G_OBJECT_CLASS (somscope_layer_parent_class)->finalize (object);
 }
 
@@ -210,6 +221,7 @@ somscope_layer_class_init (SomscopeLayerClass *klass)
 static void
 somscope_layer_init (SomscopeLayer *self)
 {
+  self->input = -1;
   self->input_bmu = -1;
   self->adversarial_bmu = -1;
 }
@@ -407,4 +419,155 @@ somscope_layer_bump_revision (SomscopeLayer *self)
 
   self->revision++;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REVISION]);
+}
+
+static void
+codes_clear (SomscopeCodes *codes)
+{
+  som_array_free (codes->array);
+}
+
+SomscopeCodes *
+somscope_codes_new (SomArray *array)
+{
+  SomscopeCodes *codes = g_atomic_rc_box_new0 (SomscopeCodes);
+
+  codes->array = array;
+  return codes;
+}
+
+SomscopeCodes *
+somscope_codes_ref (SomscopeCodes *codes)
+{
+  return g_atomic_rc_box_acquire (codes);
+}
+
+void
+somscope_codes_unref (SomscopeCodes *codes)
+{
+  g_atomic_rc_box_release_full (codes, (GDestroyNotify) codes_clear);
+}
+
+SomscopeCodes *
+somscope_layer_get_codes (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->codes;
+}
+
+void
+somscope_layer_set_codes (SomscopeLayer *self,
+                          SomscopeCodes *codes)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  if (self->codes == codes)
+    return;
+  g_clear_pointer (&self->codes, somscope_codes_unref);
+  if (codes != NULL)
+    self->codes = somscope_codes_ref (codes);
+}
+
+guint
+somscope_layer_get_dim (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), 0);
+
+  if (self->map != NULL)
+    return som_map_get_dim (self->map);
+  if (self->codes != NULL && self->codes->array->ndim == 2)
+    return self->codes->array->shape[1];
+  return 0;
+}
+
+SomMap *
+somscope_layer_get_map (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->map;
+}
+
+const SomArray *
+somscope_layer_get_majority (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->majority;
+}
+
+const SomArray *
+somscope_layer_get_purity (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->purity;
+}
+
+static void
+update_input (SomscopeLayer *self)
+{
+  g_clear_pointer (&self->response, g_free);
+  if (self->map != NULL && self->codes != NULL && self->input >= 0 &&
+      (gsize) self->input < self->codes->array->shape[0] &&
+      self->codes->array->shape[1] == som_map_get_dim (self->map))
+    {
+      const float *row = (const float *) self->codes->array->data +
+                         (gsize) self->input * self->codes->array->shape[1];
+
+      self->response = g_new (float, som_map_get_n_units (self->map));
+      som_map_response (self->map, row, self->response);
+    }
+  somscope_layer_set_input_bmu (self, self->input >= 0 ? somscope_layer_get_bmu (self, self->input) : -1);
+}
+
+void
+somscope_layer_set_map (SomscopeLayer *self,
+                        SomMap        *map,
+                        SomArray      *majority,
+                        SomArray      *purity)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  g_set_object (&self->map, map);
+  g_clear_pointer (&self->majority, som_array_free);
+  g_clear_pointer (&self->purity, som_array_free);
+  self->majority = majority;
+  self->purity = purity;
+  update_input (self);
+  somscope_layer_bump_revision (self);
+}
+
+int
+somscope_layer_get_bmu (SomscopeLayer *self,
+                        guint          input)
+{
+  const SomArray *bmus;
+
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), -1);
+
+  if (self->map == NULL)
+    return -1;
+  bmus = som_map_get_array (self->map, "bmus");
+  if (bmus == NULL || input >= bmus->shape[0])
+    return -1;
+  return ((const gint32 *) bmus->data)[input];
+}
+
+const float *
+somscope_layer_get_response (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->response;
+}
+
+void
+somscope_layer_set_input (SomscopeLayer *self,
+                          int            input)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  if (self->input == input)
+    return;
+  self->input = input;
+  update_input (self);
+  /* The response view depends on the input. */
+  somscope_layer_bump_revision (self);
 }

@@ -6,6 +6,8 @@
 
 #include <glib-object.h>
 
+#include "som-map.h"
+
 #include "somscope-types.h"
 
 G_BEGIN_DECLS
@@ -13,6 +15,18 @@ G_BEGIN_DECLS
 #define SOMSCOPE_TYPE_LAYER (somscope_layer_get_type ())
 
 G_DECLARE_FINAL_TYPE (SomscopeLayer, somscope_layer, SOMSCOPE, LAYER, GObject)
+
+/* A layer's codes (N×D float32, one row per input), shared read-only between
+ * the layer and the jobs that train on them: an atomic reference-counted box. */
+typedef struct
+{
+  SomArray *array;
+} SomscopeCodes;
+
+SomscopeCodes       *somscope_codes_new                   (SomArray      *array);
+SomscopeCodes       *somscope_codes_ref                   (SomscopeCodes *codes);
+void                 somscope_codes_unref                 (SomscopeCodes *codes);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomscopeCodes, somscope_codes_unref)
 
 SomscopeLayer       *somscope_layer_new                   (guint          index,
                                                            const char    *name,
@@ -44,6 +58,28 @@ void                 somscope_layer_set_input_bmu         (SomscopeLayer *self,
 int                  somscope_layer_get_adversarial_bmu   (SomscopeLayer *self);
 void                 somscope_layer_set_adversarial_bmu   (SomscopeLayer *self,
                                                            int            unit);
+SomscopeCodes       *somscope_layer_get_codes            (SomscopeLayer *self);
+void                 somscope_layer_set_codes            (SomscopeLayer *self,
+                                                           SomscopeCodes *codes);
+guint                somscope_layer_get_dim               (SomscopeLayer *self);
+/* The trained map and its class map (majority class and purity per unit, or
+ * NULL without labels).  Setting bumps the revision. */
+SomMap              *somscope_layer_get_map               (SomscopeLayer *self);
+void                 somscope_layer_set_map               (SomscopeLayer *self,
+                                                           SomMap        *map,
+                                                           SomArray      *majority,
+                                                           SomArray      *purity);
+const SomArray      *somscope_layer_get_majority          (SomscopeLayer *self);
+const SomArray      *somscope_layer_get_purity            (SomscopeLayer *self);
+/* The trained map's BMU of @input, or -1. */
+int                  somscope_layer_get_bmu               (SomscopeLayer *self,
+                                                           guint          input);
+/* Distances of every unit to @input's code (the response view); NULL when
+ * there is no map or no selected input. */
+const float         *somscope_layer_get_response          (SomscopeLayer *self);
+/* Selects the input the response and the BMU marker follow (-1: none). */
+void                 somscope_layer_set_input             (SomscopeLayer *self,
+                                                           int            input);
 guint                somscope_layer_get_revision          (SomscopeLayer *self);
 void                 somscope_layer_bump_revision         (SomscopeLayer *self);
 
