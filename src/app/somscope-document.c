@@ -646,6 +646,8 @@ apply_load (SomscopeDocument *self,
       shape = format_shape (info);
       layer = somscope_layer_new (i, info->name, info->op, shape,
                                   t > 0 && self->dataset != NULL);
+      if (self->dataset != NULL)
+        somscope_layer_set_class_names (layer, som_dataset_get_class_names (self->dataset));
       if (t > 0 && d->codes != NULL)
         somscope_layer_set_codes (layer, g_ptr_array_index (d->codes, t - 1));
       if (first_mapped == NULL && somscope_layer_get_mapped (layer))

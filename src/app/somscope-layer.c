@@ -26,6 +26,7 @@ struct _SomscopeLayer
   double               quantization_error;
   double               topographic_error;
   SomscopeCodes       *codes;
+  GStrv                class_names;
   SomMap              *map;
   SomArray            *majority;
   SomArray            *purity;
@@ -96,6 +97,7 @@ somscope_layer_finalize (GObject *object)
   g_free (self->shape);
   g_free (self->message);
   g_clear_pointer (&self->codes, somscope_codes_unref);
+  g_strfreev (self->class_names);
   g_clear_object (&self->map);
   g_clear_pointer (&self->majority, som_array_free);
   g_clear_pointer (&self->purity, som_array_free);
@@ -570,4 +572,21 @@ somscope_layer_set_input (SomscopeLayer *self,
   update_input (self);
   /* The response view depends on the input. */
   somscope_layer_bump_revision (self);
+}
+
+const char * const *
+somscope_layer_get_class_names (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return (const char * const *) self->class_names;
+}
+
+void
+somscope_layer_set_class_names (SomscopeLayer      *self,
+                                const char * const *names)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  g_strfreev (self->class_names);
+  self->class_names = g_strdupv ((char **) names);
 }

@@ -61,6 +61,9 @@ void                 somscope_layer_set_adversarial_bmu   (SomscopeLayer *self,
 SomscopeCodes       *somscope_layer_get_codes            (SomscopeLayer *self);
 void                 somscope_layer_set_codes            (SomscopeLayer *self,
                                                            SomscopeCodes *codes);
+const char * const  *somscope_layer_get_class_names      (SomscopeLayer *self);
+void                 somscope_layer_set_class_names      (SomscopeLayer *self,
+                                                           const char * const *names);
 guint                somscope_layer_get_dim               (SomscopeLayer *self);
 /* The trained map and its class map (majority class and purity per unit, or
  * NULL without labels).  Setting bumps the revision. */

@@ -4,7 +4,12 @@
  */
 #include "config.h"
 
+#include <math.h>
+#include <string.h>
 #include <glib/gi18n.h>
+#include <adwaita.h>
+
+#include "som-render.h"
 
 #include "somscope-enums.h"
 #include "somscope-map-view.h"
@@ -59,7 +64,98 @@ G_DEFINE_FINAL_TYPE (SomscopeMapView, somscope_map_view, GTK_TYPE_WIDGET)
 static gboolean
 has_map (SomscopeMapView *self)
 {
-  return FALSE;
+  return self->layer != NULL && somscope_layer_get_map (self->layer) != NULL;
+}
+
+static SomView
+core_view (SomscopeView view)
+{
+  switch (view)
+    {
+    case SOMSCOPE_VIEW_UMATRIX:
+      return SOM_VIEW_UMATRIX;
+    case SOMSCOPE_VIEW_HITS:
+      return SOM_VIEW_HITS;
+    case SOMSCOPE_VIEW_CLASSES:
+      return SOM_VIEW_CLASSES;
+    case SOMSCOPE_VIEW_COMPONENT:
+      return SOM_VIEW_COMPONENT;
+    case SOMSCOPE_VIEW_RESPONSE:
+      return SOM_VIEW_RESPONSE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static const float *
+map_floats (SomMap     *map,
+            const char *name)
+{
+  const SomArray *array = som_map_get_array (map, name);
+
+  return array != NULL && array->dtype == SOM_DTYPE_F32 ? array->data : NULL;
+}
+
+static const gint32 *
+map_ints (SomMap     *map,
+          const char *name)
+{
+  const SomArray *array = som_map_get_array (map, name);
+
+  return array != NULL && array->dtype == SOM_DTYPE_I32 ? array->data : NULL;
+}
+
+/* The layer's map as the core renderer takes it; borrowed from the layer. */
+static gboolean
+get_map_data (SomscopeMapView  *self,
+              SomMapData       *data,
+              SomRenderOptions *options)
+{
+  SomMap *map;
+  const SomArray *class_hits;
+
+  memset (data, 0, sizeof *data);
+  som_render_options_init (options);
+  if (!has_map (self))
+    return FALSE;
+
+  map = somscope_layer_get_map (self->layer);
+  class_hits = som_map_get_array (map, "class_hits");
+  data->grid = som_map_get_grid (map);
+  data->name = somscope_layer_get_name (self->layer);
+  data->umatrix = map_floats (map, "umatrix");
+  data->codebook = som_map_get_codebook (map);
+  data->dim = som_map_get_dim (map);
+  data->hits = map_ints (map, "hits");
+  data->class_hits = class_hits ? class_hits->data : NULL;
+  data->n_classes = class_hits ? class_hits->shape[0] : 0;
+  data->class_names = somscope_layer_get_class_names (self->layer);
+  if (data->class_names != NULL && g_strv_length ((char **) data->class_names) < data->n_classes)
+    data->class_names = NULL;
+  data->response = somscope_layer_get_response (self->layer);
+  data->response_bmu = somscope_layer_get_input_bmu (self->layer);
+
+  if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
+    options->theme = SOM_RENDER_THEME_DARK;
+  options->font_size = self->compact ? 6.5 : 10;
+  options->feature = MIN (self->feature, data->dim > 0 ? data->dim - 1 : 0);
+  return TRUE;
+}
+
+/* Where the map's units are, in widget coordinates before zoom and pan. */
+static gboolean
+get_layout (SomscopeMapView *self,
+            SomMapLayout    *layout)
+{
+  SomMapData data;
+  SomRenderOptions options;
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (width <= 0 || height <= 0 || !get_map_data (self, &data, &options))
+    return FALSE;
+  som_render_view_layout (width, height, core_view (self->view), &data, &options, layout);
+  return TRUE;
 }
 
 static void
@@ -150,11 +246,122 @@ somscope_map_view_snapshot (GtkWidget   *widget,
   if (width <= 0 || height <= 0)
     return;
 
-  if (!has_map (self))
+  SomMapData data;
+  SomRenderOptions options;
+  SomMapLayout layout;
+  g_autoptr(GError) error = NULL;
+  GdkRGBA accent;
+  int marks[2];
+
+  if (!get_map_data (self, &data, &options))
     {
       snapshot_message (self, snapshot, width, height);
       return;
     }
+  if (!som_render_check (core_view (self->view), &data, &options, &error))
+    {
+      /* e.g. the response view before an input is selected */
+      g_autoptr(PangoLayout) pl = NULL;
+      GdkRGBA color;
+      int tw, th;
+
+      if (self->view == SOMSCOPE_VIEW_RESPONSE && data.response == NULL)
+        pl = gtk_widget_create_pango_layout (widget, self->compact ? "" : _("Select an input to see how every unit responds to it"));
+      else
+        pl = gtk_widget_create_pango_layout (widget, error->message);
+      pango_layout_set_width (pl, MAX (1, width - 12) * PANGO_SCALE);
+      pango_layout_set_alignment (pl, PANGO_ALIGN_CENTER);
+      pango_layout_set_wrap (pl, PANGO_WRAP_WORD_CHAR);
+      pango_layout_get_pixel_size (pl, &tw, &th);
+      gtk_style_context_get_color (gtk_widget_get_style_context (widget), &color);
+      color.alpha *= 0.55f;
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
+      gtk_snapshot_append_layout (snapshot, pl, &color);
+      gtk_snapshot_restore (snapshot);
+      return;
+    }
+
+  /* The map itself is cached as a render node; only the marks are redrawn
+   * when the hover or the selection moves. */
+  if (self->cache == NULL)
+    {
+      g_autoptr(GtkSnapshot) sub = gtk_snapshot_new ();
+      cairo_t *cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, width, height));
+
+      cairo_translate (cr, self->pan_x, self->pan_y);
+      cairo_scale (cr, self->zoom, self->zoom);
+      if (!som_render_view (cr, width, height, core_view (self->view), &data, &options, &error))
+        g_debug ("%s", error->message);
+      cairo_destroy (cr);
+      self->cache = gtk_snapshot_free_to_node (g_steal_pointer (&sub));
+      self->cache_width = width;
+      self->cache_height = height;
+    }
+  if (self->cache != NULL)
+    gtk_snapshot_append_node (snapshot, self->cache);
+
+  som_render_view_layout (width, height, core_view (self->view), &data, &options, &layout);
+  if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), "accent_color", &accent))
+    accent = (GdkRGBA) { 0.21f, 0.52f, 0.89f, 1.f };
+
+  {
+    cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+    int input_bmu = somscope_layer_get_input_bmu (self->layer);
+    guint n_units = som_grid_get_n_units (data.grid);
+
+    cairo_translate (cr, self->pan_x, self->pan_y);
+    cairo_scale (cr, self->zoom, self->zoom);
+    cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+
+    /* The selected input's BMU: a ring in the theme's text colour, drawn
+     * on every layer's map so its path through the network shows. */
+    if (input_bmu >= 0 && (guint) input_bmu < n_units)
+      {
+        double x, y, w, h;
+
+        som_map_layout_unit_rect (&layout, input_bmu, &x, &y, &w, &h);
+        cairo_new_path (cr);
+        cairo_arc (cr, x + w / 2, y + h / 2, MAX (2.5, MIN (w, h) * 0.32), 0, 2 * G_PI);
+        cairo_set_source_rgb (cr, 1, 1, 1);
+        cairo_set_line_width (cr, MAX (2.5, layout.scale * 0.16) / self->zoom);
+        cairo_stroke_preserve (cr);
+        cairo_set_source_rgb (cr, 0.75, 0.11, 0.16);
+        cairo_set_line_width (cr, MAX (1.2, layout.scale * 0.08) / self->zoom);
+        cairo_stroke (cr);
+      }
+
+    marks[0] = self->selected_unit;
+    marks[1] = self->hover_unit;
+    for (guint m = 0; m < G_N_ELEMENTS (marks); m++)
+      {
+        double xs[6], ys[6];
+        guint n;
+
+        if (marks[m] < 0 || (guint) marks[m] >= n_units)
+          continue;
+        n = som_map_layout_unit_polygon (&layout, marks[m], xs, ys);
+        cairo_new_path (cr);
+        for (guint i = 0; i < n; i++)
+          cairo_line_to (cr, xs[i], ys[i]);
+        cairo_close_path (cr);
+        if (m == 0)
+          {
+            cairo_set_source_rgb (cr, 1, 1, 1);
+            cairo_set_line_width (cr, 4.0 / self->zoom);
+            cairo_stroke_preserve (cr);
+            gdk_cairo_set_source_rgba (cr, &accent);
+            cairo_set_line_width (cr, 2.0 / self->zoom);
+          }
+        else
+          {
+            cairo_set_source_rgba (cr, 1, 1, 1, 0.9);
+            cairo_set_line_width (cr, 1.5 / self->zoom);
+          }
+        cairo_stroke (cr);
+      }
+    cairo_destroy (cr);
+  }
 }
 
 static void
@@ -454,7 +661,16 @@ move_action (GtkWidget  *widget,
   g_variant_get (param, "(ii)", &dr, &dc);
   unit = -1;
   if (has_map (self))
-    unit = -1;
+    {
+      SomGrid *grid = som_map_get_grid (somscope_layer_get_map (self->layer));
+      int rows = som_grid_get_rows (grid);
+      int cols = som_grid_get_cols (grid);
+      int current = self->selected_unit >= 0 ? self->selected_unit : 0;
+      int r = CLAMP (current / cols + (self->selected_unit >= 0 ? dr : 0), 0, rows - 1);
+      int c = CLAMP (current % cols + (self->selected_unit >= 0 ? dc : 0), 0, cols - 1);
+
+      unit = r * cols + c;
+    }
   if (unit >= 0)
     g_signal_emit (self, signals[UNIT_ACTIVATED], 0, unit);
 }
@@ -653,11 +869,14 @@ somscope_map_view_unit_at (SomscopeMapView *self,
                            double           x,
                            double           y)
 {
+  SomMapLayout layout;
+
   g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), -1);
 
-  if (!has_map (self))
+  if (!get_layout (self, &layout))
     return -1;
-  return -1;
+  return som_map_layout_hit_test (&layout, (x - self->pan_x) / self->zoom,
+                                  (y - self->pan_y) / self->zoom);
 }
 
 gboolean
@@ -666,18 +885,81 @@ somscope_map_view_get_unit_center (SomscopeMapView *self,
                                    double          *x,
                                    double          *y)
 {
+  SomMapLayout layout;
+  double rx, ry, rw, rh;
+
   g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), FALSE);
 
-  return FALSE;
+  if (!get_layout (self, &layout) || unit >= som_grid_get_n_units (layout.grid))
+    return FALSE;
+  som_map_layout_unit_rect (&layout, unit, &rx, &ry, &rw, &rh);
+  *x = self->pan_x + self->zoom * (rx + rw / 2);
+  *y = self->pan_y + self->zoom * (ry + rh / 2);
+  return TRUE;
 }
 
 char *
 somscope_map_view_dup_unit_text (SomscopeMapView *self,
                                  guint            unit)
 {
+  SomMap *map;
+  SomGrid *grid;
+  GString *text;
+  const gint32 *hits;
+  const float *umatrix;
+  const SomArray *majority;
+  const SomArray *purity;
+  const char * const *names;
+  const float *response;
+  guint cols;
+
   g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), NULL);
 
   if (!has_map (self))
     return NULL;
-  return NULL;
+  map = somscope_layer_get_map (self->layer);
+  grid = som_map_get_grid (map);
+  if (unit >= som_grid_get_n_units (grid))
+    return NULL;
+  cols = som_grid_get_cols (grid);
+  text = g_string_new (NULL);
+  /* Translators: tooltip of a map unit: its index, row and column */
+  g_string_append_printf (text, _("<b>Unit %u</b> (row %u, column %u)"), unit, unit / cols, unit % cols);
+
+  hits = map_ints (map, "hits");
+  if (hits != NULL)
+    g_string_append_printf (text, "\n%s %d", _("Hits:"), hits[unit]);
+
+  majority = somscope_layer_get_majority (self->layer);
+  purity = somscope_layer_get_purity (self->layer);
+  names = somscope_layer_get_class_names (self->layer);
+  if (majority != NULL && purity != NULL)
+    {
+      int klass = ((const gint32 *) majority->data)[unit];
+      float share = ((const float *) purity->data)[unit];
+
+      if (klass >= 0)
+        {
+          g_autofree char *name = NULL;
+
+          if (names != NULL && (guint) klass < g_strv_length ((char **) names))
+            name = g_markup_escape_text (names[klass], -1);
+          else
+            name = g_strdup_printf ("%d", klass);
+          /* Translators: majority class of a unit and the share of its hits */
+          g_string_append_printf (text, _("\nMajority class: %s (purity %.0f %%)"), name, 100.0 * share);
+        }
+    }
+
+  umatrix = map_floats (map, "umatrix");
+  if (umatrix != NULL)
+    g_string_append_printf (text, "\n%s %.4g", _("U-height:"), umatrix[unit]);
+
+  response = somscope_layer_get_response (self->layer);
+  if (self->view == SOMSCOPE_VIEW_RESPONSE && response != NULL)
+    g_string_append_printf (text, "\n%s %.4g", _("Distance to the input:"), response[unit]);
+  if (self->view == SOMSCOPE_VIEW_COMPONENT && self->feature < som_map_get_dim (map))
+    g_string_append_printf (text, "\n%s %u: %.4g", _("Feature"), self->feature,
+                            som_map_get_codebook (map)[(gsize) unit * som_map_get_dim (map) + self->feature]);
+  return g_string_free (text, FALSE);
 }
