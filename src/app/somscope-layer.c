@@ -14,6 +14,7 @@ struct _SomscopeLayer
   GObject parent_instance;
 
   char                *name;
+  char                *short_name;
   char                *op;
   char                *shape;
   char                *message;
@@ -41,6 +42,7 @@ enum {
   PROP_0,
   PROP_INDEX,
   PROP_NAME,
+  PROP_SHORT_NAME,
   PROP_OP,
   PROP_SHAPE,
   PROP_DETAILS,
@@ -87,12 +89,36 @@ dup_status_text (SomscopeLayer *self)
     }
 }
 
+/* PyTorch exports name values after their module path and op,
+ * "/layer1/layer1.0/relu1/Relu_output_0": the last two modules,
+ * "layer1.0/relu1", say the same in a space where the full name does not fit. */
+static char *
+make_short_name (const char *name,
+                 const char *op)
+{
+  g_auto(GStrv) parts = g_strsplit (name, "/", -1);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new ();
+  guint n;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (parts[i][0] != '\0')
+      g_ptr_array_add (kept, parts[i]);
+  n = kept->len;
+  if (n > 1 && op != NULL && g_str_has_prefix (g_ptr_array_index (kept, n - 1), op))
+    n--;
+  if (n <= 1)
+    return g_strdup (n == 1 ? g_ptr_array_index (kept, 0) : name);
+  return g_strdup_printf ("%s/%s", (char *) g_ptr_array_index (kept, n - 2),
+                          (char *) g_ptr_array_index (kept, n - 1));
+}
+
 static void
 somscope_layer_finalize (GObject *object)
 {
   SomscopeLayer *self = SOMSCOPE_LAYER (object);
 
   g_free (self->name);
+  g_free (self->short_name);
   g_free (self->op);
   g_free (self->shape);
   g_free (self->message);
@@ -120,6 +146,9 @@ somscope_layer_get_property (GObject    *object,
       break;
     case PROP_NAME:
       g_value_set_string (value, self->name);
+      break;
+    case PROP_SHORT_NAME:
+      g_value_set_string (value, self->short_name);
       break;
     case PROP_OP:
       g_value_set_string (value, self->op);
@@ -199,6 +228,7 @@ somscope_layer_class_init (SomscopeLayerClass *klass)
 
   properties[PROP_INDEX] = g_param_spec_uint ("index", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL, ro);
+  properties[PROP_SHORT_NAME] = g_param_spec_string ("short-name", NULL, NULL, NULL, ro);
   properties[PROP_OP] = g_param_spec_string ("op", NULL, NULL, NULL, ro);
   properties[PROP_SHAPE] = g_param_spec_string ("shape", NULL, NULL, NULL, ro);
   properties[PROP_DETAILS] = g_param_spec_string ("details", NULL, NULL, NULL, ro);
@@ -239,6 +269,7 @@ somscope_layer_new (guint       index,
 
   self->index = index;
   self->name = g_strdup (name);
+  self->short_name = make_short_name (name, op);
   self->op = g_strdup (op);
   self->shape = g_strdup (shape);
   self->mapped = mapped;
@@ -258,6 +289,13 @@ somscope_layer_get_name (SomscopeLayer *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
   return self->name;
+}
+
+const char *
+somscope_layer_get_short_name (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->short_name;
 }
 
 const char *

@@ -35,6 +35,7 @@ SomscopeLayer       *somscope_layer_new                   (guint          index,
                                                            gboolean       mapped);
 guint                somscope_layer_get_index             (SomscopeLayer *self);
 const char          *somscope_layer_get_name              (SomscopeLayer *self);
+const char          *somscope_layer_get_short_name        (SomscopeLayer *self);
 const char          *somscope_layer_get_op                (SomscopeLayer *self);
 const char          *somscope_layer_get_shape             (SomscopeLayer *self);
 gboolean             somscope_layer_get_mapped            (SomscopeLayer *self);

@@ -772,6 +772,8 @@ somscope_map_view_init (SomscopeMapView *self)
   g_signal_group_connect_swapped (self->layer_signals, "notify::adversarial-bmu",
                                   G_CALLBACK (layer_overlay_changed_cb), self);
 
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (layer_changed_cb), self, G_CONNECT_SWAPPED);
   update_accessible_label (self);
 }
 
