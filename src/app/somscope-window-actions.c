@@ -152,7 +152,7 @@ toggle_sidebar_action (GtkWidget  *widget,
 {
   SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
 
-  adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
+  gtk_widget_set_visible (self->sidebar, !gtk_widget_get_visible (self->sidebar));
 }
 
 /* The visible map, as drawn on screen, to the clipboard. */

@@ -24,7 +24,7 @@ struct _SomscopeWindow
   AdwStatusPage       *loading_page;
   GtkSpinner          *loading_spinner;
   AdwStatusPage       *empty_page;
-  AdwFlap             *flap;
+  GtkWidget           *sidebar;
   GtkListView         *layer_list;
   GtkLabel            *dataset_label;
   GtkDropDown         *class_dropdown;

@@ -594,7 +594,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, loading_page);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, loading_spinner);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, empty_page);
-  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_list);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, dataset_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, class_dropdown);
