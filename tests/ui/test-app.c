@@ -1,0 +1,233 @@
+/* test-app.c: the app on the demo, end to end, under Xvfb
+ *
+ * Starts on the bundled demo, waits (main loop, no sleeps) for every default
+ * layer's map, then checks what a user sees against the core: the BMU marked
+ * on each layer for a selected input, the gallery filtered by a unit, and a
+ * corrupt model leaving the session as it was.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "som-map.h"
+
+#include "somscope-application.h"
+#include "somscope-window.h"
+
+#define WAIT_SECONDS 240
+
+static SomscopeWindow *window;
+static char *tmpdir;
+static int test_status;
+
+typedef gboolean (*Condition) (gpointer data);
+
+/* Iterates the main loop until @condition holds; fails after WAIT_SECONDS. */
+static void
+wait_for (Condition   condition,
+          gpointer    data,
+          const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+
+  while (!condition (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for %s", what);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static gboolean
+document_ready (gpointer data)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+
+  return document != NULL && somscope_document_get_state (document) == SOMSCOPE_DOCUMENT_STATE_READY;
+}
+
+static gboolean
+maps_trained (gpointer data)
+{
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  guint n = g_list_model_get_n_items (mapped);
+
+  if (n == 0)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      if (somscope_layer_get_status (layer) != SOMSCOPE_LAYER_STATUS_DONE)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+error_shown (gpointer data)
+{
+  return somscope_window_get_last_error (window) != NULL;
+}
+
+static void
+test_demo_maps (void)
+{
+  SomscopeDocument *document;
+  GListModel *mapped;
+  guint n;
+
+  wait_for (document_ready, NULL, "the demo to load");
+  document = somscope_window_get_document (window);
+  g_assert_cmpuint (g_list_model_get_n_items (somscope_document_get_inputs (document)), ==, 300);
+  g_assert_cmpuint (g_list_model_get_n_items (somscope_window_get_gallery (window)), ==, 300);
+  g_assert_nonnull (somscope_document_get_selected_layer (document));
+
+  wait_for (maps_trained, NULL, "the maps to train");
+  mapped = somscope_window_get_mapped_layers (window);
+  n = g_list_model_get_n_items (mapped);
+  g_assert_cmpuint (n, >=, 3);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+      SomMap *map = somscope_layer_get_map (layer);
+
+      g_assert_nonnull (map);
+      g_assert_cmpuint (som_grid_get_rows (som_map_get_grid (map)), ==, 8);
+      g_assert_cmpuint (som_grid_get_cols (som_map_get_grid (map)), ==, 10);
+      g_assert_cmpfloat (somscope_layer_get_progress (layer), ==, 1.0);
+    }
+  g_assert_false (somscope_document_get_busy (document));
+}
+
+/* Selecting an input marks, on every layer, the unit the core finds as its
+ * best match for that input's code. */
+static void
+test_input_bmus (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  guint inputs[] = { 0, 17, 299 };
+
+  for (guint k = 0; k < G_N_ELEMENTS (inputs); k++)
+    {
+      somscope_document_set_selected_input (document, inputs[k]);
+      for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+        {
+          g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+          SomMap *map = somscope_layer_get_map (layer);
+          const SomArray *codes = somscope_layer_get_codes (layer)->array;
+          g_autoptr(GError) error = NULL;
+          gint32 bmu = -1;
+
+          g_assert_true (som_map_find_bmus (map, (const float *) codes->data + inputs[k] * codes->shape[1],
+                                            1, codes->shape[1], &bmu, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (bmu, >=, 0);
+          g_assert_cmpint (somscope_layer_get_input_bmu (layer), ==, bmu);
+          g_assert_nonnull (somscope_layer_get_response (layer));
+        }
+    }
+  somscope_document_set_selected_input (document, -1);
+}
+
+/* Clicking a unit (found by hit-testing its centre) filters the gallery to
+ * the inputs that unit wins. */
+static void
+test_unit_filter (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  SomscopeLayer *layer = somscope_document_get_selected_layer (document);
+  SomscopeMapView *view = somscope_window_get_map_view (window);
+  const SomArray *bmus = som_map_get_array (somscope_layer_get_map (layer), "bmus");
+  const gint32 *b = bmus->data;
+  GListModel *gallery = somscope_window_get_gallery (window);
+  guint counts[8 * 10] = { 0 };
+  guint best = 0;
+  double x, y;
+
+  for (gsize i = 0; i < bmus->shape[0]; i++)
+    counts[b[i]]++;
+  for (guint u = 0; u < G_N_ELEMENTS (counts); u++)
+    if (counts[u] > counts[best])
+      best = u;
+
+  g_assert_true (somscope_map_view_get_unit_center (view, best, &x, &y));
+  g_assert_cmpint (somscope_map_view_unit_at (view, x, y), ==, best);
+  g_signal_emit_by_name (view, "unit-activated", (int) best);
+
+  g_assert_cmpint (somscope_document_get_selected_unit (document), ==, best);
+  g_assert_cmpint (somscope_map_view_get_selected_unit (view), ==, best);
+  g_assert_cmpuint (g_list_model_get_n_items (gallery), ==, counts[best]);
+  for (guint i = 0; i < g_list_model_get_n_items (gallery); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (gallery, i);
+
+      g_assert_cmpint (b[somscope_input_get_index (input)], ==, best);
+    }
+}
+
+/* A corrupt model shows an error naming the file; the session stays. */
+static void
+test_corrupt_model (void)
+{
+  SomscopeDocument *before = somscope_window_get_document (window);
+  guint n_layers = g_list_model_get_n_items (somscope_document_get_layers (before));
+  g_autofree char *path = g_build_filename (tmpdir, "corrupt.onnx", NULL);
+  g_autoptr(GFile) model = g_file_new_for_path (path);
+  GFile *dataset = somscope_document_get_dataset_file (before);
+
+  g_assert_true (g_file_set_contents (path, "\x08\x07\x12\x05junk\xff\xff\xff", 11, NULL));
+  g_assert_null (somscope_window_get_last_error (window));
+  somscope_window_open (window, model, dataset);
+  wait_for (error_shown, NULL, "the error");
+  g_test_message ("error: %s", somscope_window_get_last_error (window));
+  g_assert_nonnull (strstr (somscope_window_get_last_error (window), "corrupt.onnx"));
+  g_assert_true (somscope_window_get_document (window) == before);
+  g_assert_cmpuint (g_list_model_get_n_items (somscope_document_get_layers (before)), ==, n_layers);
+  g_assert_true (maps_trained (NULL));
+  g_unlink (path);
+}
+
+static void
+on_activate (GApplication *app,
+             gpointer      user_data)
+{
+  window = SOMSCOPE_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_nonnull (window);
+  test_status = g_test_run ();
+  g_application_quit (app);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(SomscopeApplication) app = NULL;
+  GSettings *settings;
+  int status;
+
+  gtk_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("somscope-test-XXXXXX", NULL);
+
+  app = somscope_application_new ();
+  /* Small maps on part of the demo keep the test quick. */
+  settings = somscope_application_get_settings (app);
+  g_settings_set_int (settings, "image-limit", 300);
+  g_settings_set_int (settings, "som-rows", 8);
+  g_settings_set_int (settings, "som-cols", 10);
+  g_settings_set_int (settings, "som-epochs", 5);
+
+  g_test_add_func ("/app/demo-maps", test_demo_maps);
+  g_test_add_func ("/app/input-bmus", test_input_bmus);
+  g_test_add_func ("/app/unit-filter", test_unit_filter);
+  g_test_add_func ("/app/corrupt-model", test_corrupt_model);
+
+  g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
+  status = g_application_run (G_APPLICATION (app), 1, argv);
+  g_rmdir (tmpdir);
+  g_free (tmpdir);
+  return status != 0 ? status : test_status;
+}
