@@ -73,6 +73,12 @@ error_shown (gpointer data)
   return somscope_window_get_last_error (window) != NULL;
 }
 
+static gboolean
+allocated (gpointer data)
+{
+  return gtk_widget_get_width (data) > 0 && gtk_widget_get_mapped (data);
+}
+
 static void
 test_demo_maps (void)
 {
@@ -149,6 +155,7 @@ test_unit_filter (void)
   guint best = 0;
   double x, y;
 
+  wait_for (allocated, view, "the map view to show");
   for (gsize i = 0; i < bmus->shape[0]; i++)
     counts[b[i]]++;
   for (guint u = 0; u < G_N_ELEMENTS (counts); u++)
