@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "somscope-enums.h"
@@ -627,4 +628,44 @@ somscope_layer_set_class_names (SomscopeLayer      *self,
 
   g_strfreev (self->class_names);
   self->class_names = g_strdupv ((char **) names);
+}
+
+static const void *
+map_array_data (SomMap     *map,
+                const char *name,
+                SomDType    dtype)
+{
+  const SomArray *array = som_map_get_array (map, name);
+
+  return array != NULL && array->dtype == dtype ? array->data : NULL;
+}
+
+gboolean
+somscope_layer_get_map_data (SomscopeLayer *self,
+                             SomMapData    *data)
+{
+  const SomArray *class_hits;
+
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), FALSE);
+
+  memset (data, 0, sizeof *data);
+  data->response_bmu = -1;
+  if (self->map == NULL)
+    return FALSE;
+
+  class_hits = som_map_get_array (self->map, "class_hits");
+  data->grid = som_map_get_grid (self->map);
+  data->name = self->short_name;
+  data->umatrix = map_array_data (self->map, "umatrix", SOM_DTYPE_F32);
+  data->codebook = som_map_get_codebook (self->map);
+  data->dim = som_map_get_dim (self->map);
+  data->hits = map_array_data (self->map, "hits", SOM_DTYPE_I32);
+  data->class_hits = class_hits ? class_hits->data : NULL;
+  data->n_classes = class_hits ? class_hits->shape[0] : 0;
+  data->class_names = (const char * const *) self->class_names;
+  if (data->class_names != NULL && g_strv_length (self->class_names) < data->n_classes)
+    data->class_names = NULL;
+  data->response = self->response;
+  data->response_bmu = self->input_bmu;
+  return TRUE;
 }

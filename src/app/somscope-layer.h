@@ -7,6 +7,7 @@
 #include <glib-object.h>
 
 #include "som-map.h"
+#include "som-render.h"
 
 #include "somscope-types.h"
 
@@ -84,6 +85,10 @@ const float         *somscope_layer_get_response          (SomscopeLayer *self);
 /* Selects the input the response and the BMU marker follow (-1: none). */
 void                 somscope_layer_set_input             (SomscopeLayer *self,
                                                            int            input);
+/* The map as the core renderer takes it, borrowed from the layer (valid
+ * until the map or the input changes); FALSE without a map. */
+gboolean             somscope_layer_get_map_data          (SomscopeLayer *self,
+                                                           SomMapData    *data);
 guint                somscope_layer_get_revision          (SomscopeLayer *self);
 void                 somscope_layer_bump_revision         (SomscopeLayer *self);
 

@@ -105,36 +105,16 @@ map_ints (SomMap     *map,
   return array != NULL && array->dtype == SOM_DTYPE_I32 ? array->data : NULL;
 }
 
-/* The layer's map as the core renderer takes it; borrowed from the layer. */
+/* The layer's map as the core renderer takes it, and the options the
+ * screen uses: the theme's style, a font size for the widget's size. */
 static gboolean
 get_map_data (SomscopeMapView  *self,
               SomMapData       *data,
               SomRenderOptions *options)
 {
-  SomMap *map;
-  const SomArray *class_hits;
-
-  memset (data, 0, sizeof *data);
   som_render_options_init (options);
-  if (!has_map (self))
+  if (self->layer == NULL || !somscope_layer_get_map_data (self->layer, data))
     return FALSE;
-
-  map = somscope_layer_get_map (self->layer);
-  class_hits = som_map_get_array (map, "class_hits");
-  data->grid = som_map_get_grid (map);
-  data->name = somscope_layer_get_name (self->layer);
-  data->umatrix = map_floats (map, "umatrix");
-  data->codebook = som_map_get_codebook (map);
-  data->dim = som_map_get_dim (map);
-  data->hits = map_ints (map, "hits");
-  data->class_hits = class_hits ? class_hits->data : NULL;
-  data->n_classes = class_hits ? class_hits->shape[0] : 0;
-  data->class_names = somscope_layer_get_class_names (self->layer);
-  if (data->class_names != NULL && g_strv_length ((char **) data->class_names) < data->n_classes)
-    data->class_names = NULL;
-  data->response = somscope_layer_get_response (self->layer);
-  data->response_bmu = somscope_layer_get_input_bmu (self->layer);
-
   if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
     options->theme = SOM_RENDER_THEME_DARK;
   options->font_size = self->compact ? 6.5 : 10;

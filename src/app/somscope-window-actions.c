@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 
+#include "somscope-export-dialog.h"
 #include "somscope-window-private.h"
 
 static GtkFileFilter *
@@ -183,6 +184,28 @@ copy_view_action (GtkWidget  *widget,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("View copied as an image")));
 }
 
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+  SomscopeMapView *view = somscope_window_get_map_view (self);
+  SomscopeLayer *layer = self->document ? somscope_document_get_selected_layer (self->document) : NULL;
+  GtkWidget *dialog;
+  guint feature;
+
+  if (layer == NULL || somscope_layer_get_map (layer) == NULL)
+    {
+      somscope_window_show_error (self, _("There is no trained map to export yet"));
+      return;
+    }
+  g_object_get (view, "feature", &feature, NULL);
+  dialog = somscope_export_dialog_new (self, layer, G_LIST_MODEL (self->mapped_layers),
+                                       somscope_map_view_get_view (view), feature);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 void
 somscope_window_update_actions (SomscopeWindow *self)
 {
@@ -193,7 +216,7 @@ somscope_window_update_actions (SomscopeWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", busy || self->pending != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-view", has_document);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-in", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-out", has_document);
@@ -208,6 +231,7 @@ somscope_window_install_actions (SomscopeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, open_dataset_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.copy-view", NULL, copy_view_action);
   gtk_widget_class_install_action (widget_class, "win.train", NULL, train_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);

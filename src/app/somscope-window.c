@@ -439,6 +439,15 @@ somscope_window_show_error (SomscopeWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+void
+somscope_window_show_message (SomscopeWindow *self,
+                              const char     *message)
+{
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
 const char *
 somscope_window_get_last_error (SomscopeWindow *self)
 {
@@ -650,6 +659,8 @@ somscope_window_init (SomscopeWindow *self)
   g_signal_group_connect_swapped (self->document_signals, "notify::summary",
                                   G_CALLBACK (sync_summary), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::busy",
+                                  G_CALLBACK (somscope_window_update_actions), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::selected-layer",
                                   G_CALLBACK (somscope_window_update_actions), self);
 
   /* The job bar follows the document's coalesced progress properties. */

@@ -27,6 +27,8 @@ void              somscope_window_open            (SomscopeWindow      *self,
 void              somscope_window_open_demo       (SomscopeWindow      *self);
 void              somscope_window_show_error      (SomscopeWindow      *self,
                                                    const char          *message);
+void              somscope_window_show_message    (SomscopeWindow      *self,
+                                                   const char          *message);
 /* The last error shown, for tests and the accessibility tree. */
 const char       *somscope_window_get_last_error  (SomscopeWindow      *self);
 /* The map view of the page the view switcher shows. */
