@@ -9,12 +9,14 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
 #include "som-map.h"
 
 #include "somscope-application.h"
+#include "somscope-export.h"
 #include "somscope-window.h"
 
 #define WAIT_SECONDS 240
@@ -177,6 +179,110 @@ test_unit_filter (void)
     }
 }
 
+static void
+export_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GError **error = user_data;
+
+  if (!somscope_export_finish (result, error) && *error == NULL)
+    g_assert_not_reached ();
+  if (*error == NULL)
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "done");
+}
+
+static gboolean
+export_finished (gpointer data)
+{
+  return *(GError **) data != NULL;
+}
+
+static void
+export_figure (GListModel      *layers,
+               SomFigureFormat  format,
+               SomscopeView     view,
+               const char      *path)
+{
+  SomscopeExportOptions options;
+  g_autoptr(GError) error = NULL;
+
+  somscope_export_options_init (&options);
+  options.format = format;
+  options.view = view;
+  somscope_export_async (layers, &options, path, NULL, export_done_cb, &error);
+  wait_for (export_finished, &error, "the export");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+}
+
+static int
+pdf_pages (const char *path)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *quoted = g_shell_quote (path);
+  g_autofree char *command = g_strdup_printf ("pdfinfo %s", quoted);
+  const char *pages;
+  int status;
+
+  g_assert_true (g_spawn_command_line_sync (command, &out, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  pages = strstr (out, "Pages:");
+  g_assert_nonnull (pages);
+  return atoi (pages + strlen ("Pages:"));
+}
+
+/* Every format, the selected layer alone and every mapped layer. */
+static void
+test_export (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  g_autoptr(GListStore) one = g_list_store_new (SOMSCOPE_TYPE_LAYER);
+  const char *names[] = { "map.png", "map.svg", "map.pdf" };
+  SomscopeView views[] = { SOMSCOPE_VIEW_UMATRIX, SOMSCOPE_VIEW_HITS, SOMSCOPE_VIEW_CLASSES };
+
+  g_list_store_append (one, somscope_document_get_selected_layer (document));
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      g_autofree char *path = g_build_filename (tmpdir, names[f], NULL);
+      g_autofree char *all = g_strdup_printf ("%s/all-%s", tmpdir, names[f]);
+      g_autofree char *contents = NULL;
+      gsize length;
+
+      export_figure (G_LIST_MODEL (one), f, views[f], path);
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      switch (f)
+        {
+        case SOM_FIGURE_PNG:
+          {
+            const guint8 *b = (const guint8 *) contents;
+
+            g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
+            /* IHDR width: 8.5 cm at 300 dpi */
+            g_assert_cmpuint ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19], ==, 1004);
+          }
+          break;
+        case SOM_FIGURE_SVG:
+          g_assert_nonnull (strstr (contents, "<svg"));
+          g_assert_nonnull (strstr (contents, "</svg>"));
+          break;
+        case SOM_FIGURE_PDF:
+          g_assert_true (g_str_has_prefix (contents, "%PDF-"));
+          g_assert_cmpint (pdf_pages (path), ==, 1);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      g_unlink (path);
+
+      export_figure (mapped, f, SOMSCOPE_VIEW_UMATRIX, all);
+      g_assert_true (g_file_test (all, G_FILE_TEST_IS_REGULAR));
+      if (f == SOM_FIGURE_PDF)
+        g_assert_cmpint (pdf_pages (all), ==, g_list_model_get_n_items (mapped));
+      g_unlink (all);
+    }
+}
+
 /* A corrupt model shows an error naming the file; the session stays. */
 static void
 test_corrupt_model (void)
@@ -230,6 +336,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/demo-maps", test_demo_maps);
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
+  g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
