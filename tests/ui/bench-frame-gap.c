@@ -113,6 +113,5 @@ main (int argc, char **argv)
     }
   g_print ("frames while training: %u\n", gaps->len);
   g_print ("longest frame gap: %.1f ms (99th percentile %.1f ms; target 20 ms)\n", max, p99);
-  g_array_unref (gaps);
   return gaps->len > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
