@@ -6,6 +6,8 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <cblas.h>
 #include <glib/gi18n.h>
 #include <gdk/gdk.h>
@@ -362,6 +364,18 @@ jobs_changed (SomscopeDocument *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
+/* Workers run at a lower priority than the main thread, so on a machine
+ * whose cores are all busy the frames still come on time.  Returns the
+ * previous niceness. */
+static int
+lower_thread_priority (int nice)
+{
+  int previous = getpriority (PRIO_PROCESS, gettid ());
+
+  setpriority (PRIO_PROCESS, gettid (), nice);
+  return previous;
+}
+
 /* -- loading: model, dataset, inference (a GTask in a worker thread) */
 
 typedef struct
@@ -518,14 +532,14 @@ load_run_inference (LoadData      *d,
 }
 
 static void
-load_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+load_thread_inner (GTask        *task,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
 {
   LoadData *d = task_data;
   g_autoptr(GError) error = NULL;
   SomDatasetOptions options = { NULL, NULL, d->limit };
+
   SomPreprocessOptions preprocess_options = { 0 };
   guint channels, height, width;
   gboolean channels_last;
@@ -573,6 +587,18 @@ load_thread (GTask        *task,
     }
   d->seconds = (g_get_monotonic_time () - t0) / 1e6;
   g_task_return_boolean (task, TRUE);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  int nice = lower_thread_priority (10);
+
+  load_thread_inner (task, task_data, cancellable);
+  setpriority (PRIO_PROCESS, gettid (), nice);
 }
 
 static void
@@ -957,6 +983,14 @@ train_worker (gpointer data,
   TrainJob *job = data;
   g_autoptr(SomChunkSource) source = NULL;
   SomArray *codes = job->codes->array;
+  static _Thread_local gboolean reniced;
+
+  /* The pool's threads are ours alone: lower them once. */
+  if (!reniced)
+    {
+      lower_thread_priority (10);
+      reniced = TRUE;
+    }
 
   if (!g_cancellable_set_error_if_cancelled (job->cancellable, &job->error))
     {
@@ -1121,11 +1155,13 @@ extract_thread (GTask        *task,
 {
   LoadData *d = task_data;
   g_autoptr(GError) error = NULL;
+  int nice = lower_thread_priority (10);
 
   if (!load_run_inference (d, cancellable, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
+  setpriority (PRIO_PROCESS, gettid (), nice);
 }
 
 static void
