@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <cblas.h>
 #include <glib/gi18n.h>
 #include <gdk/gdk.h>
@@ -370,9 +371,9 @@ jobs_changed (SomscopeDocument *self,
 static int
 lower_thread_priority (int nice)
 {
-  int previous = getpriority (PRIO_PROCESS, gettid ());
+  int previous = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
 
-  setpriority (PRIO_PROCESS, gettid (), nice);
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
   return previous;
 }
 
@@ -598,7 +599,7 @@ load_thread (GTask        *task,
   int nice = lower_thread_priority (10);
 
   load_thread_inner (task, task_data, cancellable);
-  setpriority (PRIO_PROCESS, gettid (), nice);
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
 }
 
 static void
@@ -1161,7 +1162,7 @@ extract_thread (GTask        *task,
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
-  setpriority (PRIO_PROCESS, gettid (), nice);
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
 }
 
 static void
