@@ -1,0 +1,139 @@
+/* take-screenshots.c: the README's screenshots, rendered by GTK itself
+ *
+ *   dbus-run-session -- xvfb-run -a -s "-screen 0 1600x1000x24" \
+ *     build/tests/ui/take-screenshots docs/screenshots
+ *
+ * Opens the demo, waits for the maps, then selects a misclassified input and
+ * the unit it lands on, and saves the window for several views.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "somscope-application.h"
+#include "somscope-window.h"
+
+static const char *outdir;
+
+static gboolean
+maps_trained (SomscopeWindow *window)
+{
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  guint n = g_list_model_get_n_items (mapped);
+
+  if (somscope_window_get_document (window) == NULL || n == 0)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      if (somscope_layer_get_status (layer) != SOMSCOPE_LAYER_STATUS_DONE)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+settle (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  /* Lets frames happen (this is a tool, not a test). */
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+save (GtkWidget  *widget,
+      const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = g_build_filename (outdir, name, NULL);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    g_error ("could not write %s", path);
+  g_print ("%s\n", path);
+}
+
+static void
+on_activate (GApplication *app,
+             gpointer      user_data)
+{
+  SomscopeWindow *window = SOMSCOPE_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  SomscopeDocument *document;
+  GListModel *inputs;
+  GListModel *mapped;
+  g_autoptr(SomscopeLayer) last = NULL;
+  SomscopeLayer *layer;
+  guint n;
+  int chosen = 0;
+
+  while (!maps_trained (window))
+    g_main_context_iteration (NULL, TRUE);
+  document = somscope_window_get_document (window);
+  settle (500);
+  save (GTK_WIDGET (window), "overview.png");
+
+  /* A misclassified input tells the more interesting story. */
+  inputs = somscope_document_get_inputs (document);
+  n = g_list_model_get_n_items (inputs);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+
+      if (somscope_input_get_misclassified (input))
+        {
+          chosen = i;
+          break;
+        }
+    }
+  mapped = somscope_window_get_mapped_layers (window);
+  last = g_list_model_get_item (mapped, g_list_model_get_n_items (mapped) - 1);
+  somscope_document_set_selected_layer (document, last);
+  somscope_document_set_selected_input (document, chosen);
+  layer = somscope_document_get_selected_layer (document);
+  g_signal_emit_by_name (somscope_window_get_map_view (window), "unit-activated",
+                         somscope_layer_get_input_bmu (layer));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "classes");
+  settle (800);
+  save (GTK_WIDGET (window), "classes.png");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "response");
+  settle (800);
+  save (GTK_WIDGET (window), "response.png");
+
+  g_application_quit (app);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(SomscopeApplication) app = NULL;
+  GSettings *settings;
+
+  if (argc != 2)
+    {
+      g_printerr ("usage: take-screenshots OUTDIR\n");
+      return EXIT_FAILURE;
+    }
+  outdir = argv[1];
+  g_mkdir_with_parents (outdir, 0755);
+  gtk_init ();
+  app = somscope_application_new ();
+  settings = somscope_application_get_settings (app);
+  g_settings_set_int (settings, "window-width", 1600);
+  g_settings_set_int (settings, "window-height", 1000);
+  g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
+  return g_application_run (G_APPLICATION (app), 1, argv);
+}
