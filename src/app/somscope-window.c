@@ -176,6 +176,13 @@ sync_selected_input (SomscopeWindow *self)
   if (index >= 0)
     input = g_list_model_get_item (somscope_document_get_inputs (self->document), index);
 
+  /* The gallery shows the selection, whoever made it. */
+  self->syncing_selection = TRUE;
+  gtk_single_selection_set_selected (self->input_selection,
+                                     input ? find_position (G_LIST_MODEL (self->filtered_inputs), input)
+                                           : GTK_INVALID_LIST_POSITION);
+  self->syncing_selection = FALSE;
+
   if (input == NULL)
     {
       gtk_stack_set_visible_child_name (self->trajectory_stack, "none");
@@ -189,9 +196,15 @@ sync_selected_input (SomscopeWindow *self)
       g_autofree char *markup = NULL;
 
       g_object_get (input, "title", &title, "caption", &caption, NULL);
-      markup = g_markup_printf_escaped ("<b>%s</b>\n%s%s", title, caption,
-                                        somscope_input_get_misclassified (input)
-                                          ? _("\n<span foreground=\"#c01c28\">misclassified</span>") : "");
+      markup = g_markup_printf_escaped ("<b>%s</b>\n%s", title, caption);
+      if (somscope_input_get_misclassified (input))
+        {
+          g_autofree char *with = g_strdup_printf ("%s\n<span foreground=\"#c01c28\">%s</span>", markup,
+                                                   _("misclassified"));
+
+          g_free (markup);
+          markup = g_steal_pointer (&with);
+        }
       gtk_label_set_markup (self->input_label, markup);
       gtk_picture_set_paintable (self->input_picture,
                                  GDK_PAINTABLE (somscope_input_get_thumbnail (input)));
