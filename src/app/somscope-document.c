@@ -16,7 +16,9 @@
 #include "som-dataset.h"
 #include "som-features.h"
 #include "som-model.h"
+#include "som-map-file.h"
 #include "som-preprocess.h"
+#include "som-session.h"
 #include "som-trainer.h"
 
 #include "somscope-document.h"
@@ -66,6 +68,7 @@ struct _SomscopeDocument
   SomDataset            *dataset;
   SomPreprocess         *preprocess;
   SomArray              *labels;          /* N int32, or NULL */
+  SomArray              *predictions;     /* N int32, or NULL */
   JobProgress           *load_progress;
 
   SomscopeDocumentState  state;
@@ -76,6 +79,7 @@ struct _SomscopeDocument
   guint                  n_training;
   gsize                  n_inputs;
   gboolean               has_labels;
+  gboolean               modified;        /* maps trained since the last save */
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
 };
@@ -124,6 +128,7 @@ somscope_document_finalize (GObject *object)
   g_clear_object (&self->dataset);
   g_clear_pointer (&self->preprocess, som_preprocess_free);
   g_clear_pointer (&self->labels, som_array_free);
+  g_clear_pointer (&self->predictions, som_array_free);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_object (&self->layers);
   g_clear_object (&self->inputs);
@@ -715,6 +720,7 @@ apply_load (SomscopeDocument *self,
                                                  ? names[prediction] : NULL));
         }
       g_list_store_splice (self->inputs, 0, 0, inputs->pdata, inputs->len);
+      self->predictions = g_steal_pointer (&d->predictions);
     }
 
   g_free (self->title);
@@ -741,6 +747,7 @@ apply_load (SomscopeDocument *self,
   somscope_document_set_selected_layer (self, first_mapped);
 }
 
+static void somscope_document_autosave (SomscopeDocument *self);
 static void layer_mapped_cb (SomscopeDocument *self,
                              GParamSpec       *pspec,
                              SomscopeLayer    *layer);
@@ -969,8 +976,12 @@ train_done_idle (gpointer data)
       somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
       if (self->selected_input >= 0)
         somscope_layer_set_input (layer, self->selected_input);
+      self->modified = TRUE;
     }
   update_training_progress (self);
+  /* Finished training is never lost. */
+  if (self->n_training == 0 && self->modified)
+    somscope_document_autosave (self);
 
 out:
   train_job_free (job);
@@ -1300,6 +1311,269 @@ layer_mapped_cb (SomscopeDocument *self,
   g_hash_table_add (self->pending, g_object_ref (layer));
   g_clear_handle_id (&self->pending_id, g_source_remove);
   self->pending_id = g_timeout_add (300, pending_timeout_cb, self);
+}
+
+
+/* -- sessions (.somscope): save, autosave */
+
+typedef struct
+{
+  char       *path;
+  char       *model_path;
+  char       *dataset_path;
+  gsize       n;
+  SomArray   *labels;
+  SomArray   *predictions;
+  GPtrArray  *layers;      /* SaveLayer */
+  gint64      selection[3];
+  gint64      seed;
+} SaveData;
+
+typedef struct
+{
+  guint      index;
+  char      *name;
+  char      *op;
+  JsonNode  *shape;
+  SomMap    *map;
+  SomArray  *codes;
+} SaveLayer;
+
+static void
+save_layer_free (SaveLayer *l)
+{
+  g_free (l->name);
+  g_free (l->op);
+  json_node_unref (l->shape);
+  g_object_unref (l->map);
+  som_array_free (l->codes);
+  g_free (l);
+}
+
+static void
+save_data_free (SaveData *d)
+{
+  g_free (d->path);
+  g_free (d->model_path);
+  g_free (d->dataset_path);
+  g_clear_pointer (&d->labels, som_array_free);
+  g_clear_pointer (&d->predictions, som_array_free);
+  g_ptr_array_unref (d->layers);
+  g_free (d);
+}
+
+static gboolean
+take_map_array (SomSession     *session,
+                guint           position,
+                SomLayerArray   which,
+                SomMap         *map,
+                const char     *name,
+                GError        **error)
+{
+  const SomArray *array = som_map_get_array (map, name);
+
+  if (array == NULL)
+    return TRUE;
+  return som_session_set_layer_array (session, position, which, array, error);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SaveData *d = task_data;
+  g_autoptr(SomSession) session = som_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) preprocessing = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "pad");
+  json_builder_add_int_value (builder, 0);
+  json_builder_set_member_name (builder, "resize");
+  json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "mean");
+  json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "std");
+  json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+  preprocessing = json_builder_get_root (builder);
+
+  som_session_set_seed (session, d->seed);
+  if (!som_session_set_model (session, d->model_path, NULL, &error) ||
+      (d->dataset_path != NULL &&
+       !som_session_set_dataset (session, d->dataset_path, NULL, preprocessing, d->n, &error)) ||
+      (d->labels != NULL &&
+       !som_session_set_array (session, SOM_SESSION_LABELS, d->labels, &error)) ||
+      (d->predictions != NULL &&
+       !som_session_set_array (session, SOM_SESSION_PREDICTIONS, d->predictions, &error)))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  for (guint i = 0; i < d->layers->len; i++)
+    {
+      SaveLayer *l = g_ptr_array_index (d->layers, i);
+      g_autoptr(JsonNode) meta = som_map_meta_to_json (l->map);
+      int position;
+
+      position = som_session_add_layer (session, l->index, l->name, l->op, l->shape, meta, &error);
+      if (position < 0 ||
+          !som_session_set_layer_array (session, position, SOM_LAYER_CODEBOOK,
+                                        som_map_get_codebook_array (l->map), &error) ||
+          !take_map_array (session, position, SOM_LAYER_BMUS, l->map, "bmus", &error) ||
+          !take_map_array (session, position, SOM_LAYER_HITS, l->map, "hits", &error) ||
+          !take_map_array (session, position, SOM_LAYER_UMATRIX, l->map, "umatrix", &error) ||
+          !take_map_array (session, position, SOM_LAYER_QE_PER_EPOCH, l->map, "qe_per_epoch", &error) ||
+          !take_map_array (session, position, SOM_LAYER_TE_PER_EPOCH, l->map, "te_per_epoch", &error) ||
+          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
+  som_session_set_selection (session, d->selection[0], d->selection[1], d->selection[2]);
+
+  if (!som_session_save (session, d->path, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static JsonNode *
+shape_to_json (const SomLayer *info)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < info->ndim; i++)
+    if (i == 0 || info->shape[i] < 0)
+      json_builder_add_null_value (builder);
+    else
+      json_builder_add_int_value (builder, info->shape[i]);
+  json_builder_end_array (builder);
+  return json_builder_get_root (builder);
+}
+
+static SaveData *
+snapshot_for_save (SomscopeDocument *self,
+                   const char       *path)
+{
+  SaveData *d = g_new0 (SaveData, 1);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+
+  d->path = g_strdup (path);
+  d->model_path = g_file_get_path (self->model_file);
+  d->dataset_path = self->dataset_file ? g_file_get_path (self->dataset_file) : NULL;
+  d->n = self->n_inputs;
+  d->labels = self->labels ? som_array_copy (self->labels) : NULL;
+  d->predictions = self->predictions ? som_array_copy (self->predictions) : NULL;
+  d->seed = g_settings_get_int (self->settings, "som-seed");
+  d->layers = g_ptr_array_new_with_free_func ((GDestroyNotify) save_layer_free);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+      SomscopeCodes *codes = somscope_layer_get_codes (layer);
+      SomMap *map = somscope_layer_get_map (layer);
+      SaveLayer *l;
+
+      if (map == NULL || codes == NULL || !somscope_layer_get_mapped (layer))
+        continue;
+      l = g_new0 (SaveLayer, 1);
+      l->index = somscope_layer_get_index (layer);
+      l->name = g_strdup (somscope_layer_get_name (layer));
+      l->op = g_strdup (somscope_layer_get_op (layer));
+      l->shape = shape_to_json (som_model_get_layer (self->model, l->index));
+      l->map = g_object_ref (map);
+      l->codes = som_array_copy (codes->array);
+      g_ptr_array_add (d->layers, l);
+    }
+  d->selection[0] = self->selected_layer ? (gint64) somscope_layer_get_index (self->selected_layer) : -1;
+  d->selection[1] = self->selected_input;
+  d->selection[2] = self->selected_unit;
+  return d;
+}
+
+void
+somscope_document_save_async (SomscopeDocument    *self,
+                              const char          *path,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, somscope_document_save_async);
+  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY || self->model_file == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                               _("There is nothing to save yet"));
+      return;
+    }
+  g_task_set_task_data (task, snapshot_for_save (self, path), (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+gboolean
+somscope_document_save_finish (SomscopeDocument  *self,
+                               GAsyncResult      *result,
+                               GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (g_task_get_source_tag (G_TASK (result)) == somscope_document_save_async &&
+      g_object_get_data (G_OBJECT (result), "somscope-autosave") == NULL)
+    self->modified = FALSE;
+  return TRUE;
+}
+
+gboolean
+somscope_document_get_modified (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
+  return self->modified;
+}
+
+char *
+somscope_document_autosave_path (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "somscope", "autosave.somscope", NULL);
+}
+
+static void
+autosave_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_warning ("Autosave failed: %s", error->message);
+}
+
+/* After the training jobs: the maps go to $XDG_STATE_HOME/somscope/. */
+static void
+somscope_document_autosave (SomscopeDocument *self)
+{
+  g_autofree char *path = somscope_document_autosave_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GTask) task = NULL;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    return;
+  task = g_task_new (self, NULL, autosave_done_cb, NULL);
+  g_task_set_source_tag (task, somscope_document_autosave);
+  g_task_set_task_data (task, snapshot_for_save (self, path), (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (task, save_thread);
 }
 
 void

@@ -45,6 +45,22 @@ gboolean              somscope_document_get_busy           (SomscopeDocument    
 double                somscope_document_get_progress       (SomscopeDocument     *self);
 const char           *somscope_document_get_message        (SomscopeDocument     *self);
 
+/* Saves a .somscope session (contracts.md section 4) in a worker thread:
+ * the model and dataset references, labels, predictions and, for every
+ * mapped layer with a map, its SOM, BMUs, hits, U-matrix and codes. */
+void                  somscope_document_save_async         (SomscopeDocument     *self,
+                                                            const char           *path,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+gboolean              somscope_document_save_finish        (SomscopeDocument     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+/* Maps were trained since the last save. */
+gboolean              somscope_document_get_modified       (SomscopeDocument     *self);
+/* $XDG_STATE_HOME/somscope/autosave.somscope: written after training jobs. */
+char                 *somscope_document_autosave_path      (void);
+
 /* (Re)trains every mapped layer with the current settings. */
 void                  somscope_document_train              (SomscopeDocument     *self);
 /* Stops every running job; finished maps stay. */

@@ -207,6 +207,69 @@ export_action (GtkWidget  *widget,
 }
 
 static void
+save_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(SomscopeWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!somscope_document_save_finish (SOMSCOPE_DOCUMENT (object), result, &error))
+    somscope_window_show_error (self, error->message);
+  else
+    somscope_window_show_message (self, _("Session saved"));
+  if (self->close_after_save && error == NULL)
+    gtk_window_destroy (GTK_WINDOW (self));
+  self->close_after_save = FALSE;
+}
+
+static void
+save_response_cb (SomscopeWindow       *self,
+                  int                   response,
+                  GtkFileChooserNative *native)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+      g_autofree char *path = g_file_get_path (file);
+
+      if (path != NULL && !g_str_has_suffix (path, ".somscope"))
+        {
+          char *with = g_strconcat (path, ".somscope", NULL);
+
+          g_free (path);
+          path = with;
+        }
+      if (path != NULL)
+        somscope_document_save_async (self->document, path, NULL, save_done_cb, g_object_ref (self));
+    }
+  else
+    self->close_after_save = FALSE;
+  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (native));
+  g_object_unref (native);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+  static const char * const sessions[] = { "*.somscope", NULL };
+  GtkFileChooserNative *native;
+  g_autofree char *name = NULL;
+
+  native = gtk_file_chooser_native_new (_("Save the Session"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), new_filter (_("Somscope sessions"), sessions));
+  name = g_strdup_printf ("%s.somscope", _("analysis"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (native), name);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+  g_signal_connect_swapped (native, "response", G_CALLBACK (save_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+static void
 show_view_action (GtkWidget  *widget,
                   const char *action_name,
                   GVariant   *param)
@@ -227,7 +290,7 @@ somscope_window_update_actions (SomscopeWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", busy || self->pending != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-view", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_document);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-in", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-out", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-reset", has_document);
@@ -242,6 +305,7 @@ somscope_window_install_actions (SomscopeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, open_dataset_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.copy-view", NULL, copy_view_action);
   gtk_widget_class_install_action (widget_class, "win.train", NULL, train_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);

@@ -64,6 +64,8 @@ struct _SomscopeWindow
   char                *last_error;
 
   gboolean             syncing_selection;
+  gboolean             close_after_save;
+  gboolean             close_confirmed;
 };
 
 void somscope_window_install_actions (SomscopeWindowClass *klass);

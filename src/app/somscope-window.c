@@ -496,12 +496,59 @@ somscope_window_get_document (SomscopeWindow *self)
   return self->document;
 }
 
+static void
+close_response_cb (SomscopeWindow *self,
+                   const char     *response,
+                   AdwMessageDialog *dialog)
+{
+  if (g_str_equal (response, "discard"))
+    {
+      self->close_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+  else if (g_str_equal (response, "save"))
+    {
+      self->close_after_save = TRUE;
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.save", NULL);
+    }
+}
+
+/* Unsaved maps ask before they go (they are in the autosave either way). */
+static gboolean
+confirm_close (SomscopeWindow *self)
+{
+  AdwMessageDialog *dialog;
+
+  if (self->close_confirmed || self->document == NULL ||
+      !somscope_document_get_modified (self->document) ||
+      g_getenv ("SOMSCOPE_NO_CLOSE_PROMPT") != NULL)
+    return FALSE;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Save the Session?"),
+                                                       _("The maps trained since the last save are kept in the autosave, but not in a session file of your own.")));
+  adw_message_dialog_add_responses (dialog,
+                                    "cancel", _("_Cancel"),
+                                    "discard", _("_Discard"),
+                                    "save", _("_Save…"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (dialog, "save", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "save");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_swapped (dialog, "response", G_CALLBACK (close_response_cb), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
 static gboolean
 somscope_window_close_request (GtkWindow *window)
 {
   SomscopeWindow *self = SOMSCOPE_WINDOW (window);
   GSettings *settings;
   int width, height;
+
+  if (confirm_close (self))
+    return TRUE;
 
   settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
   gtk_window_get_default_size (window, &width, &height);
