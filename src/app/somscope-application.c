@@ -68,7 +68,8 @@ quit_activated (GSimpleAction *action,
   GtkApplication *app = GTK_APPLICATION (user_data);
   GList *windows = gtk_application_get_windows (app);
 
-  /* Closing the windows lets them save their state and stop their jobs. */
+  /* Closing the windows lets them save their state, stop their jobs and
+   * ask about unsaved work; the application ends with the last one. */
   for (GList *l = windows; l != NULL;)
     {
       GtkWindow *window = l->data;
@@ -76,7 +77,6 @@ quit_activated (GSimpleAction *action,
       l = l->next;
       gtk_window_close (window);
     }
-  g_application_quit (G_APPLICATION (app));
 }
 
 static void

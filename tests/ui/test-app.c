@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "som-map.h"
+#include "som-session.h"
 
 #include "somscope-application.h"
 #include "somscope-export.h"
@@ -283,6 +284,56 @@ test_export (void)
     }
 }
 
+static void
+save_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GError **error = user_data;
+
+  if (somscope_document_save_finish (SOMSCOPE_DOCUMENT (object), result, error))
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "done");
+}
+
+/* A saved session holds every mapped layer with the app's BMUs; the
+ * autosave after training exists too. */
+static void
+test_save_session (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  g_autofree char *path = g_build_filename (tmpdir, "test.somscope", NULL);
+  g_autofree char *autosave = somscope_document_autosave_path ();
+  g_autoptr(SomSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_test (autosave, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (somscope_document_get_modified (document));
+  somscope_document_save_async (document, path, NULL, save_done_cb, &error);
+  wait_for (export_finished, &error, "the save");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (somscope_document_get_modified (document));
+
+  session = som_session_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (som_session_get_n_layers (session), ==, g_list_model_get_n_items (mapped));
+  g_assert_cmpuint (som_session_get_n_inputs (session), ==, 300);
+  for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+      int position = som_session_find_layer (session, somscope_layer_get_index (layer));
+      const SomArray *bmus;
+
+      g_assert_cmpint (position, >=, 0);
+      bmus = som_session_get_layer_array (session, position, SOM_LAYER_BMUS);
+      g_assert_nonnull (bmus);
+      for (guint k = 0; k < 300; k++)
+        g_assert_cmpint (((const gint32 *) bmus->data)[k], ==, somscope_layer_get_bmu (layer, k));
+    }
+  g_unlink (path);
+}
+
 /* A corrupt model shows an error naming the file; the session stays. */
 static void
 test_corrupt_model (void)
@@ -337,6 +388,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/export", test_export);
+  g_test_add_func ("/app/save-session", test_save_session);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
