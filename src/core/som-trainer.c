@@ -161,17 +161,25 @@ data_mean (Trainer *t, double *mean, GError **error)
 }
 
 /* Copies the valid rows of a chunk, centred, into @c (the invalid ones as zero). */
-static void
-center_chunk (Trainer *t, const float *x, gsize m, const double *mean, float *c)
+SOM_VECTORIZE static void
+center_chunk (Trainer *t, const float *x, gsize m, const float *mean, float *c)
 {
   for (gsize i = 0; i < m; i++)
-    for (guint j = 0; j < t->dim; j++)
-      c[i * t->dim + j] = t->valid[i] ? (float) (x[i * t->dim + j] - mean[j]) : 0.0f;
+    {
+      float *ci = c + i * t->dim;
+      const float *xi = x + i * t->dim;
+
+      if (!t->valid[i])
+        memset (ci, 0, t->dim * sizeof (float));
+      else
+        for (guint j = 0; j < t->dim; j++)
+          ci[j] = xi[j] - mean[j];
+    }
 }
 
 /* (Xc)ᵀ(Xc)·V for the n × l matrix V (column-major in @v is avoided: V is dim × l row-major). */
 static gboolean
-covariance_times (Trainer *t, const double *mean, const float *v, guint l, double *out, GError **error)
+covariance_times (Trainer *t, const float *mean, const float *v, guint l, double *out, GError **error)
 {
   g_autofree float *c = g_new (float, t->chunk * t->dim);
   g_autofree float *y = g_new (float, t->chunk * l);
@@ -230,7 +238,10 @@ principal_components (Trainer *t, GRand *rand, const double *mean,
                       double *v1, double *v2, double *lambda1, double *lambda2, GError **error)
 {
   guint D = t->dim;
+  g_autofree float *meanf = g_new (float, D);
 
+  for (guint j = 0; j < D; j++)
+    meanf[j] = (float) mean[j];
   *lambda1 = *lambda2 = 0;
   memset (v1, 0, D * sizeof (double));
   memset (v2, 0, D * sizeof (double));
@@ -255,7 +266,7 @@ principal_components (Trainer *t, GRand *rand, const double *mean,
 
           if (x == NULL)
             return FALSE;
-          center_chunk (t, x, rows, mean, c);
+          center_chunk (t, x, rows, meanf, c);
           cblas_ssyrk (CblasRowMajor, CblasUpper, CblasTrans, (blasint) D, (blasint) rows,
                        1.0f, c, (blasint) D, 0.0f, cf, (blasint) D);
           for (gsize i = 0; i < (gsize) D * D; i++)
@@ -300,7 +311,7 @@ principal_components (Trainer *t, GRand *rand, const double *mean,
         {
           for (gsize i = 0; i < (gsize) D * l; i++)
             vf[i] = (float) v[i];
-          if (!covariance_times (t, mean, vf, l, cv, error))
+          if (!covariance_times (t, meanf, vf, l, cv, error))
             return FALSE;
           if (it == PCA_ITERATIONS)
             break;
@@ -577,8 +588,13 @@ batch_update (Trainer *t, float *codebook, const double *sum, const double *coun
         return FALSE;
       for (guint jj = 0; jj < nb; jj++)
         for (guint m = 0; m < M; m++)
-          h[(gsize) jj * M + m] = (float) som_neighborhood_weight (
-              t->p.neighborhood, som_grid_distance_squared (t->grid, j0 + jj, occ[m]), sigma);
+          {
+            double hw = som_neighborhood_weight (t->p.neighborhood,
+                                                 som_grid_distance_squared (t->grid, j0 + jj, occ[m]), sigma);
+            /* Far tails of a gaussian would be denormal floats, which make
+             * the sgemm many times slower; they change no sum anyway. */
+            h[(gsize) jj * M + m] = hw < 1e-30 ? 0.0f : (float) hw;
+          }
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint) nb, (blasint) D, (blasint) M,
                    1.0f, h, (blasint) M, s, (blasint) D, 0.0f, num, (blasint) D);
       for (guint jj = 0; jj < nb; jj++)
