@@ -1,8 +1,12 @@
-/* test-window.c: the main window comes up with its title
+/* test-window.c: the main window comes up with its title; a bad file from the
+ * command line shows the window with the error instead of exiting
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
 
 #include "somscope-application.h"
 #include "somscope-window.h"
@@ -27,10 +31,49 @@ test_window_opens (void)
   g_assert_cmpint (g_application_run (G_APPLICATION (app), 0, NULL), ==, 0);
 }
 
+static void
+on_open (GApplication  *app,
+         GFile        **files,
+         int            n_files,
+         const char    *hint,
+         gpointer       user_data)
+{
+  SomscopeWindow *window = SOMSCOPE_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  g_assert_nonnull (window);
+  while (somscope_window_get_last_error (window) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_test_message ("error: %s", somscope_window_get_last_error (window));
+  g_assert_nonnull (strstr (somscope_window_get_last_error (window), "garbage.onnx"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_assert_null (somscope_window_get_document (window));
+  g_application_quit (app);
+}
+
+static void
+test_bad_file_from_command_line (void)
+{
+  g_autoptr(SomscopeApplication) app = somscope_application_new ();
+  g_autofree char *dir = g_dir_make_tmp ("somscope-test-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "garbage.onnx", NULL);
+  char *argv[] = { "somscope", path, NULL };
+
+  g_assert_true (g_file_set_contents (path, "not a model", -1, NULL));
+  g_signal_connect_after (app, "open", G_CALLBACK (on_open), NULL);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 2, argv), ==, 0);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  gtk_test_init (&argc, &argv, NULL);
   g_test_add_func ("/window/opens", test_window_opens);
+  g_test_add_func ("/window/bad-file-from-command-line", test_bad_file_from_command_line);
   return g_test_run ();
 }
