@@ -294,9 +294,9 @@ somscope_map_view_snapshot (GtkWidget   *widget,
     cairo_scale (cr, self->zoom, self->zoom);
     cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
 
-    /* The selected input's BMU: a ring in the theme's text colour, drawn
-     * on every layer's map so its path through the network shows. */
-    if (input_bmu >= 0 && (guint) input_bmu < n_units)
+    /* The selected input's BMU: a ring drawn on every layer's map so its
+     * path through the network shows (the response view marks it itself). */
+    if (input_bmu >= 0 && (guint) input_bmu < n_units && self->view != SOMSCOPE_VIEW_RESPONSE)
       {
         double x, y, w, h;
 
