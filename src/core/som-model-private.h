@@ -122,6 +122,7 @@ typedef enum
 {
   SOM_OP_VIEW       = 1 << 0, /* output 0 is a view of input 0 (no compute) */
   SOM_OP_SHAPE_ONLY = 1 << 1, /* needs only input shapes (Shape, Size) */
+  SOM_OP_INPLACE    = 1 << 2, /* elementwise: output 0 may overwrite input 0 of the same shape */
 } SomOpFlags;
 
 struct _SomOpDef

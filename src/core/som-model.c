@@ -563,7 +563,7 @@ som_model_load (const char *path, GError **error)
  * input lacks data), only shapes are set. */
 static gboolean
 exec_node (SomModel *self, SomNode *n, SomTensor **in, SomTensor **out, gboolean values_too,
-           gboolean *computed, GError **error)
+           SomTensor *inplace, gboolean *computed, GError **error)
 {
   SomOpCtx c = { self, n, in, out, n->n_in, n->n_out, self->path };
   gboolean have_data = TRUE;
@@ -579,6 +579,13 @@ exec_node (SomModel *self, SomNode *n, SomTensor **in, SomTensor **out, gboolean
         have_data = FALSE;
   if (!values_too || !have_data)
     return TRUE;
+  if (inplace != NULL && out[0] != NULL && out[0]->dtype == inplace->dtype && out[0]->ndim == inplace->ndim
+      && memcmp (out[0]->shape, inplace->shape, inplace->ndim * sizeof (gint64)) == 0)
+    {
+      /* The input dies here: write the result over it. */
+      _som_tensor_unref (out[0]);
+      out[0] = _som_tensor_ref (inplace);
+    }
   if (n->def->flags & SOM_OP_VIEW)
     {
       SomTensor *v = _som_tensor_view (in[0], out[0]->ndim, out[0]->shape);
@@ -649,7 +656,7 @@ infer_pass (SomModel *self, gint64 batch)
         continue;
       {
         g_autoptr(GError) ierr = NULL;
-        if (!exec_node (self, n, in, out, FALSE, &computed, &ierr))
+        if (!exec_node (self, n, in, out, FALSE, NULL, &computed, &ierr))
           {
             g_debug ("%s: shape inference stops at node %s (%s): %s", self->path, n->name, n->op, ierr->message);
             continue;
@@ -662,7 +669,7 @@ infer_pass (SomModel *self, gint64 batch)
         {
           for (guint k = 0; k < n->n_out; k++)
             g_clear_pointer (&out[k], _som_tensor_unref);
-          if (!exec_node (self, n, in, out, TRUE, &computed, NULL))
+          if (!exec_node (self, n, in, out, TRUE, NULL, &computed, NULL))
             continue;
         }
       for (guint k = 0; k < n->n_out; k++)
@@ -1210,8 +1217,21 @@ execute (SomModel *self, SomTensor * const *inputs, const int *want, guint n_wan
             in[k] = v->constant != NULL ? v->constant : vals[n->in[k]];
             g_assert (in[k] != NULL);
           }
-      if (!exec_node (self, n, in, out, TRUE, &computed, error))
-        goto fail;
+      {
+        SomTensor *inplace = NULL;
+        int id0 = n->n_in > 0 ? n->in[0] : -1;
+        if ((n->def->flags & SOM_OP_INPLACE) && !keep_all && id0 >= 0 && vals[id0] != NULL
+            && in[0] == vals[id0] && uses[id0] == 1 && !pinned[id0] && vals[id0]->base == NULL
+            && g_atomic_ref_count_compare (&vals[id0]->ref, 1))
+          {
+            inplace = vals[id0];
+            for (guint k = 1; k < n->n_in; k++)
+              if (n->in[k] == id0)
+                inplace = NULL;
+          }
+        if (!exec_node (self, n, in, out, TRUE, inplace, &computed, error))
+          goto fail;
+      }
       if (!computed)
         {
           g_set_error (error, SOM_ERROR, SOM_ERROR_FAILED, "%s: node %s (%s) could not be computed",

@@ -409,9 +409,10 @@ _som_conv_compute (SomOpCtx *c, GError **error)
     }
 
   /* im2col with the batch folded into the GEMM's columns */
-  nb = MAX (1, MIN (N, (4 << 20) / MAX (K * ohw, 1)));
-  if (ohw >= 1024)
-    nb = 1;
+  /* Images per GEMM: enough columns to keep sgemm efficient (≥ 256), a
+   * column buffer that stays in cache (≤ 2 MiB) when that allows. */
+  nb = MAX ((256 + ohw - 1) / ohw, (512 << 10) / MAX (K * ohw, 1));
+  nb = CLAMP (nb, 1, N);
   cols = g_try_malloc (sizeof (float) * K * nb * ohw);
   tmp = nb > 1 ? g_try_malloc (sizeof (float) * Mg * nb * ohw) : NULL;
   if (cols == NULL || (nb > 1 && tmp == NULL))
