@@ -28,6 +28,7 @@ struct _SomModel
   GArray       *layers;        /* SomLayer */
   guint64       flops;
   guint64       n_params;
+  char         *bad_input;     /* an input of a data type Somscope does not compute in */
 };
 
 G_DEFINE_FINAL_TYPE (SomModel, som_model, G_TYPE_OBJECT)
@@ -73,6 +74,7 @@ som_model_finalize (GObject *object)
 
   g_free (self->path);
   g_free (self->producer);
+  g_free (self->bad_input);
   g_clear_pointer (&self->opset_domains, g_ptr_array_unref);
   g_clear_pointer (&self->opset_versions, g_array_unref);
   g_clear_pointer (&self->nodes, g_ptr_array_unref);
@@ -255,7 +257,7 @@ convert_attr (SomModel *self, const Onnx__AttributeProto *ap, SomAttr *a, const 
   return TRUE;
 }
 
-static void
+static int
 value_info_from_proto (SomModel *self, const Onnx__ValueInfoProto *vi, SomValueInfo *info, SomValue *v)
 {
   const Onnx__TypeProto *tp = vi->type;
@@ -264,7 +266,7 @@ value_info_from_proto (SomModel *self, const Onnx__ValueInfoProto *vi, SomValueI
   info->dtype = SOM_DTYPE_F32;
   info->ndim = 0;
   if (tp == NULL || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || tp->tensor_type == NULL)
-    return;
+    return tp == NULL ? 0 : -1;
   if (tp->tensor_type->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64
       || tp->tensor_type->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32)
     info->dtype = SOM_DTYPE_I64;
@@ -281,6 +283,7 @@ value_info_from_proto (SomModel *self, const Onnx__ValueInfoProto *vi, SomValueI
                              ? d->dim_value : -1;
         }
     }
+  return tp->tensor_type->has_elem_type ? tp->tensor_type->elem_type : 0;
 }
 
 static gboolean infer_shapes (SomModel *self, GError **error);
@@ -354,7 +357,18 @@ build_from_proto (SomModel *self, Onnx__ModelProto *mp, const char *dir, GError 
       v = g_ptr_array_index (self->values, id);
       if (v->constant != NULL)
         continue;
-      value_info_from_proto (self, g->input[i], &info, v);
+      {
+        int elem = value_info_from_proto (self, g->input[i], &info, v);
+        if (self->bad_input == NULL && elem != 0 && elem != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
+            && elem != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 && elem != ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+            && elem != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+          self->bad_input = g_strdup_printf ("%s: input '%s' is of ONNX data type %d (%s); Somscope computes "
+                                             "in float32 and takes float32, int64, int32 and bool inputs",
+                                             self->path, v->name, elem,
+                                             elem == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? "float64"
+                                             : elem == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ? "float16"
+                                             : elem == -1 ? "not a tensor" : "integer or other");
+      }
       v->input_index = self->inputs->len;
       v->dtype = info.dtype;
       v->data_dependent = TRUE;
@@ -1135,6 +1149,11 @@ unsupported_error (SomModel *self, SomNode *n, GError **error)
 gboolean
 som_model_check_runnable (SomModel *model, GError **error)
 {
+  if (model->bad_input != NULL)
+    {
+      g_set_error_literal (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, model->bad_input);
+      return FALSE;
+    }
   for (guint i = 0; i < model->nodes->len; i++)
     {
       SomNode *n = g_ptr_array_index (model->nodes, i);
@@ -1330,6 +1349,11 @@ som_model_run (SomModel *model, const SomArray * const *inputs, guint n_inputs,
 
   g_return_val_if_fail (SOM_IS_MODEL (model), FALSE);
 
+  if (model->bad_input != NULL)
+    {
+      g_set_error_literal (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, model->bad_input);
+      return FALSE;
+    }
   in = convert_inputs (model, inputs, n_inputs, error);
   if (in == NULL)
     return FALSE;

@@ -507,3 +507,336 @@ _som_castlike_compute (SomOpCtx *c, GError **error)
       }
   return TRUE;
 }
+
+/* ---- TopK -------------------------------------------------------------------------------- */
+
+static gboolean
+topk_k (SomOpCtx *c, gint64 *k, guint *axis, GError **error)
+{
+  SomTensor *x = c->in[0];
+
+  if (c->node->opset < 10)
+    *k = _som_node_attr_int (c->node, "k", -1);
+  else
+    {
+      if (!_som_need_inputs (c, 2, error) || !_som_need_values (c, 1, error))
+        return FALSE;
+      *k = _som_tensor_get_i64 (c->in[1], 0);
+    }
+  if (!_som_norm_axis (c, _som_node_attr_int (c->node, "axis", -1), x->ndim, FALSE, axis, error))
+    return FALSE;
+  if (*k < 0 || *k > x->shape[*axis])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "k = %" G_GINT64_FORMAT " is out of range", *k);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_som_topk_shape (SomOpCtx *c, GError **error)
+{
+  gint64 k, shape[SOM_ARRAY_MAX_DIMS];
+  guint axis;
+
+  if (!_som_need_inputs (c, 1, error) || !topk_k (c, &k, &axis, error))
+    return FALSE;
+  if (c->in[0]->dtype == SOM_DTYPE_BOOL)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "bool input");
+      return FALSE;
+    }
+  memcpy (shape, c->in[0]->shape, sizeof shape);
+  shape[axis] = k;
+  _som_set_shape (c->out[0], c->in[0]->dtype, c->in[0]->ndim, shape);
+  if (c->n_out > 1 && c->out[1] != NULL)
+    _som_set_shape (c->out[1], SOM_DTYPE_I64, c->in[0]->ndim, shape);
+  return TRUE;
+}
+
+typedef struct { double v; gint64 i; } Pair;
+
+static int
+pair_desc (const void *a, const void *b)
+{
+  const Pair *x = a, *y = b;
+  if (x->v != y->v)
+    return x->v > y->v ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
+pair_asc (const void *a, const void *b)
+{
+  const Pair *x = a, *y = b;
+  if (x->v != y->v)
+    return x->v < y->v ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+gboolean
+_som_topk_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0], *yi = c->n_out > 1 ? c->out[1] : NULL;
+  gboolean largest = _som_node_attr_int (c->node, "largest", 1) != 0;
+  gint64 k;
+  guint axis;
+  gsize outer = 1, len, inner = 1;
+  g_autofree Pair *pairs = NULL;
+
+  topk_k (c, &k, &axis, NULL);
+  for (guint d = 0; d < axis; d++)
+    outer *= x->shape[d];
+  len = x->shape[axis];
+  for (guint d = axis + 1; d < x->ndim; d++)
+    inner *= x->shape[d];
+  pairs = g_new (Pair, MAX (len, 1));
+  for (gsize o = 0; o < outer; o++)
+    for (gsize in = 0; in < inner; in++)
+      {
+        for (gsize j = 0; j < len; j++)
+          {
+            pairs[j].v = _som_tensor_get_f64 (x, (o * len + j) * inner + in);
+            pairs[j].i = j;
+          }
+        qsort (pairs, len, sizeof (Pair), largest ? pair_desc : pair_asc);
+        for (gint64 j = 0; j < k; j++)
+          {
+            gsize off = (o * k + j) * inner + in;
+            if (y->dtype == SOM_DTYPE_F32)
+              ((float *) y->data)[off] = (float) pairs[j].v;
+            else
+              ((gint64 *) y->data)[off] = (gint64) pairs[j].v;
+            if (yi != NULL)
+              ((gint64 *) yi->data)[off] = pairs[j].i;
+          }
+      }
+  return TRUE;
+}
+
+/* ---- Einsum ------------------------------------------------------------------------------- */
+
+#define EIN_MAX_LABELS 64
+
+typedef struct
+{
+  guint  n_terms;
+  int    terms[8][SOM_ARRAY_MAX_DIMS];   /* label ids per input dimension */
+  guint  term_len[8];
+  int    out[SOM_ARRAY_MAX_DIMS];
+  guint  out_len;
+  guint  n_labels;
+  gint64 size[EIN_MAX_LABELS];
+} Einsum;
+
+/* Labels: letters map to 0..51, ellipsis dimensions to 52.. */
+static int
+letter_id (char ch)
+{
+  if (ch >= 'a' && ch <= 'z')
+    return ch - 'a';
+  if (ch >= 'A' && ch <= 'Z')
+    return 26 + ch - 'A';
+  return -1;
+}
+
+static gboolean
+einsum_parse (SomOpCtx *c, Einsum *e, GError **error)
+{
+  const char *eq = _som_node_attr_string (c->node, "equation", NULL);
+  g_autofree char *clean = NULL;
+  g_auto(GStrv) sides = NULL;
+  g_auto(GStrv) terms = NULL;
+  guint ell_dims = 0;
+  gboolean seen[EIN_MAX_LABELS] = { 0 };
+  int count[EIN_MAX_LABELS] = { 0 };
+  gboolean have_ellipsis = FALSE;
+
+  memset (e, 0, sizeof *e);
+  if (eq == NULL)
+    goto bad;
+  clean = g_strdup (eq);
+  {
+    char *w = clean;
+    for (const char *r = eq; *r; r++)
+      if (*r != ' ')
+        *w++ = *r;
+    *w = '\0';
+  }
+  sides = g_strsplit (clean, "->", 2);
+  terms = g_strsplit (sides[0], ",", -1);
+  e->n_terms = g_strv_length (terms);
+  if (e->n_terms != c->n_in || e->n_terms > 8)
+    goto bad;
+  for (guint t = 0; t < e->n_terms; t++)
+    {
+      SomTensor *x = c->in[t];
+      const char *s = terms[t];
+      guint letters = 0, pos = 0;
+      for (const char *p = s; *p; p++)
+        if (letter_id (*p) >= 0)
+          letters++;
+      for (const char *p = s; *p; p++)
+        {
+          if (g_str_has_prefix (p, "..."))
+            {
+              guint nd = x->ndim >= letters ? x->ndim - letters : 0;
+              have_ellipsis = TRUE;
+              ell_dims = MAX (ell_dims, nd);
+              for (guint k = 0; k < nd; k++)
+                {
+                  /* right-aligned ellipsis dims */
+                  int id = 52 + (int) (k + (SOM_ARRAY_MAX_DIMS - nd));
+                  if (pos >= SOM_ARRAY_MAX_DIMS)
+                    goto bad;
+                  e->terms[t][pos++] = id;
+                }
+              p += 2;
+              continue;
+            }
+          if (letter_id (*p) < 0 || pos >= SOM_ARRAY_MAX_DIMS)
+            goto bad;
+          e->terms[t][pos++] = letter_id (*p);
+        }
+      if (pos != x->ndim)
+        goto bad;
+      e->term_len[t] = pos;
+      for (guint d = 0; d < pos; d++)
+        {
+          int id = e->terms[t][d];
+          gint64 sz = x->shape[d];
+          if (!seen[id] || e->size[id] == 1)
+            e->size[id] = sz;
+          else if (sz != 1 && sz != e->size[id])
+            goto bad;
+          seen[id] = TRUE;
+          count[id]++;
+        }
+    }
+  if (sides[1] != NULL)
+    {
+      for (const char *p = sides[1]; *p; p++)
+        {
+          if (g_str_has_prefix (p, "..."))
+            {
+              for (guint k = 0; k < ell_dims; k++)
+                e->out[e->out_len++] = 52 + (int) (k + SOM_ARRAY_MAX_DIMS - ell_dims);
+              p += 2;
+              continue;
+            }
+          if (letter_id (*p) < 0 || !seen[letter_id (*p)] || e->out_len >= SOM_ARRAY_MAX_DIMS)
+            goto bad;
+          e->out[e->out_len++] = letter_id (*p);
+        }
+    }
+  else
+    {
+      if (have_ellipsis)
+        for (guint k = 0; k < ell_dims; k++)
+          e->out[e->out_len++] = 52 + (int) (k + SOM_ARRAY_MAX_DIMS - ell_dims);
+      for (int id = 0; id < 52 && e->out_len < SOM_ARRAY_MAX_DIMS; id++)
+        if (count[id] == 1)
+          e->out[e->out_len++] = id;
+    }
+  e->n_labels = EIN_MAX_LABELS;
+  return TRUE;
+bad:
+  _som_op_error (c, error, SOM_ERROR_INVALID, "equation '%s' does not fit the inputs", eq ? eq : "");
+  return FALSE;
+}
+
+gboolean
+_som_einsum_shape (SomOpCtx *c, GError **error)
+{
+  Einsum e;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+
+  for (guint i = 0; i < c->n_in; i++)
+    if (c->in[i] == NULL || c->in[i]->dtype != SOM_DTYPE_F32)
+      {
+        _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "needs float32 inputs");
+        return FALSE;
+      }
+  if (c->n_in == 0 || !einsum_parse (c, &e, error))
+    return FALSE;
+  for (guint d = 0; d < e.out_len; d++)
+    shape[d] = e.size[e.out[d]];
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, e.out_len, shape);
+  return TRUE;
+}
+
+gboolean
+_som_einsum_compute (SomOpCtx *c, GError **error)
+{
+  Einsum e;
+  int labels[EIN_MAX_LABELS];
+  guint nl = 0;
+  gint64 lsize[EIN_MAX_LABELS], idx[EIN_MAX_LABELS] = { 0 };
+  gint64 st[9][EIN_MAX_LABELS];
+  gboolean used[EIN_MAX_LABELS] = { 0 };
+  g_autofree double *acc = NULL;
+  gsize total = 1;
+
+  einsum_parse (c, &e, NULL);
+  for (guint t = 0; t < e.n_terms; t++)
+    for (guint d = 0; d < e.term_len[t]; d++)
+      used[e.terms[t][d]] = TRUE;
+  /* output labels first (so the output offset runs in order), then the summed ones */
+  for (guint d = 0; d < e.out_len; d++)
+    labels[nl++] = e.out[d];
+  for (int id = 0; id < EIN_MAX_LABELS; id++)
+    {
+      gboolean in_out = FALSE;
+      for (guint d = 0; d < e.out_len; d++)
+        if (e.out[d] == id)
+          in_out = TRUE;
+      if (used[id] && !in_out)
+        labels[nl++] = id;
+    }
+  memset (st, 0, sizeof st);
+  for (guint l = 0; l < nl; l++)
+    {
+      lsize[l] = e.size[labels[l]];
+      total *= lsize[l];
+    }
+  for (guint t = 0; t < e.n_terms; t++)
+    {
+      gint64 xs[SOM_ARRAY_MAX_DIMS];
+      _som_contiguous_strides (c->in[t]->ndim, c->in[t]->shape, xs);
+      for (guint d = 0; d < e.term_len[t]; d++)
+        for (guint l = 0; l < nl; l++)
+          if (labels[l] == e.terms[t][d] && c->in[t]->shape[d] != 1)
+            st[t][l] += xs[d];
+    }
+  {
+    gint64 ys[SOM_ARRAY_MAX_DIMS];
+    _som_contiguous_strides (e.out_len, c->out[0]->shape, ys);
+    for (guint d = 0; d < e.out_len; d++)
+      st[8][d] = ys[d];
+  }
+  acc = g_new0 (double, MAX (c->out[0]->n, 1));
+  for (gsize it = 0; it < total; it++)
+    {
+      double prod = 1;
+      gint64 yo = 0;
+      for (guint t = 0; t < e.n_terms; t++)
+        {
+          gint64 off = 0;
+          for (guint l = 0; l < nl; l++)
+            off += idx[l] * st[t][l];
+          prod *= ((const float *) c->in[t]->data)[off];
+        }
+      for (guint l = 0; l < e.out_len; l++)
+        yo += idx[l] * st[8][l];
+      acc[yo] += prod;
+      for (int l = (int) nl - 1; l >= 0; l--)
+        {
+          if (++idx[l] < lsize[l])
+            break;
+          idx[l] = 0;
+        }
+    }
+  for (gsize i = 0; i < c->out[0]->n; i++)
+    ((float *) c->out[0]->data)[i] = (float) acc[i];
+  return TRUE;
+}

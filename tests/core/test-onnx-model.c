@@ -209,6 +209,20 @@ attr_int (Builder *b, Onnx__NodeProto *n, const char *name, gint64 v)
   n->attribute[n->n_attribute++] = a;
 }
 
+static void
+attr_string (Builder *b, Onnx__NodeProto *n, const char *name, const char *v)
+{
+  Onnx__AttributeProto *a = bnew (b, sizeof *a);
+  onnx__attribute_proto__init (a);
+  a->name = bstr (b, name);
+  a->has_type = TRUE;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+  a->has_s = TRUE;
+  a->s.data = (guint8 *) bstr (b, v);
+  a->s.len = strlen (v);
+  n->attribute[n->n_attribute++] = a;
+}
+
 static GBytes *
 builder_pack (Builder *b)
 {
@@ -807,6 +821,104 @@ test_demo_model_bytes (void)
   g_rand_free (rand);
 }
 
+/* Einsum as real exports use it: batched matmul, transpose, ellipsis sum, diagonal */
+static void
+test_einsum (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 da[3] = { 2, 3, 4 }, db[3] = { 2, 4, 5 }, dc[2] = { 3, 3 };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  gsize sa[3] = { 2, 3, 4 }, sb[3] = { 2, 4, 5 }, sc[2] = { 3, 3 };
+  g_autoptr(SomArray) A = som_array_new (SOM_DTYPE_F32, 3, sa, NULL);
+  g_autoptr(SomArray) B = som_array_new (SOM_DTYPE_F32, 3, sb, NULL);
+  g_autoptr(SomArray) C = som_array_new (SOM_DTYPE_F32, 2, sc, NULL);
+  const SomArray *ins[3] = { A, B, C };
+  float *a = A->data, *bb = B->data, *cc = C->data;
+
+  add_input (b, "A", 3, da);
+  add_input (b, "B", 3, db);
+  add_input (b, "C", 2, dc);
+  attr_string (b, add_node (b, "Einsum", "mm", "A,B", "mm"), "equation", "bij,bjk->bik");
+  attr_string (b, add_node (b, "Einsum", "tr", "A", "tr"), "equation", "bij -> bji");
+  attr_string (b, add_node (b, "Einsum", "sum", "A", "sum"), "equation", "...j->...");
+  attr_string (b, add_node (b, "Einsum", "diag", "C", "diag"), "equation", "ii->i");
+  attr_string (b, add_node (b, "Einsum", "implicit", "A,B", "implicit"), "equation", "bij,bjk");
+  add_output (b, "mm");
+  add_output (b, "tr");
+  add_output (b, "sum");
+  add_output (b, "diag");
+  add_output (b, "implicit");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "einsum.onnx", &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 24; i++)
+    a[i] = sinf (i * 0.7f);
+  for (gsize i = 0; i < 40; i++)
+    bb[i] = cosf (i * 0.3f);
+  for (gsize i = 0; i < 9; i++)
+    cc[i] = (float) i;
+  g_assert_true (som_model_run (model, ins, 3, NULL, 0, &outs, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (int n = 0; n < 2; n++)
+    for (int i = 0; i < 3; i++)
+      for (int k = 0; k < 5; k++)
+        {
+          double ref = 0;
+          for (int j = 0; j < 4; j++)
+            ref += a[(n * 3 + i) * 4 + j] * bb[(n * 4 + j) * 5 + k];
+          g_assert_cmpfloat_with_epsilon (((float *) ((SomArray *) outs->pdata[0])->data)[(n * 3 + i) * 5 + k], ref, 1e-5);
+        }
+  /* implicit output: the labels that appear once, sorted (i, k); b is summed as numpy does */
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < 5; k++)
+      {
+        double ref = 0;
+        for (int n = 0; n < 2; n++)
+          for (int j = 0; j < 4; j++)
+            ref += a[(n * 3 + i) * 4 + j] * bb[(n * 4 + j) * 5 + k];
+        g_assert_cmpfloat_with_epsilon (((float *) ((SomArray *) outs->pdata[4])->data)[i * 5 + k], ref, 1e-5);
+      }
+  for (int n = 0; n < 2; n++)
+    for (int i = 0; i < 3; i++)
+      {
+        double ref = 0;
+        for (int j = 0; j < 4; j++)
+          {
+            ref += a[(n * 3 + i) * 4 + j];
+            g_assert_cmpfloat (((float *) ((SomArray *) outs->pdata[1])->data)[(n * 4 + j) * 3 + i], ==,
+                               a[(n * 3 + i) * 4 + j]);
+          }
+        g_assert_cmpfloat_with_epsilon (((float *) ((SomArray *) outs->pdata[2])->data)[n * 3 + i], ref, 1e-5);
+      }
+  for (int i = 0; i < 3; i++)
+    g_assert_cmpfloat (((float *) ((SomArray *) outs->pdata[3])->data)[i], ==, (float) (i * 4));
+  g_assert_cmpuint (((SomArray *) outs->pdata[4])->ndim, ==, 2);
+}
+
+/* A float64 graph input: refused, not silently computed in float32 */
+static void
+test_float64_input (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 d[1] = { 3 };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+
+  g_ptr_array_add (b->inputs, value_info (b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, 1, d));
+  add_node (b, "Relu", "relu", "x", "y");
+  add_output (b, "y");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "double.onnx", &error);
+  g_assert_no_error (error);
+  g_assert_false (som_model_check_runnable (model, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "float64"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -821,6 +933,8 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/bad/unsupported-op", test_unsupported_op);
   g_test_add_func ("/onnx-model/bad/graphs", test_bad_graphs);
   g_test_add_func ("/onnx-model/external-data", test_external_data);
+  g_test_add_func ("/onnx-model/einsum", test_einsum);
+  g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
   return g_test_run ();
 }
