@@ -547,6 +547,7 @@ typedef struct
   /* Metric chart */
   char            **names;
   const char       *metric;
+  char             *metric_label;
   double           *clean;
   double           *clean_err;
   double           *adv;
@@ -560,6 +561,7 @@ draw_job_clear (DrawJob *job)
   g_free (job->adv_bmus);
   g_free (job->distances);
   g_strfreev (job->names);
+  g_free (job->metric_label);
   g_free (job->clean);
   g_free (job->clean_err);
   g_free (job->adv);
@@ -728,7 +730,9 @@ prepare_metric (DrawJob *job, SomSession *session, const char *metric, const cha
     }
   if (!any_adv)
     g_clear_pointer (&job->adv, g_free);
-  job->metric = metric;
+  /* The axis label: the metric's name in words. */
+  job->metric_label = g_strdelimit (g_strdup (metric), "_", ' ');
+  job->metric = job->metric_label;
   return TRUE;
 }
 

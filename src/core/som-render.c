@@ -1080,7 +1080,8 @@ class_legend_width (cairo_t *cr, const ViewState *s)
       w = MAX (w, tw);
     }
   text_extent (cr, "purity", tick_size (o), TEXT_REGULAR, &tw, NULL);
-  return MAX (w + tick_size (o) + 3, tw);
+  /* The purity ramp is five swatches of 0.9 × the swatch size. */
+  return MAX (MAX (w + tick_size (o) + 3, tw), 5 * tick_size (o) * 0.9 + 1);
 }
 
 static double

@@ -21,14 +21,36 @@
 
 /* ------------------------------------------------------------ helpers */
 
+static char *tmp_dir;
+
 static char *
 tmp_path (const char *name)
 {
-  static char *dir;
+  if (tmp_dir == NULL)
+    tmp_dir = g_dir_make_tmp ("somscope-figures-XXXXXX", NULL);
+  return g_build_filename (tmp_dir, name, NULL);
+}
 
-  if (dir == NULL)
-    dir = g_dir_make_tmp ("somscope-figures-XXXXXX", NULL);
-  return g_build_filename (dir, name, NULL);
+/* Removes the scratch folder unless SOMSCOPE_KEEP_TEST_FILES is set (to look
+ * at the drawings of a failed golden comparison). */
+static void
+remove_tmp_dir (void)
+{
+  GDir *dir;
+  const char *name;
+
+  if (tmp_dir == NULL || g_getenv ("SOMSCOPE_KEEP_TEST_FILES") != NULL)
+    return;
+  dir = g_dir_open (tmp_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+      g_unlink (path);
+    }
+  if (dir != NULL)
+    g_dir_close (dir);
+  g_rmdir (tmp_dir);
+  g_clear_pointer (&tmp_dir, g_free);
 }
 
 /* A synthetic map, deterministic, no training: a smooth codebook with a
@@ -697,7 +719,8 @@ test_golden (gconstpointer user_data)
   if (bad > n / 500)
     {
       g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " pixels differ from %s; "
-                      "the drawing is at %s", name, bad, n, golden, actual);
+                      "the drawing is at %s (set SOMSCOPE_KEEP_TEST_FILES=1 to keep it)", name, bad, n, golden,
+                      actual);
       g_test_fail ();
     }
 }
@@ -1196,9 +1219,146 @@ test_cli_session (void)
   }
 }
 
+/* Degenerate data draws without crashing and with sane scales: NaN and
+ * infinite values (drawn as empty cells), a constant map, a 1×N chain, a
+ * 2-unit map, the largest grid, and tiny or huge pages. */
+static void
+test_degenerate (void)
+{
+  static const guint shapes[][2] = { { 1, 9 }, { 2, 1 }, { 1000, 3 }, { 4, 1000 }, { 3, 3 } };
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 200, 150);
+  cairo_t *cr = cairo_create (surface);
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      g_autoptr(Synth) s = synth_new (shapes[i][0], shapes[i][1], SOM_TOPOLOGY_HEX, 3);
+      guint n = som_grid_get_n_units (s->grid);
+      SomMapData d;
+      SomRenderOptions o;
+      g_autoptr(GError) error = NULL;
+      double h;
+
+      synth_data (s, &d, "a layer name that is far too long to fit above a small panel");
+      som_render_options_init (&o);
+      o.interstitial = TRUE;
+      s->umatrix[0] = NAN;
+      if (n > 2)
+        s->umatrix[1] = INFINITY;
+      for (guint v = 0; v <= SOM_VIEW_RESPONSE; v++)
+        {
+          h = som_render_natural_height (v, &d, &o, 241);
+          g_assert_true (isfinite (h) && h > 0 && h < 241 * 1000);
+          g_assert_true (som_render_view (cr, 200, 150, v, &d, &o, &error));
+          g_assert_no_error (error);
+          g_assert_true (som_render_view (cr, 3, 2, v, &d, &o, &error));
+          g_assert_no_error (error);
+        }
+      /* A constant map: one tick, mid colour. */
+      for (guint k = 0; k < n; k++)
+        s->umatrix[k] = 0.25f;
+      o.interstitial = FALSE;
+      g_assert_true (som_render_view (cr, 200, 150, SOM_VIEW_UMATRIX, &d, &o, &error));
+      /* No hits at all. */
+      memset (s->hits, 0, n * sizeof (gint32));
+      memset (s->class_hits, 0, 3 * n * sizeof (gint32));
+      g_assert_true (som_render_view (cr, 200, 150, SOM_VIEW_HITS, &d, &o, &error));
+      g_assert_true (som_render_view (cr, 200, 150, SOM_VIEW_CLASSES, &d, &o, &error));
+      g_assert_true (som_render_view (cr, 200, 150, SOM_VIEW_CLASS_HITS, &d, &o, &error));
+      g_assert_true (som_render_multiples (cr, 200, 150, SOM_VIEW_UMATRIX, &d, 1, &o, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_cli_bad_input (void)
+{
+  g_autoptr(Synth) s = synth_new (4, 5, SOM_TOPOLOGY_HEX, 3);
+  g_autofree char *png = tmp_path ("bad.png");
+  g_autofree char *garbage = tmp_path ("garbage.npz");
+  g_autofree char *nometa = tmp_path ("nometa.npz");
+  g_autofree char *wrong = tmp_path ("wrongshape.npz");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (garbage, "PK\003\004 this is not a zip", -1, NULL));
+  {
+    g_autoptr(SomNpzWriter) w = som_npz_writer_new (nometa, FALSE, &error);
+    g_autoptr(SomArray) a = som_array_new_1d_i32 (3);
+
+    memset (a->data, 0, 12);
+    g_assert_true (som_npz_writer_add_array (w, "hits", a, &error));
+    g_assert_true (som_npz_writer_close (w, &error));
+  }
+  {
+    /* meta.json says 4×5, the U-matrix is 5×4. */
+    g_autoptr(SomNpzWriter) w = som_npz_writer_new (wrong, FALSE, &error);
+    gsize shape[2] = { 5, 4 };
+    g_autoptr(SomArray) u = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+
+    memset (u->data, 0, 80);
+    g_assert_true (som_npz_writer_add_array (w, "umatrix", u, &error));
+    g_assert_true (som_npz_writer_add_string (w, "meta.json",
+                                              "{\"rows\":4,\"cols\":5,\"topology\":\"hex\"}", &error));
+    g_assert_true (som_npz_writer_close (w, &error));
+  }
+  g_assert_no_error (error);
+  {
+    const char *args[] = { garbage, "--view", "umatrix", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "garbage.npz"));
+  }
+  {
+    const char *args[] = { nometa, "--view", "umatrix", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "meta.json"));
+  }
+  {
+    const char *args[] = { wrong, "--view", "umatrix", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "umatrix"));
+    g_assert_nonnull (strstr (err, "5×4"));
+  }
+  {
+    g_autofree char *som = write_som_npz (s, "ok.npz", TRUE);
+    const char *args[][10] = {
+      { som, "--view", "umatrix", "--dpi", "0", "--out", png, NULL },
+      { som, "--view", "umatrix", "--width", "-5", "--out", png, NULL },
+      { som, "--view", "umatrix", "--colormap", "jet", "--out", png, NULL },
+      { som, "--view", "umatrix", "--style", "sepia", "--out", png, NULL },
+      { som, "--view", "umatrix", "--width", "10", "--width-cm", "3", "--out", png, NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (args); i++)
+      {
+        g_autofree char *out = NULL, *err = NULL;
+
+        g_assert_cmpint (run_cli (args[i], &out, &err), ==, 2);
+      }
+    {
+      /* A PNG beyond 20000 pixels a side is refused, not attempted. */
+      const char *big[] = { som, "--view", "umatrix", "--width", "90000", "--out", png, NULL };
+      g_autofree char *out = NULL, *err = NULL;
+
+      g_assert_cmpint (run_cli (big, &out, &err), ==, 1);
+      g_assert_nonnull (strstr (err, "pixels"));
+    }
+  }
+  g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/figures/colormap/tables", test_colormap_tables);
@@ -1217,5 +1377,9 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/export/unwritable", test_export_unwritable);
   g_test_add_func ("/figures/cli/map", test_cli_figure);
   g_test_add_func ("/figures/cli/session", test_cli_session);
-  return g_test_run ();
+  g_test_add_func ("/figures/cli/bad-input", test_cli_bad_input);
+  g_test_add_func ("/figures/render/degenerate", test_degenerate);
+  status = g_test_run ();
+  remove_tmp_dir ();
+  return status;
 }
