@@ -1079,6 +1079,8 @@ class_legend_width (cairo_t *cr, const ViewState *s)
       text_extent (cr, name, tick_size (o), TEXT_REGULAR, &tw, NULL);
       w = MAX (w, tw);
     }
+  text_extent (cr, "no hits", tick_size (o), TEXT_REGULAR, &tw, NULL);
+  w = MAX (w, tw);
   text_extent (cr, "purity", tick_size (o), TEXT_REGULAR, &tw, NULL);
   /* The purity ramp is five swatches of 0.9 × the swatch size. */
   return MAX (MAX (w + tick_size (o) + 3, tw), 5 * tick_size (o) * 0.9 + 1);
@@ -1089,7 +1091,7 @@ class_legend_height (cairo_t *cr, const SomMapData *data, const SomRenderOptions
 {
   double line = tick_size (o) * 1.35;
 
-  return data->n_classes * line + 3.4 * line + 4;
+  return (data->n_classes + 1) * line + 3.4 * line + 4;
 }
 
 static void
@@ -1111,8 +1113,17 @@ draw_class_legend (cairo_t *cr, const ViewState *s, double x, double y)
       cairo_fill (cr);
       draw_text (cr, name, x + sw + 3, cy, 0, 0.5, 0, tick_size (o), TEXT_REGULAR, s->pal.fg);
     }
+  /* Units no input hit. */
+  {
+    double cy = y + (K + 0.5) * line;
+
+    cairo_rectangle (cr, x, cy - sw / 2, sw, sw);
+    set_rgb (cr, s->pal.empty);
+    cairo_fill (cr);
+    draw_text (cr, "no hits", x + sw + 3, cy, 0, 0.5, 0, tick_size (o), TEXT_REGULAR, s->pal.muted);
+  }
   /* Purity as opacity: a ramp of the first class colour over the empty colour. */
-  y += K * line + 4;
+  y += (K + 1) * line + 4;
   draw_text (cr, "purity", x, y, 0, 0, 0, tick_size (o), TEXT_REGULAR, s->pal.fg);
   y += line;
   som_palette_rgb (0, rgb);
@@ -1559,7 +1570,14 @@ som_render_view (cairo_t                *cr,
   draw_map_cells (cr, &s, &layout, vmin, vmax, s.max_count);
 
   if (s.view == SOM_VIEW_CLASSES)
-    draw_class_legend (cr, &s, side_x, my);
+    {
+      /* Beside the map's top, unless the legend is taller than the map:
+       * then as high as it must be to end inside the page. */
+      double lh = class_legend_height (cr, data, options);
+      double ly = MIN (my, height - MARGIN - lh);
+
+      draw_class_legend (cr, &s, side_x, MAX (ly, MARGIN + title_height (cr, options)));
+    }
   else if (view_uses_colorbar (&s))
     draw_colorbar (cr, side_x, my, mh, s.cmap, vmin, vmax, is_count_view (&s), s.units, options);
   else
