@@ -168,9 +168,12 @@ draw_text (cairo_t      *cr,
            TextWeight    weight,
            const double  rgb[3])
 {
-  PangoLayout *layout = text_layout (cr, text, size, weight);
+  PangoLayout *layout;
   PangoRectangle logical;
 
+  if (!isfinite (x) || !isfinite (y))
+    return;
+  layout = text_layout (cr, text, size, weight);
   pango_layout_get_extents (layout, NULL, &logical);
   cairo_save (cr);
   cairo_translate (cr, x, y);
@@ -1137,8 +1140,8 @@ draw_class_legend (cairo_t *cr, const ViewState *s, double x, double y)
                             a * rgb[2] + (1 - a) * s->pal.empty[2]);
       cairo_fill (cr);
     }
-  draw_text (cr, "0.2", x, y + sw + 0.5, 0, 0, 0, tick_size (o) * 0.85, TEXT_REGULAR, s->pal.muted);
-  draw_text (cr, "1", x + 5 * sw * 0.9, y + sw + 0.5, 1, 0, 0, tick_size (o) * 0.85, TEXT_REGULAR,
+  draw_text (cr, "0.2", x, y + sw + 0.5, 0, 0, 0, tick_size (o), TEXT_REGULAR, s->pal.muted);
+  draw_text (cr, "1", x + 5 * sw * 0.9, y + sw + 0.5, 1, 0, 0, tick_size (o), TEXT_REGULAR,
              s->pal.muted);
 }
 
@@ -1537,6 +1540,17 @@ draw_title (cairo_t *cr, const SomRenderOptions *o, const Palette *pal, double w
     draw_text (cr, o->title, width / 2, MARGIN, 0.5, 0, 0, title_size (o), TEXT_BOLD, pal->fg);
 }
 
+/* A page must have a finite, positive size. */
+static gboolean
+check_page (double width, double height, GError **error)
+{
+  if (width > 0 && height > 0 && isfinite (width) && isfinite (height))
+    return TRUE;
+  g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "cannot draw on a %g × %g pt page", width,
+               height);
+  return FALSE;
+}
+
 static gboolean render_class_hits (cairo_t *cr, double width, double height,
                                    const SomMapData *data, const SomRenderOptions *o);
 
@@ -1555,7 +1569,7 @@ som_render_view (cairo_t                *cr,
 
   g_return_val_if_fail (cr != NULL && data != NULL && options != NULL, FALSE);
 
-  if (!som_render_check (view, data, options, error))
+  if (!check_page (width, height, error) || !som_render_check (view, data, options, error))
     return FALSE;
   if (view == SOM_VIEW_CLASS_HITS)
     return render_class_hits (cr, width, height, data, options);
@@ -1615,8 +1629,11 @@ static void
 choose_grid (guint n, double avail_w, double avail_h, double aspect, double extra_w,
              double extra_h, Grid2 *g)
 {
-  double best = -1;
+  double best = -INFINITY;
 
+  /* Tiny pages leave every layout negative; the best of them still wins. */
+  g->cols = 1;
+  g->rows = n;
   for (guint cols = 1; cols <= n; cols++)
     {
       guint rows = (n + cols - 1) / cols;
@@ -1803,7 +1820,7 @@ som_render_multiples_natural_height (SomView                 view,
 {
   cairo_t *cr = measure_context ();
   Multi m;
-  Grid2 g;
+  Grid2 g = { 0 };
   double h;
 
   ClassPanels cp = { 0 };
@@ -1838,7 +1855,7 @@ static void
 draw_multi (cairo_t *cr, Multi *m, double width, double height, const char * const *panel_titles,
             const double *marker_rgb /* 3 per panel, or NULL */)
 {
-  Grid2 g;
+  Grid2 g = { 0 };
   double pth = panel_title_height (cr, m->o), side_top = -1, side_bottom = 0;
   double key_cell = MARKER_KEY_CELL;
   double extra_w = m->own_bar_w > 0 ? m->own_bar_w + 3 : 0;
@@ -1945,6 +1962,8 @@ som_render_multiples (cairo_t                *cr,
 
   g_return_val_if_fail (cr != NULL && layers != NULL && options != NULL, FALSE);
 
+  if (!check_page (width, height, error))
+    return FALSE;
   if (n_layers == 0)
     {
       g_set_error_literal (error, SOM_ERROR, SOM_ERROR_INVALID, "no layers to draw");
@@ -2269,6 +2288,8 @@ som_render_metric_chart (cairo_t                *cr,
   double lo = INFINITY, hi = -INFINITY, th, lh, top;
   gboolean dark = o->theme == SOM_RENDER_THEME_DARK;
 
+  if (!check_page (width, height, error))
+    return FALSE;
   if (n_layers == 0 || clean == NULL)
     {
       g_set_error_literal (error, SOM_ERROR, SOM_ERROR_INVALID,
@@ -2335,7 +2356,7 @@ som_render_trajectory (cairo_t                *cr,
   Palette pal;
   SomRenderOptions mo = *o;
   Multi m;
-  Grid2 g;
+  Grid2 g = { 0 };
   Axes a;
   double th, lh, chart_h, lo = 0, hi = -INFINITY, pth;
   gboolean dark = o->theme == SOM_RENDER_THEME_DARK;
@@ -2343,6 +2364,8 @@ som_render_trajectory (cairo_t                *cr,
   g_autofree const char **names = g_new0 (const char *, n_layers + 1);
   g_autofree char **owned = g_new0 (char *, n_layers + 1);
 
+  if (!check_page (width, height, error))
+    return FALSE;
   if (n_layers == 0 || layers == NULL || clean_bmus == NULL || adv_bmus == NULL)
     {
       g_set_error_literal (error, SOM_ERROR, SOM_ERROR_INVALID,

@@ -1273,6 +1273,27 @@ test_degenerate (void)
       g_assert_true (som_render_multiples (cr, 200, 150, SOM_VIEW_UMATRIX, &d, 1, &o, &error));
       g_assert_no_error (error);
     }
+  {
+    g_autoptr(Synth) s = synth_new (3, 4, SOM_TOPOLOGY_RECT, 0);
+    SomMapData d[2];
+    SomRenderOptions o;
+    int bmus[2] = { 0, 11 };
+    double dist[2] = { 0, NAN }, v[2] = { NAN, NAN }, w[2] = { 1, 1 };
+    g_autoptr(GError) error = NULL;
+
+    synth_data (s, &d[0], NULL);
+    synth_data (s, &d[1], NULL);
+    som_render_options_init (&o);
+    g_assert_true (som_render_trajectory (cr, 3, 2, d, 2, bmus, bmus, dist, 1, &o, &error));
+    g_assert_true (som_render_metric_chart (cr, 3, 2, 2, NULL, "m", w, NULL, v, v, &o, &error));
+    g_assert_true (som_render_metric_chart (cr, 200, 150, 1, NULL, "m", v, v, NULL, NULL, &o, &error));
+    g_assert_no_error (error);
+    g_assert_false (som_render_view (cr, 0, 10, SOM_VIEW_UMATRIX, d, &o, &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_false (som_render_multiples (cr, NAN, 10, SOM_VIEW_UMATRIX, d, 2, &o, &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  }
   g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
   cairo_destroy (cr);
   cairo_surface_destroy (surface);
@@ -1360,6 +1381,67 @@ test_cli_bad_input (void)
   g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
 }
 
+/* In an 8.5 cm wide PDF (the default) every word is set at 7–9 pt: DejaVu
+ * Sans' line box is 1.164 em, so word boxes are 8.1–10.5 pt across the
+ * baseline (pdftotext -bbox). */
+static void
+test_cli_type_sizes (void)
+{
+  g_autoptr(Synth) s = synth_new (8, 10, SOM_TOPOLOGY_HEX, 3);
+  g_autofree char *som = write_som_npz (s, "type.npz", TRUE);
+  g_autofree char *pdf = tmp_path ("type.pdf");
+  static const char *views[] = { "umatrix", "hits", "classes", "class-hits", "component" };
+
+  for (guint v = 0; v < G_N_ELEMENTS (views); v++)
+    {
+      const char *args[] = { som, "--view", views[v], "--title", "A title", "--out", pdf, NULL };
+      const char *bbox[] = { "pdftotext", "-bbox", pdf, "-", NULL };
+      g_autofree char *out = NULL, *err = NULL, *html = NULL;
+      const char *p;
+      guint words = 0;
+      int status;
+
+      g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+      html = run_tool (bbox, &status);
+      {
+        typedef struct { double v[4]; } Box;
+        g_autoptr(GArray) boxes = g_array_new (FALSE, FALSE, sizeof (Box));
+
+        for (p = strstr (html, "<word "); p != NULL; p = strstr (p + 1, "<word "))
+          {
+            Box box;
+
+            g_assert_cmpint (sscanf (p, "<word xMin=\"%lf\" yMin=\"%lf\" xMax=\"%lf\" yMax=\"%lf\"",
+                                     &box.v[0], &box.v[1], &box.v[2], &box.v[3]), ==, 4);
+            g_array_append_val (boxes, box);
+          }
+        for (guint i = 0; i < boxes->len; i++)
+          {
+            const double *b = g_array_index (boxes, Box, i).v;
+            gboolean rotated = b[3] - b[1] > MAX (b[2] - b[0], 9 * 1.164 + 0.05);
+            double across;
+
+            /* pdftotext does not say which words are rotated (the colour
+             * bar's label): words taller than any line box are, and so are
+             * the short words in the same column as such a word. */
+            for (guint j = 0; !rotated && j < boxes->len; j++)
+              {
+                const double *c = g_array_index (boxes, Box, j).v;
+
+                rotated = c[3] - c[1] > MAX (c[2] - c[0], 9 * 1.164 + 0.05) && fabs (c[0] - b[0]) < 0.01 &&
+                          fabs (c[2] - b[2]) < 0.01;
+              }
+            across = rotated ? b[2] - b[0] : b[3] - b[1];
+            if (across < 7 * 1.164 - 0.05 || across > 9 * 1.164 + 0.05)
+              g_error ("%s view: word %u is %.2f pt across its baseline (%.1f pt type)", views[v], i,
+                       across, across / 1.164);
+            words++;
+          }
+      }
+      g_assert_cmpuint (words, >=, 3);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1384,6 +1466,7 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/cli/map", test_cli_figure);
   g_test_add_func ("/figures/cli/session", test_cli_session);
   g_test_add_func ("/figures/cli/bad-input", test_cli_bad_input);
+  g_test_add_func ("/figures/cli/type-sizes", test_cli_type_sizes);
   g_test_add_func ("/figures/render/degenerate", test_degenerate);
   status = g_test_run ();
   remove_tmp_dir ();
