@@ -29,5 +29,6 @@ int cli_cmd_figure (CliContext *ctx, int argc, char **argv);
 /* -- attacks and analysis */
 
 /* -- sessions */
+int cli_cmd_export (CliContext *ctx, int argc, char **argv);
 
 G_END_DECLS

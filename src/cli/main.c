@@ -38,6 +38,7 @@ static const CliCommand commands[] = {
   /* -- attacks and analysis */
 
   /* -- sessions */
+  { "export", cli_cmd_export, "Export a session's codebooks, BMUs, metrics or codes (npy, csv, cod)" },
 
 };
 

@@ -57,5 +57,10 @@ gboolean    _som_session_validate_for (SomSession  *self,
 char       *_som_session_manifest_json (SomSession *self,
                                         const char *session_path);
 SomSessionRefState _som_session_check_ref_state (const SessionRef *ref);
+/* Writes layer @position's map as SOM_PAK .cod to @path (som-map-file's writer). */
+gboolean    _som_session_save_layer_cod (SomSession  *self,
+                                         guint        position,
+                                         const char  *path,
+                                         GError     **error);
 
 G_END_DECLS

@@ -724,7 +724,8 @@ test_numpy_reads_session (void)
   g_autofree char *path = tmp_path ("numpy.somscope");
   g_autoptr(SomSession) s = make_session (tmp_dir, 0);
   g_autofree char *script = g_build_filename (SOMSCOPE_SOURCE_DIR, "tests", "core", "check-numpy-session.py", NULL);
-  const char *argv[] = { "/usr/bin/python3", script, path, NULL };
+  g_autofree char *cli = g_build_filename (SOMSCOPE_BUILD_DIR, "src", "cli", "somscope-cli", NULL);
+  const char *argv[] = { "/usr/bin/python3", script, path, cli, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
@@ -736,6 +737,7 @@ test_numpy_reads_session (void)
   if (!g_spawn_check_wait_status (status, NULL))
     g_error ("numpy check failed:\n%s%s", out, err);
   g_assert_nonnull (strstr (out, "numpy read the session"));
+  g_assert_nonnull (strstr (out, "numpy read the exports"));
 }
 
 static void
