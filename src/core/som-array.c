@@ -528,6 +528,7 @@ struct _SomNpzWriter
   char     *tmp_path;
   zip_t    *zip;
   gboolean  compress;
+  guint32   level;  /* deflate level 1…9; 0 = libzip's default */
   GPtrArray *keep;  /* GBytes that libzip reads at zip_close() */
   GHashTable *names;
 };
@@ -584,7 +585,8 @@ som_npz_writer_add_bytes (SomNpzWriter *w, const char *member, GBytes *bytes, GE
   g_ptr_array_add (w->keep, g_bytes_ref (bytes));
   g_hash_table_add (w->names, g_strdup (member));
   /* Sessions compress members under 1 MB; plain .npz outputs store unless asked. */
-  if (zip_set_file_compression (w->zip, idx, w->compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) < 0)
+  if (zip_set_file_compression (w->zip, idx, w->compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
+                                w->compress ? w->level : 0) < 0)
     goto fail;
   zip_file_set_mtime (w->zip, idx, 315532800 + 86400, 0);
   return TRUE;
@@ -600,6 +602,13 @@ som_npz_writer_set_compress (SomNpzWriter *w, gboolean compress)
 {
   g_return_if_fail (w != NULL);
   w->compress = compress;
+}
+
+void
+som_npz_writer_set_compression_level (SomNpzWriter *w, guint level)
+{
+  g_return_if_fail (w != NULL && level <= 9);
+  w->level = level;
 }
 
 gboolean

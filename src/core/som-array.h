@@ -94,6 +94,9 @@ SomNpzWriter *som_npz_writer_new       (const char  *path,
 /* Deflate the members added from now on (or store them). */
 void      som_npz_writer_set_compress  (SomNpzWriter   *writer,
                                         gboolean        compress);
+/* Deflate level 1 (fastest) … 9 (smallest); 0 = libzip's default. */
+void      som_npz_writer_set_compression_level (SomNpzWriter *writer,
+                                        guint           level);
 gboolean  som_npz_writer_add_array     (SomNpzWriter   *writer,
                                         const char     *name,
                                         const SomArray *array,

