@@ -45,6 +45,7 @@ struct _SomSession
   GPtrArray *layers;
   JsonNode  *metrics;
   gboolean   modified;
+  guint64    generation;  /* bumped by every change */
 };
 
 const char *_som_session_ref_key     (SomSessionRef ref);

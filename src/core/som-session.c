@@ -16,10 +16,18 @@
 
 /* Members below this size are deflated, larger ones stored (contracts.md 3). */
 #define COMPRESS_BELOW (1 << 20)
-/* Manifests and metrics are small; anything beyond this is not ours. */
-#define MAX_JSON_MEMBER (64 << 20)
 
 G_DEFINE_FINAL_TYPE (SomSession, som_session, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_PATH,
+  PROP_MODIFIED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 static const struct
 {
@@ -88,9 +96,40 @@ som_session_finalize (GObject *object)
 }
 
 static void
+som_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  SomSession *self = SOM_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_MODIFIED:
+      g_value_set_boolean (value, self->modified);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 som_session_class_init (SomSessionClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = som_session_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = som_session_finalize;
+  object_class->get_property = som_session_get_property;
+
+  /* The file it was loaded from or last saved to. */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* Changed since the last load or save (the app's "unsaved work"). */
+  properties[PROP_MODIFIED] =
+    g_param_spec_boolean ("modified", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -124,6 +163,34 @@ som_session_get_modified (SomSession *self)
   return self->modified;
 }
 
+static void
+set_modified (SomSession *self, gboolean modified)
+{
+  if (self->modified == modified)
+    return;
+  self->modified = modified;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+}
+
+/* Every change goes through here: the generation tells an asynchronous save
+ * whether the session changed while it was writing. */
+static void
+touch (SomSession *self)
+{
+  self->generation++;
+  set_modified (self, TRUE);
+}
+
+static void
+set_path (SomSession *self, const char *path)
+{
+  if (g_strcmp0 (self->path, path) == 0)
+    return;
+  g_free (self->path);
+  self->path = g_strdup (path);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PATH]);
+}
+
 /* --- simple fields ---------------------------------------------------- */
 
 const char *
@@ -155,7 +222,7 @@ som_session_set_provenance (SomSession *self, JsonNode *object)
   g_return_if_fail (SOM_IS_SESSION (self));
   g_return_if_fail (object == NULL || JSON_NODE_HOLDS_OBJECT (object) || JSON_NODE_HOLDS_NULL (object));
   replace_node (&self->provenance, object);
-  self->modified = TRUE;
+  touch (self);
 }
 
 JsonNode *
@@ -171,7 +238,7 @@ som_session_set_attack (SomSession *self, JsonNode *object)
   g_return_if_fail (SOM_IS_SESSION (self));
   g_return_if_fail (object == NULL || JSON_NODE_HOLDS_OBJECT (object) || JSON_NODE_HOLDS_NULL (object));
   replace_node (&self->attack, object);
-  self->modified = TRUE;
+  touch (self);
 }
 
 gint64
@@ -186,7 +253,7 @@ som_session_set_seed (SomSession *self, gint64 seed)
 {
   g_return_if_fail (SOM_IS_SESSION (self));
   self->seed = seed;
-  self->modified = TRUE;
+  touch (self);
 }
 
 void
@@ -199,7 +266,7 @@ som_session_set_selection (SomSession *self, gint64 layer, gint64 input, gint64 
   self->selection[0] = MAX (layer, -1);
   self->selection[1] = MAX (input, -1);
   self->selection[2] = MAX (unit, -1);
-  self->modified = TRUE;
+  touch (self);
 }
 
 void
@@ -226,7 +293,7 @@ som_session_set_metrics (SomSession *self, JsonNode *metrics)
 {
   g_return_if_fail (SOM_IS_SESSION (self));
   replace_node (&self->metrics, metrics);
-  self->modified = TRUE;
+  touch (self);
 }
 
 /* --- references ------------------------------------------------------- */
@@ -302,7 +369,7 @@ set_ref (SomSession *self, SomSessionRef which, const char *path, const char *sh
       g_clear_pointer (&ref->path, g_free);
       g_clear_pointer (&ref->sha256, g_free);
       ref->state = SOM_SESSION_REF_NONE;
-      self->modified = TRUE;
+      touch (self);
       return TRUE;
     }
   abs = g_canonicalize_filename (path, NULL);
@@ -332,7 +399,7 @@ set_ref (SomSession *self, SomSessionRef which, const char *path, const char *sh
   g_free (ref->sha256);
   ref->sha256 = g_steal_pointer (&sum);
   ref->state = ref->sha256 ? SOM_SESSION_REF_OK : SOM_SESSION_REF_UNCHECKED;
-  self->modified = TRUE;
+  touch (self);
   return TRUE;
 }
 
@@ -487,7 +554,7 @@ som_session_relocate_ref (SomSession *self, SomSessionRef ref, const char *new_p
   g_free (r->path);
   r->path = g_steal_pointer (&abs);
   r->state = r->sha256 ? SOM_SESSION_REF_OK : SOM_SESSION_REF_UNCHECKED;
-  self->modified = TRUE;
+  touch (self);
   return TRUE;
 }
 
@@ -589,7 +656,7 @@ som_session_take_array (SomSession *self, SomSessionArray which, SomArray *array
     }
   g_clear_pointer (&self->arrays[which], som_array_free);
   self->arrays[which] = array;
-  self->modified = TRUE;
+  touch (self);
   return TRUE;
 }
 
@@ -674,7 +741,7 @@ som_session_add_layer (SomSession *self,
     }
   replace_node (&layer->som, som_meta);
   g_ptr_array_add (self->layers, layer);
-  self->modified = TRUE;
+  touch (self);
   return self->layers->len - 1;
 }
 
@@ -728,7 +795,7 @@ som_session_set_layer_som (SomSession *self, guint position, JsonNode *som_meta)
   g_return_if_fail (l != NULL);
   g_return_if_fail (som_meta == NULL || JSON_NODE_HOLDS_OBJECT (som_meta) || JSON_NODE_HOLDS_NULL (som_meta));
   replace_node (&l->som, som_meta);
-  self->modified = TRUE;
+  touch (self);
 }
 
 static gboolean
@@ -802,7 +869,7 @@ som_session_take_layer_array (SomSession   *self,
     }
   g_clear_pointer (&l->arrays[which], som_array_free);
   l->arrays[which] = array;
-  self->modified = TRUE;
+  touch (self);
   return TRUE;
 }
 
@@ -1169,74 +1236,208 @@ _som_session_manifest_json (SomSession *self, const char *session_path)
   return json_generator_to_data (gen, NULL);
 }
 
-static gboolean
-add_array (SomNpzWriter *w, const char *name, const SomArray *a, GError **error)
+/* What a save writes, serialized from the session up front so that the
+ * writing (deflate, disk) can run in a worker while the session lives on. */
+typedef struct
 {
-  som_npz_writer_set_compress (w, som_array_n_bytes (a) < COMPRESS_BELOW);
-  return som_npz_writer_add_array (w, name, a, error);
+  char      *path;
+  GPtrArray *members;  /* char* */
+  GPtrArray *bytes;    /* GBytes* */
+  guint64    generation;
+} SaveJob;
+
+static void
+save_job_free (SaveJob *job)
+{
+  g_free (job->path);
+  g_ptr_array_unref (job->members);
+  g_ptr_array_unref (job->bytes);
+  g_free (job);
 }
 
-gboolean
-som_session_save (SomSession *self, const char *path, GError **error)
-{
-  g_autoptr(SomNpzWriter) w = NULL;
-  g_autofree char *manifest = NULL;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SaveJob, save_job_free)
 
-  g_return_val_if_fail (SOM_IS_SESSION (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
+static void
+save_job_add (SaveJob *job, char *member, GBytes *bytes)
+{
+  g_ptr_array_add (job->members, member);
+  g_ptr_array_add (job->bytes, bytes);
+}
+
+static SaveJob *
+save_job_new (SomSession *self, const char *path, GError **error)
+{
+  g_autoptr(SaveJob) job = NULL;
+  char *manifest;
 
   if (!_som_session_validate_for (self, path, error))
-    return FALSE;
+    return NULL;
+  job = g_new0 (SaveJob, 1);
+  job->path = g_strdup (path);
+  job->members = g_ptr_array_new_with_free_func (g_free);
+  job->bytes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  job->generation = self->generation;
+
   manifest = _som_session_manifest_json (self, path);
-  w = som_npz_writer_new (path, TRUE, error);
-  if (w == NULL)
-    return FALSE;
-  /* Level 1: four times faster than the default on float data, and the
-   * small members that get deflated (BMUs, labels, JSON) shrink about as much. */
-  som_npz_writer_set_compression_level (w, 1);
-  if (!som_npz_writer_add_string (w, "manifest.json", manifest, error))
-    return FALSE;
+  save_job_add (job, g_strdup ("manifest.json"), g_bytes_new_take (manifest, strlen (manifest)));
   for (guint i = 0; i < SOM_SESSION_N_ARRAYS; i++)
-    if (self->arrays[i] != NULL && !add_array (w, session_arrays[i].name, self->arrays[i], error))
-      return FALSE;
+    if (self->arrays[i] != NULL)
+      save_job_add (job, g_strconcat (session_arrays[i].name, ".npy", NULL), som_npy_serialize (self->arrays[i]));
   for (guint p = 0; p < self->layers->len; p++)
     {
       SessionLayer *l = g_ptr_array_index (self->layers, p);
       g_autofree char *prefix = som_session_layer_member_prefix (l->index);
 
       for (guint i = 0; i < SOM_LAYER_N_ARRAYS; i++)
-        {
-          g_autofree char *name = NULL;
-
-          if (l->arrays[i] == NULL)
-            continue;
-          name = g_strdup_printf ("%s/%s", prefix, layer_arrays[i].name);
-          if (!add_array (w, name, l->arrays[i], error))
-            return FALSE;
-        }
+        if (l->arrays[i] != NULL)
+          save_job_add (job, g_strdup_printf ("%s/%s.npy", prefix, layer_arrays[i].name),
+                        som_npy_serialize (l->arrays[i]));
     }
   if (self->metrics != NULL)
     {
       g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autofree char *text = NULL;
+      char *text;
 
       json_generator_set_root (gen, self->metrics);
       json_generator_set_pretty (gen, TRUE);
       text = json_generator_to_data (gen, NULL);
-      som_npz_writer_set_compress (w, TRUE);
-      if (!som_npz_writer_add_string (w, "metrics.json", text, error))
+      save_job_add (job, g_strdup ("metrics.json"), g_bytes_new_take (text, strlen (text)));
+    }
+  return g_steal_pointer (&job);
+}
+
+static gboolean
+save_job_run (SaveJob *job, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(SomNpzWriter) w = som_npz_writer_new (job->path, TRUE, error);
+
+  if (w == NULL)
+    return FALSE;
+  /* Level 1: four times faster than the default on float data, and the
+   * small members that get deflated (BMUs, labels, JSON) shrink about as much. */
+  som_npz_writer_set_compression_level (w, 1);
+  for (guint i = 0; i < job->members->len; i++)
+    {
+      GBytes *bytes = g_ptr_array_index (job->bytes, i);
+
+      som_npz_writer_set_compress (w, g_bytes_get_size (bytes) < COMPRESS_BELOW);
+      if (!som_npz_writer_add_bytes (w, g_ptr_array_index (job->members, i), bytes, error))
         return FALSE;
     }
-  if (!som_npz_writer_close (w, error))
+  /* Freeing the writer unclosed removes its temporary file. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
+  return som_npz_writer_close (w, error);
+}
 
-  if (g_strcmp0 (self->path, path) != 0)
-    {
-      g_free (self->path);
-      self->path = g_strdup (path);
-    }
-  self->modified = FALSE;
+static void
+save_job_done (SomSession *self, SaveJob *job)
+{
+  set_path (self, job->path);
+  if (self->generation == job->generation)
+    set_modified (self, FALSE);
+}
+
+gboolean
+som_session_save (SomSession *self, const char *path, GError **error)
+{
+  g_autoptr(SaveJob) job = NULL;
+
+  g_return_val_if_fail (SOM_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  job = save_job_new (self, path, error);
+  if (job == NULL || !save_job_run (job, NULL, error))
+    return FALSE;
+  save_job_done (self, job);
   return TRUE;
+}
+
+static void
+save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (save_job_run (task_data, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+som_session_save_async (SomSession         *self,
+                        const char         *path,
+                        GCancellable       *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer            user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  SaveJob *job;
+
+  g_return_if_fail (SOM_IS_SESSION (self));
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, som_session_save_async);
+  job = save_job_new (self, path, &error);
+  if (job == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+gboolean
+som_session_save_finish (SomSession *self, GAsyncResult *result, GError **error)
+{
+  GTask *task = G_TASK (result);
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (!g_task_propagate_boolean (task, error))
+    return FALSE;
+  save_job_done (self, g_task_get_task_data (task));
+  return TRUE;
+}
+
+static void
+load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  SomSession *session = som_session_load (task_data, &error);
+
+  if (session == NULL)
+    g_task_return_error (task, error);
+  else if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_object_unref (session);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_pointer (task, session, g_object_unref);
+}
+
+void
+som_session_load_async (const char         *path,
+                        GCancellable       *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer            user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_return_if_fail (path != NULL);
+  g_task_set_source_tag (task, som_session_load_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+SomSession *
+som_session_load_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 const char *

@@ -80,7 +80,27 @@ SomSession   *som_session_load              (const char   *path,
 gboolean      som_session_save              (SomSession   *session,
                                              const char   *path,
                                              GError      **error);
-/* The file this session was loaded from or last saved to, or NULL. */
+/* The same in a worker thread (GTask).  save_async serializes the session
+ * before it returns, so the session may change meanwhile; "modified" turns
+ * FALSE in _finish only if nothing changed since the call.  A cancelled save
+ * leaves the previous file as it was. */
+void          som_session_save_async        (SomSession         *session,
+                                             const char         *path,
+                                             GCancellable       *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
+gboolean      som_session_save_finish       (SomSession         *session,
+                                             GAsyncResult       *result,
+                                             GError            **error);
+void          som_session_load_async        (const char         *path,
+                                             GCancellable       *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
+SomSession   *som_session_load_finish       (GAsyncResult       *result,
+                                             GError            **error);
+
+/* The file this session was loaded from or last saved to, or NULL
+ * (property "path", notified). */
 const char   *som_session_get_path          (SomSession   *session);
 
 /* Checks the whole session (shapes, dtypes, BMU ranges) as save and load do. */
@@ -233,7 +253,9 @@ JsonNode     *som_session_get_metrics       (SomSession   *session);
 void          som_session_set_metrics       (SomSession   *session,
                                              JsonNode     *metrics);
 
-/* Did anything change since the last load or save? (the app's "unsaved work") */
+/* Did anything change since the last load or save? (the app's "unsaved work";
+ * property "modified", notified).  A SomSession is not thread-safe: use it
+ * from one thread at a time. */
 gboolean      som_session_get_modified      (SomSession   *session);
 
 /* -- export (som-session-export.c) */

@@ -402,6 +402,94 @@ test_kill_during_save (void)
     g_assert_null (strstr (entry, "killed.somscope.tmp"));
 }
 
+static void
+on_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  (*(int *) user_data)++;
+}
+
+static void
+test_async (void)
+{
+  g_autofree char *path = tmp_path ("async.somscope");
+  g_autoptr(SomSession) s = make_session (tmp_dir, 0);
+  g_autoptr(SomSession) t = NULL;
+  g_autoptr(GCancellable) cancel = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  g_autofree char *before = NULL;
+  int n_modified = 0, n_path = 0;
+
+  g_signal_connect (s, "notify::modified", G_CALLBACK (count_notify), &n_modified);
+  g_signal_connect (s, "notify::path", G_CALLBACK (count_notify), &n_path);
+
+  /* saved in a worker; a change made meanwhile keeps the session modified */
+  som_session_save_async (s, path, NULL, on_result, &result);
+  som_session_set_selection (s, 3, 7, 1);
+  g_assert_true (som_session_save_finish (s, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_true (som_session_get_modified (s));
+  g_assert_cmpint (n_path, ==, 1);
+  g_assert_cmpint (n_modified, ==, 0);
+
+  /* saved again with nothing changing: clean, notified once */
+  som_session_save_async (s, path, NULL, on_result, &result);
+  g_assert_true (som_session_save_finish (s, wait_result (&result), &error));
+  g_clear_object (&result);
+  g_assert_false (som_session_get_modified (s));
+  g_assert_cmpint (n_modified, ==, 1);
+  g_assert_cmpint (n_path, ==, 1);
+  want = session_digest (s, path);
+
+  som_session_load_async (path, NULL, on_result, &result);
+  t = som_session_load_finish (wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  got = session_digest (t, path);
+  g_assert_cmpstr (got, ==, want);
+
+  /* a cancelled save leaves the file as it was */
+  before = g_strdup (want);
+  som_session_set_selection (s, 3, 8, 1);
+  g_cancellable_cancel (cancel);
+  som_session_save_async (s, path, cancel, on_result, &result);
+  g_assert_false (som_session_save_finish (s, wait_result (&result), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_assert_true (som_session_get_modified (s));
+  g_clear_object (&t);
+  t = som_session_load (path, &error);
+  g_assert_no_error (error);
+  g_free (got);
+  got = session_digest (t, path);
+  g_assert_cmpstr (got, ==, before);
+
+  /* an invalid session fails through the callback, not at the call */
+  g_assert_true (som_session_take_layer_array (s, 0, SOM_LAYER_BMUS, NULL, &error));
+  som_session_save_async (s, path, NULL, on_result, &result);
+  g_assert_false (som_session_save_finish (s, wait_result (&result), &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+  g_clear_object (&result);
+}
+
 /* --- hostile files, built with libzip ---------------------------------- */
 
 typedef struct
@@ -772,6 +860,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/round-trip/in-process", test_round_trip_in_process);
   g_test_add_func ("/session/model-moved-or-changed", test_model_moved_or_changed);
   g_test_add_func ("/session/kill-during-save", test_kill_during_save);
+  g_test_add_func ("/session/async", test_async);
   g_test_add_func ("/session/numpy-reads", test_numpy_reads_session);
   g_test_add_func ("/session/save-refuses-inconsistent", test_save_refuses_inconsistent);
   g_test_add_func ("/session/hostile/minimal-is-valid", test_hostile_minimal_is_valid);
