@@ -89,39 +89,40 @@ _som_parallel_for (gsize n, gsize grain, void (*func) (gsize, gsize, gpointer), 
 
 /* ---- windows: Conv and pools ---------------------------------------------------- */
 
+/* Spatial dimensions are right-aligned in three slots: 1-D uses slot 2,
+ * 2-D slots 1–2, 3-D all three; unused slots have size 1. */
 typedef struct
 {
-  guint  nsp;                        /* spatial dims (1 or 2; 1-D is run as 2-D with H = 1) */
-  gint64 in[2], k[2], s[2], d[2], pb[2], pe[2], out[2];
+  guint  nsp;
+  gint64 in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];
 } Window;
 
 static gboolean
 window_params (SomOpCtx *c, const SomTensor *x, const gint64 *kernel, gboolean is_pool, Window *w, GError **error)
 {
-  guint nsp = x->ndim - 2, n;
+  guint nsp = x->ndim - 2, n, off;
   const gint64 *v;
   const char *auto_pad = _som_node_attr_string (c->node, "auto_pad", "NOTSET");
   gboolean ceil_mode = _som_node_attr_int (c->node, "ceil_mode", 0) != 0;
 
-  if (x->ndim < 3 || nsp > 2)
+  if (x->ndim < 3 || nsp > 3)
     {
-      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1 and 2 are supported)",
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1, 2 and 3 are supported)",
                      x->ndim < 2 ? 0 : x->ndim - 2);
       return FALSE;
     }
+  off = 3 - nsp;
   memset (w, 0, sizeof *w);
   w->nsp = nsp;
-  for (guint i = 0; i < 2; i++)
+  for (guint i = 0; i < 3; i++)
     {
       w->in[i] = 1; w->k[i] = 1; w->s[i] = 1; w->d[i] = 1;
     }
-  /* 1-D is H = 1 with the window along W */
   for (guint i = 0; i < nsp; i++)
     {
-      guint j = i + (2 - nsp);
-      w->in[j] = x->shape[2 + i];
-      w->k[j] = kernel[i];
-      if (w->k[j] <= 0)
+      w->in[off + i] = x->shape[2 + i];
+      w->k[off + i] = kernel[i];
+      if (kernel[i] <= 0)
         {
           _som_op_error (c, error, SOM_ERROR_INVALID, "invalid kernel size");
           return FALSE;
@@ -130,23 +131,23 @@ window_params (SomOpCtx *c, const SomTensor *x, const gint64 *kernel, gboolean i
   if ((v = _som_node_attr_ints (c->node, "strides", &n)) != NULL)
     {
       if (n != nsp) goto bad;
-      for (guint i = 0; i < nsp; i++) w->s[i + 2 - nsp] = v[i];
+      for (guint i = 0; i < nsp; i++) w->s[off + i] = v[i];
     }
   if ((v = _som_node_attr_ints (c->node, "dilations", &n)) != NULL)
     {
       if (n != nsp) goto bad;
-      for (guint i = 0; i < nsp; i++) w->d[i + 2 - nsp] = v[i];
+      for (guint i = 0; i < nsp; i++) w->d[off + i] = v[i];
     }
   if ((v = _som_node_attr_ints (c->node, "pads", &n)) != NULL && strcmp (auto_pad, "NOTSET") == 0)
     {
       if (n != 2 * nsp) goto bad;
       for (guint i = 0; i < nsp; i++)
         {
-          w->pb[i + 2 - nsp] = v[i];
-          w->pe[i + 2 - nsp] = v[i + nsp];
+          w->pb[off + i] = v[i];
+          w->pe[off + i] = v[i + nsp];
         }
     }
-  for (guint j = 0; j < 2; j++)
+  for (guint j = off; j < 3; j++)
     {
       gint64 ek, num;
       if (w->s[j] <= 0 || w->d[j] <= 0 || w->pb[j] < 0 || w->pe[j] < 0)
@@ -185,6 +186,8 @@ window_params (SomOpCtx *c, const SomTensor *x, const gint64 *kernel, gboolean i
       else
         w->out[j] = num / w->s[j] + 1;
     }
+  for (guint j = 0; j < off; j++)
+    w->out[j] = 1;
   return TRUE;
 bad:
   _som_op_error (c, error, SOM_ERROR_INVALID, "invalid strides, dilations or pads");
@@ -196,13 +199,8 @@ window_out_shape (const SomTensor *x, gint64 channels, const Window *w, gint64 *
 {
   shape[0] = x->shape[0];
   shape[1] = channels;
-  if (w->nsp == 1)
-    shape[2] = w->out[1];
-  else
-    {
-      shape[2] = w->out[0];
-      shape[3] = w->out[1];
-    }
+  for (guint i = 0; i < w->nsp; i++)
+    shape[2 + i] = w->out[3 - w->nsp + i];
 }
 
 gboolean
@@ -210,7 +208,7 @@ _som_conv_shape (SomOpCtx *c, GError **error)
 {
   SomTensor *x, *wt;
   Window w;
-  gint64 kernel[2], shape[4], group = _som_node_attr_int (c->node, "group", 1);
+  gint64 kernel[3] = { 1, 1, 1 }, shape[SOM_ARRAY_MAX_DIMS], group = _som_node_attr_int (c->node, "group", 1);
 
   if (!_som_need_inputs (c, 2, error))
     return FALSE;
@@ -221,7 +219,12 @@ _som_conv_shape (SomOpCtx *c, GError **error)
       _som_op_error (c, error, SOM_ERROR_INVALID, "needs float input and weights of the same rank (≥ 3)");
       return FALSE;
     }
-  for (guint i = 2; i < wt->ndim && i < 4; i++)
+  if (x->ndim > 5)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1, 2 and 3 are supported)", x->ndim - 2);
+      return FALSE;
+    }
+  for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
   if (group <= 0 || x->shape[1] % group != 0 || wt->shape[0] % group != 0 || wt->shape[1] * group != x->shape[1])
     {
@@ -266,51 +269,61 @@ im2col_range (gsize begin, gsize end, gpointer data)
 {
   Im2col *ic = data;
   const Window *w = ic->w;
-  gint64 OH = w->out[0], OW = w->out[1], H = w->in[0], W = w->in[1];
-  gint64 ohw = OH * OW, ncols = ic->nb * ohw;
+  gint64 OD = w->out[0], OH = w->out[1], OW = w->out[2], D = w->in[0], H = w->in[1], W = w->in[2];
+  gint64 ovol = OD * OH * OW, ncols = ic->nb * ovol, kvol = w->k[0] * w->k[1] * w->k[2];
 
   for (gsize row = begin; row < end; row++)
     {
-      gint64 cc = row / (w->k[0] * w->k[1]);
-      gint64 ki = (row / w->k[1]) % w->k[0];
-      gint64 kj = row % w->k[1];
+      gint64 cc = row / kvol;
+      gint64 kd = (row / (w->k[1] * w->k[2])) % w->k[0];
+      gint64 ki = (row / w->k[2]) % w->k[1];
+      gint64 kj = row % w->k[2];
       float *dst = ic->cols + row * ncols;
       for (gint64 n = 0; n < ic->nb; n++)
         {
-          const float *src = ic->x + n * ic->img_stride + cc * H * W;
-          float *d = dst + n * ohw;
-          for (gint64 oh = 0; oh < OH; oh++)
+          const float *src = ic->x + n * ic->img_stride + cc * D * H * W;
+          for (gint64 od = 0; od < OD; od++)
             {
-              gint64 ih = oh * w->s[0] - w->pb[0] + ki * w->d[0];
-              float *drow = d + oh * OW;
-              if (ih < 0 || ih >= H)
+              gint64 id = od * w->s[0] - w->pb[0] + kd * w->d[0];
+              float *dplane = dst + n * ovol + od * OH * OW;
+              if (id < 0 || id >= D)
                 {
-                  memset (drow, 0, OW * sizeof (float));
+                  memset (dplane, 0, OH * OW * sizeof (float));
                   continue;
                 }
-              {
-                const float *srow = src + ih * W;
-                gint64 off = kj * w->d[1] - w->pb[1];
-                if (w->s[1] == 1)
-                  {
-                    /* valid ow: 0 <= ow + off < W */
-                    gint64 lo = MAX (0, -off), hi = MIN (OW, W - off);
-                    if (hi < lo)
-                      hi = lo;
-                    if (lo > 0)
-                      memset (drow, 0, lo * sizeof (float));
-                    if (hi > lo)
-                      memcpy (drow + lo, srow + lo + off, (hi - lo) * sizeof (float));
-                    if (hi < OW)
-                      memset (drow + hi, 0, (OW - hi) * sizeof (float));
-                  }
-                else
-                  for (gint64 ow = 0; ow < OW; ow++)
+              for (gint64 oh = 0; oh < OH; oh++)
+                {
+                  gint64 ih = oh * w->s[1] - w->pb[1] + ki * w->d[1];
+                  float *drow = dplane + oh * OW;
+                  const float *srow;
+                  gint64 off;
+                  if (ih < 0 || ih >= H)
                     {
-                      gint64 iw = ow * w->s[1] + off;
-                      drow[ow] = iw >= 0 && iw < W ? srow[iw] : 0.0f;
+                      memset (drow, 0, OW * sizeof (float));
+                      continue;
                     }
-              }
+                  srow = src + (id * H + ih) * W;
+                  off = kj * w->d[2] - w->pb[2];
+                  if (w->s[2] == 1)
+                    {
+                      /* valid ow: 0 <= ow + off < W */
+                      gint64 lo = MIN (OW, MAX (0, -off)), hi = MIN (OW, W - off);
+                      if (hi < lo)
+                        hi = lo;
+                      if (lo > 0)
+                        memset (drow, 0, lo * sizeof (float));
+                      if (hi > lo)
+                        memcpy (drow + lo, srow + lo + off, (hi - lo) * sizeof (float));
+                      if (hi < OW)
+                        memset (drow + hi, 0, (OW - hi) * sizeof (float));
+                    }
+                  else
+                    for (gint64 ow = 0; ow < OW; ow++)
+                      {
+                        gint64 iw = ow * w->s[2] + off;
+                        drow[ow] = iw >= 0 && iw < W ? srow[iw] : 0.0f;
+                      }
+                }
             }
         }
     }
@@ -320,7 +333,7 @@ typedef struct
 {
   const float *x, *wt, *bias;
   float *y;
-  gint64 C, H, W;
+  gint64 C;
   const Window *w;
 } Depthwise;
 
@@ -329,33 +342,41 @@ depthwise_range (gsize begin, gsize end, gpointer data)
 {
   Depthwise *dw = data;
   const Window *w = dw->w;
-  gint64 OH = w->out[0], OW = w->out[1], H = dw->H, W = dw->W, KH = w->k[0], KW = w->k[1];
+  gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  gint64 KD = w->k[0], KH = w->k[1], KW = w->k[2];
 
   for (gsize plane = begin; plane < end; plane++)
     {
       gint64 ch = plane % dw->C;
-      const float *src = dw->x + plane * H * W;
-      const float *k = dw->wt + ch * KH * KW;
-      float *dst = dw->y + plane * OH * OW;
+      const float *src = dw->x + plane * D * H * W;
+      const float *k = dw->wt + ch * KD * KH * KW;
+      float *dst = dw->y + plane * OD * OH * OW;
       float b = dw->bias ? dw->bias[ch] : 0.0f;
-      for (gint64 oh = 0; oh < OH; oh++)
-        for (gint64 ow = 0; ow < OW; ow++)
-          {
-            float acc = b;
-            for (gint64 i = 0; i < KH; i++)
-              {
-                gint64 ih = oh * w->s[0] - w->pb[0] + i * w->d[0];
-                if (ih < 0 || ih >= H)
-                  continue;
-                for (gint64 j = 0; j < KW; j++)
-                  {
-                    gint64 iw = ow * w->s[1] - w->pb[1] + j * w->d[1];
-                    if (iw >= 0 && iw < W)
-                      acc += src[ih * W + iw] * k[i * KW + j];
-                  }
-              }
-            dst[oh * OW + ow] = acc;
-          }
+      for (gint64 od = 0; od < OD; od++)
+        for (gint64 oh = 0; oh < OH; oh++)
+          for (gint64 ow = 0; ow < OW; ow++)
+            {
+              float acc = b;
+              for (gint64 a = 0; a < KD; a++)
+                {
+                  gint64 id = od * w->s[0] - w->pb[0] + a * w->d[0];
+                  if (id < 0 || id >= D)
+                    continue;
+                  for (gint64 i = 0; i < KH; i++)
+                    {
+                      gint64 ih = oh * w->s[1] - w->pb[1] + i * w->d[1];
+                      if (ih < 0 || ih >= H)
+                        continue;
+                      for (gint64 j = 0; j < KW; j++)
+                        {
+                          gint64 iw = ow * w->s[2] - w->pb[2] + j * w->d[2];
+                          if (iw >= 0 && iw < W)
+                            acc += src[(id * H + ih) * W + iw] * k[(a * KH + i) * KW + j];
+                        }
+                    }
+                }
+              dst[(od * OH + oh) * OW + ow] = acc;
+            }
     }
 }
 
@@ -365,33 +386,37 @@ _som_conv_compute (SomOpCtx *c, GError **error)
   SomTensor *x = c->in[0], *wt = c->in[1], *y = c->out[0];
   const float *bias = c->n_in > 2 && c->in[2] != NULL ? c->in[2]->data : NULL;
   gint64 group = _som_node_attr_int (c->node, "group", 1);
-  gint64 kernel[2] = { 1, 1 };
+  gint64 kernel[3] = { 1, 1, 1 };
   Window w;
   gint64 N = x->shape[0], C = x->shape[1], M = wt->shape[0];
   gint64 Cg, Mg, K, ohw, hw, nb;
   g_autofree float *cols = NULL, *tmp = NULL;
+  gboolean pointwise;
 
   for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
   window_params (c, x, kernel, FALSE, &w, NULL);
   Cg = C / group;
   Mg = M / group;
-  K = Cg * w.k[0] * w.k[1];
-  ohw = w.out[0] * w.out[1];
-  hw = w.in[0] * w.in[1];
+  K = Cg * w.k[0] * w.k[1] * w.k[2];
+  ohw = w.out[0] * w.out[1] * w.out[2];
+  hw = w.in[0] * w.in[1] * w.in[2];
   if (N == 0 || ohw == 0)
     return TRUE;
 
   if (group == C && group == M)
     {
-      Depthwise dw = { x->data, wt->data, bias, y->data, C, w.in[0], w.in[1], &w };
+      Depthwise dw = { x->data, wt->data, bias, y->data, C, &w };
       _som_parallel_for (N * C, 4, depthwise_range, &dw);
       return TRUE;
     }
 
   /* 1×1, stride 1, no padding, one image at a time: the input is the matrix */
-  if (w.k[0] == 1 && w.k[1] == 1 && w.s[0] == 1 && w.s[1] == 1 && w.pb[0] == 0 && w.pb[1] == 0
-      && w.pe[0] == 0 && w.pe[1] == 0 && ohw >= 256)
+  pointwise = TRUE;
+  for (guint j = 0; j < 3; j++)
+    if (w.k[j] != 1 || w.s[j] != 1 || w.pb[j] != 0 || w.pe[j] != 0)
+      pointwise = FALSE;
+  if (pointwise && ohw >= 256)
     {
       for (gint64 n = 0; n < N; n++)
         for (gint64 g = 0; g < group; g++)
@@ -408,9 +433,9 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       return TRUE;
     }
 
-  /* im2col with the batch folded into the GEMM's columns */
-  /* Images per GEMM: enough columns to keep sgemm efficient (≥ 256), a
-   * column buffer that stays in cache (≤ 2 MiB) when that allows. */
+  /* im2col with the batch folded into the GEMM's columns.  Images per GEMM:
+   * enough columns to keep sgemm efficient (≥ 256), a column buffer that
+   * stays in cache (≤ 2 MiB) when that allows. */
   nb = MAX ((256 + ohw - 1) / ohw, (512 << 10) / MAX (K * ohw, 1));
   nb = CLAMP (nb, 1, N);
   cols = g_try_malloc (sizeof (float) * K * nb * ohw);
@@ -520,55 +545,71 @@ typedef struct
   gboolean max, include_pad;
 } PoolData;
 
+/* number of window taps inside [lo, hi) along one dimension */
+static gint64
+taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
+{
+  gint64 n = 0;
+  for (gint64 i = 0; i < k; i++)
+    if (start + i * d >= lo && start + i * d < hi)
+      n++;
+  return n;
+}
+
 static void
 pool_range (gsize begin, gsize end, gpointer data)
 {
   PoolData *p = data;
   const Window *w = p->w;
-  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+  gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
 
   for (gsize plane = begin; plane < end; plane++)
     {
-      const float *src = p->x + plane * H * W;
-      float *dst = p->y + plane * OH * OW;
-      for (gint64 oh = 0; oh < OH; oh++)
-        for (gint64 ow = 0; ow < OW; ow++)
-          {
-            gint64 h0 = oh * w->s[0] - w->pb[0], w0 = ow * w->s[1] - w->pb[1];
-            float acc = p->max ? -INFINITY : 0.0f;
-            gint64 count = 0;
-            for (gint64 i = 0; i < w->k[0]; i++)
-              {
-                gint64 ih = h0 + i * w->d[0];
-                if (ih < 0 || ih >= H)
-                  continue;
-                for (gint64 j = 0; j < w->k[1]; j++)
-                  {
-                    gint64 iw = w0 + j * w->d[1];
-                    float v;
-                    if (iw < 0 || iw >= W)
-                      continue;
-                    v = src[ih * W + iw];
-                    if (p->max)
-                      acc = v > acc || isnan (v) ? v : acc;
-                    else
-                      acc += v;
-                    count++;
-                  }
-              }
-            if (!p->max)
-              {
-                if (p->include_pad)
-                  {
-                    /* the window clipped to the padded input */
-                    gint64 hs = MAX (h0, -w->pb[0]), he = MIN (h0 + (w->k[0] - 1) * w->d[0] + 1, H + w->pe[0]);
-                    gint64 ws = MAX (w0, -w->pb[1]), we = MIN (w0 + (w->k[1] - 1) * w->d[1] + 1, W + w->pe[1]);
-                    count = ((he - hs + w->d[0] - 1) / w->d[0]) * ((we - ws + w->d[1] - 1) / w->d[1]);
-                  }
-                acc = count > 0 ? acc / (float) count : 0.0f;
-              }
-            dst[oh * OW + ow] = acc;
-          }
+      const float *src = p->x + plane * D * H * W;
+      float *dst = p->y + plane * OD * OH * OW;
+      for (gint64 od = 0; od < OD; od++)
+        for (gint64 oh = 0; oh < OH; oh++)
+          for (gint64 ow = 0; ow < OW; ow++)
+            {
+              gint64 d0 = od * w->s[0] - w->pb[0], h0 = oh * w->s[1] - w->pb[1], w0 = ow * w->s[2] - w->pb[2];
+              float acc = p->max ? -INFINITY : 0.0f;
+              gint64 count = 0;
+              for (gint64 a = 0; a < w->k[0]; a++)
+                {
+                  gint64 id = d0 + a * w->d[0];
+                  if (id < 0 || id >= D)
+                    continue;
+                  for (gint64 i = 0; i < w->k[1]; i++)
+                    {
+                      gint64 ih = h0 + i * w->d[1];
+                      if (ih < 0 || ih >= H)
+                        continue;
+                      for (gint64 j = 0; j < w->k[2]; j++)
+                        {
+                          gint64 iw = w0 + j * w->d[2];
+                          float v;
+                          if (iw < 0 || iw >= W)
+                            continue;
+                          v = src[(id * H + ih) * W + iw];
+                          if (p->max)
+                            acc = v > acc || isnan (v) ? v : acc;
+                          else
+                            acc += v;
+                          count++;
+                        }
+                    }
+                }
+              if (!p->max)
+                {
+                  if (p->include_pad)
+                    /* the taps inside the padded input */
+                    count = taps_inside (d0, w->k[0], w->d[0], -w->pb[0], D + w->pe[0])
+                            * taps_inside (h0, w->k[1], w->d[1], -w->pb[1], H + w->pe[1])
+                            * taps_inside (w0, w->k[2], w->d[2], -w->pb[2], W + w->pe[2]);
+                  acc = count > 0 ? acc / (float) count : 0.0f;
+                }
+              dst[(od * OH + oh) * OW + ow] = acc;
+            }
     }
 }
 

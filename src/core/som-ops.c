@@ -431,8 +431,48 @@ bin_op_of (SomOpCtx *c)
   return BIN_ADD;
 }
 
+static gboolean binary_shape_real (SomOpCtx *c, GError **error);
+
+/* PRelu before opset 7 applies a 1-D slope per channel (axis 1), not by
+ * numpy broadcasting: give the slope the shape [C, 1, …, 1]. */
+static SomTensor *
+legacy_prelu_slope (SomOpCtx *c)
+{
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+  SomTensor *x = c->in[0], *s = c->n_in > 1 ? c->in[1] : NULL, *v;
+
+  if (strcmp (c->node->op, "PRelu") != 0 || c->node->opset >= 7 || s == NULL || s->ndim != 1 || x->ndim < 2
+      || s->shape[0] != x->shape[1] || s->shape[0] == 1)
+    return NULL;
+  shape[0] = s->shape[0];
+  for (guint d = 1; d + 1 < x->ndim; d++)
+    shape[d] = 1;
+  if (s->data != NULL)
+    return _som_tensor_view (s, x->ndim - 1, shape);
+  v = _som_tensor_new_shape (s->dtype, x->ndim - 1, shape);
+  return v;
+}
+
 static gboolean
 binary_shape (SomOpCtx *c, GError **error)
+{
+  g_autoptr(SomTensor) slope = legacy_prelu_slope (c);
+  SomTensor *saved = NULL;
+  gboolean ok;
+
+  if (slope != NULL)
+    {
+      saved = c->in[1];
+      c->in[1] = slope;
+    }
+  ok = binary_shape_real (c, error);
+  if (saved != NULL)
+    c->in[1] = saved;
+  return ok;
+}
+
+static gboolean
+binary_shape_real (SomOpCtx *c, GError **error)
 {
   guint nd;
   gint64 shape[SOM_ARRAY_MAX_DIMS];
@@ -476,8 +516,28 @@ binary_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+static gboolean binary_compute_real (SomOpCtx *c, GError **error);
+
 static gboolean
 binary_compute (SomOpCtx *c, GError **error)
+{
+  g_autoptr(SomTensor) slope = legacy_prelu_slope (c);
+  SomTensor *saved = NULL;
+  gboolean ok;
+
+  if (slope != NULL)
+    {
+      saved = c->in[1];
+      c->in[1] = slope;
+    }
+  ok = binary_compute_real (c, error);
+  if (saved != NULL)
+    c->in[1] = saved;
+  return ok;
+}
+
+static gboolean
+binary_compute_real (SomOpCtx *c, GError **error)
 {
   BinOp op = bin_op_of (c);
   SomTensor *acc = NULL;

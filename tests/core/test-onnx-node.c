@@ -1,6 +1,6 @@
 /* test-onnx-node.c: ONNX's own backend node tests (Debian libonnx-testdata)
  *
- * Every test under data/node whose operators Somscope supports and whose data
+ * Every test under data/{node,pytorch-converted,pytorch-operator} whose operators Somscope supports and whose data
  * is float32, int64 or bool runs as one TAP subtest, compared with the test's
  * output_*.pb at ONNX's backend tolerances (rtol 1e-3, atol 1e-7).
  * `test-onnx-node --report` prints one line per test instead (name, status,
@@ -16,7 +16,10 @@
 #include "onnx.pb-c.h"
 #include "som.h"
 
-#define NODE_DIR "/usr/share/libonnx-testdata/data/node"
+#define DATA_DIR "/usr/share/libonnx-testdata/data"
+
+/* ONNX's backend test folders: operator tests, and the PyTorch-exported ones */
+static const char * const folders[] = { "node", "pytorch-converted", "pytorch-operator", NULL };
 
 typedef struct
 {
@@ -217,27 +220,35 @@ int
 main (int argc, char **argv)
 {
   gboolean report = argc > 1 && strcmp (argv[1], "--report") == 0;
-  g_autoptr(GDir) d = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) tests = g_ptr_array_new ();
-  const char *name;
   int rc;
 
   if (!report)
     g_test_init (&argc, &argv, NULL);
-  d = g_dir_open (NODE_DIR, 0, NULL);
-  if (d == NULL)
+  for (guint f = 0; folders[f] != NULL; f++)
     {
-      g_printerr ("%s is missing: install libonnx-testdata (tools/install-deps)\n", NODE_DIR);
-      return 1;
+      g_autofree char *dir = g_build_filename (DATA_DIR, folders[f], NULL);
+      g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+      g_autoptr(GPtrArray) here = g_ptr_array_new ();
+      const char *name;
+
+      if (d == NULL)
+        {
+          g_printerr ("%s is missing: install libonnx-testdata (tools/install-deps)\n", dir);
+          return 1;
+        }
+      while ((name = g_dir_read_name (d)) != NULL)
+        g_ptr_array_add (here, g_strdup_printf ("%s/%s", folders[f], name));
+      g_ptr_array_sort (here, name_cmp);
+      for (guint i = 0; i < here->len; i++)
+        g_ptr_array_add (names, here->pdata[i]);
     }
-  while ((name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, name_cmp);
 
   for (guint i = 0; i < names->len; i++)
     {
-      g_autofree char *dir = g_build_filename (NODE_DIR, g_ptr_array_index (names, i), NULL);
+      const char *rel = g_ptr_array_index (names, i);
+      g_autofree char *dir = g_build_filename (DATA_DIR, rel, NULL);
       NodeTest *t = NULL;
       g_autofree char *reason = classify (dir, &t);
 
@@ -249,12 +260,19 @@ main (int argc, char **argv)
           g_autofree char *one = g_strdup (why);
           while ((nl = strchr (one, '\n')) != NULL)
             *nl = ' ';
-          g_print ("%s\t%s\t%s\n", (char *) g_ptr_array_index (names, i),
-                   reason ? "unsupported" : diff ? "fail" : "pass", one);
+          g_print ("%s\t%s\t%s\n", rel, reason ? "unsupported" : diff ? "fail" : "pass", one);
+          if (t != NULL)
+            {
+              g_ptr_array_unref (t->inputs);
+              g_ptr_array_unref (t->expected);
+              g_free (t->name);
+              g_free (t->dir);
+              g_free (t);
+            }
         }
       else if (reason == NULL)
         {
-          g_autofree char *path = g_strdup_printf ("/onnx-node/%s", t->name);
+          g_autofree char *path = g_strdup_printf ("/onnx/%s", rel);
           g_test_add_data_func (path, t, test_node);
           g_ptr_array_add (tests, t);
         }
