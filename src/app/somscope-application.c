@@ -39,7 +39,10 @@ somscope_application_activate (GApplication *app)
 
   gtk_window_present (GTK_WINDOW (window));
   if (existing == NULL)
-    somscope_window_open_demo (window);
+    {
+      somscope_window_offer_recovery (window);
+      somscope_window_open_demo (window);
+    }
 }
 
 /* somscope MODEL [DATASET]: a bad file shows the error in the window. */
@@ -49,9 +52,12 @@ somscope_application_open (GApplication  *app,
                            int            n_files,
                            const char    *hint)
 {
+  GtkWindow *existing = gtk_application_get_active_window (GTK_APPLICATION (app));
   SomscopeWindow *window = get_window (SOMSCOPE_APPLICATION (app));
 
   gtk_window_present (GTK_WINDOW (window));
+  if (existing == NULL)
+    somscope_window_offer_recovery (window);
   if (n_files > 2)
     {
       somscope_window_show_error (window, _("Open a model and at most one dataset"));

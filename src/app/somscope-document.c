@@ -386,6 +386,7 @@ lower_thread_priority (int nice)
 
 typedef struct
 {
+  char          *session_path;
   char          *model_path;
   char          *dataset_path;
   gsize          limit;
@@ -403,11 +404,27 @@ typedef struct
   gsize          n;
   double         seconds;
   gboolean       extract_only;   /* model and preprocess borrowed from the document */
+
+  /* Opening a session */
+  SomSession    *session;
+  SomArray      *labels;         /* N int32, or NULL */
+  guint          n_classes;
+  GPtrArray     *session_maps;   /* per session layer: SomMap or NULL */
+  GPtrArray     *session_codes;  /* per session layer: SomscopeCodes or NULL */
+  GPtrArray     *majority;       /* per session layer: SomArray or NULL */
+  GPtrArray     *purity;
 } LoadData;
 
 static void
 load_data_free (LoadData *d)
 {
+  g_free (d->session_path);
+  g_clear_object (&d->session);
+  g_clear_pointer (&d->labels, som_array_free);
+  g_clear_pointer (&d->session_maps, g_ptr_array_unref);
+  g_clear_pointer (&d->session_codes, g_ptr_array_unref);
+  g_clear_pointer (&d->majority, g_ptr_array_unref);
+  g_clear_pointer (&d->purity, g_ptr_array_unref);
   g_free (d->model_path);
   g_free (d->dataset_path);
   g_clear_pointer (&d->progress, job_progress_unref);
@@ -538,6 +555,184 @@ load_run_inference (LoadData      *d,
 }
 
 static void
+free_array_or_null (gpointer array)
+{
+  if (array != NULL)
+    som_array_free (array);
+}
+
+static void
+unref_object_or_null (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
+static void
+unref_codes_or_null (gpointer codes)
+{
+  if (codes != NULL)
+    somscope_codes_unref (codes);
+}
+
+/* A session layer's map, rebuilt from its arrays (NULL: not mapped). */
+static SomMap *
+map_from_session (SomSession      *session,
+                  guint            position,
+                  const SomArray  *labels,
+                  guint            n_classes,
+                  GError         **error)
+{
+  JsonNode *meta = som_session_get_layer_som (session, position);
+  const SomArray *codebook = som_session_get_layer_array (session, position, SOM_LAYER_CODEBOOK);
+  const SomArray *bmus = som_session_get_layer_array (session, position, SOM_LAYER_BMUS);
+  const char *names[] = { "bmus", "hits", "umatrix", "qe_per_epoch", "te_per_epoch" };
+  SomLayerArray which[] = { SOM_LAYER_BMUS, SOM_LAYER_HITS, SOM_LAYER_UMATRIX,
+                            SOM_LAYER_QE_PER_EPOCH, SOM_LAYER_TE_PER_EPOCH };
+  g_autoptr(SomGrid) grid = NULL;
+  g_autoptr(SomMap) map = NULL;
+  SomTopology topology = SOM_TOPOLOGY_HEX;
+  JsonObject *object;
+  guint dim;
+
+  if (meta == NULL || codebook == NULL || !JSON_NODE_HOLDS_OBJECT (meta))
+    return NULL;
+  object = json_node_get_object (meta);
+  som_topology_from_string (json_object_get_string_member_with_default (object, "topology", "hex"),
+                            &topology);
+  grid = som_grid_new (som_session_get_layer_rows (session, position),
+                       som_session_get_layer_cols (session, position), topology,
+                       json_object_get_boolean_member_with_default (object, "toroidal", FALSE), error);
+  if (grid == NULL)
+    return NULL;
+  dim = som_session_get_layer_dim (session, position);
+  map = som_map_new (grid, dim, error);
+  if (map == NULL)
+    return NULL;
+  memcpy (som_map_get_codebook (map), codebook->data, som_array_n_bytes (codebook));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      const SomArray *array = som_session_get_layer_array (session, position, which[i]);
+
+      if (array != NULL)
+        som_map_take_array (map, names[i], som_array_copy (array));
+    }
+  if (bmus != NULL && labels != NULL && n_classes > 0 && bmus->shape[0] == labels->shape[0])
+    {
+      som_map_take_array (map, "labels", som_array_copy (labels));
+      som_map_take_array (map, "class_hits",
+                          som_map_class_hits (map, bmus->data, labels->data, labels->shape[0], n_classes));
+    }
+  som_map_set_errors (map,
+                      json_object_get_double_member_with_default (object, "quantization_error", NAN),
+                      json_object_get_double_member_with_default (object, "topographic_error", NAN));
+  return g_steal_pointer (&map);
+}
+
+/* A .somscope file: its maps as they were saved; the model and the images
+ * when they are still where the session says (for thumbnails and for
+ * mapping more layers). */
+static gboolean
+load_session (LoadData      *d,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  const char *model_path;
+  const char *dataset_path;
+  const SomArray *labels;
+  const SomArray *predictions;
+  guint channels = 0, height = 0, width = 0;
+  gboolean channels_last = FALSE;
+  guint n_layers;
+
+  job_progress_update (0, _("Reading the session"), d->progress);
+  d->session = som_session_load (d->session_path, error);
+  if (d->session == NULL)
+    return FALSE;
+
+  model_path = som_session_get_ref_path (d->session, SOM_SESSION_REF_MODEL);
+  if (model_path != NULL &&
+      som_session_get_ref_state (d->session, SOM_SESSION_REF_MODEL) != SOM_SESSION_REF_MISSING)
+    {
+      d->model = som_model_load (model_path, error);
+      if (d->model == NULL)
+        return FALSE;
+      g_free (d->model_path);
+      d->model_path = g_strdup (model_path);
+      d->taps = som_model_get_default_taps (d->model);
+      if (!som_model_get_image_shape (d->model, &channels, &height, &width, &channels_last, NULL))
+        channels = height = width = 0;
+    }
+
+  d->n = som_session_get_n_inputs (d->session);
+  dataset_path = som_session_get_ref_path (d->session, SOM_SESSION_REF_DATASET);
+  if (dataset_path != NULL &&
+      som_session_get_ref_state (d->session, SOM_SESSION_REF_DATASET) != SOM_SESSION_REF_MISSING)
+    {
+      SomDatasetOptions options = { NULL, NULL, d->n };
+      SomPreprocessOptions preprocess_options = { 0 };
+
+      d->dataset = som_dataset_open (dataset_path, &options, cancellable, error);
+      if (d->dataset == NULL)
+        return FALSE;
+      d->dataset_path = g_strdup (dataset_path);
+      d->preprocess = som_preprocess_new (d->dataset, &preprocess_options, channels, height, width,
+                                          channels_last, error);
+      if (d->preprocess == NULL)
+        return FALSE;
+      d->n = som_dataset_get_count (d->dataset);
+      d->n_classes = som_dataset_get_n_classes (d->dataset);
+      d->thumbnails = g_ptr_array_new_full (d->n, g_object_unref);
+      som_preprocess_get_shape (d->preprocess, &channels, &height, &width);
+      for (gsize start = 0; start < d->n; start += BATCH_SIZE)
+        {
+          gsize nb = MIN (BATCH_SIZE, d->n - start);
+          g_autoptr(SomArray) pixels = som_preprocess_read_pixels (d->preprocess, start, nb, error);
+
+          if (pixels == NULL)
+            return FALSE;
+          for (gsize i = 0; i < nb; i++)
+            g_ptr_array_add (d->thumbnails,
+                             make_thumbnail ((const float *) pixels->data + i * channels * height * width,
+                                             channels, height, width));
+        }
+    }
+
+  labels = som_session_get_array (d->session, SOM_SESSION_LABELS);
+  predictions = som_session_get_array (d->session, SOM_SESSION_PREDICTIONS);
+  if (labels != NULL && labels->shape[0] == d->n)
+    {
+      d->labels = som_array_copy (labels);
+      for (gsize i = 0; i < d->n; i++)
+        d->n_classes = MAX (d->n_classes, (guint) MAX (0, ((const gint32 *) labels->data)[i] + 1));
+    }
+  if (predictions != NULL && predictions->shape[0] == d->n)
+    d->predictions = som_array_copy (predictions);
+
+  n_layers = som_session_get_n_layers (d->session);
+  d->session_maps = g_ptr_array_new_full (n_layers, unref_object_or_null);
+  d->session_codes = g_ptr_array_new_full (n_layers, unref_codes_or_null);
+  d->majority = g_ptr_array_new_full (n_layers, free_array_or_null);
+  d->purity = g_ptr_array_new_full (n_layers, free_array_or_null);
+  for (guint p = 0; p < n_layers; p++)
+    {
+      SomMap *map = map_from_session (d->session, p, d->labels, d->n_classes, error);
+      const SomArray *codes = som_session_get_layer_array (d->session, p, SOM_LAYER_CODES);
+      SomArray *majority = NULL, *purity = NULL;
+
+      if (map == NULL && error != NULL && *error != NULL)
+        return FALSE;
+      if (map != NULL && som_map_get_array (map, "class_hits") != NULL)
+        som_map_class_map (map, som_map_get_array (map, "class_hits"), &majority, &purity);
+      g_ptr_array_add (d->session_maps, map);
+      g_ptr_array_add (d->session_codes, codes ? somscope_codes_new (som_array_copy (codes)) : NULL);
+      g_ptr_array_add (d->majority, majority);
+      g_ptr_array_add (d->purity, purity);
+    }
+  return TRUE;
+}
+
+static void
 load_thread_inner (GTask        *task,
                    gpointer      task_data,
                    GCancellable *cancellable)
@@ -550,6 +745,15 @@ load_thread_inner (GTask        *task,
   guint channels, height, width;
   gboolean channels_last;
   gint64 t0 = g_get_monotonic_time ();
+
+  if (d->session_path != NULL)
+    {
+      if (!load_session (d, cancellable, &error))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
 
   job_progress_update (0, _("Reading the model"), d->progress);
   d->model = som_model_load (d->model_path, &error);
@@ -640,6 +844,49 @@ dup_basename (const char *path)
   return path ? g_path_get_basename (path) : NULL;
 }
 
+static char *
+json_shape_to_string (JsonNode *node)
+{
+  GString *str = g_string_new (NULL);
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return g_string_free (str, FALSE);
+  array = json_node_get_array (node);
+  for (guint i = 1; i < json_array_get_length (array); i++)
+    {
+      JsonNode *dim = json_array_get_element (array, i);
+
+      if (i > 1)
+        g_string_append (str, "×");
+      if (JSON_NODE_HOLDS_NULL (dim))
+        g_string_append (str, "?");
+      else
+        g_string_append_printf (str, "%" G_GINT64_FORMAT, json_node_get_int (dim));
+    }
+  return g_string_free (str, FALSE);
+}
+
+static void
+attach_session_map (SomscopeLayer *layer,
+                    LoadData      *d,
+                    guint          position)
+{
+  SomMap *map = g_ptr_array_index (d->session_maps, position);
+
+  if (g_ptr_array_index (d->session_codes, position) != NULL)
+    somscope_layer_set_codes (layer, g_ptr_array_index (d->session_codes, position));
+  if (d->dataset != NULL)
+    somscope_layer_set_class_names (layer, som_dataset_get_class_names (d->dataset));
+  if (map == NULL)
+    return;
+  somscope_layer_set_map (layer, map, g_steal_pointer (&d->majority->pdata[position]),
+                          g_steal_pointer (&d->purity->pdata[position]));
+  somscope_layer_set_errors (layer, som_map_get_quantization_error (map),
+                             som_map_get_topographic_error (map));
+  somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
+}
+
 /* Fills the document from a finished load (main thread). */
 static void
 apply_load (SomscopeDocument *self,
@@ -648,20 +895,30 @@ apply_load (SomscopeDocument *self,
   g_autoptr(GHashTable) tap_position = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) layers = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) inputs = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autofree char *model_name = dup_basename (d->model_path);
+  g_autofree char *model_name = dup_basename (d->session_path ? d->session_path : d->model_path);
   g_autofree char *dataset_name = dup_basename (d->dataset_path);
-  guint n_layers = som_model_get_n_layers (d->model);
+  guint n_layers = d->model ? som_model_get_n_layers (d->model) : 0;
   const char * const *names = NULL;
   guint n_classes = 0;
   gsize correct = 0;
   SomscopeLayer *first_mapped = NULL;
 
+  if (d->session != NULL)
+    {
+      /* The document's files are the session's model and images. */
+      g_clear_object (&self->model_file);
+      g_clear_object (&self->dataset_file);
+      if (d->model != NULL)
+        self->model_file = g_file_new_for_path (d->model_path);
+      if (d->dataset_path != NULL)
+        self->dataset_file = g_file_new_for_path (d->dataset_path);
+    }
   self->model = g_steal_pointer (&d->model);
   self->dataset = g_steal_pointer (&d->dataset);
   self->preprocess = g_steal_pointer (&d->preprocess);
   self->n_inputs = d->n;
 
-  for (guint t = 0; t < d->taps->len; t++)
+  for (guint t = 0; d->taps != NULL && t < d->taps->len; t++)
     g_hash_table_insert (tap_position, GUINT_TO_POINTER (g_array_index (d->taps, guint, t)),
                          GUINT_TO_POINTER (t + 1));
 
@@ -676,8 +933,18 @@ apply_load (SomscopeDocument *self,
         continue;
       t = GPOINTER_TO_UINT (g_hash_table_lookup (tap_position, GUINT_TO_POINTER (i)));
       shape = format_shape (info);
-      layer = somscope_layer_new (i, info->name, info->op, shape,
-                                  t > 0 && self->dataset != NULL);
+      if (d->session != NULL)
+        {
+          int position = som_session_find_layer (d->session, i);
+
+          layer = somscope_layer_new (i, info->name, info->op, shape,
+                                      position >= 0 && g_ptr_array_index (d->session_maps, position) != NULL);
+          if (position >= 0)
+            attach_session_map (layer, d, position);
+        }
+      else
+        layer = somscope_layer_new (i, info->name, info->op, shape,
+                                    t > 0 && self->dataset != NULL);
       if (self->dataset != NULL)
         somscope_layer_set_class_names (layer, som_dataset_get_class_names (self->dataset));
       if (t > 0 && d->codes != NULL)
@@ -686,33 +953,64 @@ apply_load (SomscopeDocument *self,
         first_mapped = layer;
       g_ptr_array_add (layers, layer);
     }
+  /* Without the model, the session's own layers. */
+  for (guint p = 0; d->session != NULL && n_layers == 0 && p < som_session_get_n_layers (d->session); p++)
+    {
+      g_autoptr(JsonNode) shape_node = som_session_get_layer_shape (d->session, p);
+      g_autofree char *shape = json_shape_to_string (shape_node);
+      SomscopeLayer *layer;
+
+      layer = somscope_layer_new (som_session_get_layer_index (d->session, p),
+                                  som_session_get_layer_name (d->session, p),
+                                  som_session_get_layer_op (d->session, p), shape,
+                                  g_ptr_array_index (d->session_maps, p) != NULL);
+      attach_session_map (layer, d, p);
+      if (first_mapped == NULL && somscope_layer_get_mapped (layer))
+        first_mapped = layer;
+      g_ptr_array_add (layers, layer);
+    }
   g_list_store_splice (self->layers, 0, 0, layers->pdata, layers->len);
 
-  if (self->dataset != NULL)
+  if (self->dataset != NULL || d->session != NULL)
     {
       const gint32 *labels = NULL;
-      const gint32 *predictions = d->predictions->data;
+      const gint32 *predictions = d->predictions ? d->predictions->data : NULL;
 
-      n_classes = som_dataset_get_n_classes (self->dataset);
-      names = som_dataset_get_class_names (self->dataset);
-      g_strfreev (self->class_names);
-      self->class_names = g_strdupv ((char **) names);
-      self->has_labels = som_dataset_has_labels (self->dataset);
-      if (self->has_labels)
+      if (self->dataset != NULL)
         {
-          labels = som_dataset_get_labels (self->dataset);
-          self->labels = som_array_new_1d_i32 (d->n);
-          memcpy (self->labels->data, labels, d->n * sizeof (gint32));
+          n_classes = som_dataset_get_n_classes (self->dataset);
+          names = som_dataset_get_class_names (self->dataset);
+          g_strfreev (self->class_names);
+          self->class_names = g_strdupv ((char **) names);
         }
+      else
+        {
+          n_classes = d->n_classes;
+          g_strfreev (self->class_names);
+          self->class_names = g_new0 (char *, n_classes + 1);
+          for (guint k = 0; k < n_classes; k++)
+            self->class_names[k] = g_strdup_printf ("%u", k);
+          names = (const char * const *) self->class_names;
+        }
+      if (self->dataset != NULL && som_dataset_has_labels (self->dataset))
+        {
+          self->labels = som_array_new_1d_i32 (d->n);
+          memcpy (self->labels->data, som_dataset_get_labels (self->dataset), d->n * sizeof (gint32));
+        }
+      else if (d->labels != NULL)
+        self->labels = som_array_copy (d->labels);
+      self->has_labels = self->labels != NULL;
+      if (self->labels != NULL)
+        labels = self->labels->data;
       for (gsize i = 0; i < d->n; i++)
         {
           int label = labels ? labels[i] : -1;
-          int prediction = predictions[i];
+          int prediction = predictions ? predictions[i] : -1;
 
           if (label >= 0 && label == prediction)
             correct++;
           g_ptr_array_add (inputs,
-                           somscope_input_new (i, g_ptr_array_index (d->thumbnails, i),
+                           somscope_input_new (i, d->thumbnails ? g_ptr_array_index (d->thumbnails, i) : NULL,
                                                label,
                                                label >= 0 && (guint) label < n_classes ? names[label] : NULL,
                                                prediction,
@@ -731,7 +1029,9 @@ apply_load (SomscopeDocument *self,
     self->title = g_strdup (model_name);
 
   g_free (self->summary);
-  if (self->dataset == NULL)
+  if (self->dataset == NULL && d->session != NULL)
+    self->summary = g_strdup_printf (_("%zu inputs (the images are not where the session says)"), d->n);
+  else if (self->dataset == NULL)
     self->summary = g_strdup (_("No dataset: open one to map the layers"));
   else if (self->has_labels)
     /* Translators: dataset summary: file, images, classes, accuracy */
@@ -748,6 +1048,7 @@ apply_load (SomscopeDocument *self,
 }
 
 static void somscope_document_autosave (SomscopeDocument *self);
+static void train_missing (SomscopeDocument *self);
 static void layer_mapped_cb (SomscopeDocument *self,
                              GParamSpec       *pspec,
                              SomscopeLayer    *layer);
@@ -784,7 +1085,7 @@ load_done_cb (GObject      *object,
                                G_CONNECT_SWAPPED);
     }
   g_task_return_boolean (outer, TRUE);
-  somscope_document_train (self);
+  train_missing (self);
 }
 
 void
@@ -818,6 +1119,12 @@ somscope_document_load_async (SomscopeDocument    *self,
   d = g_new0 (LoadData, 1);
   d->model_path = g_file_get_path (model);
   d->dataset_path = dataset ? g_file_get_path (dataset) : NULL;
+  if (d->model_path != NULL && g_str_has_suffix (d->model_path, ".somscope"))
+    {
+      d->session_path = g_steal_pointer (&d->model_path);
+      d->model_path = g_strdup (d->session_path);
+      g_clear_pointer (&d->dataset_path, g_free);
+    }
   d->limit = MAX (0, g_settings_get_int (self->settings, "image-limit"));
   codes = g_settings_get_enum (self->settings, "som-codes");
   d->codes_mode = codes == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
@@ -1597,6 +1904,26 @@ somscope_document_train (SomscopeDocument *self)
       g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
 
       if (!somscope_layer_get_mapped (layer))
+        continue;
+      if (somscope_layer_get_codes (layer) != NULL)
+        start_training (self, layer);
+      else
+        somscope_document_extract (self, layer);
+    }
+  update_training_progress (self);
+}
+
+/* After loading: the mapped layers without a map (a session brings its own). */
+static void
+train_missing (SomscopeDocument *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+
+      if (!somscope_layer_get_mapped (layer) || somscope_layer_get_map (layer) != NULL)
         continue;
       if (somscope_layer_get_codes (layer) != NULL)
         start_training (self, layer);

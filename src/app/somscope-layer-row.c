@@ -35,8 +35,13 @@ somscope_layer_row_dispose (GObject *object)
 {
   SomscopeLayerRow *self = SOMSCOPE_LAYER_ROW (object);
 
+  GtkWidget *child;
+
   somscope_layer_row_set_layer (self, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), SOMSCOPE_TYPE_LAYER_ROW);
+  /* The template's unnamed box is not a bound child: unparent it too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (somscope_layer_row_parent_class)->dispose (object);
 }
 

@@ -46,13 +46,13 @@ open_model_action (GtkWidget  *widget,
                    GVariant   *param)
 {
   SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
-  static const char * const onnx[] = { "*.onnx", NULL };
+  static const char * const onnx[] = { "*.onnx", "*.somscope", NULL };
   static const char * const all[] = { "*", NULL };
   GtkFileChooserNative *native;
 
   native = gtk_file_chooser_native_new (_("Open a Model"), GTK_WINDOW (self),
                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), new_filter (_("ONNX models"), onnx));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), new_filter (_("ONNX models and Somscope sessions"), onnx));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), new_filter (_("All files"), all));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
   g_signal_connect_swapped (native, "response", G_CALLBACK (open_model_response_cb), self);
@@ -64,7 +64,8 @@ open_dataset_response_cb (SomscopeWindow       *self,
                           int                   response,
                           GtkFileChooserNative *native)
 {
-  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL)
+  if (response == GTK_RESPONSE_ACCEPT && self->document != NULL &&
+      somscope_document_get_model_file (self->document) != NULL)
     {
       g_autoptr(GFile) dataset = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
 
@@ -102,6 +103,14 @@ open_demo_action (GtkWidget  *widget,
                   GVariant   *param)
 {
   somscope_window_open_demo (SOMSCOPE_WINDOW (widget));
+}
+
+static void
+restore_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  somscope_window_restore (SOMSCOPE_WINDOW (widget));
 }
 
 static void
@@ -304,6 +313,7 @@ somscope_window_install_actions (SomscopeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, open_dataset_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.restore", NULL, restore_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.copy-view", NULL, copy_view_action);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include <glib/gi18n.h>
 
 #include "somscope-layer-row.h"
@@ -468,6 +469,42 @@ somscope_window_get_last_error (SomscopeWindow *self)
   return self->last_error;
 }
 
+static char *
+recovered_path (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "somscope", "recovered.somscope", NULL);
+}
+
+/* The autosave of a session that did not close cleanly moves aside (so the
+ * next training does not overwrite it) and is offered in a toast. */
+void
+somscope_window_offer_recovery (SomscopeWindow *self)
+{
+  g_autofree char *autosave = somscope_document_autosave_path ();
+  g_autofree char *recovered = recovered_path ();
+  AdwToast *toast;
+
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+
+  if (!g_file_test (autosave, G_FILE_TEST_IS_REGULAR) || g_rename (autosave, recovered) != 0)
+    return;
+  toast = adw_toast_new (_("Somscope did not close cleanly last time"));
+  adw_toast_set_button_label (toast, _("_Restore the Maps"));
+  adw_toast_set_action_name (toast, "win.restore");
+  adw_toast_set_timeout (toast, 0);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+somscope_window_restore (SomscopeWindow *self)
+{
+  g_autofree char *recovered = recovered_path ();
+  g_autoptr(GFile) file = g_file_new_for_path (recovered);
+
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+  somscope_window_open (self, file, NULL);
+}
+
 SomscopeMapView *
 somscope_window_get_map_view (SomscopeWindow *self)
 {
@@ -546,9 +583,13 @@ somscope_window_close_request (GtkWindow *window)
   SomscopeWindow *self = SOMSCOPE_WINDOW (window);
   GSettings *settings;
   int width, height;
+  g_autofree char *autosave = somscope_document_autosave_path ();
 
   if (confirm_close (self))
     return TRUE;
+  /* A clean close: the user saved or discarded the maps.  An autosave left
+   * behind means Somscope did not close cleanly, and is offered back. */
+  g_unlink (autosave);
 
   settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
   gtk_window_get_default_size (window, &width, &height);

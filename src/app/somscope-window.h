@@ -25,6 +25,8 @@ void              somscope_window_open            (SomscopeWindow      *self,
                                                    GFile               *model,
                                                    GFile               *dataset);
 void              somscope_window_open_demo       (SomscopeWindow      *self);
+void              somscope_window_offer_recovery  (SomscopeWindow      *self);
+void              somscope_window_restore         (SomscopeWindow      *self);
 void              somscope_window_show_error      (SomscopeWindow      *self,
                                                    const char          *message);
 void              somscope_window_show_message    (SomscopeWindow      *self,

@@ -71,6 +71,14 @@ maps_trained (gpointer data)
 }
 
 static gboolean
+other_document_ready (gpointer data)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+
+  return document != data && document_ready (NULL);
+}
+
+static gboolean
 error_shown (gpointer data)
 {
   return somscope_window_get_last_error (window) != NULL;
@@ -331,6 +339,36 @@ test_save_session (void)
       for (guint k = 0; k < 300; k++)
         g_assert_cmpint (((const gint32 *) bmus->data)[k], ==, somscope_layer_get_bmu (layer, k));
     }
+
+  /* Opened again, the session shows the same maps without training. */
+  {
+    g_autoptr(GFile) file = g_file_new_for_path (path);
+    g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func (g_object_unref);
+    GListModel *reopened;
+
+    for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+      g_ptr_array_add (before, g_list_model_get_item (mapped, i));
+    somscope_window_open (window, file, NULL);
+    wait_for (other_document_ready, document, "the session to open");
+    reopened = somscope_window_get_mapped_layers (window);
+    g_assert_cmpuint (g_list_model_get_n_items (reopened), ==, before->len);
+    g_assert_true (maps_trained (NULL));
+    g_assert_false (somscope_document_get_busy (somscope_window_get_document (window)));
+    for (guint i = 0; i < before->len; i++)
+      {
+        g_autoptr(SomscopeLayer) layer = g_list_model_get_item (reopened, i);
+        SomscopeLayer *old = g_ptr_array_index (before, i);
+
+        g_assert_cmpuint (somscope_layer_get_index (layer), ==, somscope_layer_get_index (old));
+        for (guint k = 0; k < 300; k++)
+          g_assert_cmpint (somscope_layer_get_bmu (layer, k), ==, somscope_layer_get_bmu (old, k));
+        g_assert_cmpmem (som_map_get_codebook (somscope_layer_get_map (layer)),
+                         som_map_get_n_units (somscope_layer_get_map (layer)) * som_map_get_dim (somscope_layer_get_map (layer)) * sizeof (float),
+                         som_map_get_codebook (somscope_layer_get_map (old)),
+                         som_map_get_n_units (somscope_layer_get_map (old)) * som_map_get_dim (somscope_layer_get_map (old)) * sizeof (float));
+      }
+    g_assert_nonnull (somscope_input_get_thumbnail (g_list_model_get_item (somscope_window_get_gallery (window), 0)));
+  }
   g_unlink (path);
 }
 

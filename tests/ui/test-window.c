@@ -69,11 +69,40 @@ test_bad_file_from_command_line (void)
   g_rmdir (dir);
 }
 
+static void
+on_activate_recovery (GApplication *app, gpointer user_data)
+{
+  const char *recovered = user_data;
+
+  /* The autosave moved aside before the demo could overwrite it. */
+  g_assert_true (g_file_test (recovered, G_FILE_TEST_IS_REGULAR));
+  g_application_quit (app);
+}
+
+/* An autosave at start means the last run did not close cleanly. */
+static void
+test_recovery_offered (void)
+{
+  g_autoptr(SomscopeApplication) app = somscope_application_new ();
+  g_autofree char *autosave = somscope_document_autosave_path ();
+  g_autofree char *dir = g_path_get_dirname (autosave);
+  g_autofree char *recovered = g_build_filename (dir, "recovered.somscope", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_unlink (recovered);
+  g_assert_true (g_file_set_contents (autosave, "a session", -1, NULL));
+  g_signal_connect_after (app, "activate", G_CALLBACK (on_activate_recovery), recovered);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 0, NULL), ==, 0);
+  g_assert_false (g_file_test (autosave, G_FILE_TEST_EXISTS));
+  g_unlink (recovered);
+}
+
 int
 main (int argc, char **argv)
 {
   gtk_test_init (&argc, &argv, NULL);
   g_test_add_func ("/window/opens", test_window_opens);
   g_test_add_func ("/window/bad-file-from-command-line", test_bad_file_from_command_line);
+  g_test_add_func ("/window/recovery-offered", test_recovery_offered);
   return g_test_run ();
 }
