@@ -16,6 +16,7 @@ struct _SomscopeApplication
   AdwApplication parent_instance;
 
   GSettings *settings;
+  char      *activations;   /* --activations FILE.npz */
 };
 
 G_DEFINE_FINAL_TYPE (SomscopeApplication, somscope_application, ADW_TYPE_APPLICATION)
@@ -40,8 +41,17 @@ somscope_application_activate (GApplication *app)
   gtk_window_present (GTK_WINDOW (window));
   if (existing == NULL)
     {
+      SomscopeApplication *self = SOMSCOPE_APPLICATION (app);
+
       somscope_window_offer_recovery (window);
-      somscope_window_open_demo (window);
+      if (self->activations != NULL)
+        {
+          g_autoptr(GFile) file = g_file_new_for_commandline_arg (self->activations);
+
+          somscope_window_open (window, file, NULL);
+        }
+      else
+        somscope_window_open_demo (window);
     }
 }
 
@@ -178,11 +188,27 @@ somscope_application_startup (GApplication *app)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
 }
 
+static int
+somscope_application_handle_local_options (GApplication *app,
+                                           GVariantDict *options)
+{
+  SomscopeApplication *self = SOMSCOPE_APPLICATION (app);
+  g_autofree char *activations = NULL;
+
+  if (g_variant_dict_lookup (options, "activations", "^ay", &activations))
+    {
+      g_free (self->activations);
+      self->activations = g_steal_pointer (&activations);
+    }
+  return -1;
+}
+
 static void
 somscope_application_finalize (GObject *object)
 {
   SomscopeApplication *self = SOMSCOPE_APPLICATION (object);
 
+  g_free (self->activations);
   g_clear_object (&self->settings);
   G_OBJECT_CLASS (somscope_application_parent_class)->finalize (object);
 }
@@ -197,11 +223,21 @@ somscope_application_class_init (SomscopeApplicationClass *klass)
   app_class->activate = somscope_application_activate;
   app_class->open = somscope_application_open;
   app_class->startup = somscope_application_startup;
+  app_class->handle_local_options = somscope_application_handle_local_options;
 }
 
 static void
 somscope_application_init (SomscopeApplication *self)
 {
+  static const GOptionEntry entries[] = {
+    { "activations", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Map the layers of a .npz of activations (no model)"), N_("FILE.npz") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self),
+                                                      _("[MODEL [DATASET] | SESSION.somscope]"));
   self->settings = somscope_settings_new (NULL);
 }
 

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 #include <gdk/gdk.h>
 
+#include "som-activations.h"
 #include "som-dataset.h"
 #include "som-features.h"
 #include "som-model.h"
@@ -58,6 +59,7 @@ struct _SomscopeDocument
   GListStore            *inputs;
   GFile                 *model_file;
   GFile                 *dataset_file;
+  GFile                 *activations_file;
   char                  *title;
   char                  *summary;
   char                  *message;
@@ -134,6 +136,7 @@ somscope_document_finalize (GObject *object)
   g_clear_object (&self->inputs);
   g_clear_object (&self->model_file);
   g_clear_object (&self->dataset_file);
+  g_clear_object (&self->activations_file);
   g_free (self->title);
   g_free (self->summary);
   g_free (self->message);
@@ -386,6 +389,7 @@ lower_thread_priority (int nice)
 
 typedef struct
 {
+  char          *activations_path;
   char          *session_path;
   char          *model_path;
   char          *dataset_path;
@@ -413,12 +417,15 @@ typedef struct
   GPtrArray     *session_codes;  /* per session layer: SomscopeCodes or NULL */
   GPtrArray     *majority;       /* per session layer: SomArray or NULL */
   GPtrArray     *purity;
+  SomActivations *activations;
 } LoadData;
 
 static void
 load_data_free (LoadData *d)
 {
   g_free (d->session_path);
+  g_free (d->activations_path);
+  g_clear_object (&d->activations);
   g_clear_object (&d->session);
   g_clear_pointer (&d->labels, som_array_free);
   g_clear_pointer (&d->session_maps, g_ptr_array_unref);
@@ -732,6 +739,50 @@ load_session (LoadData      *d,
   return TRUE;
 }
 
+/* "Bring your own" activations: every layer of the file, as codes. */
+static gboolean
+load_activations (LoadData      *d,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  const SomArray *labels;
+  guint n_layers;
+
+  job_progress_update (0, _("Reading the activations"), d->progress);
+  d->activations = som_activations_open (d->activations_path, error);
+  if (d->activations == NULL)
+    return FALSE;
+  d->n = som_activations_get_n_inputs (d->activations);
+  labels = som_activations_get_labels (d->activations);
+  if (labels != NULL)
+    {
+      d->labels = som_array_to_i32 (labels, error);
+      if (d->labels == NULL)
+        return FALSE;
+      for (gsize i = 0; i < d->n; i++)
+        d->n_classes = MAX (d->n_classes, (guint) MAX (0, ((const gint32 *) d->labels->data)[i] + 1));
+    }
+  n_layers = som_activations_get_n_layers (d->activations);
+  d->session_codes = g_ptr_array_new_full (n_layers, unref_codes_or_null);
+  for (guint p = 0; p < n_layers; p++)
+    {
+      g_autoptr(SomArray) values = som_activations_read_layer (d->activations, p, error);
+      SomArray *codes;
+
+      if (values == NULL)
+        return FALSE;
+      codes = som_features_codes (values, d->codes_mode, som_activations_get_layer_name (d->activations, p),
+                                  error);
+      if (codes == NULL)
+        return FALSE;
+      g_ptr_array_add (d->session_codes, somscope_codes_new (codes));
+      job_progress_update ((double) (p + 1) / n_layers, NULL, d->progress);
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 load_thread_inner (GTask        *task,
                    gpointer      task_data,
@@ -746,6 +797,14 @@ load_thread_inner (GTask        *task,
   gboolean channels_last;
   gint64 t0 = g_get_monotonic_time ();
 
+  if (d->activations_path != NULL)
+    {
+      if (!load_activations (d, cancellable, &error))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
   if (d->session_path != NULL)
     {
       if (!load_session (d, cancellable, &error))
@@ -895,7 +954,8 @@ apply_load (SomscopeDocument *self,
   g_autoptr(GHashTable) tap_position = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) layers = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) inputs = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autofree char *model_name = dup_basename (d->session_path ? d->session_path : d->model_path);
+  g_autofree char *model_name = dup_basename (d->activations_path ? d->activations_path
+                                             : d->session_path ? d->session_path : d->model_path);
   g_autofree char *dataset_name = dup_basename (d->dataset_path);
   guint n_layers = d->model ? som_model_get_n_layers (d->model) : 0;
   const char * const *names = NULL;
@@ -912,6 +972,11 @@ apply_load (SomscopeDocument *self,
         self->model_file = g_file_new_for_path (d->model_path);
       if (d->dataset_path != NULL)
         self->dataset_file = g_file_new_for_path (d->dataset_path);
+    }
+  if (d->activations != NULL)
+    {
+      self->activations_file = g_steal_pointer (&self->model_file);
+      g_clear_object (&self->dataset_file);
     }
   self->model = g_steal_pointer (&d->model);
   self->dataset = g_steal_pointer (&d->dataset);
@@ -969,9 +1034,27 @@ apply_load (SomscopeDocument *self,
         first_mapped = layer;
       g_ptr_array_add (layers, layer);
     }
+  for (guint p = 0; d->activations != NULL && p < som_activations_get_n_layers (d->activations); p++)
+    {
+      gsize shape[SOM_ARRAY_MAX_DIMS];
+      guint ndim = som_activations_get_layer_shape (d->activations, p, shape);
+      g_autoptr(GString) dims = g_string_new (NULL);
+      const char *op = som_activations_get_layer_op (d->activations, p);
+      SomscopeLayer *layer;
+
+      for (guint k = 1; k < ndim; k++)
+        g_string_append_printf (dims, k > 1 ? "×%zu" : "%zu", shape[k]);
+      layer = somscope_layer_new (som_activations_get_layer_index (d->activations, p),
+                                  som_activations_get_layer_name (d->activations, p),
+                                  op && *op ? op : _("layer"), dims->str, TRUE);
+      somscope_layer_set_codes (layer, g_ptr_array_index (d->session_codes, p));
+      if (first_mapped == NULL)
+        first_mapped = layer;
+      g_ptr_array_add (layers, layer);
+    }
   g_list_store_splice (self->layers, 0, 0, layers->pdata, layers->len);
 
-  if (self->dataset != NULL || d->session != NULL)
+  if (self->dataset != NULL || d->session != NULL || d->activations != NULL)
     {
       const gint32 *labels = NULL;
       const gint32 *predictions = d->predictions ? d->predictions->data : NULL;
@@ -1029,10 +1112,14 @@ apply_load (SomscopeDocument *self,
     self->title = g_strdup (model_name);
 
   g_free (self->summary);
-  if (self->dataset == NULL && d->session != NULL)
+  if (d->activations != NULL)
+    self->summary = g_strdup_printf (_("%zu inputs, activations only (no images)"), d->n);
+  else if (self->dataset == NULL && d->session != NULL)
     self->summary = g_strdup_printf (_("%zu inputs (the images are not where the session says)"), d->n);
   else if (self->dataset == NULL)
     self->summary = g_strdup (_("No dataset: open one to map the layers"));
+  else if (self->has_labels && self->predictions == NULL)
+    self->summary = g_strdup_printf (_("%s\n%zu images · %u classes"), dataset_name, d->n, n_classes);
   else if (self->has_labels)
     /* Translators: dataset summary: file, images, classes, accuracy */
     self->summary = g_strdup_printf (_("%s\n%zu images · %u classes · accuracy %.1f %%"),
@@ -1119,7 +1206,12 @@ somscope_document_load_async (SomscopeDocument    *self,
   d = g_new0 (LoadData, 1);
   d->model_path = g_file_get_path (model);
   d->dataset_path = dataset ? g_file_get_path (dataset) : NULL;
-  if (d->model_path != NULL && g_str_has_suffix (d->model_path, ".somscope"))
+  if (d->model_path != NULL && g_str_has_suffix (d->model_path, ".npz"))
+    {
+      d->activations_path = g_steal_pointer (&d->model_path);
+      g_clear_pointer (&d->dataset_path, g_free);
+    }
+  else if (d->model_path != NULL && g_str_has_suffix (d->model_path, ".somscope"))
     {
       d->session_path = g_steal_pointer (&d->model_path);
       d->model_path = g_strdup (d->session_path);
@@ -1131,7 +1223,7 @@ somscope_document_load_async (SomscopeDocument    *self,
   self->load_progress = job_progress_new (self, self->cancellable, load_progress_apply);
   d->progress = job_progress_ref (self->load_progress);
 
-  if (d->model_path == NULL)
+  if (d->model_path == NULL && d->activations_path == NULL)
     {
       g_autofree char *uri = g_file_get_uri (model);
 
@@ -1628,6 +1720,7 @@ typedef struct
   char       *path;
   char       *model_path;
   char       *dataset_path;
+  char       *activations_path;
   gsize       n;
   SomArray   *labels;
   SomArray   *predictions;
@@ -1663,6 +1756,7 @@ save_data_free (SaveData *d)
   g_free (d->path);
   g_free (d->model_path);
   g_free (d->dataset_path);
+  g_free (d->activations_path);
   g_clear_pointer (&d->labels, som_array_free);
   g_clear_pointer (&d->predictions, som_array_free);
   g_ptr_array_unref (d->layers);
@@ -1709,7 +1803,9 @@ save_thread (GTask        *task,
   preprocessing = json_builder_get_root (builder);
 
   som_session_set_seed (session, d->seed);
-  if (!som_session_set_model (session, d->model_path, NULL, &error) ||
+  if ((d->model_path != NULL && !som_session_set_model (session, d->model_path, NULL, &error)) ||
+      (d->activations_path != NULL &&
+       !som_session_set_activations (session, d->activations_path, NULL, &error)) ||
       (d->dataset_path != NULL &&
        !som_session_set_dataset (session, d->dataset_path, NULL, preprocessing, d->n, &error)) ||
       (d->labels != NULL &&
@@ -1765,6 +1861,18 @@ shape_to_json (const SomLayer *info)
   return json_builder_get_root (builder);
 }
 
+static JsonNode *
+codes_shape_to_json (const SomArray *codes)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_array (builder);
+  json_builder_add_null_value (builder);
+  json_builder_add_int_value (builder, codes->shape[1]);
+  json_builder_end_array (builder);
+  return json_builder_get_root (builder);
+}
+
 static SaveData *
 snapshot_for_save (SomscopeDocument *self,
                    const char       *path)
@@ -1773,8 +1881,9 @@ snapshot_for_save (SomscopeDocument *self,
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
 
   d->path = g_strdup (path);
-  d->model_path = g_file_get_path (self->model_file);
+  d->model_path = self->model != NULL ? g_file_get_path (self->model_file) : NULL;
   d->dataset_path = self->dataset_file ? g_file_get_path (self->dataset_file) : NULL;
+  d->activations_path = self->activations_file ? g_file_get_path (self->activations_file) : NULL;
   d->n = self->n_inputs;
   d->labels = self->labels ? som_array_copy (self->labels) : NULL;
   d->predictions = self->predictions ? som_array_copy (self->predictions) : NULL;
@@ -1793,7 +1902,8 @@ snapshot_for_save (SomscopeDocument *self,
       l->index = somscope_layer_get_index (layer);
       l->name = g_strdup (somscope_layer_get_name (layer));
       l->op = g_strdup (somscope_layer_get_op (layer));
-      l->shape = shape_to_json (som_model_get_layer (self->model, l->index));
+      l->shape = self->model ? shape_to_json (som_model_get_layer (self->model, l->index))
+                             : codes_shape_to_json (codes->array);
       l->map = g_object_ref (map);
       l->codes = som_array_copy (codes->array);
       g_ptr_array_add (d->layers, l);
@@ -1818,7 +1928,7 @@ somscope_document_save_async (SomscopeDocument    *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, somscope_document_save_async);
-  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY || self->model_file == NULL)
+  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
                                _("There is nothing to save yet"));
@@ -1864,7 +1974,7 @@ autosave_done_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_warning ("Autosave failed: %s", error->message);
+    g_message ("Autosave failed: %s", error->message);
 }
 
 /* After the training jobs: the maps go to $XDG_STATE_HOME/somscope/. */

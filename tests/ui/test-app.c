@@ -372,6 +372,54 @@ test_save_session (void)
   g_unlink (path);
 }
 
+/* "Bring your own" activations: a .npz of codes and labels maps without a
+ * model; the maps' BMUs are the core's for those codes. */
+static void
+test_activations (void)
+{
+  SomscopeDocument *before = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  g_autofree char *path = g_build_filename (tmpdir, "acts.npz", NULL);
+  g_autoptr(SomNpzWriter) writer = som_npz_writer_new (path, FALSE, NULL);
+  g_autoptr(SomscopeLayer) first = g_list_model_get_item (mapped, 0);
+  g_autoptr(SomscopeLayer) second = g_list_model_get_item (mapped, 1);
+  g_autoptr(SomArray) labels = som_array_new_1d_i32 (300);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GListModel *layers;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (somscope_document_get_inputs (before), i);
+
+      ((gint32 *) labels->data)[i] = somscope_input_get_label (input);
+    }
+  g_assert_true (som_npz_writer_add_array (writer, "layer_001", somscope_layer_get_codes (first)->array, &error));
+  g_assert_true (som_npz_writer_add_array (writer, "layer_002", somscope_layer_get_codes (second)->array, &error));
+  g_assert_true (som_npz_writer_add_array (writer, "labels", labels, &error));
+  g_assert_true (som_npz_writer_close (writer, &error));
+  g_assert_no_error (error);
+
+  somscope_window_open (window, file, NULL);
+  wait_for (other_document_ready, before, "the activations to open");
+  layers = somscope_document_get_layers (somscope_window_get_document (window));
+  g_assert_cmpuint (g_list_model_get_n_items (layers), ==, 2);
+  wait_for (maps_trained, NULL, "the maps of the activations");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+      SomMap *map = somscope_layer_get_map (layer);
+      const SomArray *codes = somscope_layer_get_codes (layer)->array;
+      gint32 bmu = -1;
+
+      g_assert_true (som_map_find_bmus (map, (const float *) codes->data + 42 * codes->shape[1], 1,
+                                        codes->shape[1], &bmu, NULL, NULL, NULL, &error));
+      g_assert_cmpint (somscope_layer_get_bmu (layer, 42), ==, bmu);
+      g_assert_nonnull (som_map_get_array (map, "class_hits"));
+    }
+  /* The autosave may still be reading it: removed at the end. */
+}
+
 /* A corrupt model shows an error naming the file; the session stays. */
 static void
 test_corrupt_model (void)
@@ -427,10 +475,16 @@ main (int argc, char **argv)
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/save-session", test_save_session);
+  g_test_add_func ("/app/activations", test_activations);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
+  {
+    g_autofree char *acts = g_build_filename (tmpdir, "acts.npz", NULL);
+
+    g_unlink (acts);
+  }
   g_rmdir (tmpdir);
   g_free (tmpdir);
   return status != 0 ? status : test_status;
