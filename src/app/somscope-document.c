@@ -82,6 +82,9 @@ struct _SomscopeDocument
   gsize                  n_inputs;
   gboolean               has_labels;
   gboolean               modified;        /* maps trained since the last save */
+  SomPreprocessOptions   preprocessing;
+  SomPreprocessOptions   suggestion;
+  gboolean               has_suggestion;
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
 };
@@ -418,6 +421,9 @@ typedef struct
   GPtrArray     *majority;       /* per session layer: SomArray or NULL */
   GPtrArray     *purity;
   SomActivations *activations;
+  SomPreprocessOptions preprocessing;
+  SomPreprocessOptions suggestion;  /* when the images do not fit the model */
+  gboolean       has_suggestion;
 } LoadData;
 
 static void
@@ -739,6 +745,34 @@ load_session (LoadData      *d,
   return TRUE;
 }
 
+/* The likely fix when the images do not fit the model's input: zero padding
+ * when the model is larger by the same even margin on both sides (28 → 32),
+ * otherwise a resize to the model's size. */
+static gboolean
+suggest_preprocessing (SomDataset           *dataset,
+                       guint                 channels,
+                       guint                 height,
+                       guint                 width,
+                       SomPreprocessOptions *suggestion)
+{
+  guint c0, h0, w0;
+
+  memset (suggestion, 0, sizeof *suggestion);
+  som_dataset_get_image_shape (dataset, &c0, &h0, &w0);
+  if (height == 0 || width == 0)
+    return FALSE;
+  if (height > h0 && width > w0 && height - h0 == width - w0 && (height - h0) % 2 == 0)
+    suggestion->pad = (height - h0) / 2;
+  else if (height != h0 || width != w0)
+    {
+      suggestion->resize_height = height;
+      suggestion->resize_width = width;
+    }
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /* "Bring your own" activations: every layer of the file, as codes. */
 static gboolean
 load_activations (LoadData      *d,
@@ -792,7 +826,6 @@ load_thread_inner (GTask        *task,
   g_autoptr(GError) error = NULL;
   SomDatasetOptions options = { NULL, NULL, d->limit };
 
-  SomPreprocessOptions preprocess_options = { 0 };
   guint channels, height, width;
   gboolean channels_last;
   gint64 t0 = g_get_monotonic_time ();
@@ -841,10 +874,12 @@ load_thread_inner (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  d->preprocess = som_preprocess_new (d->dataset, &preprocess_options, channels, height, width,
+  d->preprocess = som_preprocess_new (d->dataset, &d->preprocessing, channels, height, width,
                                       channels_last, &error);
   if (d->preprocess == NULL)
     {
+      if (g_error_matches (error, SOM_ERROR, SOM_ERROR_INVALID))
+        d->has_suggestion = suggest_preprocessing (d->dataset, channels, height, width, &d->suggestion);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -1158,6 +1193,8 @@ load_done_cb (GObject      *object,
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       set_progress (self, 0, "");
+      self->has_suggestion = d->has_suggestion;
+      self->suggestion = d->suggestion;
       g_task_return_error (outer, g_steal_pointer (&error));
       return;
     }
@@ -1218,6 +1255,7 @@ somscope_document_load_async (SomscopeDocument    *self,
       g_clear_pointer (&d->dataset_path, g_free);
     }
   d->limit = MAX (0, g_settings_get_int (self->settings, "image-limit"));
+  d->preprocessing = self->preprocessing;
   codes = g_settings_get_enum (self->settings, "som-codes");
   d->codes_mode = codes == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
   self->load_progress = job_progress_new (self, self->cancellable, load_progress_apply);
@@ -1727,6 +1765,7 @@ typedef struct
   GPtrArray  *layers;      /* SaveLayer */
   gint64      selection[3];
   gint64      seed;
+  SomPreprocessOptions preprocessing;
 } SaveData;
 
 typedef struct
@@ -1779,6 +1818,22 @@ take_map_array (SomSession     *session,
 }
 
 static void
+add_values (JsonBuilder *builder,
+            const float *values,
+            guint        n)
+{
+  if (n == 0)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n; i++)
+    json_builder_add_double_value (builder, values[i]);
+  json_builder_end_array (builder);
+}
+
+static void
 save_thread (GTask        *task,
              gpointer      source_object,
              gpointer      task_data,
@@ -1792,13 +1847,21 @@ save_thread (GTask        *task,
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "pad");
-  json_builder_add_int_value (builder, 0);
+  json_builder_add_int_value (builder, d->preprocessing.pad);
   json_builder_set_member_name (builder, "resize");
-  json_builder_add_null_value (builder);
+  if (d->preprocessing.resize_height > 0)
+    {
+      json_builder_begin_array (builder);
+      json_builder_add_int_value (builder, d->preprocessing.resize_height);
+      json_builder_add_int_value (builder, d->preprocessing.resize_width);
+      json_builder_end_array (builder);
+    }
+  else
+    json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "mean");
-  json_builder_add_null_value (builder);
+  add_values (builder, d->preprocessing.mean, d->preprocessing.n_mean);
   json_builder_set_member_name (builder, "std");
-  json_builder_add_null_value (builder);
+  add_values (builder, d->preprocessing.std, d->preprocessing.n_std);
   json_builder_end_object (builder);
   preprocessing = json_builder_get_root (builder);
 
@@ -1888,6 +1951,7 @@ snapshot_for_save (SomscopeDocument *self,
   d->labels = self->labels ? som_array_copy (self->labels) : NULL;
   d->predictions = self->predictions ? som_array_copy (self->predictions) : NULL;
   d->seed = g_settings_get_int (self->settings, "som-seed");
+  d->preprocessing = self->preprocessing;
   d->layers = g_ptr_array_new_with_free_func ((GDestroyNotify) save_layer_free);
   for (guint i = 0; i < n; i++)
     {
@@ -2149,4 +2213,32 @@ somscope_document_get_bmu (SomscopeDocument *self,
   g_return_val_if_fail (SOMSCOPE_IS_LAYER (layer), -1);
 
   return somscope_layer_get_bmu (layer, input);
+}
+
+void
+somscope_document_set_preprocessing (SomscopeDocument           *self,
+                                     const SomPreprocessOptions *options)
+{
+  g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+  g_return_if_fail (options != NULL);
+
+  self->preprocessing = *options;
+}
+
+const SomPreprocessOptions *
+somscope_document_get_preprocessing (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), NULL);
+  return &self->preprocessing;
+}
+
+gboolean
+somscope_document_get_suggested_preprocessing (SomscopeDocument     *self,
+                                               SomPreprocessOptions *options)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
+
+  if (self->has_suggestion)
+    *options = self->suggestion;
+  return self->has_suggestion;
 }

@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "som-preprocess.h"
+
 #include "somscope-input.h"
 #include "somscope-layer.h"
 #include "somscope-types.h"
@@ -31,6 +33,15 @@ void                  somscope_document_load_async         (SomscopeDocument    
 gboolean              somscope_document_load_finish        (SomscopeDocument     *self,
                                                             GAsyncResult         *result,
                                                             GError              **error);
+
+/* Pad, resize, mean and std for the images (before loading). */
+void                  somscope_document_set_preprocessing  (SomscopeDocument     *self,
+                                                            const SomPreprocessOptions *options);
+const SomPreprocessOptions *somscope_document_get_preprocessing (SomscopeDocument *self);
+/* After a load failed because the images do not fit the model's input:
+ * the likely fix (TRUE), to propose to the user. */
+gboolean              somscope_document_get_suggested_preprocessing (SomscopeDocument *self,
+                                                            SomPreprocessOptions *options);
 
 SomscopeDocumentState somscope_document_get_state          (SomscopeDocument     *self);
 const char           *somscope_document_get_title          (SomscopeDocument     *self);

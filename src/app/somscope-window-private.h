@@ -62,6 +62,7 @@ struct _SomscopeWindow
   GSignalGroup        *document_signals;
   GBindingGroup       *document_bindings;
   char                *last_error;
+  GtkWidget           *preprocess_dialog;   /* borrowed, while it shows */
 
   gboolean             syncing_selection;
   gboolean             close_after_save;

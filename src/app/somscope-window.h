@@ -24,6 +24,12 @@ SomscopeDocument *somscope_window_get_document    (SomscopeWindow      *self);
 void              somscope_window_open            (SomscopeWindow      *self,
                                                    GFile               *model,
                                                    GFile               *dataset);
+void              somscope_window_open_with_preprocessing (SomscopeWindow *self,
+                                                   GFile               *model,
+                                                   GFile               *dataset,
+                                                   const SomPreprocessOptions *options);
+/* The dialog proposing pad/resize/mean/std, while it shows. */
+GtkWidget        *somscope_window_get_preprocess_dialog (SomscopeWindow *self);
 void              somscope_window_open_demo       (SomscopeWindow      *self);
 void              somscope_window_offer_recovery  (SomscopeWindow      *self);
 void              somscope_window_restore         (SomscopeWindow      *self);

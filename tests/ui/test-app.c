@@ -81,7 +81,9 @@ other_document_ready (gpointer data)
 static gboolean
 error_shown (gpointer data)
 {
-  return somscope_window_get_last_error (window) != NULL;
+  const char *error = somscope_window_get_last_error (window);
+
+  return error != NULL && strstr (error, data) != NULL;
 }
 
 static gboolean
@@ -372,6 +374,37 @@ test_save_session (void)
   g_unlink (path);
 }
 
+static gboolean
+preprocess_dialog_shown (gpointer data)
+{
+  return somscope_window_get_preprocess_dialog (window) != NULL;
+}
+
+/* A model whose input does not fit the images (3×32×32 against 1×28×28)
+ * proposes the fix, padding by 2; accepting it opens the model. */
+static void
+test_preprocessing (void)
+{
+  SomscopeDocument *before = somscope_window_get_document (window);
+  g_autofree char *path = g_build_filename (g_getenv ("SOMSCOPE_SOURCE_DIR"), "tests", "data",
+                                            "fixtures", "bnres.onnx", NULL);
+  g_autoptr(GFile) model = g_file_new_for_path (path);
+  GtkWidget *dialog;
+  SomscopeDocument *after;
+
+  g_assert_nonnull (somscope_document_get_dataset_file (before));
+  somscope_window_open (window, model, somscope_document_get_dataset_file (before));
+  wait_for (preprocess_dialog_shown, NULL, "the preprocessing dialog");
+  g_assert_true (somscope_window_get_document (window) == before);
+  dialog = somscope_window_get_preprocess_dialog (window);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "open");
+  wait_for (other_document_ready, before, "the padded images to load");
+  after = somscope_window_get_document (window);
+  g_assert_cmpuint (somscope_document_get_preprocessing (after)->pad, ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (somscope_document_get_inputs (after)), ==, 300);
+  wait_for (maps_trained, NULL, "the maps of the padded model");
+}
+
 /* "Bring your own" activations: a .npz of codes and labels maps without a
  * model; the maps' BMUs are the core's for those codes. */
 static void
@@ -431,9 +464,8 @@ test_corrupt_model (void)
   GFile *dataset = somscope_document_get_dataset_file (before);
 
   g_assert_true (g_file_set_contents (path, "\x08\x07\x12\x05junk\xff\xff\xff", 11, NULL));
-  g_assert_null (somscope_window_get_last_error (window));
   somscope_window_open (window, model, dataset);
-  wait_for (error_shown, NULL, "the error");
+  wait_for (error_shown, "corrupt.onnx", "the error");
   g_test_message ("error: %s", somscope_window_get_last_error (window));
   g_assert_nonnull (strstr (somscope_window_get_last_error (window), "corrupt.onnx"));
   g_assert_true (somscope_window_get_document (window) == before);
@@ -475,6 +507,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/save-session", test_save_session);
+  g_test_add_func ("/app/preprocessing", test_preprocessing);
   g_test_add_func ("/app/activations", test_activations);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
 
