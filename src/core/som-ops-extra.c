@@ -840,3 +840,110 @@ _som_einsum_compute (SomOpCtx *c, GError **error)
     ((float *) c->out[0]->data)[i] = (float) acc[i];
   return TRUE;
 }
+
+/* ---- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss ------------------------------ */
+
+static gboolean
+loss_check (SomOpCtx *c, GError **error)
+{
+  SomTensor *x, *t;
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  x = c->in[0];
+  t = c->in[1];
+  if (x->dtype != SOM_DTYPE_F32 || t->dtype != SOM_DTYPE_I64 || x->ndim < 2 || t->ndim != x->ndim - 1
+      || t->shape[0] != x->shape[0]
+      || (c->n_in > 2 && c->in[2] != NULL && c->in[2]->n != (gsize) x->shape[1]))
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs float N×C×… scores, int64 N×… targets and C weights");
+      return FALSE;
+    }
+  for (guint d = 1; d < t->ndim; d++)
+    if (t->shape[d] != x->shape[d + 1])
+      {
+        _som_op_error (c, error, SOM_ERROR_INVALID, "targets do not match the scores");
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
+_som_loss_shape (SomOpCtx *c, GError **error)
+{
+  const char *reduction = _som_node_attr_string (c->node, "reduction", "mean");
+
+  if (!loss_check (c, error))
+    return FALSE;
+  if (strcmp (reduction, "none") == 0)
+    _som_set_shape (c->out[0], SOM_DTYPE_F32, c->in[1]->ndim, c->in[1]->shape);
+  else if (strcmp (reduction, "mean") == 0 || strcmp (reduction, "sum") == 0)
+    _som_set_shape (c->out[0], SOM_DTYPE_F32, 0, NULL);
+  else
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "unknown reduction '%s'", reduction);
+      return FALSE;
+    }
+  if (c->n_out > 1 && c->out[1] != NULL)
+    _som_set_shape (c->out[1], SOM_DTYPE_F32, c->in[0]->ndim, c->in[0]->shape);
+  return TRUE;
+}
+
+gboolean
+_som_loss_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *t = c->in[1], *w = c->n_in > 2 ? c->in[2] : NULL, *y = c->out[0];
+  const char *reduction = _som_node_attr_string (c->node, "reduction", "mean");
+  const SomAttr *ig = _som_node_attr (c->node, "ignore_index");
+  gboolean sce = strcmp (c->node->op, "SoftmaxCrossEntropyLoss") == 0;
+  gint64 C = x->shape[1];
+  gsize N = x->shape[0], inner = C ? x->n / (N * C) : 0;
+  g_autofree float *logp = NULL;
+  const float *lp = x->data;
+  double total = 0, wsum = 0;
+
+  if (sce)
+    {
+      /* log-softmax over the class axis */
+      float *dst = c->n_out > 1 && c->out[1] != NULL ? c->out[1]->data : (logp = g_new (float, MAX (x->n, 1)));
+      for (gsize n = 0; n < N; n++)
+        for (gsize i = 0; i < inner; i++)
+          {
+            const float *src = (const float *) x->data + n * C * inner + i;
+            float mx = -INFINITY;
+            double sum = 0;
+            for (gint64 k = 0; k < C; k++)
+              mx = MAX (mx, src[k * inner]);
+            for (gint64 k = 0; k < C; k++)
+              sum += exp ((double) src[k * inner] - mx);
+            for (gint64 k = 0; k < C; k++)
+              dst[n * C * inner + i + k * inner] = (float) ((double) src[k * inner] - mx - log (sum));
+          }
+      lp = dst;
+    }
+  for (gsize n = 0; n < N; n++)
+    for (gsize i = 0; i < inner; i++)
+      {
+        gint64 k = ((const gint64 *) t->data)[n * inner + i];
+        double loss = 0, wk = 0;
+        if (!(ig != NULL && k == ig->i))
+          {
+            if (k < 0 || k >= C)
+              {
+                _som_op_error (c, error, SOM_ERROR_INVALID, "target %" G_GINT64_FORMAT " is out of range", k);
+                return FALSE;
+              }
+            wk = w != NULL ? ((const float *) w->data)[k] : 1.0;
+            loss = -(double) lp[n * C * inner + k * inner + i] * wk;
+          }
+        if (strcmp (reduction, "none") == 0)
+          ((float *) y->data)[n * inner + i] = (float) loss;
+        total += loss;
+        wsum += wk;
+      }
+  if (strcmp (reduction, "sum") == 0)
+    ((float *) y->data)[0] = (float) total;
+  else if (strcmp (reduction, "mean") == 0)
+    ((float *) y->data)[0] = (float) (wsum != 0 ? total / wsum : 0.0);
+  return TRUE;
+}
