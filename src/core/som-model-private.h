@@ -189,6 +189,7 @@ void       _som_values_free         (SomModel     *model,
 
 /* Converts an ONNX TensorProto (already unpacked). @dir: the model's folder
  * for external data (NULL: refuse external data). */
+const char *_som_onnx_type_name      (int           onnx_type);
 struct Onnx__TensorProto;
 SomTensor *_som_onnx_tensor_convert (const struct Onnx__TensorProto *tp,
                                      const char   *dir,

@@ -362,12 +362,10 @@ build_from_proto (SomModel *self, Onnx__ModelProto *mp, const char *dir, GError 
         if (self->bad_input == NULL && elem != 0 && elem != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
             && elem != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 && elem != ONNX__TENSOR_PROTO__DATA_TYPE__INT32
             && elem != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
-          self->bad_input = g_strdup_printf ("%s: input '%s' is of ONNX data type %d (%s); Somscope computes "
-                                             "in float32 and takes float32, int64, int32 and bool inputs",
-                                             self->path, v->name, elem,
-                                             elem == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? "float64"
-                                             : elem == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ? "float16"
-                                             : elem == -1 ? "not a tensor" : "integer or other");
+          self->bad_input = g_strdup_printf ("%s: input '%s' is %s%s; Somscope computes in float32 and takes "
+                                             "float32, int64, int32 and bool inputs", self->path, v->name,
+                                             elem == -1 ? "not a tensor" : "of ONNX data type ",
+                                             elem == -1 ? "" : _som_onnx_type_name (elem));
       }
       v->input_index = self->inputs->len;
       v->dtype = info.dtype;

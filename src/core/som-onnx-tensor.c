@@ -29,8 +29,8 @@ half_to_float (guint16 h)
   return f;
 }
 
-static const char *
-onnx_type_name (int t)
+const char *
+_som_onnx_type_name (int t)
 {
   static const char *names[] = { "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
                                  "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64",
@@ -142,7 +142,7 @@ _som_onnx_tensor_convert (const Onnx__TensorProto *tp, const char *dir, const ch
     default:
       g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
                    "%s: tensor %s has data type %s; Somscope supports float32 (float16/bfloat16/float64 "
-                   "converted), int64, int32 and bool", file, tname, onnx_type_name (type));
+                   "converted), int64, int32 and bool", file, tname, _som_onnx_type_name (type));
       return NULL;
     }
 

@@ -916,7 +916,7 @@ test_float64_input (void)
   g_assert_no_error (error);
   g_assert_false (som_model_check_runnable (model, &error));
   g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "float64"));
+  g_assert_nonnull (strstr (error->message, "DOUBLE"));
 }
 
 int
