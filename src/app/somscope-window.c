@@ -756,6 +756,43 @@ somscope_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (somscope_window_parent_class)->close_request (window);
 }
 
+/* Files dropped on the window open like files on the command line: a
+ * model (and a dataset), a session, or activations. */
+static gboolean
+drop_cb (SomscopeWindow *self,
+         const GValue   *value,
+         double          x,
+         double          y,
+         GtkDropTarget  *target)
+{
+  GSList *files;
+  GFile *first, *second = NULL;
+  g_autofree char *name = NULL;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  files = gdk_file_list_get_files (g_value_get_boxed (value));
+  if (files == NULL)
+    return FALSE;
+  first = files->data;
+  if (files->next != NULL)
+    second = files->next->data;
+  name = g_file_get_basename (first);
+
+  /* A dataset alone goes with the current model. */
+  if (second == NULL && self->document != NULL &&
+      somscope_document_get_model_file (self->document) != NULL &&
+      !g_str_has_suffix (name, ".onnx") && !g_str_has_suffix (name, ".somscope") &&
+      !g_str_has_suffix (name, ".npz"))
+    somscope_window_open (self, somscope_document_get_model_file (self->document), first);
+  else if (second != NULL && !g_str_has_suffix (name, ".onnx"))
+    somscope_window_open (self, second, first);
+  else
+    somscope_window_open (self, first, second);
+  g_slist_free (files);
+  return TRUE;
+}
+
 /* "application" is not a construct property, so this waits for it. */
 static void
 application_changed_cb (SomscopeWindow *self)
@@ -900,6 +937,13 @@ somscope_window_init (SomscopeWindow *self)
 
   gtk_custom_filter_set_filter_func (self->input_filter, input_filter_func, self, NULL);
   g_signal_connect (self, "notify::application", G_CALLBACK (application_changed_cb), NULL);
+
+  {
+    GtkDropTarget *target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+
+    g_signal_connect_swapped (target, "drop", G_CALLBACK (drop_cb), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
+  }
 
   self->document_signals = g_signal_group_new (SOMSCOPE_TYPE_DOCUMENT);
   g_signal_group_connect_swapped (self->document_signals, "notify::selected-layer",

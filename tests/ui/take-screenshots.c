@@ -4,7 +4,8 @@
  *     build/tests/ui/take-screenshots docs/screenshots
  *
  * Opens the demo, waits for the maps, then selects a misclassified input and
- * the unit it lands on, and saves the window for several views.
+ * the unit it lands on, and saves the window for several views.  With
+ * ADW_DEBUG_COLOR_SCHEME=prefer-dark the same in the dark style.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -59,6 +60,14 @@ save (GtkWidget  *widget,
 
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  for (guint tries = 0; node == NULL && tries < 10; tries++)
+    {
+      /* Nothing drawn yet: let a frame happen. */
+      settle (200);
+      snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, width, height);
+      node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+    }
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
                                          node, &GRAPHENE_RECT_INIT (0, 0, width, height));
   if (!gdk_texture_save_to_png (texture, path))
@@ -82,7 +91,7 @@ on_activate (GApplication *app,
   while (!maps_trained (window))
     g_main_context_iteration (NULL, TRUE);
   document = somscope_window_get_document (window);
-  settle (500);
+  settle (1500);
   save (GTK_WIDGET (window), "overview.png");
 
   /* A misclassified input tells the more interesting story. */
@@ -106,11 +115,11 @@ on_activate (GApplication *app,
   g_signal_emit_by_name (somscope_window_get_map_view (window), "unit-activated",
                          somscope_layer_get_input_bmu (layer));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "classes");
-  settle (800);
+  settle (1500);
   save (GTK_WIDGET (window), "classes.png");
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "response");
-  settle (800);
+  settle (1500);
   save (GTK_WIDGET (window), "response.png");
 
   g_application_quit (app);
