@@ -993,6 +993,40 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
         }
       json_builder_set_member_name (b, "pages");
       json_builder_add_int_value (b, n_pages);
+      if (job.kind == JOB_TRAJECTORY)
+        {
+          /* What the figure shows, for scripts and checks. */
+          json_builder_set_member_name (b, "trajectory");
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "input");
+          json_builder_add_int_value (b, input);
+          json_builder_set_member_name (b, "layers");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < job.n; i++)
+            json_builder_add_string_value (b, data[i].name);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "clean_bmus");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < job.n; i++)
+            json_builder_add_int_value (b, job.clean_bmus[i]);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "adversarial_bmus");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < job.n; i++)
+            json_builder_add_int_value (b, job.adv_bmus[i]);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "grid_distances");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < job.n; i++)
+            json_builder_add_double_value (b, job.distances[i]);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "divergence_layer");
+          if (job.divergence >= 0)
+            json_builder_add_int_value (b, job.divergence);
+          else
+            json_builder_add_null_value (b);
+          json_builder_end_object (b);
+        }
       cli_add_provenance (ctx, b);
       json_builder_end_object (b);
       cli_print_json (b);

@@ -1770,6 +1770,33 @@ multi_grid (cairo_t *cr, Multi *m, double width, double height, gboolean natural
     choose_grid (m->n, avail_w, height - g->top - MARGIN, aspect, extra_w + pad, pth + pad, g);
 }
 
+static void multi_panel_layout (const Multi *m, const Grid2 *g, double pth, guint i,
+                                SomMapLayout *layout);
+
+void
+som_render_multiples_layout (double                  width,
+                             double                  height,
+                             SomView                 view,
+                             const SomMapData       *layers,
+                             guint                   n_layers,
+                             const SomRenderOptions *options,
+                             guint                   panel,
+                             SomMapLayout           *layout)
+{
+  cairo_t *cr;
+  Multi m;
+  Grid2 g = { 0 };
+
+  g_return_if_fail (layers != NULL && panel < n_layers && layout != NULL);
+
+  cr = measure_context ();
+  multi_init (cr, &m, view, layers, n_layers, options);
+  multi_grid (cr, &m, width, height, FALSE, &g);
+  multi_panel_layout (&m, &g, panel_title_height (cr, options), panel, layout);
+  multi_clear (&m);
+  cairo_destroy (cr);
+}
+
 /* Class hits: one panel per class, hit counts of that class only, markers in
  * the class colour (or heat), one shared scale. */
 typedef struct
@@ -1864,6 +1891,18 @@ som_render_multiples_natural_height (SomView                 view,
   return ceil (h);
 }
 
+/* Where panel @i's map lands: the arithmetic draw_multi() draws with. */
+static void
+multi_panel_layout (const Multi *m, const Grid2 *g, double pth, guint i, SomMapLayout *layout)
+{
+  double extra_w = m->own_bar_w > 0 ? m->own_bar_w + 3 : 0;
+  guint r = i / g->cols, c = i % g->cols;
+  double cx = g->left + c * g->cell_w, cy = g->top + r * g->cell_h;
+
+  fit_layout (m->layers[i].grid, cx + 2, cy + pth, g->cell_w - 4 - extra_w, g->cell_h - pth - 4,
+              layout);
+}
+
 static void
 draw_multi (cairo_t *cr, Multi *m, double width, double height, const char * const *panel_titles,
             const double *marker_rgb /* 3 per panel, or NULL */)
@@ -1871,7 +1910,6 @@ draw_multi (cairo_t *cr, Multi *m, double width, double height, const char * con
   Grid2 g = { 0 };
   double pth = panel_title_height (cr, m->o), side_top = -1, side_bottom = 0;
   double key_cell = MARKER_KEY_CELL;
-  double extra_w = m->own_bar_w > 0 ? m->own_bar_w + 3 : 0;
   Palette pal;
 
   theme_palette (m->o->theme, &pal);
@@ -1879,14 +1917,11 @@ draw_multi (cairo_t *cr, Multi *m, double width, double height, const char * con
   for (guint i = 0; i < m->n; i++)
     {
       ViewState *s = &m->states[i];
-      guint r = i / g.cols, c = i % g.cols;
-      double cx = g.left + c * g.cell_w, cy = g.top + r * g.cell_h;
       double mx, my, mw, mh, lo, hi;
       SomMapLayout layout;
       const char *title = panel_titles ? panel_titles[i] : m->layers[i].name;
 
-      fit_layout (m->layers[i].grid, cx + 2, cy + pth, g.cell_w - 4 - extra_w, g.cell_h - pth - 4,
-                  &layout);
+      multi_panel_layout (m, &g, pth, i, &layout);
       layout_bounds (&layout, &mx, &my, &mw, &mh);
       if (title != NULL)
         {

@@ -143,6 +143,15 @@ void         som_render_view_layout      (double                  width,
                                           const SomMapData       *data,
                                           const SomRenderOptions *options,
                                           SomMapLayout           *layout);
+/* The same for panel @panel of som_render_multiples(). */
+void         som_render_multiples_layout (double                  width,
+                                          double                  height,
+                                          SomView                 view,
+                                          const SomMapData       *layers,
+                                          guint                   n_layers,
+                                          const SomRenderOptions *options,
+                                          guint                   panel,
+                                          SomMapLayout           *layout);
 /* The unit whose cell contains (@x, @y), or -1 outside every cell. */
 int          som_map_layout_hit_test     (const SomMapLayout     *layout,
                                           double                  x,

@@ -1155,6 +1155,43 @@ test_cli_session (void)
     { "hits", "--all-layers", NULL, NULL },
   };
 
+  {
+    /* Input 0: the same unit (0) on relu1; unit 0 vs unit 35 = (5, 5) on the
+     * 6×6 rect fc1, grid distance √50; so it diverges at fc1 (position 1). */
+    const char *args[] = { session, "--view", "trajectory", "--input", "0", "--json", "--out", png,
+                           NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *t;
+    JsonArray *d;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    t = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                       "trajectory");
+    g_assert_nonnull (t);
+    g_assert_cmpint (json_object_get_int_member (t, "divergence_layer"), ==, 1);
+    d = json_object_get_array_member (t, "grid_distances");
+    g_assert_cmpuint (json_array_get_length (d), ==, 2);
+    g_assert_cmpfloat (json_array_get_double_element (d, 0), ==, 0);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (d, 1), sqrt (50), 1e-9);
+    g_assert_cmpint (json_array_get_int_element (json_object_get_array_member (t, "adversarial_bmus"), 1),
+                     ==, 35);
+  }
+  {
+    /* Input 3: BMU b and b+1 (neighbours on both maps): no divergence. */
+    const char *args[] = { session, "--view", "trajectory", "--input", "3", "--json", "--out", png,
+                           NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *t;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    t = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                       "trajectory");
+    g_assert_true (json_object_get_null_member (t, "divergence_layer"));
+  }
   for (guint i = 0; i < G_N_ELEMENTS (ok_views); i++)
     {
       const char *args[] = { session, "--view", ok_views[i][0], ok_views[i][1], ok_views[i][2],
@@ -1451,6 +1488,74 @@ test_cli_type_sizes (void)
     }
 }
 
+/* What the layout functions say is where the drawing puts it: the pixel at
+ * each unit's centre has that unit's colour-map entry, and the hit test
+ * there names the unit; for a single view and for one panel of small
+ * multiples. */
+static void
+check_layout_matches (cairo_surface_t *surface, const SomMapLayout *layout, const float *values,
+                      double vmin, double vmax)
+{
+  guint n = som_grid_get_n_units (layout->grid);
+  const guint8 *px = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+
+  cairo_surface_flush (surface);
+  for (guint k = 0; k < n; k++)
+    {
+      double x, y, w, h, rgb[3];
+      guint32 v;
+      int cx, cy;
+
+      som_map_layout_unit_rect (layout, k, &x, &y, &w, &h);
+      cx = (int) floor (x + w / 2);
+      cy = (int) floor (y + h / 2);
+      g_assert_cmpint (som_map_layout_hit_test (layout, cx + 0.5, cy + 0.5), ==, k);
+      som_colormap_rgb (SOM_COLORMAP_VIRIDIS, (values[k] - vmin) / (vmax - vmin), rgb);
+      v = *(const guint32 *) (px + cy * stride + 4 * cx);
+      /* Cairo rounds colours through 16 bits: within one level. */
+      g_assert_cmpint (abs ((int) ((v >> 16) & 0xff) - (int) lround (rgb[0] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) ((v >> 8) & 0xff) - (int) lround (rgb[1] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) (v & 0xff) - (int) lround (rgb[2] * 255)), <=, 1);
+    }
+}
+
+static void
+test_layout_matches_drawing (void)
+{
+  g_autoptr(Synth) a = synth_new (7, 9, SOM_TOPOLOGY_HEX, 0);
+  g_autoptr(Synth) b = synth_new (5, 5, SOM_TOPOLOGY_RECT, 0);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 420, 260);
+  cairo_t *cr = cairo_create (surface);
+  SomMapData d[3];
+  SomRenderOptions o;
+  SomMapLayout layout;
+  g_autoptr(GError) error = NULL;
+
+  synth_data (a, &d[0], "a");
+  synth_data (b, &d[1], "b");
+  synth_data (a, &d[2], "c");
+  som_render_options_init (&o);
+  o.crisp = TRUE;
+  o.vmin = 0;
+  o.vmax = 4;
+  o.title = "Layout";
+  g_assert_true (som_render_view (cr, 420, 260, SOM_VIEW_UMATRIX, &d[0], &o, &error));
+  som_render_view_layout (420, 260, SOM_VIEW_UMATRIX, &d[0], &o, &layout);
+  check_layout_matches (surface, &layout, a->umatrix, 0, 4);
+
+  o.shared_scale = TRUE;
+  g_assert_true (som_render_multiples (cr, 420, 260, SOM_VIEW_UMATRIX, d, 3, &o, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    {
+      som_render_multiples_layout (420, 260, SOM_VIEW_UMATRIX, d, 3, &o, i, &layout);
+      check_layout_matches (surface, &layout, i == 1 ? b->umatrix : a->umatrix, 0, 4);
+    }
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1465,6 +1570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/geometry/hex-tiling", test_hex_tiling);
   g_test_add_func ("/figures/geometry/rect-tiling", test_rect_tiling);
   g_test_add_func ("/figures/geometry/no-seams", test_no_seams);
+  g_test_add_func ("/figures/geometry/layout-matches-drawing", test_layout_matches_drawing);
   for (guint i = 0; i < G_N_ELEMENTS (golden_names); i++)
     {
       g_autofree char *path = g_strdup_printf ("/figures/golden/%s", golden_names[i]);
