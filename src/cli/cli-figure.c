@@ -748,6 +748,7 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
   g_autofree char *out = NULL;
   g_autofree char *data_path = NULL;
   g_autofree char *hits_style = NULL;
+  g_autofree char *scale = NULL;
   gboolean all_layers = FALSE, shared_scale = FALSE, interstitial = FALSE;
   gint64 feature = 0, input = 0;
   double width = NAN, height = NAN, width_cm = NAN, dpi = NAN;
@@ -770,6 +771,8 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
       "U-matrix: draw a cell between every pair of neighbours", NULL },
     { "hits-style", 0, 0, G_OPTION_ARG_STRING, &hits_style,
       "Hit maps: heat or markers (default heat; markers for class hits)", "STYLE" },
+    { "scale", 0, 0, G_OPTION_ARG_STRING, &scale,
+      "Colour scale: linear (default), sqrt or log (values ≤ 0 drawn empty)", "SCALE" },
     { "style", 0, 0, G_OPTION_ARG_STRING, &style, "light (default) or dark", "STYLE" },
     { "width", 0, 0, G_OPTION_ARG_DOUBLE, &width, "Width: pixels (PNG) or points (SVG, PDF)", "W" },
     { "height", 0, 0, G_OPTION_ARG_DOUBLE, &height,
@@ -832,6 +835,8 @@ cli_cmd_figure (CliContext *ctx, int argc, char **argv)
       else
         return cli_usage_error (ctx, "--style: expected light or dark, not '%s'", style);
     }
+  if (scale != NULL && !som_scale_from_string (scale, &options.scale))
+    return cli_usage_error (ctx, "--scale: expected linear, sqrt or log, not '%s'", scale);
   if (hits_style != NULL)
     {
       if (strcmp (hits_style, "heat") == 0)

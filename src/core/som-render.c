@@ -77,6 +77,63 @@ static const char *view_names[] = {
   [SOM_VIEW_RESPONSE] = "response",
 };
 
+static const char *scale_names[] = {
+  [SOM_SCALE_LINEAR] = "linear",
+  [SOM_SCALE_SQRT] = "sqrt",
+  [SOM_SCALE_LOG] = "log",
+};
+
+const char *
+som_scale_to_string (SomScale scale)
+{
+  g_return_val_if_fail ((guint) scale < G_N_ELEMENTS (scale_names), NULL);
+  return scale_names[scale];
+}
+
+gboolean
+som_scale_from_string (const char *text,
+                       SomScale   *scale)
+{
+  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (scale_names); i++)
+    if (strcmp (text, scale_names[i]) == 0)
+      {
+        *scale = (SomScale) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The scale's transform; NaN where it is undefined (log of v ≤ 0). */
+static double
+scale_forward (SomScale scale, double v)
+{
+  switch (scale)
+    {
+    case SOM_SCALE_SQRT:
+      return v >= 0 ? sqrt (v) : NAN;
+    case SOM_SCALE_LOG:
+      return v > 0 ? log10 (v) : NAN;
+    case SOM_SCALE_LINEAR:
+    default:
+      return v;
+    }
+}
+
+/* Where @v sits on the colour scale [vmin, vmax], in [0, 1] (unclamped);
+ * NaN when the scale cannot place it. */
+static double
+scale_position (SomScale scale, double v, double vmin, double vmax)
+{
+  double f0 = scale_forward (scale, vmin), f1 = scale_forward (scale, vmax);
+  double fv = scale_forward (scale, v);
+
+  if (!isfinite (fv) || !isfinite (f0) || !isfinite (f1))
+    return NAN;
+  if (f1 <= f0)
+    return 0.5;
+  return (fv - f0) / (f1 - f0);
+}
+
 const char *
 som_view_to_string (SomView view)
 {
@@ -537,13 +594,16 @@ append_cell (cairo_t            *cr,
 #define N_BINS    258
 
 static guint16
-value_bin (double v, double vmin, double vmax)
+value_bin (double v, double vmin, double vmax, SomScale scale)
 {
+  double t;
+
   if (!isfinite (v))
     return BIN_EMPTY;
-  if (vmax <= vmin)
-    return SOM_COLORMAP_N_ENTRIES / 2;
-  return (guint16) som_colormap_index ((v - vmin) / (vmax - vmin));
+  t = scale_position (scale, v, vmin, vmax);
+  if (isnan (t))
+    return BIN_EMPTY;
+  return (guint16) som_colormap_index (t);
 }
 
 /* Fills every unit's cell with its bin's colour, one path per colour.  The
@@ -657,6 +717,7 @@ typedef struct
   double                  vmin;    /* the data's range */
   double                  vmax;
   double                  max_count; /* markers and class hits */
+  double                  min_positive; /* the smallest value > 0 (log scales), 1 if none */
   /* Classes: majority class and purity per unit (-1: no hits) */
   int                    *majority;
   float                  *purity;
@@ -854,7 +915,8 @@ view_state_init (ViewState              *s,
       break;
 
     case SOM_VIEW_HITS:
-      s->units = "hits";
+      /* On a log scale units without hits are drawn empty: say so. */
+      s->units = opts->scale == SOM_SCALE_LOG ? "hits (grey: none)" : "hits";
       s->values = g_new (float, n);
       for (guint k = 0; k < n; k++)
         {
@@ -929,6 +991,17 @@ view_state_init (ViewState              *s,
 
   if (!isfinite (s->vmin) || !isfinite (s->vmax))
     s->vmin = s->vmax = 0;
+  s->min_positive = INFINITY;
+  for (guint k = 0; s->values != NULL && k < n; k++)
+    if (isfinite (s->values[k]) && s->values[k] > 0)
+      s->min_positive = MIN (s->min_positive, s->values[k]);
+  for (guint e = 0; e < s->n_edges; e++)
+    if (isfinite (s->edge_d[e]) && s->edge_d[e] > 0)
+      s->min_positive = MIN (s->min_positive, s->edge_d[e]);
+  if (view == SOM_VIEW_CLASS_HITS)
+    s->min_positive = 1;
+  if (!isfinite (s->min_positive))
+    s->min_positive = 1;
   if (opts->units != NULL)
     s->units = opts->units;
 }
@@ -950,11 +1023,49 @@ view_uses_colorbar (const ViewState *s)
 
 /* ---------------------------------------------------- colour bar */
 
+/* Log ticks: the powers of ten in [vmin, vmax], with 2× and 5× between
+ * them when there are fewer than two of those; at most 8. */
+static guint
+log_ticks (double vmin, double vmax, double *ticks, int *decimals)
+{
+  static const double mult[3] = { 1, 2, 5 };
+  guint n = 0;
+  int e0, e1, dec = 0;
+
+  if (!(vmin > 0) || !(vmax >= vmin) || !isfinite (vmax))
+    return 0;
+  e0 = (int) floor (log10 (vmin) + 1e-9);
+  e1 = (int) floor (log10 (vmax) + 1e-9);
+  for (int pass = 0; pass < 2 && n < 2; pass++)
+    {
+      n = 0;
+      for (int e = e0; e <= e1 && n < 8; e++)
+        for (guint m = 0; m < (pass ? 3u : 1u) && n < 8; m++)
+          {
+            double t = mult[m] * pow (10, e);
+
+            if (t >= vmin * (1 - 1e-9) && t <= vmax * (1 + 1e-9))
+              {
+                ticks[n++] = t;
+                dec = MAX (dec, -e);
+              }
+          }
+    }
+  *decimals = CLAMP (dec, 0, 8);
+  if (n < 2)
+    /* Less than a factor of 2.5 between the ends: plain nice ticks. */
+    return som_render_nice_ticks (vmin, vmax, 4, ticks, decimals);
+  return n;
+}
+
 static void
 scale_ticks (const SomRenderOptions *o, double vmin, double vmax, gboolean integer,
              double *ticks, guint *n, int *decimals)
 {
-  *n = som_render_nice_ticks (vmin, vmax, 5, ticks, decimals);
+  if (o->scale == SOM_SCALE_LOG)
+    *n = log_ticks (vmin, vmax, ticks, decimals);
+  else
+    *n = som_render_nice_ticks (vmin, vmax, 5, ticks, decimals);
   if (integer)
     {
       /* Counts: never fractional ticks. */
@@ -1046,7 +1157,8 @@ draw_colorbar (cairo_t                *cr,
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *s = format_tick (ticks[i], dec);
-      double ty = vmax > vmin ? y + height * (1 - (ticks[i] - vmin) / (vmax - vmin)) : y + height / 2;
+      double t = scale_position (o->scale, ticks[i], vmin, vmax);
+      double ty = isfinite (t) ? y + height * (1 - t) : y + height / 2;
       double tw;
 
       cairo_move_to (cr, x + BAR_WIDTH, ty);
@@ -1248,7 +1360,7 @@ draw_scalar_cells (cairo_t            *cr,
   g_autofree guint16 *bins = g_new (guint16, s->n_units);
 
   for (guint k = 0; k < s->n_units; k++)
-    bins[k] = value_bin (values[k], vmin, vmax);
+    bins[k] = value_bin (values[k], vmin, vmax, s->opts->scale);
   fill_cells_binned (cr, layout, bins, s->cmap, s->pal.empty);
 
   if (s->n_edges > 0)
@@ -1266,7 +1378,7 @@ draw_scalar_cells (cairo_t            *cr,
 
       for (guint e = 0; e < s->n_edges; e++)
         {
-          eb[e] = value_bin (s->edge_d[e], vmin, vmax);
+          eb[e] = value_bin (s->edge_d[e], vmin, vmax, s->opts->scale);
           count[eb[e] + 1]++;
         }
       for (guint b = 1; b <= N_BINS; b++)
@@ -1415,6 +1527,16 @@ resolved_range (const ViewState *s, double *vmin, double *vmax)
 {
   *vmin = isfinite (s->opts->vmin) ? s->opts->vmin : s->vmin;
   *vmax = isfinite (s->opts->vmax) ? s->opts->vmax : s->vmax;
+  if (s->opts->scale == SOM_SCALE_LOG)
+    {
+      /* A log scale starts at the smallest positive value. */
+      if (!(*vmin > 0))
+        *vmin = s->min_positive;
+      if (!(*vmax >= *vmin))
+        *vmax = *vmin;
+    }
+  else if (s->opts->scale == SOM_SCALE_SQRT)
+    *vmin = MAX (*vmin, 0);
 }
 
 static gboolean
@@ -2463,7 +2585,7 @@ som_render_trajectory (cairo_t                *cr,
       resolved_range (s, &lo_i, &hi_i);
       /* Washed-out greys: the map is the stage, the BMUs the actors. */
       for (guint k = 0; k < s->n_units; k++)
-        bins[k] = value_bin (s->values[k], lo_i, hi_i);
+        bins[k] = value_bin (s->values[k], lo_i, hi_i, SOM_SCALE_LINEAR);
       {
         g_autofree double *rgb = g_new (double, 3 * s->n_units);
 

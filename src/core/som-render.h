@@ -36,6 +36,16 @@ typedef enum
   SOM_VIEW_RESPONSE,   /* distance of every unit to one input, BMU marked */
 } SomView;
 
+/* How values map to the colour scale: linearly, by their square root, or
+ * by their logarithm (values ≤ 0 are then drawn as empty cells; for hit
+ * counts that is "no hits"). */
+typedef enum
+{
+  SOM_SCALE_LINEAR,
+  SOM_SCALE_SQRT,
+  SOM_SCALE_LOG,
+} SomScale;
+
 typedef enum
 {
   SOM_HITS_HEAT,    /* cells coloured by count */
@@ -69,6 +79,7 @@ typedef struct
   gboolean        hits_style_set;
   gboolean        interstitial;  /* U-matrix: a cell between every neighbour pair */
   guint           feature;       /* component plane: codebook column */
+  SomScale        scale;         /* default linear */
   double          vmin;          /* colour scale; NaN = from the data */
   double          vmax;
   const char     *title;         /* NULL: none */
@@ -83,6 +94,9 @@ typedef struct
 
 void         som_render_options_init     (SomRenderOptions *options);
 
+const char  *som_scale_to_string         (SomScale          scale);
+gboolean     som_scale_from_string       (const char       *text,
+                                          SomScale         *scale);
 const char  *som_view_to_string          (SomView           view);
 gboolean     som_view_from_string        (const char       *text,
                                           SomView          *view);

@@ -483,6 +483,7 @@ typedef enum
   G_UMATRIX_DARK,
   G_HITS_HEAT,
   G_HITS_MARKERS,
+  G_HITS_LOG,
   G_CLASSES,
   G_CLASS_HITS,
   G_COMPONENT,
@@ -494,7 +495,7 @@ typedef enum
 } GoldenCase;
 
 static const char *golden_names[] = {
-  "umatrix-hex", "umatrix-interstitial-rect", "umatrix-dark", "hits-heat", "hits-markers",
+  "umatrix-hex", "umatrix-interstitial-rect", "umatrix-dark", "hits-heat", "hits-markers", "hits-log",
   "classes", "class-hits", "component", "response", "multiples-shared", "multiples-own",
   "trajectory", "metric",
 };
@@ -538,6 +539,9 @@ draw_golden (cairo_t *cr, double width, double height, guint page, gpointer user
     case G_HITS_MARKERS:
       o.hits_style = SOM_HITS_MARKERS;
       o.hits_style_set = TRUE;
+      return som_render_view (cr, width, height, SOM_VIEW_HITS, &d[0], &o, error);
+    case G_HITS_LOG:
+      o.scale = SOM_SCALE_LOG;
       return som_render_view (cr, width, height, SOM_VIEW_HITS, &d[0], &o, error);
     case G_CLASSES:
       return som_render_view (cr, width, height, SOM_VIEW_CLASSES, &d[0], &o, error);
@@ -605,6 +609,7 @@ golden_height (GoldenJob *job)
       return som_render_natural_height (SOM_VIEW_UMATRIX, &d[1], &o, GOLDEN_WIDTH_PT);
     case G_HITS_HEAT:
     case G_HITS_MARKERS:
+    case G_HITS_LOG:
       return som_render_natural_height (SOM_VIEW_HITS, &d[0], &o, GOLDEN_WIDTH_PT);
     case G_CLASSES:
       return som_render_natural_height (SOM_VIEW_CLASSES, &d[0], &o, GOLDEN_WIDTH_PT);
@@ -1047,6 +1052,26 @@ test_cli_figure (void)
 
     g_assert_cmpint (run_cli (args, &out, &err), ==, 2);
     g_assert_nonnull (strstr (err, "--data"));
+  }
+  {
+    const char *args[] = { som, "--view", "hits", "--scale", "cubic", "--out", png, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 2);
+  }
+  {
+    /* A log colour bar says what its empty cells are; 12…44 hits get
+     * ticks at 20 and 40 (no decade in range). */
+    const char *args[] = { som, "--view", "hits", "--scale", "log", "--out", pdf, NULL };
+    const char *text[] = { "pdftotext", pdf, "-", NULL };
+    g_autofree char *out = NULL, *err = NULL, *tout = NULL;
+    int status;
+
+    g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+    tout = run_tool (text, &status);
+    g_assert_nonnull (strstr (tout, "grey: none"));
+    g_assert_nonnull (strstr (tout, "20"));
+    g_assert_nonnull (strstr (tout, "40"));
   }
   {
     const char *args[] = { som, "--view", "bogus", "--out", png, NULL };
@@ -1493,8 +1518,7 @@ test_cli_type_sizes (void)
  * there names the unit; for a single view and for one panel of small
  * multiples. */
 static void
-check_layout_matches (cairo_surface_t *surface, const SomMapLayout *layout, const float *values,
-                      double vmin, double vmax)
+check_unit_colours (cairo_surface_t *surface, const SomMapLayout *layout, const double *rgb)
 {
   guint n = som_grid_get_n_units (layout->grid);
   const guint8 *px = cairo_image_surface_get_data (surface);
@@ -1503,7 +1527,7 @@ check_layout_matches (cairo_surface_t *surface, const SomMapLayout *layout, cons
   cairo_surface_flush (surface);
   for (guint k = 0; k < n; k++)
     {
-      double x, y, w, h, rgb[3];
+      double x, y, w, h;
       guint32 v;
       int cx, cy;
 
@@ -1511,13 +1535,78 @@ check_layout_matches (cairo_surface_t *surface, const SomMapLayout *layout, cons
       cx = (int) floor (x + w / 2);
       cy = (int) floor (y + h / 2);
       g_assert_cmpint (som_map_layout_hit_test (layout, cx + 0.5, cy + 0.5), ==, k);
-      som_colormap_rgb (SOM_COLORMAP_VIRIDIS, (values[k] - vmin) / (vmax - vmin), rgb);
       v = *(const guint32 *) (px + cy * stride + 4 * cx);
       /* Cairo rounds colours through 16 bits: within one level. */
-      g_assert_cmpint (abs ((int) ((v >> 16) & 0xff) - (int) lround (rgb[0] * 255)), <=, 1);
-      g_assert_cmpint (abs ((int) ((v >> 8) & 0xff) - (int) lround (rgb[1] * 255)), <=, 1);
-      g_assert_cmpint (abs ((int) (v & 0xff) - (int) lround (rgb[2] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) ((v >> 16) & 0xff) - (int) lround (rgb[3 * k] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) ((v >> 8) & 0xff) - (int) lround (rgb[3 * k + 1] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) (v & 0xff) - (int) lround (rgb[3 * k + 2] * 255)), <=, 1);
     }
+}
+
+static void
+check_layout_matches (cairo_surface_t *surface, const SomMapLayout *layout, const float *values,
+                      double vmin, double vmax)
+{
+  guint n = som_grid_get_n_units (layout->grid);
+  g_autofree double *rgb = g_new (double, 3 * n);
+
+  for (guint k = 0; k < n; k++)
+    som_colormap_rgb (SOM_COLORMAP_VIRIDIS, (values[k] - vmin) / (vmax - vmin), rgb + 3 * k);
+  check_unit_colours (surface, layout, rgb);
+}
+
+/* Log colour scale, hand-computed: a unit with h hits sits at
+ * (log10 h − log10 h_min) / (log10 h_max − log10 h_min) of magma, h_min the
+ * smallest positive count; units without hits are empty grey.  Square root
+ * likewise with √h / √h_max. */
+static void
+test_scales (void)
+{
+  g_autoptr(Synth) s = synth_new (6, 8, SOM_TOPOLOGY_HEX, 3);
+  guint n = som_grid_get_n_units (s->grid);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 300, 200);
+  cairo_t *cr = cairo_create (surface);
+  g_autofree double *rgb = g_new (double, 3 * n);
+  SomMapData d;
+  SomRenderOptions o;
+  SomMapLayout layout;
+  g_autoptr(GError) error = NULL;
+  double lo = INFINITY, hi = 0;
+
+  for (guint k = 0; k < n; k++)
+    {
+      s->hits[k] = (k % 7 == 0) ? 0 : (gint32) (1 + (k * 37) % 500);
+      if (s->hits[k] > 0)
+        lo = MIN (lo, s->hits[k]);
+      hi = MAX (hi, s->hits[k]);
+    }
+  synth_data (s, &d, NULL);
+  som_render_options_init (&o);
+  o.crisp = TRUE;
+  o.scale = SOM_SCALE_LOG;
+  g_assert_true (som_render_view (cr, 300, 200, SOM_VIEW_HITS, &d, &o, &error));
+  g_assert_no_error (error);
+  som_render_view_layout (300, 200, SOM_VIEW_HITS, &d, &o, &layout);
+  for (guint k = 0; k < n; k++)
+    if (s->hits[k] == 0)
+      rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] = 0.90;
+    else
+      som_colormap_rgb (SOM_COLORMAP_MAGMA, (log10 (s->hits[k]) - log10 (lo)) / (log10 (hi) - log10 (lo)),
+                        rgb + 3 * k);
+  check_unit_colours (surface, &layout, rgb);
+
+  o.scale = SOM_SCALE_SQRT;
+  g_assert_true (som_render_view (cr, 300, 200, SOM_VIEW_HITS, &d, &o, &error));
+  som_render_view_layout (300, 200, SOM_VIEW_HITS, &d, &o, &layout);
+  for (guint k = 0; k < n; k++)
+    som_colormap_rgb (SOM_COLORMAP_MAGMA, sqrt (s->hits[k]) / sqrt (hi), rgb + 3 * k);
+  check_unit_colours (surface, &layout, rgb);
+
+  g_assert_true (som_scale_from_string ("log", &o.scale));
+  g_assert_cmpint (o.scale, ==, SOM_SCALE_LOG);
+  g_assert_false (som_scale_from_string ("exp", &o.scale));
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
 }
 
 static void
@@ -1571,6 +1660,7 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/geometry/rect-tiling", test_rect_tiling);
   g_test_add_func ("/figures/geometry/no-seams", test_no_seams);
   g_test_add_func ("/figures/geometry/layout-matches-drawing", test_layout_matches_drawing);
+  g_test_add_func ("/figures/render/scales", test_scales);
   for (guint i = 0; i < G_N_ELEMENTS (golden_names); i++)
     {
       g_autofree char *path = g_strdup_printf ("/figures/golden/%s", golden_names[i]);
