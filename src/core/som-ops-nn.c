@@ -93,16 +93,9 @@ _som_parallel_for (gsize n, gsize grain, void (*func) (gsize, gsize, gpointer), 
 
 /* ---- windows: Conv and pools ---------------------------------------------------- */
 
-/* Spatial dimensions are right-aligned in three slots: 1-D uses slot 2,
- * 2-D slots 1–2, 3-D all three; unused slots have size 1. */
-typedef struct
-{
-  guint  nsp;
-  gint64 in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];
-} Window;
 
-static gboolean
-window_params (SomOpCtx *c, const SomTensor *x, const gint64 *kernel, gboolean is_pool, Window *w, GError **error)
+gboolean
+_som_window_params (SomOpCtx *c, const SomTensor *x, const gint64 *kernel, gboolean is_pool, SomWindow *w, GError **error)
 {
   guint nsp = x->ndim - 2, n, off;
   const gint64 *v;
@@ -199,7 +192,7 @@ bad:
 }
 
 static void
-window_out_shape (const SomTensor *x, gint64 channels, const Window *w, gint64 *shape)
+window_out_shape (const SomTensor *x, gint64 channels, const SomWindow *w, gint64 *shape)
 {
   shape[0] = x->shape[0];
   shape[1] = channels;
@@ -211,7 +204,7 @@ gboolean
 _som_conv_shape (SomOpCtx *c, GError **error)
 {
   SomTensor *x, *wt;
-  Window w;
+  SomWindow w;
   gint64 kernel[3] = { 1, 1, 1 }, shape[SOM_ARRAY_MAX_DIMS], group = _som_node_attr_int (c->node, "group", 1);
 
   if (!_som_need_inputs (c, 2, error))
@@ -252,7 +245,7 @@ _som_conv_shape (SomOpCtx *c, GError **error)
         return FALSE;
       }
   }
-  if (!window_params (c, x, kernel, FALSE, &w, error))
+  if (!_som_window_params (c, x, kernel, FALSE, &w, error))
     return FALSE;
   window_out_shape (x, wt->shape[0], &w, shape);
   _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
@@ -265,14 +258,14 @@ typedef struct
   float       *cols;
   gint64       img_stride;  /* elements between images */
   gint64       Cg, nb;
-  const Window *w;
+  const SomWindow *w;
 } Im2col;
 
 static void
 im2col_range (gsize begin, gsize end, gpointer data)
 {
   Im2col *ic = data;
-  const Window *w = ic->w;
+  const SomWindow *w = ic->w;
   gint64 OD = w->out[0], OH = w->out[1], OW = w->out[2], D = w->in[0], H = w->in[1], W = w->in[2];
   gint64 ovol = OD * OH * OW, ncols = ic->nb * ovol, kvol = w->k[0] * w->k[1] * w->k[2];
 
@@ -340,14 +333,14 @@ typedef struct
   const float *x, *wt, *bias;
   float *y;
   gint64 C;
-  const Window *w;
+  const SomWindow *w;
 } Depthwise;
 
 static void
 depthwise_range (gsize begin, gsize end, gpointer data)
 {
   Depthwise *dw = data;
-  const Window *w = dw->w;
+  const SomWindow *w = dw->w;
   gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
   gint64 KD = w->k[0], KH = w->k[1], KW = w->k[2];
 
@@ -393,7 +386,7 @@ _som_conv_compute (SomOpCtx *c, GError **error)
   const float *bias = c->n_in > 2 && c->in[2] != NULL ? c->in[2]->data : NULL;
   gint64 group = _som_node_attr_int (c->node, "group", 1);
   gint64 kernel[3] = { 1, 1, 1 };
-  Window w;
+  SomWindow w;
   gint64 N = x->shape[0], C = x->shape[1], M = wt->shape[0];
   gint64 Cg, Mg, K, ohw, hw, nb;
   g_autofree float *cols = NULL, *tmp = NULL;
@@ -401,7 +394,7 @@ _som_conv_compute (SomOpCtx *c, GError **error)
 
   for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
-  window_params (c, x, kernel, FALSE, &w, NULL);
+  _som_window_params (c, x, kernel, FALSE, &w, NULL);
   Cg = C / group;
   Mg = M / group;
   K = Cg * w.k[0] * w.k[1] * w.k[2];
@@ -504,7 +497,7 @@ _som_pool_shape (SomOpCtx *c, GError **error)
 {
   SomTensor *x;
   gint64 shape[SOM_ARRAY_MAX_DIMS];
-  Window w;
+  SomWindow w;
   guint nk;
   const gint64 *ks;
 
@@ -536,7 +529,7 @@ _som_pool_shape (SomOpCtx *c, GError **error)
       _som_op_error (c, error, SOM_ERROR_INVALID, "kernel_shape is missing or has the wrong length");
       return FALSE;
     }
-  if (!window_params (c, x, ks, TRUE, &w, error))
+  if (!_som_window_params (c, x, ks, TRUE, &w, error))
     return FALSE;
   window_out_shape (x, x->shape[1], &w, shape);
   _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
@@ -547,7 +540,7 @@ typedef struct
 {
   const float *x;
   float *y;
-  const Window *w;
+  const SomWindow *w;
   gboolean max, include_pad;
 } PoolData;
 
@@ -566,7 +559,7 @@ static void
 pool_range (gsize begin, gsize end, gpointer data)
 {
   PoolData *p = data;
-  const Window *w = p->w;
+  const SomWindow *w = p->w;
   gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
 
   for (gsize plane = begin; plane < end; plane++)
@@ -640,12 +633,12 @@ _som_pool_compute (SomOpCtx *c, GError **error)
       return TRUE;
     }
   {
-    Window w;
+    SomWindow w;
     guint nk;
     const gint64 *ks = _som_node_attr_ints (c->node, "kernel_shape", &nk);
     PoolData p = { x->data, y->data, &w, strcmp (c->node->op, "MaxPool") == 0,
                    _som_node_attr_int (c->node, "count_include_pad", 0) != 0 };
-    window_params (c, x, ks, TRUE, &w, NULL);
+    _som_window_params (c, x, ks, TRUE, &w, NULL);
     _som_parallel_for (planes, 8, pool_range, &p);
   }
   return TRUE;

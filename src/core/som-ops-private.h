@@ -45,6 +45,24 @@ void     _som_broadcast_strides  (const SomTensor *t,
                                   const gint64 *shape,
                                   gint64       *strides);
 
+/* The window of a Conv or pool node.  Spatial dimensions are right-aligned
+ * in three slots: 1-D uses slot 2, 2-D slots 1–2, 3-D all three; unused
+ * slots have size 1.  Gradients (issue 4) use the same geometry. */
+typedef struct
+{
+  guint  nsp;
+  gint64 in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];
+} SomWindow;
+
+/* @kernel: the kernel's spatial sizes (x->ndim - 2 entries); @is_pool
+ * enables ceil_mode. */
+gboolean _som_window_params      (SomOpCtx     *c,
+                                  const SomTensor *x,
+                                  const gint64 *kernel,
+                                  gboolean      is_pool,
+                                  SomWindow    *w,
+                                  GError      **error);
+
 #define SOM_DECLARE_OP(name) \
   gboolean _som_##name##_shape (SomOpCtx *c, GError **error); \
   gboolean _som_##name##_compute (SomOpCtx *c, GError **error);
