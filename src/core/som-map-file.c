@@ -815,3 +815,50 @@ som_map_save (SomMap *map, const char *path, gboolean compress, GError **error)
   g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: unknown map format (use .npz or .cod)", path);
   return FALSE;
 }
+
+SomMap *
+som_map_new_from_meta (JsonNode *meta, const SomArray *codebook, const char *name, GError **error)
+{
+  g_autoptr(SomGrid) grid = NULL;
+  g_autoptr(SomMap) map = NULL;
+  g_autoptr(SomArray) f = NULL;
+  JsonObject *o;
+  guint64 dim = 0;
+
+  g_return_val_if_fail (codebook != NULL && name != NULL, NULL);
+  if (meta == NULL || !JSON_NODE_HOLDS_OBJECT (meta))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: the map's settings are not a JSON object", name);
+      return NULL;
+    }
+  o = json_node_get_object (meta);
+  grid = grid_from_meta (o, name, error);
+  if (grid == NULL)
+    return NULL;
+  if (codebook->ndim != 3 || codebook->shape[0] != som_grid_get_rows (grid)
+      || codebook->shape[1] != som_grid_get_cols (grid) || codebook->shape[2] == 0
+      || codebook->shape[2] > G_MAXUINT32)
+    {
+      g_autofree char *shape = som_array_shape_string (codebook);
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: codebook is %s, expected %u×%u×D", name, shape,
+                   som_grid_get_rows (grid), som_grid_get_cols (grid));
+      return NULL;
+    }
+  if (!meta_uint (o, "dim", G_MAXUINT32, &dim, FALSE, name, error))
+    return NULL;
+  if (dim != 0 && dim != codebook->shape[2])
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: the settings say dim %u, the codebook has %zu",
+                   name, (guint) dim, codebook->shape[2]);
+      return NULL;
+    }
+  map = som_map_new (grid, (guint) codebook->shape[2], error);
+  if (map == NULL)
+    return NULL;
+  if (codebook->dtype != SOM_DTYPE_F32)
+    f = som_array_to_f32 (codebook);
+  memcpy (som_map_get_codebook (map), (f ? f : codebook)->data, som_array_n_bytes (f ? f : codebook));
+  if (!apply_meta (map, o, name, error))
+    return NULL;
+  return g_steal_pointer (&map);
+}

@@ -36,6 +36,14 @@ SomMap    *som_map_parse_cod     (const char  *text,
                                   const char  *name,
                                   GError     **error);
 
+/* A map from the meta.json keys of contracts.md section 3 (as a session's
+ * manifest holds them; "format"/"version" optional) and its R×C×D codebook
+ * (any float dtype).  @name is used in messages. */
+SomMap    *som_map_new_from_meta (JsonNode       *meta,
+                                  const SomArray *codebook,
+                                  const char     *name,
+                                  GError        **error);
+
 /* The meta.json object of contracts.md section 3. */
 JsonNode  *som_map_meta_to_json  (SomMap      *map);
 

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "som-io.h"
+#include "som-map-file.h"
 #include "som-session-private.h"
 #include "som-types.h"
 
@@ -540,9 +541,7 @@ som_session_export (SomSession     *self,
 gboolean
 _som_session_save_layer_cod (SomSession *self, guint position, const char *path, GError **error)
 {
-  /* The SOM_PAK writer belongs to the map files (som-map-file.h); it is not
-   * in this tree yet, and a second writer must not be written here. */
-  g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, "%s: SOM_PAK export is not available in this build",
-               path);
-  return FALSE;
+  g_autoptr(SomMap) map = som_session_get_layer_map (self, position, error);
+
+  return map != NULL && som_map_save_cod (map, path, error);
 }

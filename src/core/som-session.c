@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "som-io.h"
+#include "som-map-file.h"
 #include "som-session.h"
 #include "som-session-private.h"
 #include "som-types.h"
@@ -1456,4 +1457,71 @@ SomDType
 _som_session_layer_array_dtype (SomLayerArray which)
 {
   return layer_arrays[which].dtype;
+}
+
+SomMap *
+som_session_get_layer_map (SomSession *self, guint position, GError **error)
+{
+  SessionLayer *l = get_layer (self, position);
+  g_autofree char *prefix = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(SomMap) map = NULL;
+  static const SomLayerArray kinds[] = { SOM_LAYER_BMUS, SOM_LAYER_HITS, SOM_LAYER_UMATRIX,
+                                         SOM_LAYER_QE_PER_EPOCH, SOM_LAYER_TE_PER_EPOCH };
+  const SomArray *labels = self->arrays[SOM_SESSION_LABELS];
+  const SomArray *bmus;
+
+  g_return_val_if_fail (l != NULL, NULL);
+  prefix = som_session_layer_member_prefix (l->index);
+  name = g_strdup_printf ("%s: %s", self->path ? self->path : "session", prefix);
+  if (l->som == NULL || l->arrays[SOM_LAYER_CODEBOOK] == NULL)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s has no map yet", name);
+      return NULL;
+    }
+  map = som_map_new_from_meta (l->som, l->arrays[SOM_LAYER_CODEBOOK], name, error);
+  if (map == NULL)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (l->arrays[kinds[i]] != NULL)
+      som_map_take_array (map, layer_arrays[kinds[i]].name, som_array_copy (l->arrays[kinds[i]]));
+  bmus = l->arrays[SOM_LAYER_BMUS];
+  if (labels != NULL && bmus != NULL && labels->shape[0] == bmus->shape[0])
+    {
+      const char * const *names = som_map_get_class_names (map);
+      gint32 max = -1;
+      guint n_classes;
+
+      for (gsize i = 0; i < labels->shape[0]; i++)
+        max = MAX (max, ((gint32 *) labels->data)[i]);
+      n_classes = MAX ((guint) (max + 1), names ? g_strv_length ((char **) names) : 0);
+      som_map_take_array (map, "labels", som_array_copy (labels));
+      if (n_classes > 0)
+        som_map_take_array (map, "class_hits",
+                            som_map_class_hits (map, bmus->data, labels->data, labels->shape[0], n_classes));
+    }
+  return g_steal_pointer (&map);
+}
+
+gboolean
+som_session_set_layer_map (SomSession *self, guint position, SomMap *map, GError **error)
+{
+  SessionLayer *l = get_layer (self, position);
+  static const SomLayerArray kinds[] = { SOM_LAYER_HITS, SOM_LAYER_UMATRIX, SOM_LAYER_QE_PER_EPOCH,
+                                         SOM_LAYER_TE_PER_EPOCH };
+  g_autoptr(JsonNode) meta = NULL;
+
+  g_return_val_if_fail (l != NULL, FALSE);
+  g_return_val_if_fail (SOM_IS_MAP (map), FALSE);
+  meta = som_map_meta_to_json (map);
+  if (!som_session_set_layer_array (self, position, SOM_LAYER_CODEBOOK, som_map_get_codebook_array (map), error))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      const SomArray *a = som_map_get_array (map, layer_arrays[kinds[i]].name);
+      if (a != NULL && !som_session_set_layer_array (self, position, kinds[i], a, error))
+        return FALSE;
+    }
+  som_session_set_layer_som (self, position, meta);
+  return TRUE;
 }

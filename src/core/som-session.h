@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "som-array.h"
+#include "som-map.h"
 
 G_BEGIN_DECLS
 
@@ -244,6 +245,22 @@ gboolean      som_session_set_layer_array   (SomSession   *session,
                                              guint         position,
                                              SomLayerArray which,
                                              const SomArray *array,
+                                             GError      **error);
+/* Stores @map in layer @position: its settings (som_map_meta_to_json) as the
+ * layer's "som", its codebook, and the arrays it holds among hits, umatrix,
+ * qe_per_epoch and te_per_epoch.  Not its BMUs: a map's BMUs are those of the
+ * rows it was trained on, while a session's cover all N inputs (set them with
+ * som_session_take_layer_array). */
+gboolean      som_session_set_layer_map     (SomSession   *session,
+                                             guint         position,
+                                             SomMap       *map,
+                                             GError      **error);
+/* Layer @position's map as a SomMap (codebook, settings, and the arrays it
+ * knows: bmus, hits, umatrix, qe/te_per_epoch, labels and class_hits when
+ * the session has labels), for the renderers and the .cod writer.  NULL with
+ * an error while the layer is not mapped. */
+SomMap       *som_session_get_layer_map     (SomSession   *session,
+                                             guint         position,
                                              GError      **error);
 const char   *som_session_array_name        (SomSessionArray which);
 const char   *som_session_layer_array_name  (SomLayerArray which);

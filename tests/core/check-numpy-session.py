@@ -73,6 +73,11 @@ if cli:
     m = np.load(os.path.join(out, "metrics.npy"))
     cols = open(os.path.join(out, "metrics-columns.txt")).read().split()
     assert m.shape == (1, len(cols)) and m[0, cols.index("adversarial_hit_entropy")] == 1.25
+    cod = export("codebooks", "cod")
+    assert [os.path.basename(f) for f in cod] == ["layer_003.cod"], cod
+    lines = [l for l in open(cod[0]).read().splitlines() if not l.startswith("#")]
+    assert lines[0] == "4 hexa 3 2 gaussian", lines[0]
+    assert np.array_equal(np.array([l.split() for l in lines[1:]], dtype=np.float32), cb.reshape(6, 4))
     # usage errors exit 2
     r = subprocess.run([cli, "export", path, "--what", "bmus", "--format", "cod", "--out", out],
                        capture_output=True, text=True)

@@ -490,6 +490,81 @@ test_async (void)
   g_clear_object (&result);
 }
 
+static void
+test_layer_map_and_cod (void)
+{
+  g_autofree char *dir = tmp_path ("cod-export");
+  g_autoptr(SomSession) s = make_session (tmp_dir, 0);
+  g_autoptr(SomMap) map = NULL;
+  g_autoptr(SomMap) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) files = NULL;
+  g_autofree char *text = NULL;
+  const SomArray *cb = som_session_get_layer_array (s, 0, SOM_LAYER_CODEBOOK);
+  const SomArray *ch;
+  gint64 total = 0;
+
+  map = som_session_get_layer_map (s, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (som_grid_get_rows (som_map_get_grid (map)), ==, 2);
+  g_assert_cmpuint (som_grid_get_cols (som_map_get_grid (map)), ==, 3);
+  g_assert_cmpint (som_grid_get_topology (som_map_get_grid (map)), ==, SOM_TOPOLOGY_HEX);
+  g_assert_cmpuint (som_map_get_dim (map), ==, 4);
+  g_assert_cmpmem (som_map_get_codebook (map), 24 * sizeof (float), cb->data, 24 * sizeof (float));
+  g_assert_cmpmem (som_map_get_array (map, "hits")->data, 6 * 4,
+                   som_session_get_layer_array (s, 0, SOM_LAYER_HITS)->data, 6 * 4);
+  /* class hits from the labels: 3 classes (class_names), 12 inputs in all */
+  ch = som_map_get_array (map, "class_hits");
+  g_assert_nonnull (ch);
+  g_assert_cmpuint (ch->shape[0], ==, 3);
+  for (gsize i = 0; i < som_array_n_elements (ch); i++)
+    total += ((gint32 *) ch->data)[i];
+  g_assert_cmpint (total, ==, 12);
+  /* and back into another layer: the same map, the same arrays */
+  {
+    g_autoptr(SomMap) again = NULL;
+    g_assert_true (som_session_set_layer_map (s, 1, map, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (som_session_get_layer_rows (s, 1), ==, 2);
+    g_assert_cmpmem (som_session_get_layer_array (s, 1, SOM_LAYER_CODEBOOK)->data, 96, cb->data, 96);
+    g_assert_null (som_session_get_layer_array (s, 1, SOM_LAYER_BMUS));
+    /* layer 1's codes are 12×10, the map is 4-dimensional: validation says so */
+    g_assert_false (som_session_validate (s, &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+    g_clear_error (&error);
+    som_session_take_layer_array (s, 1, SOM_LAYER_CODES, NULL, NULL);
+    g_assert_false (som_session_validate (s, &error));
+    g_assert_nonnull (strstr (error->message, "no bmus"));
+    g_clear_error (&error);
+    som_session_set_layer_array (s, 1, SOM_LAYER_BMUS, som_session_get_layer_array (s, 0, SOM_LAYER_BMUS), NULL);
+    g_assert_true (som_session_validate (s, &error));
+    again = som_session_get_layer_map (s, 1, &error);
+    g_assert_no_error (error);
+    g_assert_cmpmem (som_map_get_array (again, "umatrix")->data, 24, som_map_get_array (map, "umatrix")->data, 24);
+    som_session_set_layer_som (s, 1, NULL);
+    som_session_take_layer_array (s, 1, SOM_LAYER_CODEBOOK, NULL, NULL);
+    for (SomLayerArray k = SOM_LAYER_CODEBOOK; k < SOM_LAYER_N_ARRAYS; k++)
+      som_session_take_layer_array (s, 1, k, NULL, NULL);
+  }
+  /* an unmapped layer has no map */
+  g_assert_null (som_session_get_layer_map (s, 1, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* SOM_PAK through the map files' writer: the codebook comes back exactly */
+  files = som_session_export (s, SOM_EXPORT_CODEBOOKS, SOM_EXPORT_COD, dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (files), ==, 1);
+  g_assert_true (g_str_has_suffix (files[0], "/layer_003.cod"));
+  g_assert_true (g_file_get_contents (files[0], &text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (text, "4 hexa 3 2 gaussian\n"));
+  back = som_map_load_cod (files[0], &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (som_map_get_codebook (back), 24 * sizeof (float), cb->data, 24 * sizeof (float));
+  g_unlink (files[0]);
+  g_rmdir (dir);
+}
+
 /* --- hostile files, built with libzip ---------------------------------- */
 
 typedef struct
@@ -861,6 +936,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/model-moved-or-changed", test_model_moved_or_changed);
   g_test_add_func ("/session/kill-during-save", test_kill_during_save);
   g_test_add_func ("/session/async", test_async);
+  g_test_add_func ("/session/layer-map-and-cod", test_layer_map_and_cod);
   g_test_add_func ("/session/numpy-reads", test_numpy_reads_session);
   g_test_add_func ("/session/save-refuses-inconsistent", test_save_refuses_inconsistent);
   g_test_add_func ("/session/hostile/minimal-is-valid", test_hostile_minimal_is_valid);
