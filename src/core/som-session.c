@@ -337,22 +337,37 @@ is_sha256_hex (const char *s)
   return TRUE;
 }
 
+/* A dataset may be named "FOLDER:train" (contracts.md section 3): the file
+ * to look for is FOLDER.  Returns the path to test (owned). */
+static char *
+file_part (const char *path)
+{
+  const char *colon = strrchr (path, ':');
+
+  if (colon != NULL && colon[1] != '\0' && strchr (colon, G_DIR_SEPARATOR) == NULL &&
+      !g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_strndup (path, colon - path);
+  return g_strdup (path);
+}
+
 SomSessionRefState
 _som_session_check_ref_state (const SessionRef *ref)
 {
   g_autofree char *sum = NULL;
+  g_autofree char *file = NULL;
 
   if (ref->path == NULL)
     return SOM_SESSION_REF_NONE;
-  if (!g_file_test (ref->path, G_FILE_TEST_EXISTS))
+  file = file_part (ref->path);
+  if (!g_file_test (file, G_FILE_TEST_EXISTS))
     return SOM_SESSION_REF_MISSING;
   if (ref->sha256 == NULL)
     return SOM_SESSION_REF_UNCHECKED;
   /* Hash only regular files: a hostile path to a device or a FIFO must not
    * make a reader hang. */
-  if (!g_file_test (ref->path, G_FILE_TEST_IS_REGULAR))
+  if (!g_file_test (file, G_FILE_TEST_IS_REGULAR))
     return SOM_SESSION_REF_CHANGED;
-  sum = som_file_sha256 (ref->path, NULL);
+  sum = som_file_sha256 (file, NULL);
   if (sum == NULL)
     return SOM_SESSION_REF_MISSING;
   return g_str_equal (sum, ref->sha256) ? SOM_SESSION_REF_OK : SOM_SESSION_REF_CHANGED;
@@ -363,6 +378,7 @@ set_ref (SomSession *self, SomSessionRef which, const char *path, const char *sh
 {
   SessionRef *ref = &self->refs[which];
   g_autofree char *abs = NULL;
+  g_autofree char *file = NULL;
   g_autofree char *sum = NULL;
 
   if (path == NULL)
@@ -374,6 +390,7 @@ set_ref (SomSession *self, SomSessionRef which, const char *path, const char *sh
       return TRUE;
     }
   abs = g_canonicalize_filename (path, NULL);
+  file = file_part (abs);
   if (sha256 != NULL)
     {
       if (!is_sha256_hex (sha256))
@@ -384,13 +401,13 @@ set_ref (SomSession *self, SomSessionRef which, const char *path, const char *sh
         }
       sum = g_strdup (sha256);
     }
-  else if (g_file_test (abs, G_FILE_TEST_IS_REGULAR))
+  else if (g_file_test (file, G_FILE_TEST_IS_REGULAR))
     {
-      sum = som_file_sha256 (abs, error);
+      sum = som_file_sha256 (file, error);
       if (sum == NULL)
         return FALSE;
     }
-  else if (!g_file_test (abs, G_FILE_TEST_IS_DIR))
+  else if (!g_file_test (file, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_IO, "%s: no such file", path);
       return FALSE;
