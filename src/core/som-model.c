@@ -676,7 +676,7 @@ infer_pass (SomModel *self, gint64 batch)
       }
       for (guint k = 0; k < n->n_out; k++)
         if (out[k] != NULL)
-          total += out[k]->n;
+          total = out[k]->n > G_MAXSIZE - total ? G_MAXSIZE : total + out[k]->n;
       if (total <= FOLD_MAX_ELEMENTS)
         {
           for (guint k = 0; k < n->n_out; k++)

@@ -19,14 +19,19 @@
 void
 _som_set_shape (SomTensor *t, SomDType dtype, guint ndim, const gint64 *shape)
 {
+  gboolean overflow = FALSE;
+
   t->dtype = dtype;
   t->ndim = ndim;
   t->n = 1;
   for (guint i = 0; i < ndim; i++)
     {
       t->shape[i] = shape[i];
-      t->n *= (gsize) MAX (shape[i], 0);
+      /* hostile shapes saturate; the allocation then refuses them */
+      overflow |= __builtin_mul_overflow (t->n, (gsize) MAX (shape[i], 0), &t->n);
     }
+  if (overflow)
+    t->n = G_MAXSIZE;
 }
 
 gboolean
@@ -1092,7 +1097,16 @@ range_shape (SomOpCtx *c, GError **error)
       _som_op_error (c, error, SOM_ERROR_INVALID, "delta is 0");
       return FALSE;
     }
-  n = (gint64) MAX (ceil ((limit - start) / delta), 0);
+  {
+    double count = ceil ((limit - start) / delta);
+    if (!(count < 4.0e15))
+      {
+        _som_op_error (c, error, count != count ? SOM_ERROR_INVALID : SOM_ERROR_TOO_LARGE,
+                       "the range has too many elements");
+        return FALSE;
+      }
+    n = (gint64) MAX (count, 0);
+  }
   _som_set_shape (c->out[0], c->in[0]->dtype, 1, &n);
   return TRUE;
 }
@@ -1165,8 +1179,11 @@ reshape_shape (SomOpCtx *c, GError **error)
           _som_op_error (c, error, SOM_ERROR_INVALID, "negative dimension %" G_GINT64_FORMAT, v);
           return FALSE;
         }
-      else
-        known *= v;
+      else if (__builtin_mul_overflow (known, v, &known))
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "the target shape is too large");
+          return FALSE;
+        }
       shape[i] = v;
     }
   if (infer >= 0)
@@ -1483,11 +1500,8 @@ split_sizes (SomOpCtx *c, guint *axis, gint64 *sizes, GError **error)
         }
     }
   for (guint i = 0; i < c->n_out; i++)
-    {
-      if (sizes[i] < 0)
-        goto bad;
-      total += sizes[i];
-    }
+    if (sizes[i] < 0 || __builtin_add_overflow (total, sizes[i], &total))
+      goto bad;
   if (total != x->shape[*axis])
     goto bad;
   return TRUE;
@@ -1790,7 +1804,11 @@ tile_shape (SomOpCtx *c, GError **error)
           _som_op_error (c, error, SOM_ERROR_INVALID, "negative repeat");
           return FALSE;
         }
-      shape[d] = x->shape[d] * r;
+      if (__builtin_mul_overflow (x->shape[d], r, &shape[d]))
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "repeats are too large");
+          return FALSE;
+        }
     }
   _som_set_shape (c->out[0], x->dtype, x->ndim, shape);
   return TRUE;
@@ -1915,8 +1933,9 @@ pad_shape (SomOpCtx *c, GError **error)
   x = c->in[0];
   for (guint d = 0; d < x->ndim; d++)
     {
-      shape[d] = x->shape[d] + pads[d] + pads[d + x->ndim];
-      if (shape[d] < 0 || (strcmp (mode, "constant") != 0 && x->shape[d] == 0 && shape[d] > 0)
+      gboolean overflow = __builtin_add_overflow (x->shape[d], pads[d], &shape[d])
+                          || __builtin_add_overflow (shape[d], pads[d + x->ndim], &shape[d]);
+      if (overflow || shape[d] < 0 || (strcmp (mode, "constant") != 0 && x->shape[d] == 0 && shape[d] > 0)
           || (strcmp (mode, "reflect") == 0 && (pads[d] >= x->shape[d] || pads[d + x->ndim] >= x->shape[d])
               && (pads[d] > 0 || pads[d + x->ndim] > 0)))
         {

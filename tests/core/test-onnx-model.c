@@ -708,6 +708,36 @@ test_bad_graphs (void)
     g_assert_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED);
     g_assert_nonnull (strstr (error->message, "INT8"));
   }
+  /* absurd sizes computed inside the graph: refused, never an overflow */
+  {
+    const char *ops[] = { "ConstantOfShape", "Reshape", "Tile", "Expand" };
+    for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+      {
+        g_autoptr(Builder) b = builder_new (13);
+        g_autoptr(GBytes) bytes = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SomModel) model = NULL;
+        g_autoptr(GPtrArray) outs = NULL;
+        gint64 huge[2] = { G_GINT64_CONSTANT (1) << 40, G_GINT64_CONSTANT (1) << 40 };
+        gint64 in2[2] = { 2, 4 };
+        gsize shape[2] = { 2, 4 };
+        g_autoptr(SomArray) x = som_array_new (SOM_DTYPE_F32, 2, shape, NULL);
+        const SomArray *ins[1] = { x };
+        add_input (b, "x", 2, in2);
+        add_ints (b, "huge", 2, huge);
+        if (k == 0)
+          add_node (b, ops[k], "big", "huge", "y");
+        else
+          add_node (b, ops[k], "big", "x,huge", "y");
+        add_output (b, "y");
+        bytes = builder_pack (b);
+        model = som_model_load_from_bytes (bytes, "huge.onnx", &error);
+        g_assert_no_error (error);
+        g_assert_false (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+        g_assert_true (error->domain == SOM_ERROR);
+        g_assert_nonnull (strstr (error->message, "huge.onnx"));
+      }
+  }
   /* not protobuf at all, and an empty file */
   {
     g_autoptr(GBytes) junk = g_bytes_new_static ("\xff\xff\xff\xff garbage", 13);
