@@ -947,3 +947,206 @@ _som_loss_compute (SomOpCtx *c, GError **error)
     ((float *) y->data)[0] = (float) (wsum != 0 ? total / wsum : 0.0);
   return TRUE;
 }
+
+/* ---- EyeLike, Compress, GatherND ------------------------------------------------------ */
+
+gboolean
+_som_eyelike_shape (SomOpCtx *c, GError **error)
+{
+  SomDType dt;
+  const SomAttr *a = _som_node_attr (c->node, "dtype");
+
+  if (!_som_need_inputs (c, 1, error))
+    return FALSE;
+  dt = c->in[0]->dtype;
+  if (a != NULL)
+    {
+      switch (a->i)
+        {
+        case 1: dt = SOM_DTYPE_F32; break;
+        case 7: case 6: dt = SOM_DTYPE_I64; break;
+        case 9: dt = SOM_DTYPE_BOOL; break;
+        default:
+          _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "dtype %" G_GINT64_FORMAT " is not supported", a->i);
+          return FALSE;
+        }
+    }
+  if (c->in[0]->ndim != 2)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs a 2-D input");
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], dt, 2, c->in[0]->shape);
+  return TRUE;
+}
+
+gboolean
+_som_eyelike_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *y = c->out[0];
+  gint64 k = _som_node_attr_int (c->node, "k", 0), R = y->shape[0], C = y->shape[1];
+  gsize es = _som_dtype_size (y->dtype);
+
+  memset (y->data, 0, y->n * es);
+  for (gint64 i = 0; i < R; i++)
+    {
+      gint64 j = i + k;
+      if (j < 0 || j >= C)
+        continue;
+      if (y->dtype == SOM_DTYPE_F32)
+        ((float *) y->data)[i * C + j] = 1.0f;
+      else if (y->dtype == SOM_DTYPE_I64)
+        ((gint64 *) y->data)[i * C + j] = 1;
+      else
+        ((guint8 *) y->data)[i * C + j] = 1;
+    }
+  return TRUE;
+}
+
+static gboolean
+compress_geometry (SomOpCtx *c, gboolean *flat, guint *axis, gsize *kept, GError **error)
+{
+  SomTensor *x = c->in[0], *cond = c->in[1];
+  const SomAttr *a = _som_node_attr (c->node, "axis");
+  gsize dim;
+
+  if (cond->dtype != SOM_DTYPE_BOOL || cond->ndim != 1)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "the condition must be a 1-D bool tensor");
+      return FALSE;
+    }
+  *flat = a == NULL;
+  if (!*flat && !_som_norm_axis (c, a->i, x->ndim, FALSE, axis, error))
+    return FALSE;
+  dim = *flat ? x->n : (gsize) x->shape[*axis];
+  if (cond->n > dim)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "the condition is longer than the axis");
+      return FALSE;
+    }
+  *kept = 0;
+  for (gsize i = 0; i < cond->n; i++)
+    *kept += ((const guint8 *) cond->data)[i] != 0;
+  return TRUE;
+}
+
+gboolean
+_som_compress_shape (SomOpCtx *c, GError **error)
+{
+  gboolean flat;
+  guint axis = 0;
+  gsize kept;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+
+  if (!_som_need_inputs (c, 2, error) || !_som_need_values (c, 1, error)
+      || !compress_geometry (c, &flat, &axis, &kept, error))
+    return FALSE;
+  if (flat)
+    {
+      shape[0] = kept;
+      _som_set_shape (c->out[0], c->in[0]->dtype, 1, shape);
+      return TRUE;
+    }
+  memcpy (shape, c->in[0]->shape, sizeof shape);
+  shape[axis] = kept;
+  _som_set_shape (c->out[0], c->in[0]->dtype, c->in[0]->ndim, shape);
+  return TRUE;
+}
+
+gboolean
+_som_compress_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *cond = c->in[1], *y = c->out[0];
+  gboolean flat;
+  guint axis = 0;
+  gsize kept, outer = 1, inner = 1, dim, es = _som_dtype_size (x->dtype);
+  guint8 *o = y->data;
+
+  compress_geometry (c, &flat, &axis, &kept, NULL);
+  if (flat)
+    dim = x->n;
+  else
+    {
+      for (guint d = 0; d < axis; d++)
+        outer *= x->shape[d];
+      dim = x->shape[axis];
+      for (guint d = axis + 1; d < x->ndim; d++)
+        inner *= x->shape[d];
+    }
+  for (gsize a = 0; a < outer; a++)
+    for (gsize i = 0; i < cond->n; i++)
+      if (((const guint8 *) cond->data)[i])
+        {
+          memcpy (o, (const guint8 *) x->data + (a * dim + i) * inner * es, inner * es);
+          o += inner * es;
+        }
+  return TRUE;
+}
+
+gboolean
+_som_gathernd_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x, *ind;
+  gint64 b = _som_node_attr_int (c->node, "batch_dims", 0), k, shape[SOM_ARRAY_MAX_DIMS];
+  guint nd = 0;
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  x = c->in[0];
+  ind = c->in[1];
+  k = ind->ndim ? ind->shape[ind->ndim - 1] : 0;
+  if (ind->dtype != SOM_DTYPE_I64 || ind->ndim < 1 || b < 0 || b >= (gint64) MIN (x->ndim, ind->ndim)
+      || k < 1 || b + k > (gint64) x->ndim || ind->ndim - 1 + x->ndim - b - k > SOM_ARRAY_MAX_DIMS)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "indices do not fit the data");
+      return FALSE;
+    }
+  for (gint64 d = 0; d < b; d++)
+    if (x->shape[d] != ind->shape[d])
+      {
+        _som_op_error (c, error, SOM_ERROR_INVALID, "batch dimensions differ");
+        return FALSE;
+      }
+  for (guint d = 0; d + 1 < ind->ndim; d++)
+    shape[nd++] = ind->shape[d];
+  for (guint d = b + k; d < x->ndim; d++)
+    shape[nd++] = x->shape[d];
+  _som_set_shape (c->out[0], x->dtype, nd, shape);
+  return TRUE;
+}
+
+gboolean
+_som_gathernd_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *ind = c->in[1], *y = c->out[0];
+  gint64 b = _som_node_attr_int (c->node, "batch_dims", 0), k = ind->shape[ind->ndim - 1];
+  gint64 xs[SOM_ARRAY_MAX_DIMS];
+  gsize es = _som_dtype_size (x->dtype), slice = 1, batch = 1, per_batch, n_tuples;
+  guint8 *o = y->data;
+
+  _som_contiguous_strides (x->ndim, x->shape, xs);
+  for (guint d = b + k; d < x->ndim; d++)
+    slice *= x->shape[d];
+  for (gint64 d = 0; d < b; d++)
+    batch *= x->shape[d];
+  n_tuples = ind->n / k;
+  per_batch = batch ? n_tuples / batch : 0;
+  for (gsize t = 0; t < n_tuples; t++)
+    {
+      gsize bi = per_batch ? t / per_batch : 0;
+      gint64 off = b > 0 ? (gint64) bi * xs[b - 1] : 0;
+      for (gint64 j = 0; j < k; j++)
+        {
+          gint64 v = ((const gint64 *) ind->data)[t * k + j], dim = x->shape[b + j];
+          if (v < -dim || v >= dim)
+            {
+              _som_op_error (c, error, SOM_ERROR_INVALID, "index %" G_GINT64_FORMAT " is out of range", v);
+              return FALSE;
+            }
+          off += (v < 0 ? v + dim : v) * xs[b + j];
+        }
+      memcpy (o, (const guint8 *) x->data + off * es, slice * es);
+      o += slice * es;
+    }
+  return TRUE;
+}

@@ -88,6 +88,9 @@ SOM_DECLARE_OP (conv_transpose)
 SOM_DECLARE_OP (topk)
 SOM_DECLARE_OP (einsum)
 SOM_DECLARE_OP (loss)
+SOM_DECLARE_OP (eyelike)
+SOM_DECLARE_OP (compress)
+SOM_DECLARE_OP (gathernd)
 gboolean _som_same_shape_shape (SomOpCtx *c, GError **error);
 gboolean _som_trilu_compute (SomOpCtx *c, GError **error);
 gboolean _som_cumsum_compute (SomOpCtx *c, GError **error);

@@ -928,6 +928,52 @@ test_einsum (void)
   g_assert_cmpuint (((SomArray *) outs->pdata[4])->ndim, ==, 2);
 }
 
+/* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
+static void
+test_eyelike_gathernd (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 dx[2] = { 3, 4 }, dd[3] = { 2, 2, 2 }, idx[2] = { 1, 0 }, di[2] = { 2, 1 };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  gsize sx[2] = { 3, 4 }, sd[3] = { 2, 2, 2 };
+  g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 2, sx, NULL);
+  g_autoptr(SomArray) D = som_array_new (SOM_DTYPE_F32, 3, sd, NULL);
+  const SomArray *ins[2] = { X, D };
+  Onnx__NodeProto *n;
+  const float *eye, *g;
+
+  add_input (b, "X", 2, dx);
+  add_input (b, "D", 3, dd);
+  g_ptr_array_add (b->inits, tensor (b, "idx", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, di, idx, sizeof idx));
+  n = add_node (b, "EyeLike", "eye", "X", "eye");
+  attr_int (b, n, "k", 1);
+  n = add_node (b, "GatherND", "gnd", "D,idx", "g");
+  attr_int (b, n, "batch_dims", 1);
+  add_output (b, "eye");
+  add_output (b, "g");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "eye.onnx", &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 8; i++)
+    ((float *) D->data)[i] = (float) i;
+  g_assert_true (som_model_run (model, ins, 2, NULL, 0, &outs, NULL, NULL, &error));
+  eye = ((SomArray *) outs->pdata[0])->data;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 4; j++)
+      g_assert_cmpfloat (eye[i * 4 + j], ==, j == i + 1 ? 1.0f : 0.0f);
+  g = ((SomArray *) outs->pdata[1])->data;
+  g_assert_cmpuint (((SomArray *) outs->pdata[1])->shape[0], ==, 2);
+  g_assert_cmpuint (((SomArray *) outs->pdata[1])->shape[1], ==, 2);
+  /* batch 0 takes D[0][1] = {2, 3}; batch 1 takes D[1][0] = {4, 5} */
+  g_assert_cmpfloat (g[0], ==, 2.0f);
+  g_assert_cmpfloat (g[1], ==, 3.0f);
+  g_assert_cmpfloat (g[2], ==, 4.0f);
+  g_assert_cmpfloat (g[3], ==, 5.0f);
+}
+
 /* A float64 graph input: refused, not silently computed in float32 */
 static void
 test_float64_input (void)
@@ -964,6 +1010,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/bad/graphs", test_bad_graphs);
   g_test_add_func ("/onnx-model/external-data", test_external_data);
   g_test_add_func ("/onnx-model/einsum", test_einsum);
+  g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
   return g_test_run ();
