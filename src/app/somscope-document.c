@@ -87,6 +87,7 @@ struct _SomscopeDocument
   gboolean               has_suggestion;
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
+  guint                  retrain_id;      /* map settings changed, waiting for the debounce */
 };
 
 enum {
@@ -118,6 +119,9 @@ somscope_document_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->pending_id, g_source_remove);
+  g_clear_handle_id (&self->retrain_id, g_source_remove);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
   g_hash_table_remove_all (self->pending);
   g_clear_object (&self->selected_layer);
   G_OBJECT_CLASS (somscope_document_parent_class)->dispose (object);
@@ -260,12 +264,37 @@ somscope_document_init (SomscopeDocument *self)
   self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
+static gboolean
+retrain_timeout_cb (gpointer data)
+{
+  SomscopeDocument *self = data;
+
+  self->retrain_id = 0;
+  somscope_document_train (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Changing the map settings retrains the maps, once the user stops
+ * changing them (a spin button sends a change per step). */
+static void
+settings_changed_cb (SomscopeDocument *self,
+                     const char       *key,
+                     GSettings        *settings)
+{
+  if (!g_str_has_prefix (key, "som-") || g_str_equal (key, "som-codes") ||
+      self->state != SOMSCOPE_DOCUMENT_STATE_READY)
+    return;
+  g_clear_handle_id (&self->retrain_id, g_source_remove);
+  self->retrain_id = g_timeout_add (600, retrain_timeout_cb, self);
+}
+
 SomscopeDocument *
 somscope_document_new (GSettings *settings)
 {
   SomscopeDocument *self = g_object_new (SOMSCOPE_TYPE_DOCUMENT, NULL);
 
   self->settings = g_object_ref (settings);
+  g_signal_connect_swapped (settings, "changed", G_CALLBACK (settings_changed_cb), self);
   return self;
 }
 

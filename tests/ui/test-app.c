@@ -474,6 +474,34 @@ test_corrupt_model (void)
   g_unlink (path);
 }
 
+static gboolean
+maps_have_rows (gpointer data)
+{
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+
+  if (!maps_trained (NULL))
+    return FALSE;
+  for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      if (som_grid_get_rows (som_map_get_grid (somscope_layer_get_map (layer))) != GPOINTER_TO_UINT (data))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* New map settings retrain the maps (debounced). */
+static void
+test_settings_retrain (void)
+{
+  GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+
+  g_settings_set_int (settings, "som-rows", 5);
+  g_settings_set_int (settings, "som-rows", 6);
+  wait_for (maps_have_rows, GUINT_TO_POINTER (6), "maps with 6 rows");
+}
+
 static void
 on_activate (GApplication *app,
              gpointer      user_data)
@@ -510,6 +538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/preprocessing", test_preprocessing);
   g_test_add_func ("/app/activations", test_activations);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
+  g_test_add_func ("/app/settings-retrain", test_settings_retrain);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
