@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "somscope-application.h"
+#include "somscope-document.h"
 #include "somscope-preferences-window.h"
 #include "somscope-settings.h"
 #include "somscope-window.h"
@@ -203,6 +204,21 @@ somscope_application_handle_local_options (GApplication *app,
   return -1;
 }
 
+/* The windows are gone and their jobs cancelled: let the worker threads
+ * return before the process exits under them. */
+static void
+somscope_application_shutdown (GApplication *app)
+{
+  GList *windows;
+
+  /* Destroying the windows cancels their documents' jobs. */
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))) != NULL)
+    gtk_window_destroy (windows->data);
+  G_APPLICATION_CLASS (somscope_application_parent_class)->shutdown (app);
+  if (!somscope_wait_for_workers (10000))
+    g_message ("Some worker threads did not stop in time");
+}
+
 static void
 somscope_application_finalize (GObject *object)
 {
@@ -223,6 +239,7 @@ somscope_application_class_init (SomscopeApplicationClass *klass)
   app_class->activate = somscope_application_activate;
   app_class->open = somscope_application_open;
   app_class->startup = somscope_application_startup;
+  app_class->shutdown = somscope_application_shutdown;
   app_class->handle_local_options = somscope_application_handle_local_options;
 }
 

@@ -298,6 +298,45 @@ somscope_document_new (GSettings *settings)
   return self;
 }
 
+static void load_thread_body (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable);
+
+static void
+load_thread (GTask        *task,
+    gpointer      source_object,
+    gpointer      task_data,
+    GCancellable *cancellable)
+{
+  somscope_worker_enter ();
+  load_thread_body (task, source_object, task_data, cancellable);
+  somscope_worker_leave ();
+}
+
+static void extract_thread_body (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable);
+
+static void
+extract_thread (GTask        *task,
+    gpointer      source_object,
+    gpointer      task_data,
+    GCancellable *cancellable)
+{
+  somscope_worker_enter ();
+  extract_thread_body (task, source_object, task_data, cancellable);
+  somscope_worker_leave ();
+}
+
+static void save_thread_body (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable);
+
+static void
+save_thread (GTask        *task,
+    gpointer      source_object,
+    gpointer      task_data,
+    GCancellable *cancellable)
+{
+  somscope_worker_enter ();
+  save_thread_body (task, source_object, task_data, cancellable);
+  somscope_worker_leave ();
+}
+
 /* -- progress, coalesced */
 
 static JobProgress *
@@ -403,6 +442,38 @@ jobs_changed (SomscopeDocument *self,
   self->n_jobs += delta;
   if (was_busy != (self->n_jobs > 0))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Worker threads in flight, so the application can wait for them before it
+ * exits: a thread still inside OpenBLAS when exit() runs its handlers can
+ * deadlock the process. */
+static gint workers_running;
+
+void
+somscope_worker_enter (void)
+{
+  g_atomic_int_inc (&workers_running);
+}
+
+void
+somscope_worker_leave (void)
+{
+  g_atomic_int_dec_and_test (&workers_running);
+}
+
+gboolean
+somscope_wait_for_workers (guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  /* The jobs were cancelled: each returns within one batch or chunk. */
+  while (g_atomic_int_get (&workers_running) > 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_usleep (5000);
+    }
+  return TRUE;
 }
 
 /* Workers run at a lower priority than the main thread, so on a machine
@@ -617,58 +688,15 @@ unref_codes_or_null (gpointer codes)
     somscope_codes_unref (codes);
 }
 
-/* A session layer's map, rebuilt from its arrays (NULL: not mapped). */
+/* A session layer's map (NULL: not mapped), by the sessions core. */
 static SomMap *
-map_from_session (SomSession      *session,
-                  guint            position,
-                  const SomArray  *labels,
-                  guint            n_classes,
-                  GError         **error)
+map_from_session (SomSession  *session,
+                  guint        position,
+                  GError     **error)
 {
-  JsonNode *meta = som_session_get_layer_som (session, position);
-  const SomArray *codebook = som_session_get_layer_array (session, position, SOM_LAYER_CODEBOOK);
-  const SomArray *bmus = som_session_get_layer_array (session, position, SOM_LAYER_BMUS);
-  const char *names[] = { "bmus", "hits", "umatrix", "qe_per_epoch", "te_per_epoch" };
-  SomLayerArray which[] = { SOM_LAYER_BMUS, SOM_LAYER_HITS, SOM_LAYER_UMATRIX,
-                            SOM_LAYER_QE_PER_EPOCH, SOM_LAYER_TE_PER_EPOCH };
-  g_autoptr(SomGrid) grid = NULL;
-  g_autoptr(SomMap) map = NULL;
-  SomTopology topology = SOM_TOPOLOGY_HEX;
-  JsonObject *object;
-  guint dim;
-
-  if (meta == NULL || codebook == NULL || !JSON_NODE_HOLDS_OBJECT (meta))
+  if (som_session_get_layer_som (session, position) == NULL)
     return NULL;
-  object = json_node_get_object (meta);
-  som_topology_from_string (json_object_get_string_member_with_default (object, "topology", "hex"),
-                            &topology);
-  grid = som_grid_new (som_session_get_layer_rows (session, position),
-                       som_session_get_layer_cols (session, position), topology,
-                       json_object_get_boolean_member_with_default (object, "toroidal", FALSE), error);
-  if (grid == NULL)
-    return NULL;
-  dim = som_session_get_layer_dim (session, position);
-  map = som_map_new (grid, dim, error);
-  if (map == NULL)
-    return NULL;
-  memcpy (som_map_get_codebook (map), codebook->data, som_array_n_bytes (codebook));
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      const SomArray *array = som_session_get_layer_array (session, position, which[i]);
-
-      if (array != NULL)
-        som_map_take_array (map, names[i], som_array_copy (array));
-    }
-  if (bmus != NULL && labels != NULL && n_classes > 0 && bmus->shape[0] == labels->shape[0])
-    {
-      som_map_take_array (map, "labels", som_array_copy (labels));
-      som_map_take_array (map, "class_hits",
-                          som_map_class_hits (map, bmus->data, labels->data, labels->shape[0], n_classes));
-    }
-  som_map_set_errors (map,
-                      json_object_get_double_member_with_default (object, "quantization_error", NAN),
-                      json_object_get_double_member_with_default (object, "topographic_error", NAN));
-  return g_steal_pointer (&map);
+  return som_session_get_layer_map (session, position, error);
 }
 
 /* A .somscope file: its maps as they were saved; the model and the images
@@ -758,7 +786,7 @@ load_session (LoadData      *d,
   d->purity = g_ptr_array_new_full (n_layers, free_array_or_null);
   for (guint p = 0; p < n_layers; p++)
     {
-      SomMap *map = map_from_session (d->session, p, d->labels, d->n_classes, error);
+      SomMap *map = map_from_session (d->session, p, error);
       const SomArray *codes = som_session_get_layer_array (d->session, p, SOM_LAYER_CODES);
       SomArray *majority = NULL, *purity = NULL;
 
@@ -923,7 +951,7 @@ load_thread_inner (GTask        *task,
 }
 
 static void
-load_thread (GTask        *task,
+load_thread_body (GTask        *task,
              gpointer      source_object,
              gpointer      task_data,
              GCancellable *cancellable)
@@ -1458,6 +1486,7 @@ static void
 train_worker (gpointer data,
               gpointer user_data)
 {
+  somscope_worker_enter ();
   TrainJob *job = data;
   g_autoptr(SomChunkSource) source = NULL;
   SomArray *codes = job->codes->array;
@@ -1486,6 +1515,7 @@ train_worker (gpointer data,
         }
     }
   g_idle_add_full (G_PRIORITY_DEFAULT, train_done_idle, job, NULL);
+  somscope_worker_leave ();
 }
 
 /* Trainers run side by side, one per core; OpenBLAS's thread count is
@@ -1626,7 +1656,7 @@ somscope_document_get_message (SomscopeDocument *self)
 /* -- layers checked later: their codes come from another pass of the model */
 
 static void
-extract_thread (GTask        *task,
+extract_thread_body (GTask        *task,
                 gpointer      source_object,
                 gpointer      task_data,
                 GCancellable *cancellable)
@@ -1863,7 +1893,7 @@ add_values (JsonBuilder *builder,
 }
 
 static void
-save_thread (GTask        *task,
+save_thread_body (GTask        *task,
              gpointer      source_object,
              gpointer      task_data,
              GCancellable *cancellable)

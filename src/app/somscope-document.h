@@ -92,4 +92,10 @@ int                   somscope_document_get_bmu            (SomscopeDocument    
                                                             SomscopeLayer        *layer,
                                                             guint                 input);
 
+/* Every worker thread of the app counts itself in and out; the application
+ * waits for them (after cancelling) before it exits. */
+void                  somscope_worker_enter                (void);
+void                  somscope_worker_leave                (void);
+gboolean              somscope_wait_for_workers            (guint                 timeout_ms);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include "som-render.h"
 
+#include "somscope-document.h"
 #include "somscope-export.h"
 #include "somscope-layer.h"
 
@@ -96,11 +97,22 @@ draw_page (cairo_t   *cr,
                                job->data->len, &options, error);
 }
 
+static void export_thread_body (GTask *task, gpointer task_data);
+
 static void
 export_thread (GTask        *task,
                gpointer      source_object,
                gpointer      task_data,
                GCancellable *cancellable)
+{
+  somscope_worker_enter ();
+  export_thread_body (task, task_data);
+  somscope_worker_leave ();
+}
+
+static void
+export_thread_body (GTask    *task,
+                    gpointer  task_data)
 {
   ExportJob *job = task_data;
   SomView view = core_view (job->options.view);
