@@ -90,11 +90,7 @@ cli_dataset_options_clear (CliDatasetOptions *opts)
 SomDataset *
 cli_dataset_open (CliContext *ctx, CliDatasetOptions *opts, const char *path, GError **error)
 {
-  SomDataset *ds;
-
-  cli_progress (-1, "Reading the dataset…", ctx);
-  ds = som_dataset_open (path, &opts->dataset, NULL, error);
-  return ds;
+  return som_dataset_open (path, &opts->dataset, NULL, error);
 }
 
 SomPreprocess *
