@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cli-commands.h"
 
@@ -173,15 +174,28 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
       g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
       printf ("output %s: %s %s\n", v->name, som_dtype_name (v->dtype), s);
     }
-  printf ("\n%5s  %-3s %-20s %-36s %-18s %10s %14s\n", "index", "tap", "op", "name", "shape", "params", "flops");
-  for (guint i = 0; i < n_layers; i++)
-    {
-      const SomLayer *l = som_model_get_layer (model, i);
-      g_autofree char *s = shape_text (l->ndim, l->shape, TRUE);
-      printf ("%5u  %-3s %-20s %-36s %-18s %10" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "%s\n", l->index,
-              l->default_tap ? "*" : "", l->op, l->name, s, l->params, l->flops,
-              l->shape_arith ? "  (shape)" : "");
-    }
+  {
+    int name_width = 4, op_width = 2;
+    for (guint i = 0; i < n_layers; i++)
+      {
+        const SomLayer *l = som_model_get_layer (model, i);
+        name_width = MAX (name_width, (int) g_utf8_strlen (l->name, -1));
+        op_width = MAX (op_width, (int) strlen (l->op));
+      }
+    name_width = MIN (name_width, 80);
+    printf ("\n%5s  %-3s %-*s %-*s %-18s %10s %14s\n", "index", "tap", op_width, "op", name_width, "name", "shape",
+            "params", "flops");
+    for (guint i = 0; i < n_layers; i++)
+      {
+        const SomLayer *l = som_model_get_layer (model, i);
+        g_autofree char *s = shape_text (l->ndim, l->shape, TRUE);
+        /* shapes use "×" (2 bytes, 1 column): pad by columns, not bytes */
+        int shape_pad = 18 - (int) g_utf8_strlen (s, -1);
+        printf ("%5u  %-3s %-*s %-*s %s%*s %10" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "%s\n", l->index,
+                l->default_tap ? "*" : "", op_width, l->op, name_width, l->name, s, MAX (shape_pad, 0), "",
+                l->params, l->flops, l->shape_arith ? "  (shape)" : "");
+      }
+  }
   printf ("\n%u layers, %" G_GUINT64_FORMAT " parameters, %.4g MFLOPs per image\n", n_layers,
           som_model_get_n_params (model), som_model_get_flops_per_image (model) / 1e6);
   if (!som_model_check_runnable (model, &error))

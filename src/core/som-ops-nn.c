@@ -379,6 +379,33 @@ depthwise_range (gsize begin, gsize end, gpointer data)
     }
 }
 
+/* GEMM result (Mg × cnt·ohw) → cnt images of Mg channels, plus the bias */
+typedef struct
+{
+  const float *tmp;
+  float       *y;            /* first image, first channel of the group */
+  const float *bias;
+  gint64       ncols, cnt, ohw, img_stride;
+} Scatter;
+
+static void
+scatter_range (gsize begin, gsize end, gpointer data)
+{
+  Scatter *sc = data;
+
+  for (gsize m = begin; m < end; m++)
+    {
+      float b = sc->bias ? sc->bias[m] : 0.0f;
+      for (gint64 i = 0; i < sc->cnt; i++)
+        {
+          float *yo = sc->y + i * sc->img_stride + m * sc->ohw;
+          const float *src = sc->tmp + m * sc->ncols + i * sc->ohw;
+          for (gint64 p = 0; p < sc->ohw; p++)
+            yo[p] = src[p] + b;
+        }
+    }
+}
+
 gboolean
 _som_conv_compute (SomOpCtx *c, GError **error)
 {
@@ -467,17 +494,9 @@ _som_conv_compute (SomOpCtx *c, GError **error)
               gint64 ncols = cnt * ohw;
               cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, ncols, K, 1.0f, wg, K, cols, ncols,
                            0.0f, tmp, ncols);
-              for (gint64 m = 0; m < Mg; m++)
-                {
-                  float b = bias ? bias[g * Mg + m] : 0.0f;
-                  for (gint64 i = 0; i < cnt; i++)
-                    {
-                      float *yo = (float *) y->data + ((n0 + i) * M + g * Mg + m) * ohw;
-                      const float *src = tmp + m * ncols + i * ohw;
-                      for (gint64 p = 0; p < ohw; p++)
-                        yo[p] = src[p] + b;
-                    }
-                }
+              Scatter sc = { tmp, (float *) y->data + (n0 * M + g * Mg) * ohw, bias ? bias + g * Mg : NULL,
+                             ncols, cnt, ohw, M * ohw };
+              _som_parallel_for (Mg, 4, scatter_range, &sc);
             }
         }
     }
