@@ -28,9 +28,11 @@ cli_parse (CliContext          *ctx,
   };
   g_autoptr(GOptionContext) octx = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *param = g_strdup_printf ("%s %s", ctx->command, parameter_string ? parameter_string : "");
+  g_autofree char *prgname = g_strdup_printf ("somscope-cli %s", ctx->command);
 
-  octx = g_option_context_new (param);
+  /* GOption prints "Usage: PRGNAME [OPTION…] PARAMETERS". */
+  g_set_prgname (prgname);
+  octx = g_option_context_new (parameter_string);
   if (summary != NULL)
     g_option_context_set_summary (octx, summary);
   if (entries != NULL)
