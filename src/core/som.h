@@ -30,6 +30,7 @@
 #include "som-figure.h"
 
 /* -- attacks and analysis */
+#include "som-grad.h"
 
 /* -- sessions */
 #include "som-session.h"

@@ -1,0 +1,1591 @@
+/* som-grad.c: reverse-mode input gradients through the ONNX executor's graph
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "som-grad.h"
+#include "som-ops-private.h"
+
+/* What a backward function sees: the node, its forward inputs and outputs
+ * (constants included), the gradients of its outputs (NULL where none flows
+ * back) and accumulators for the inputs that need a gradient (NULL for the
+ * others).  Accumulators start at zero; functions add into them. */
+typedef struct
+{
+  SomModel    *model;
+  SomNode     *node;
+  SomTensor  **in;
+  SomTensor  **out;
+  SomTensor  **dout;
+  SomTensor  **din;
+} GradCtx;
+
+typedef gboolean (*GradFunc) (GradCtx *g, GError **error);
+
+static gboolean
+grad_error (GradCtx *g, GError **error, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+grad_error (GradCtx *g, GError **error, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, "%s: node %s (%s): gradient: %s",
+               som_model_get_path (g->model), g->node->name, g->node->op, msg);
+  return FALSE;
+}
+
+static inline float *
+F (SomTensor *t)
+{
+  return t != NULL ? (float *) t->data : NULL;
+}
+
+/* ---- elementwise helpers ------------------------------------------------------ */
+
+typedef struct
+{
+  float *dst;
+  const float *src;
+} AddData;
+
+static void
+add_range (gsize b, gsize e, gpointer data)
+{
+  AddData *a = data;
+  for (gsize i = b; i < e; i++)
+    a->dst[i] += a->src[i];
+}
+
+static void
+accumulate (SomTensor *dst, const float *src)
+{
+  AddData a = { dst->data, src };
+  _som_parallel_for (dst->n, 1 << 16, add_range, &a);
+}
+
+/* Views and identities: the gradient passes through element for element. */
+static gboolean
+grad_identity (GradCtx *g, GError **error)
+{
+  if (g->din[0] != NULL && g->dout[0] != NULL)
+    accumulate (g->din[0], g->dout[0]->data);
+  return TRUE;
+}
+
+static gboolean
+grad_zero (GradCtx *g, GError **error)
+{
+  return TRUE;
+}
+
+/* ---- unary ops ------------------------------------------------------------------ */
+
+typedef enum
+{
+  G_RELU, G_SIGMOID, G_TANH, G_EXP, G_LOG, G_SQRT, G_NEG, G_ABS, G_RECIP, G_SOFTPLUS, G_SOFTSIGN,
+  G_LEAKY, G_ELU, G_SELU, G_CELU, G_HARDSIGMOID, G_HARDSWISH, G_CLIP, G_SIN, G_COS, G_ERF, G_THRESH,
+  G_MISH,
+} GUnOp;
+
+static const struct { const char *name; GUnOp op; } grad_unary_ops[] = {
+  { "Relu", G_RELU }, { "Sigmoid", G_SIGMOID }, { "Tanh", G_TANH }, { "Exp", G_EXP }, { "Log", G_LOG },
+  { "Sqrt", G_SQRT }, { "Neg", G_NEG }, { "Abs", G_ABS }, { "Reciprocal", G_RECIP },
+  { "Softplus", G_SOFTPLUS }, { "Softsign", G_SOFTSIGN }, { "LeakyRelu", G_LEAKY }, { "Elu", G_ELU },
+  { "Selu", G_SELU }, { "Celu", G_CELU }, { "HardSigmoid", G_HARDSIGMOID }, { "HardSwish", G_HARDSWISH },
+  { "Clip", G_CLIP }, { "Sin", G_SIN }, { "Cos", G_COS }, { "Erf", G_ERF }, { "ThresholdedRelu", G_THRESH },
+  { "Mish", G_MISH },
+};
+
+typedef struct
+{
+  GUnOp op;
+  float alpha, beta, gamma, lo, hi;
+  const float *x, *y, *dy;
+  float *dx;
+} UnGrad;
+
+static void
+unary_grad_range (gsize b, gsize e, gpointer data)
+{
+  UnGrad *u = data;
+  const float *x = u->x, *y = u->y, *dy = u->dy;
+  float *dx = u->dx;
+  float a = u->alpha;
+
+  for (gsize i = b; i < e; i++)
+    {
+      float d;
+      switch (u->op)
+        {
+        case G_RELU: d = x[i] > 0 ? 1.0f : 0.0f; break;
+        case G_SIGMOID: d = y[i] * (1.0f - y[i]); break;
+        case G_TANH: d = 1.0f - y[i] * y[i]; break;
+        case G_EXP: d = y[i]; break;
+        case G_LOG: d = 1.0f / x[i]; break;
+        case G_SQRT: d = 0.5f / y[i]; break;
+        case G_NEG: d = -1.0f; break;
+        case G_ABS: d = x[i] > 0 ? 1.0f : x[i] < 0 ? -1.0f : 0.0f; break;
+        case G_RECIP: d = -y[i] * y[i]; break;
+        case G_SOFTPLUS: d = 1.0f / (1.0f + expf (-x[i])); break;
+        case G_SOFTSIGN: { float t = 1.0f + fabsf (x[i]); d = 1.0f / (t * t); } break;
+        case G_LEAKY: d = x[i] >= 0 ? 1.0f : a; break;
+        case G_ELU: d = x[i] >= 0 ? 1.0f : y[i] + a; break;
+        case G_SELU: d = x[i] > 0 ? u->gamma : u->gamma * a * expf (x[i]); break;
+        case G_CELU: d = x[i] > 0 ? 1.0f : expf (x[i] / a); break;
+        case G_HARDSIGMOID: { float t = a * x[i] + u->beta; d = t > 0 && t < 1 ? a : 0.0f; } break;
+        case G_HARDSWISH:
+          d = x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? 1.0f : x[i] / 3.0f + 0.5f;
+          break;
+        case G_CLIP: d = x[i] >= u->lo && x[i] <= u->hi ? 1.0f : 0.0f; break;
+        case G_SIN: d = cosf (x[i]); break;
+        case G_COS: d = -sinf (x[i]); break;
+        case G_ERF: d = 1.1283791670955126f * expf (-x[i] * x[i]); break;
+        case G_THRESH: d = x[i] > a ? 1.0f : 0.0f; break;
+        case G_MISH:
+          {
+            float sp = x[i] > 20 ? x[i] : log1pf (expf (x[i]));
+            float t = tanhf (sp), s = 1.0f / (1.0f + expf (-x[i]));
+            d = t + x[i] * (1.0f - t * t) * s;
+          }
+          break;
+        default: d = 0.0f;
+        }
+      dx[i] += dy[i] * d;
+    }
+}
+
+static gboolean
+grad_unary (GradCtx *g, GError **error)
+{
+  UnGrad u = { 0 };
+  SomNode *n = g->node;
+
+  if (g->din[0] == NULL || g->dout[0] == NULL)
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (grad_unary_ops); i++)
+    if (strcmp (n->op, grad_unary_ops[i].name) == 0)
+      u.op = grad_unary_ops[i].op;
+  switch (u.op)
+    {
+    case G_LEAKY: u.alpha = _som_node_attr_float (n, "alpha", 0.01f); break;
+    case G_ELU: case G_CELU: case G_THRESH: u.alpha = _som_node_attr_float (n, "alpha", 1.0f); break;
+    case G_SELU:
+      u.alpha = _som_node_attr_float (n, "alpha", 1.67326319217681884765625f);
+      u.gamma = _som_node_attr_float (n, "gamma", 1.05070102214813232421875f);
+      break;
+    case G_HARDSIGMOID:
+      u.alpha = _som_node_attr_float (n, "alpha", 0.2f);
+      u.beta = _som_node_attr_float (n, "beta", 0.5f);
+      break;
+    case G_CLIP:
+      if (n->opset < 11)
+        {
+          u.lo = _som_node_attr_float (n, "min", -INFINITY);
+          u.hi = _som_node_attr_float (n, "max", INFINITY);
+        }
+      else
+        {
+          u.lo = n->n_in > 1 && g->in[1] != NULL ? (float) _som_tensor_get_f64 (g->in[1], 0) : -INFINITY;
+          u.hi = n->n_in > 2 && g->in[2] != NULL ? (float) _som_tensor_get_f64 (g->in[2], 0) : INFINITY;
+        }
+      break;
+    default: break;
+    }
+  u.x = g->in[0]->data;
+  u.y = g->out[0]->data;
+  u.dy = g->dout[0]->data;
+  u.dx = g->din[0]->data;
+  _som_parallel_for (g->din[0]->n, 1 << 14, unary_grad_range, &u);
+  return TRUE;
+}
+
+/* ---- broadcasting binary and variadic ops ------------------------------------- */
+
+typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_MEAN, B_PRELU } GBinOp;
+
+typedef struct
+{
+  GBinOp op;
+  guint ndim, n_in;
+  const gint64 *shape;
+  gint64 st[8][SOM_ARRAY_MAX_DIMS];
+  const float *x[8];
+  float *dx[8];
+  const float *y, *dy;
+} BinGrad;
+
+static void
+binary_grad_range (gsize b, gsize e, gpointer data)
+{
+  BinGrad *bg = data;
+  gint64 idx[SOM_ARRAY_MAX_DIMS];
+  gint64 off[8] = { 0 };
+  gsize rem = b;
+
+  for (int d = (int) bg->ndim - 1; d >= 0; d--)
+    {
+      idx[d] = rem % bg->shape[d];
+      rem /= bg->shape[d];
+    }
+  for (guint k = 0; k < bg->n_in; k++)
+    for (guint d = 0; d < bg->ndim; d++)
+      off[k] += idx[d] * bg->st[k][d];
+
+  for (gsize i = b; i < e; i++)
+    {
+      float gy = bg->dy[i];
+      switch (bg->op)
+        {
+        case B_ADD:
+        case B_MEAN:
+          {
+            float s = bg->op == B_MEAN ? gy / bg->n_in : gy;
+            for (guint k = 0; k < bg->n_in; k++)
+              if (bg->dx[k])
+                bg->dx[k][off[k]] += s;
+          }
+          break;
+        case B_SUB:
+          if (bg->dx[0]) bg->dx[0][off[0]] += gy;
+          if (bg->dx[1]) bg->dx[1][off[1]] -= gy;
+          break;
+        case B_MUL:
+          {
+            float a = bg->x[0][off[0]], c = bg->x[1][off[1]];
+            if (bg->dx[0]) bg->dx[0][off[0]] += gy * c;
+            if (bg->dx[1]) bg->dx[1][off[1]] += gy * a;
+          }
+          break;
+        case B_DIV:
+          {
+            float a = bg->x[0][off[0]], c = bg->x[1][off[1]];
+            if (bg->dx[0]) bg->dx[0][off[0]] += gy / c;
+            if (bg->dx[1]) bg->dx[1][off[1]] -= gy * a / (c * c);
+          }
+          break;
+        case B_POW:
+          {
+            float a = bg->x[0][off[0]], c = bg->x[1][off[1]];
+            if (bg->dx[0]) bg->dx[0][off[0]] += gy * c * powf (a, c - 1.0f);
+            if (bg->dx[1] && a > 0) bg->dx[1][off[1]] += gy * bg->y[i] * logf (a);
+          }
+          break;
+        case B_MAX:
+        case B_MIN:
+          /* the first input that equals the result takes the gradient */
+          for (guint k = 0; k < bg->n_in; k++)
+            if (bg->x[k][off[k]] == bg->y[i])
+              {
+                if (bg->dx[k])
+                  bg->dx[k][off[k]] += gy;
+                break;
+              }
+          break;
+        case B_PRELU:
+          {
+            float a = bg->x[0][off[0]], s = bg->x[1][off[1]];
+            if (bg->dx[0]) bg->dx[0][off[0]] += a >= 0 ? gy : gy * s;
+            if (bg->dx[1] && a < 0) bg->dx[1][off[1]] += gy * a;
+          }
+          break;
+        }
+      for (int d = (int) bg->ndim - 1; d >= 0; d--)
+        {
+          for (guint k = 0; k < bg->n_in; k++)
+            off[k] += bg->st[k][d];
+          if (++idx[d] < bg->shape[d])
+            break;
+          for (guint k = 0; k < bg->n_in; k++)
+            off[k] -= bg->st[k][d] * bg->shape[d];
+          idx[d] = 0;
+        }
+    }
+}
+
+static gboolean
+grad_binary (GradCtx *g, GError **error)
+{
+  static const struct { const char *name; GBinOp op; } map[] = {
+    { "Add", B_ADD }, { "Sum", B_ADD }, { "Sub", B_SUB }, { "Mul", B_MUL }, { "Div", B_DIV },
+    { "Pow", B_POW }, { "Max", B_MAX }, { "Min", B_MIN }, { "Mean", B_MEAN }, { "PRelu", B_PRELU },
+  };
+  BinGrad bg = { 0 };
+  SomTensor *y = g->out[0];
+  gboolean parallel = TRUE;
+  g_autoptr(SomTensor) expo = NULL;
+
+  if (g->dout[0] == NULL)
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    if (strcmp (g->node->op, map[i].name) == 0)
+      bg.op = map[i].op;
+  bg.ndim = y->ndim;
+  bg.shape = y->shape;
+  bg.y = y->data;
+  bg.dy = g->dout[0]->data;
+  for (guint k = 0; k < g->node->n_in; k++)
+    {
+      SomTensor *t = g->in[k];
+      if (t == NULL)
+        continue;
+      if (bg.n_in == 8)
+        return grad_error (g, error, "more than 8 inputs");
+      if (t->dtype != SOM_DTYPE_F32)
+        {
+          /* Pow with an integer exponent */
+          if (bg.op != B_POW || k != 1)
+            return grad_error (g, error, "non-float input");
+          expo = _som_tensor_new (SOM_DTYPE_F32, t->ndim, t->shape, error);
+          if (expo == NULL)
+            return FALSE;
+          for (gsize i = 0; i < t->n; i++)
+            F (expo)[i] = (float) _som_tensor_get_f64 (t, i);
+          t = expo;
+        }
+      _som_broadcast_strides (t, bg.ndim, bg.shape, bg.st[bg.n_in]);
+      bg.x[bg.n_in] = t->data;
+      bg.dx[bg.n_in] = F (g->din[k]);
+      if (g->din[k] != NULL && g->din[k]->n != y->n)
+        parallel = FALSE;
+      bg.n_in++;
+    }
+  if (parallel)
+    _som_parallel_for (y->n, 1 << 14, binary_grad_range, &bg);
+  else
+    binary_grad_range (0, y->n, &bg);
+  return TRUE;
+}
+
+/* Expand: the gradient sums over the broadcast dimensions. */
+static gboolean
+grad_expand (GradCtx *g, GError **error)
+{
+  BinGrad bg = { 0 };
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  bg.op = B_ADD;
+  bg.ndim = g->out[0]->ndim;
+  bg.shape = g->out[0]->shape;
+  bg.dy = g->dout[0]->data;
+  bg.n_in = 1;
+  bg.x[0] = g->in[0]->data;
+  bg.dx[0] = g->din[0]->data;
+  _som_broadcast_strides (g->in[0], bg.ndim, bg.shape, bg.st[0]);
+  binary_grad_range (0, g->out[0]->n, &bg);
+  return TRUE;
+}
+
+/* ---- Conv and pools ---------------------------------------------------------------- */
+
+typedef struct
+{
+  gint64 in[2], k[2], s[2], d[2], pb[2], out[2];
+} Win;
+
+/* The window of a Conv or pool node from its attributes and the input and
+ * output shapes the forward pass produced (1-D runs as H = 1). */
+static gboolean
+window_of (GradCtx *g, const SomTensor *x, const SomTensor *y, const gint64 *kernel, Win *w, GError **error)
+{
+  guint nsp, n;
+  const gint64 *v;
+  const char *auto_pad = _som_node_attr_string (g->node, "auto_pad", "NOTSET");
+
+  if (x->ndim < 3 || x->ndim > 4)
+    return grad_error (g, error, "%u spatial dimensions (1 and 2 are supported)", x->ndim - 2);
+  nsp = x->ndim - 2;
+  for (guint i = 0; i < 2; i++)
+    {
+      w->in[i] = w->k[i] = w->s[i] = w->d[i] = w->out[i] = 1;
+      w->pb[i] = 0;
+    }
+  for (guint i = 0; i < nsp; i++)
+    {
+      guint j = i + 2 - nsp;
+      w->in[j] = x->shape[2 + i];
+      w->out[j] = y->shape[2 + i];
+      w->k[j] = kernel[i];
+    }
+  if ((v = _som_node_attr_ints (g->node, "strides", &n)) != NULL && n == nsp)
+    for (guint i = 0; i < nsp; i++)
+      w->s[i + 2 - nsp] = v[i];
+  if ((v = _som_node_attr_ints (g->node, "dilations", &n)) != NULL && n == nsp)
+    for (guint i = 0; i < nsp; i++)
+      w->d[i + 2 - nsp] = v[i];
+  if (strcmp (auto_pad, "NOTSET") == 0)
+    {
+      if ((v = _som_node_attr_ints (g->node, "pads", &n)) != NULL && n == 2 * nsp)
+        for (guint i = 0; i < nsp; i++)
+          w->pb[i + 2 - nsp] = v[i];
+    }
+  else if (g_str_has_prefix (auto_pad, "SAME"))
+    for (guint j = 0; j < 2; j++)
+      {
+        gint64 ek = (w->k[j] - 1) * w->d[j] + 1;
+        gint64 total = MAX (0, (w->out[j] - 1) * w->s[j] + ek - w->in[j]);
+        w->pb[j] = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
+      }
+  return TRUE;
+}
+
+typedef struct
+{
+  const float *dcols;    /* K × ncols */
+  float *dx;             /* image 0 of the chunk, group offset applied */
+  gint64 img_stride, Cg, cnt, ncols;
+  const Win *w;
+} Col2im;
+
+/* One (image, channel) plane per item: no two items write the same pixel. */
+static void
+col2im_range (gsize b, gsize e, gpointer data)
+{
+  Col2im *ci = data;
+  const Win *w = ci->w;
+  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1], ohw = OH * OW;
+
+  for (gsize item = b; item < e; item++)
+    {
+      gint64 img = item / ci->Cg, cc = item % ci->Cg;
+      float *dst = ci->dx + img * ci->img_stride + cc * H * W;
+      for (gint64 ki = 0; ki < w->k[0]; ki++)
+        for (gint64 kj = 0; kj < w->k[1]; kj++)
+          {
+            gint64 row = (cc * w->k[0] + ki) * w->k[1] + kj;
+            const float *src = ci->dcols + row * ci->ncols + img * ohw;
+            for (gint64 oh = 0; oh < OH; oh++)
+              {
+                gint64 ih = oh * w->s[0] - w->pb[0] + ki * w->d[0];
+                const float *srow = src + oh * OW;
+                float *drow;
+                if (ih < 0 || ih >= H)
+                  continue;
+                drow = dst + ih * W;
+                for (gint64 ow = 0; ow < OW; ow++)
+                  {
+                    gint64 iw = ow * w->s[1] - w->pb[1] + kj * w->d[1];
+                    if (iw >= 0 && iw < W)
+                      drow[iw] += srow[ow];
+                  }
+              }
+          }
+    }
+}
+
+typedef struct
+{
+  const float *dy, *wt;
+  float *dx;
+  gint64 C;
+  const Win *w;
+} DwGrad;
+
+static void
+depthwise_grad_range (gsize b, gsize e, gpointer data)
+{
+  DwGrad *dg = data;
+  const Win *w = dg->w;
+  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1], KH = w->k[0], KW = w->k[1];
+
+  for (gsize plane = b; plane < e; plane++)
+    {
+      gint64 ch = plane % dg->C;
+      const float *src = dg->dy + plane * OH * OW;
+      const float *k = dg->wt + ch * KH * KW;
+      float *dst = dg->dx + plane * H * W;
+      for (gint64 oh = 0; oh < OH; oh++)
+        for (gint64 ow = 0; ow < OW; ow++)
+          {
+            float gy = src[oh * OW + ow];
+            if (gy == 0.0f)
+              continue;
+            for (gint64 i = 0; i < KH; i++)
+              {
+                gint64 ih = oh * w->s[0] - w->pb[0] + i * w->d[0];
+                if (ih < 0 || ih >= H)
+                  continue;
+                for (gint64 j = 0; j < KW; j++)
+                  {
+                    gint64 iw = ow * w->s[1] - w->pb[1] + j * w->d[1];
+                    if (iw >= 0 && iw < W)
+                      dst[ih * W + iw] += gy * k[i * KW + j];
+                  }
+              }
+          }
+    }
+}
+
+static gboolean
+grad_conv (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *wt = g->in[1], *dyt = g->dout[0];
+  gint64 group = _som_node_attr_int (g->node, "group", 1);
+  gint64 kernel[2] = { 1, 1 };
+  gint64 N, C, M, Cg, Mg, K, ohw, hw, nb;
+  Win w;
+  g_autofree float *dcols = NULL, *tmp = NULL;
+
+  if (dyt == NULL)
+    return TRUE;
+  if (g->din[1] != NULL || (g->node->n_in > 2 && g->din[2] != NULL))
+    return grad_error (g, error, "weights that depend on the input are not supported");
+  if (g->din[0] == NULL)
+    return TRUE;
+  for (guint i = 2; i < wt->ndim; i++)
+    kernel[i - 2] = wt->shape[i];
+  if (!window_of (g, x, g->out[0], kernel, &w, error))
+    return FALSE;
+  N = x->shape[0];
+  C = x->shape[1];
+  M = wt->shape[0];
+  Cg = C / group;
+  Mg = M / group;
+  K = Cg * w.k[0] * w.k[1];
+  ohw = w.out[0] * w.out[1];
+  hw = w.in[0] * w.in[1];
+  if (N == 0 || ohw == 0)
+    return TRUE;
+
+  if (group == C && group == M)
+    {
+      DwGrad dg = { dyt->data, wt->data, g->din[0]->data, C, &w };
+      _som_parallel_for (N * C, 4, depthwise_grad_range, &dg);
+      return TRUE;
+    }
+
+  nb = MAX (1, MIN (N, (4 << 20) / MAX (K * ohw, 1)));
+  dcols = g_try_malloc (sizeof (float) * K * nb * ohw);
+  tmp = g_try_malloc (sizeof (float) * Mg * nb * ohw);
+  if (dcols == NULL || tmp == NULL)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "%s: node %s (Conv): out of memory for the gradient buffers",
+                   som_model_get_path (g->model), g->node->name);
+      return FALSE;
+    }
+  for (gint64 n0 = 0; n0 < N; n0 += nb)
+    {
+      gint64 cnt = MIN (nb, N - n0), ncols = cnt * ohw;
+      for (gint64 gr = 0; gr < group; gr++)
+        {
+          const float *wg = (const float *) wt->data + gr * Mg * K;
+          Col2im ci = { dcols, F (g->din[0]) + (n0 * C + gr * Cg) * hw, C * hw, Cg, cnt, ncols, &w };
+          /* dY of this group as Mg × (cnt·ohw) */
+          for (gint64 i = 0; i < cnt; i++)
+            for (gint64 m = 0; m < Mg; m++)
+              memcpy (tmp + m * ncols + i * ohw, F (dyt) + ((n0 + i) * M + gr * Mg + m) * ohw,
+                      ohw * sizeof (float));
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, ncols, Mg, 1.0f, wg, K, tmp, ncols,
+                       0.0f, dcols, ncols);
+          _som_parallel_for (cnt * Cg, 2, col2im_range, &ci);
+        }
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  const float *x, *dy;
+  float *dx;
+  const Win *w;
+  gboolean max, include_pad;
+  gint64 pe[2];
+} PoolGrad;
+
+static void
+pool_grad_range (gsize b, gsize e, gpointer data)
+{
+  PoolGrad *p = data;
+  const Win *w = p->w;
+  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+
+  for (gsize plane = b; plane < e; plane++)
+    {
+      const float *src = p->x + plane * H * W;
+      const float *gy = p->dy + plane * OH * OW;
+      float *dst = p->dx + plane * H * W;
+      for (gint64 oh = 0; oh < OH; oh++)
+        for (gint64 ow = 0; ow < OW; ow++)
+          {
+            gint64 h0 = oh * w->s[0] - w->pb[0], w0 = ow * w->s[1] - w->pb[1];
+            gint64 best = -1, count = 0;
+            float acc = -INFINITY;
+            for (gint64 i = 0; i < w->k[0]; i++)
+              {
+                gint64 ih = h0 + i * w->d[0];
+                if (ih < 0 || ih >= H)
+                  continue;
+                for (gint64 j = 0; j < w->k[1]; j++)
+                  {
+                    gint64 iw = w0 + j * w->d[1];
+                    if (iw < 0 || iw >= W)
+                      continue;
+                    if (p->max)
+                      {
+                        float v = src[ih * W + iw];
+                        if (best < 0 || v > acc)
+                          {
+                            acc = v;
+                            best = ih * W + iw;
+                          }
+                      }
+                    count++;
+                  }
+              }
+            if (p->max)
+              {
+                if (best >= 0)
+                  dst[best] += gy[oh * OW + ow];
+                continue;
+              }
+            if (p->include_pad)
+              {
+                gint64 hs = MAX (h0, -w->pb[0]), he = MIN (h0 + (w->k[0] - 1) * w->d[0] + 1, H + p->pe[0]);
+                gint64 ws = MAX (w0, -w->pb[1]), we = MIN (w0 + (w->k[1] - 1) * w->d[1] + 1, W + p->pe[1]);
+                count = ((he - hs + w->d[0] - 1) / w->d[0]) * ((we - ws + w->d[1] - 1) / w->d[1]);
+              }
+            if (count <= 0)
+              continue;
+            {
+              float s = gy[oh * OW + ow] / (float) count;
+              for (gint64 i = 0; i < w->k[0]; i++)
+                {
+                  gint64 ih = h0 + i * w->d[0];
+                  if (ih < 0 || ih >= H)
+                    continue;
+                  for (gint64 j = 0; j < w->k[1]; j++)
+                    {
+                      gint64 iw = w0 + j * w->d[1];
+                      if (iw >= 0 && iw < W)
+                        dst[ih * W + iw] += s;
+                    }
+                }
+            }
+          }
+    }
+}
+
+static gboolean
+grad_pool (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *y = g->out[0];
+  gsize planes;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  planes = x->shape[0] * x->shape[1];
+  if (g_str_has_prefix (g->node->op, "Global"))
+    {
+      gsize len = planes ? x->n / planes : 0;
+      gboolean max = strcmp (g->node->op, "GlobalMaxPool") == 0;
+      const float *gy = g->dout[0]->data;
+      float *dx = g->din[0]->data;
+      for (gsize p = 0; p < planes; p++)
+        {
+          const float *src = (const float *) x->data + p * len;
+          if (max)
+            {
+              gsize best = 0;
+              for (gsize i = 1; i < len; i++)
+                if (src[i] > src[best])
+                  best = i;
+              if (len > 0)
+                dx[p * len + best] += gy[p];
+            }
+          else
+            {
+              float s = gy[p] / (float) MAX (len, 1);
+              for (gsize i = 0; i < len; i++)
+                dx[p * len + i] += s;
+            }
+        }
+      return TRUE;
+    }
+  {
+    guint nk, n;
+    const gint64 *ks = _som_node_attr_ints (g->node, "kernel_shape", &nk);
+    const gint64 *pads;
+    Win w;
+    PoolGrad p = { x->data, g->dout[0]->data, g->din[0]->data, &w, strcmp (g->node->op, "MaxPool") == 0,
+                   _som_node_attr_int (g->node, "count_include_pad", 0) != 0, { 0, 0 } };
+    if (ks == NULL || !window_of (g, x, y, ks, &w, error))
+      return ks == NULL ? grad_error (g, error, "no kernel_shape") : FALSE;
+    if ((pads = _som_node_attr_ints (g->node, "pads", &n)) != NULL && n == 2 * (x->ndim - 2))
+      for (guint i = 0; i < x->ndim - 2; i++)
+        p.pe[i + 4 - x->ndim] = pads[i + x->ndim - 2];
+    _som_parallel_for (planes, 4, pool_grad_range, &p);
+  }
+  return TRUE;
+}
+
+/* ---- Gemm, MatMul --------------------------------------------------------------- */
+
+static gboolean
+grad_gemm (GradCtx *g, GError **error)
+{
+  SomTensor *A = g->in[0], *B = g->in[1], *dY = g->dout[0];
+  gboolean ta = _som_node_attr_int (g->node, "transA", 0) != 0;
+  gboolean tb = _som_node_attr_int (g->node, "transB", 0) != 0;
+  float alpha = _som_node_attr_float (g->node, "alpha", 1.0f);
+  float beta = _som_node_attr_float (g->node, "beta", 1.0f);
+  gint64 M, K, N;
+
+  if (dY == NULL)
+    return TRUE;
+  M = ta ? A->shape[1] : A->shape[0];
+  K = ta ? A->shape[0] : A->shape[1];
+  N = tb ? B->shape[0] : B->shape[1];
+  if (g->din[0] != NULL)
+    {
+      if (!ta)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, M, K, N, alpha,
+                     dY->data, N, B->data, tb ? K : N, 1.0f, g->din[0]->data, K);
+      else
+        cblas_sgemm (CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, alpha,
+                     B->data, tb ? K : N, dY->data, N, 1.0f, g->din[0]->data, M);
+    }
+  if (g->din[1] != NULL)
+    {
+      if (!tb)
+        cblas_sgemm (CblasRowMajor, ta ? CblasNoTrans : CblasTrans, CblasNoTrans, K, N, M, alpha,
+                     A->data, ta ? M : K, dY->data, N, 1.0f, g->din[1]->data, N);
+      else
+        cblas_sgemm (CblasRowMajor, CblasTrans, ta ? CblasTrans : CblasNoTrans, N, K, M, alpha,
+                     dY->data, N, A->data, ta ? M : K, 1.0f, g->din[1]->data, K);
+    }
+  if (g->node->n_in > 2 && g->din[2] != NULL)
+    {
+      BinGrad bg = { 0 };
+      g_autofree float *scaled = g_new (float, dY->n);
+      for (gsize i = 0; i < dY->n; i++)
+        scaled[i] = beta * F (dY)[i];
+      bg.op = B_ADD;
+      bg.ndim = dY->ndim;
+      bg.shape = dY->shape;
+      bg.dy = scaled;
+      bg.n_in = 1;
+      bg.x[0] = g->in[2]->data;
+      bg.dx[0] = g->din[2]->data;
+      _som_broadcast_strides (g->in[2], bg.ndim, bg.shape, bg.st[0]);
+      binary_grad_range (0, dY->n, &bg);
+    }
+  return TRUE;
+}
+
+static gboolean
+grad_matmul (GradCtx *g, GError **error)
+{
+  SomTensor *A = g->in[0], *B = g->in[1], *dY = g->dout[0];
+  gint64 M, K, N, batch = 1;
+
+  if (dY == NULL)
+    return TRUE;
+  if (A->ndim < 2 || B->ndim < 2)
+    return grad_error (g, error, "1-D operands are not supported");
+  M = A->shape[A->ndim - 2];
+  K = A->shape[A->ndim - 1];
+  N = B->shape[B->ndim - 1];
+  if (B->ndim == 2)
+    {
+      /* fold A's batch dims into its rows */
+      gint64 rows = A->n / K;
+      if (g->din[0] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, N, 1.0f, dY->data, N, B->data, N,
+                     1.0f, g->din[0]->data, K);
+      if (g->din[1] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, rows, 1.0f, A->data, K, dY->data, N,
+                     1.0f, g->din[1]->data, N);
+      return TRUE;
+    }
+  if (A->ndim != B->ndim)
+    return grad_error (g, error, "operands of different ranks are not supported");
+  for (guint d = 0; d + 2 < A->ndim; d++)
+    {
+      if (A->shape[d] != B->shape[d])
+        return grad_error (g, error, "broadcast batch dimensions are not supported");
+      batch *= A->shape[d];
+    }
+  for (gint64 b = 0; b < batch; b++)
+    {
+      const float *a = F (A) + b * M * K, *bb = F (B) + b * K * N, *dy = F (dY) + b * M * N;
+      if (g->din[0] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dy, N, bb, N, 1.0f,
+                     F (g->din[0]) + b * M * K, K);
+      if (g->din[1] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, a, K, dy, N, 1.0f,
+                     F (g->din[1]) + b * K * N, N);
+    }
+  return TRUE;
+}
+
+/* ---- normalization, softmax ------------------------------------------------------ */
+
+static gboolean
+grad_batchnorm (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  float eps = _som_node_attr_float (g->node, "epsilon", 1e-5f);
+  gint64 N, C, inner;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  for (guint k = 1; k < 5 && k < g->node->n_in; k++)
+    if (g->din[k] != NULL)
+      return grad_error (g, error, "parameters that depend on the input are not supported");
+  N = x->shape[0];
+  C = x->ndim > 1 ? x->shape[1] : 1;
+  inner = (N * C) > 0 ? x->n / (N * C) : 0;
+  for (gint64 c = 0; c < C; c++)
+    {
+      float s = F (g->in[1])[c] / sqrtf (F (g->in[4])[c] + eps);
+      for (gint64 n = 0; n < N; n++)
+        {
+          const float *dy = F (g->dout[0]) + (n * C + c) * inner;
+          float *dx = F (g->din[0]) + (n * C + c) * inner;
+          for (gint64 i = 0; i < inner; i++)
+            dx[i] += dy[i] * s;
+        }
+    }
+  return TRUE;
+}
+
+/* The softmax axis as (outer, len, inner), as the forward pass reads it. */
+static void
+softmax_dims (GradCtx *g, const SomTensor *x, gint64 *outer, gint64 *len, gint64 *inner)
+{
+  gint64 axis = _som_node_attr_int (g->node, "axis", g->node->opset >= 13 ? -1 : 1);
+
+  if (axis < 0)
+    axis += x->ndim;
+  axis = CLAMP (axis, 0, (gint64) x->ndim - 1);
+  *outer = 1;
+  *len = 1;
+  *inner = 1;
+  for (gint64 d = 0; d < (gint64) x->ndim; d++)
+    {
+      if (d < axis)
+        *outer *= x->shape[d];
+      else if (d == axis || g->node->opset < 13)
+        *len *= x->shape[d];
+      else
+        *inner *= x->shape[d];
+    }
+}
+
+static gboolean
+grad_softmax (GradCtx *g, GError **error)
+{
+  gint64 outer, len, inner;
+  gboolean log_sm = strcmp (g->node->op, "LogSoftmax") == 0;
+  const float *y, *dy;
+  float *dx;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  softmax_dims (g, g->in[0], &outer, &len, &inner);
+  y = g->out[0]->data;
+  dy = g->dout[0]->data;
+  dx = g->din[0]->data;
+  for (gint64 o = 0; o < outer; o++)
+    for (gint64 i = 0; i < inner; i++)
+      {
+        gint64 base = o * len * inner + i;
+        double s = 0;
+        for (gint64 k = 0; k < len; k++)
+          {
+            gint64 p = base + k * inner;
+            s += log_sm ? dy[p] : (double) dy[p] * y[p];
+          }
+        for (gint64 k = 0; k < len; k++)
+          {
+            gint64 p = base + k * inner;
+            if (log_sm)
+              dx[p] += dy[p] - expf (y[p]) * (float) s;
+            else
+              dx[p] += y[p] * (dy[p] - (float) s);
+          }
+      }
+  return TRUE;
+}
+
+/* ---- shape ops: Concat, Transpose, Pad, Split, Slice ----------------------------- */
+
+static gboolean
+grad_concat (GradCtx *g, GError **error)
+{
+  SomTensor *y = g->out[0];
+  gint64 axis = _som_node_attr_int (g->node, "axis", 0), outer = 1, inner = 1, pos = 0;
+
+  if (g->dout[0] == NULL)
+    return TRUE;
+  if (axis < 0)
+    axis += y->ndim;
+  for (gint64 d = 0; d < axis; d++)
+    outer *= y->shape[d];
+  for (gint64 d = axis + 1; d < (gint64) y->ndim; d++)
+    inner *= y->shape[d];
+  for (guint k = 0; k < g->node->n_in; k++)
+    {
+      SomTensor *x = g->in[k];
+      gint64 len;
+      if (x == NULL)
+        continue;
+      len = x->ndim > (guint) axis ? x->shape[axis] : 0;
+      if (g->din[k] != NULL)
+        for (gint64 o = 0; o < outer; o++)
+          {
+            const float *src = F (g->dout[0]) + (o * y->shape[axis] + pos) * inner;
+            float *dst = F (g->din[k]) + o * len * inner;
+            for (gint64 i = 0; i < len * inner; i++)
+              dst[i] += src[i];
+          }
+      pos += len;
+    }
+  return TRUE;
+}
+
+static gboolean
+grad_split (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  gint64 axis = _som_node_attr_int (g->node, "axis", 0), outer = 1, inner = 1, pos = 0;
+
+  if (g->din[0] == NULL)
+    return TRUE;
+  if (axis < 0)
+    axis += x->ndim;
+  for (gint64 d = 0; d < axis; d++)
+    outer *= x->shape[d];
+  for (gint64 d = axis + 1; d < (gint64) x->ndim; d++)
+    inner *= x->shape[d];
+  for (guint k = 0; k < g->node->n_out; k++)
+    {
+      SomTensor *y = g->out[k];
+      gint64 len;
+      if (y == NULL)
+        continue;
+      len = y->shape[axis];
+      if (g->dout[k] != NULL)
+        for (gint64 o = 0; o < outer; o++)
+          {
+            const float *src = F (g->dout[k]) + o * len * inner;
+            float *dst = F (g->din[0]) + (o * x->shape[axis] + pos) * inner;
+            for (gint64 i = 0; i < len * inner; i++)
+              dst[i] += src[i];
+          }
+      pos += len;
+    }
+  return TRUE;
+}
+
+static gboolean
+grad_transpose (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *y = g->out[0];
+  gint64 perm[SOM_ARRAY_MAX_DIMS], ystr[SOM_ARRAY_MAX_DIMS], str[SOM_ARRAY_MAX_DIMS];
+  guint np;
+  const gint64 *p = _som_node_attr_ints (g->node, "perm", &np);
+  g_autofree float *tmp = NULL;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  for (guint d = 0; d < x->ndim; d++)
+    perm[d] = p != NULL && np == x->ndim ? p[d] : (gint64) (x->ndim - 1 - d);
+  _som_contiguous_strides (y->ndim, y->shape, ystr);
+  /* input dim perm[k] is output dim k */
+  for (guint k = 0; k < y->ndim; k++)
+    str[perm[k]] = ystr[k];
+  tmp = g_new (float, MAX (x->n, 1));
+  _som_strided_copy (tmp, g->dout[0]->data, sizeof (float), x->ndim, x->shape, str, 0);
+  accumulate (g->din[0], tmp);
+  return TRUE;
+}
+
+/* Pad and Slice: each output element comes from one input element (or none). */
+static gboolean
+grad_pad (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *y = g->out[0];
+  const char *mode = _som_node_attr_string (g->node, "mode", "constant");
+  gint64 pb[SOM_ARRAY_MAX_DIMS] = { 0 }, xstr[SOM_ARRAY_MAX_DIMS], idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+  guint nd = x->ndim;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (g->node->opset < 11)
+    {
+      guint n;
+      const gint64 *v = _som_node_attr_ints (g->node, "pads", &n);
+      if (v == NULL || n != 2 * nd)
+        return grad_error (g, error, "pads missing");
+      for (guint d = 0; d < nd; d++)
+        pb[d] = v[d];
+    }
+  else
+    {
+      SomTensor *pads = g->in[1];
+      gint64 axes[SOM_ARRAY_MAX_DIMS];
+      guint na = nd;
+      if (pads == NULL)
+        return grad_error (g, error, "pads missing");
+      for (guint d = 0; d < nd; d++)
+        axes[d] = d;
+      if (g->node->n_in > 3 && g->in[3] != NULL)
+        {
+          na = g->in[3]->n;
+          for (guint d = 0; d < na && d < SOM_ARRAY_MAX_DIMS; d++)
+            {
+              gint64 a = _som_tensor_get_i64 (g->in[3], d);
+              axes[d] = a < 0 ? a + nd : a;
+            }
+        }
+      if (pads->n != 2 * na)
+        return grad_error (g, error, "pads has the wrong length");
+      for (guint d = 0; d < na; d++)
+        pb[axes[d]] = _som_tensor_get_i64 (pads, d);
+    }
+  _som_contiguous_strides (nd, x->shape, xstr);
+  for (gsize i = 0; i < y->n; i++)
+    {
+      gint64 off = 0;
+      gboolean inside = TRUE;
+      for (guint d = 0; d < nd; d++)
+        {
+          gint64 s = idx[d] - pb[d], L = x->shape[d];
+          if (s < 0 || s >= L)
+            {
+              if (strcmp (mode, "edge") == 0)
+                s = s < 0 ? 0 : L - 1;
+              else if (strcmp (mode, "reflect") == 0 && L > 1)
+                {
+                  gint64 period = 2 * (L - 1);
+                  s = ((s % period) + period) % period;
+                  if (s >= L)
+                    s = period - s;
+                }
+              else
+                inside = FALSE;
+            }
+          off += s * xstr[d];
+        }
+      if (inside)
+        F (g->din[0])[off] += F (g->dout[0])[i];
+      for (int d = (int) nd - 1; d >= 0; d--)
+        {
+          if (++idx[d] < y->shape[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+grad_slice (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *y = g->out[0];
+  gint64 start[SOM_ARRAY_MAX_DIMS] = { 0 }, step[SOM_ARRAY_MAX_DIMS], xstr[SOM_ARRAY_MAX_DIMS];
+  gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+  guint nd = x->ndim, na;
+  gint64 axes[SOM_ARRAY_MAX_DIMS];
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (g->node->opset < 10 || g->node->n_in < 3)
+    return grad_error (g, error, "Slice before opset 10 is not supported");
+  for (guint d = 0; d < nd; d++)
+    step[d] = 1;
+  na = g->in[1]->n;
+  for (guint i = 0; i < na && i < SOM_ARRAY_MAX_DIMS; i++)
+    axes[i] = i;
+  if (g->node->n_in > 3 && g->in[3] != NULL)
+    for (guint i = 0; i < na && i < SOM_ARRAY_MAX_DIMS; i++)
+      {
+        gint64 a = _som_tensor_get_i64 (g->in[3], i);
+        axes[i] = a < 0 ? a + nd : a;
+      }
+  for (guint i = 0; i < na && i < SOM_ARRAY_MAX_DIMS; i++)
+    {
+      gint64 a = axes[i], L = x->shape[a];
+      gint64 s = _som_tensor_get_i64 (g->in[1], i);
+      gint64 st = g->node->n_in > 4 && g->in[4] != NULL ? _som_tensor_get_i64 (g->in[4], i) : 1;
+      if (s < 0)
+        s += L;
+      s = st > 0 ? CLAMP (s, 0, L) : CLAMP (s, 0, L - 1);
+      start[a] = s;
+      step[a] = st;
+    }
+  _som_contiguous_strides (nd, x->shape, xstr);
+  for (gsize i = 0; i < y->n; i++)
+    {
+      gint64 off = 0;
+      for (guint d = 0; d < nd; d++)
+        off += (start[d] + idx[d] * step[d]) * xstr[d];
+      F (g->din[0])[off] += F (g->dout[0])[i];
+      for (int d = (int) nd - 1; d >= 0; d--)
+        {
+          if (++idx[d] < y->shape[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  return TRUE;
+}
+
+/* ReduceMean, ReduceSum: the output gradient broadcast back (÷ count for the mean). */
+static gboolean
+grad_reduce (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  gboolean red[SOM_ARRAY_MAX_DIMS] = { FALSE };
+  gboolean any = FALSE, mean = strcmp (g->node->op, "ReduceMean") == 0;
+  gint64 kshape[SOM_ARRAY_MAX_DIMS], count = 1;
+  gboolean axes_input = g->node->opset >= 18 || (!mean && g->node->opset >= 13);
+  BinGrad bg = { 0 };
+  SomTensor view = { 0 };
+  g_autofree float *scaled = NULL;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (axes_input)
+    {
+      if (g->node->n_in > 1 && g->in[1] != NULL)
+        for (gsize i = 0; i < g->in[1]->n; i++)
+          {
+            gint64 a = _som_tensor_get_i64 (g->in[1], i);
+            a = a < 0 ? a + x->ndim : a;
+            if (a >= 0 && a < (gint64) x->ndim)
+              red[a] = any = TRUE;
+          }
+    }
+  else
+    {
+      guint n;
+      const gint64 *v = _som_node_attr_ints (g->node, "axes", &n);
+      for (guint i = 0; v != NULL && i < n; i++)
+        {
+          gint64 a = v[i] < 0 ? v[i] + x->ndim : v[i];
+          if (a >= 0 && a < (gint64) x->ndim)
+            red[a] = any = TRUE;
+        }
+    }
+  if (!any)
+    {
+      if (_som_node_attr_int (g->node, "noop_with_empty_axes", 0))
+        return grad_identity (g, error);
+      for (guint d = 0; d < x->ndim; d++)
+        red[d] = TRUE;
+    }
+  for (guint d = 0; d < x->ndim; d++)
+    {
+      kshape[d] = red[d] ? 1 : x->shape[d];
+      if (red[d])
+        count *= x->shape[d];
+    }
+  /* the output gradient seen with keepdims */
+  view.ndim = x->ndim;
+  memcpy (view.shape, kshape, sizeof kshape);
+  view.n = g->dout[0]->n;
+  scaled = g_new (float, MAX (view.n, 1));
+  for (gsize i = 0; i < view.n; i++)
+    scaled[i] = mean ? F (g->dout[0])[i] / (float) MAX (count, 1) : F (g->dout[0])[i];
+  /* iterate over x; x's "input" is the reduced gradient */
+  {
+    gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 }, st[SOM_ARRAY_MAX_DIMS];
+    gint64 off = 0;
+    _som_broadcast_strides (&view, x->ndim, x->shape, st);
+    for (gsize i = 0; i < x->n; i++)
+      {
+        F (g->din[0])[i] += scaled[off];
+        for (int d = (int) x->ndim - 1; d >= 0; d--)
+          {
+            off += st[d];
+            if (++idx[d] < x->shape[d])
+              break;
+            off -= st[d] * x->shape[d];
+            idx[d] = 0;
+          }
+      }
+  }
+  (void) bg;
+  return TRUE;
+}
+
+static gboolean
+grad_cast (GradCtx *g, GError **error)
+{
+  if (g->out[0]->dtype != SOM_DTYPE_F32 || g->in[0]->dtype != SOM_DTYPE_F32)
+    return TRUE;
+  return grad_identity (g, error);
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+static const struct { const char *op; GradFunc func; } grad_table[] = {
+  { "Abs", grad_unary }, { "Add", grad_binary }, { "AveragePool", grad_pool },
+  { "BatchNormalization", grad_batchnorm }, { "Cast", grad_cast }, { "Ceil", grad_zero },
+  { "Celu", grad_unary }, { "Clip", grad_unary }, { "Concat", grad_concat }, { "Conv", grad_conv },
+  { "Cos", grad_unary }, { "Div", grad_binary }, { "Dropout", grad_identity }, { "Elu", grad_unary },
+  { "Erf", grad_unary }, { "Exp", grad_unary }, { "Expand", grad_expand }, { "Flatten", grad_identity },
+  { "Floor", grad_zero }, { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool },
+  { "GlobalMaxPool", grad_pool }, { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary },
+  { "Identity", grad_identity }, { "LeakyRelu", grad_unary }, { "Log", grad_unary },
+  { "LogSoftmax", grad_softmax }, { "MatMul", grad_matmul }, { "Max", grad_binary },
+  { "MaxPool", grad_pool }, { "Mean", grad_binary }, { "Min", grad_binary }, { "Mish", grad_unary },
+  { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary }, { "Pad", grad_pad },
+  { "Pow", grad_binary }, { "Reciprocal", grad_unary }, { "ReduceMean", grad_reduce },
+  { "ReduceSum", grad_reduce }, { "Relu", grad_unary }, { "Reshape", grad_identity },
+  { "Round", grad_zero }, { "Selu", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
+  { "Sin", grad_unary }, { "Slice", grad_slice }, { "Softmax", grad_softmax },
+  { "Softplus", grad_unary }, { "Softsign", grad_unary }, { "Split", grad_split },
+  { "Sqrt", grad_unary }, { "Squeeze", grad_identity }, { "Sub", grad_binary }, { "Sum", grad_binary },
+  { "Tanh", grad_unary }, { "ThresholdedRelu", grad_unary }, { "Transpose", grad_transpose },
+  { "Unsqueeze", grad_identity },
+};
+
+/* Ops whose outputs never carry a gradient (integer, boolean or piecewise
+ * constant results): a path through them is not a differentiable path. */
+static const char * const no_grad_ops[] = {
+  "ArgMax", "ArgMin", "Ceil", "Equal", "Floor", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
+  "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range", "Mod",
+  "Constant", NULL,
+};
+
+static GradFunc
+grad_lookup (const char *op)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (grad_table); i++)
+    if (strcmp (grad_table[i].op, op) == 0)
+      return grad_table[i].func;
+  return NULL;
+}
+
+/* ---- planning: which values carry a gradient ----------------------------------- */
+
+typedef struct
+{
+  int       input_id;   /* the image input */
+  int       logits_id;  /* the value the loss is taken on */
+  gboolean  via_softmax;
+  gboolean *req;        /* value depends differentiably on the input */
+  gboolean *need;       /* value reaches the logits */
+} Plan;
+
+static void
+plan_clear (Plan *p)
+{
+  g_clear_pointer (&p->req, g_free);
+  g_clear_pointer (&p->need, g_free);
+}
+
+static gboolean
+is_no_grad (const char *op)
+{
+  return g_strv_contains (no_grad_ops, op);
+}
+
+static gboolean
+make_plan (SomModel *model, Plan *p, GError **error)
+{
+  guint nv = _som_model_get_n_values (model), nn = _som_model_get_n_nodes (model);
+  const char *path = som_model_get_path (model);
+  const SomValueInfo *in_info, *out_info;
+  int out_id = -1;
+
+  memset (p, 0, sizeof *p);
+  if (!som_model_get_image_shape (model, NULL, NULL, NULL, NULL, error))
+    return FALSE;
+  if (som_model_get_n_outputs (model) == 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: the model has no outputs", path);
+      return FALSE;
+    }
+  in_info = som_model_get_input (model, 0);
+  out_info = som_model_get_output (model, 0);
+  p->input_id = -1;
+  for (guint i = 0; i < nv; i++)
+    {
+      SomValue *v = _som_model_get_value (model, i);
+      if (v->input_index == 0 && v->constant == NULL)
+        p->input_id = i;
+      if (strcmp (v->name, out_info->name) == 0)
+        out_id = i;
+    }
+  if (p->input_id < 0 || out_id < 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: cannot find the input '%s' or the output '%s'",
+                   path, in_info->name, out_info->name);
+      return FALSE;
+    }
+  p->logits_id = out_id;
+  {
+    SomValue *ov = _som_model_get_value (model, out_id);
+    if (ov->producer >= 0)
+      {
+        SomNode *n = _som_model_get_node (model, ov->producer);
+        if ((strcmp (n->op, "Softmax") == 0 || strcmp (n->op, "LogSoftmax") == 0) && n->in[0] >= 0)
+          {
+            p->logits_id = n->in[0];
+            p->via_softmax = TRUE;
+          }
+      }
+  }
+
+  p->req = g_new0 (gboolean, nv);
+  p->need = g_new0 (gboolean, nv);
+  p->req[p->input_id] = TRUE;
+  for (guint i = 0; i < nn; i++)
+    {
+      SomNode *n = _som_model_get_node (model, i);
+      gboolean any = FALSE;
+      if (n->folded || is_no_grad (n->op))
+        continue;
+      for (guint k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && p->req[n->in[k]])
+          any = TRUE;
+      if (!any)
+        continue;
+      for (guint k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && _som_model_get_value (model, n->out[k])->dtype == SOM_DTYPE_F32)
+          p->req[n->out[k]] = TRUE;
+    }
+  p->need[p->logits_id] = TRUE;
+  for (int i = (int) nn - 1; i >= 0; i--)
+    {
+      SomNode *n = _som_model_get_node (model, i);
+      gboolean any = FALSE;
+      for (guint k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && p->need[n->out[k]] && p->req[n->out[k]])
+          any = TRUE;
+      if (!any)
+        continue;
+      if (grad_lookup (n->op) == NULL)
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
+                       "%s: node %s (%s) lies between the input and the output but Somscope has no gradient "
+                       "for %s", path, n->name, n->op, n->op);
+          plan_clear (p);
+          return FALSE;
+        }
+      for (guint k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && p->req[n->in[k]])
+          p->need[n->in[k]] = TRUE;
+    }
+  if (!p->req[p->logits_id] || !p->need[p->input_id])
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
+                   "%s: the output '%s' has no differentiable path from the input '%s' (attacks need one)",
+                   path, out_info->name, in_info->name);
+      plan_clear (p);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+som_model_check_differentiable (SomModel *model, GError **error)
+{
+  Plan p;
+
+  g_return_val_if_fail (SOM_IS_MODEL (model), FALSE);
+  if (!make_plan (model, &p, error))
+    return FALSE;
+  plan_clear (&p);
+  return TRUE;
+}
+
+/* ---- the pass --------------------------------------------------------------------- */
+
+static SomTensor *
+zeros_like (const SomTensor *t, GError **error)
+{
+  SomTensor *z = _som_tensor_new (SOM_DTYPE_F32, t->ndim, t->shape, error);
+  if (z != NULL && z->n > 0)
+    memset (z->data, 0, z->n * sizeof (float));
+  return z;
+}
+
+gboolean
+som_model_input_gradient (SomModel *model, const SomArray *images, const gint32 *labels, SomArray **grad,
+                          SomArray **logits, double *loss, GCancellable *cancellable, GError **error)
+{
+  Plan p;
+  g_autoptr(SomTensor) x = NULL;
+  SomTensor **vals = NULL;
+  SomTensor **grads = NULL;
+  guint nv, nn;
+  gboolean ok = FALSE;
+  SomTensor *z;
+  gint64 N, K;
+  double total = 0;
+  const char *path = som_model_get_path (model);
+
+  g_return_val_if_fail (SOM_IS_MODEL (model), FALSE);
+  g_return_val_if_fail (grad != NULL, FALSE);
+
+  if (!make_plan (model, &p, error))
+    return FALSE;
+  nv = _som_model_get_n_values (model);
+  nn = _som_model_get_n_nodes (model);
+  x = _som_tensor_from_array (images, error);
+  if (x == NULL)
+    goto out;
+  {
+    const SomValueInfo *info = som_model_get_input (model, 0);
+    gboolean fits = x->dtype == SOM_DTYPE_F32 && x->ndim == info->ndim;
+    for (guint d = 0; fits && d < info->ndim; d++)
+      if (info->shape[d] > 0 && x->shape[d] != info->shape[d])
+        fits = FALSE;
+    if (!fits)
+      {
+        g_autofree char *want = _som_shape_string (info->ndim, info->shape);
+        g_autofree char *have = _som_shape_string (x->ndim, x->shape);
+        g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: input '%s' wants float32 %s, got %s %s", path,
+                     info->name, want, som_dtype_name (images->dtype), have);
+        goto out;
+      }
+  }
+  vals = _som_model_forward_all (model, &x, cancellable, error);
+  if (vals == NULL)
+    goto out;
+#define VAL(id) (_som_model_get_value (model, (id))->constant != NULL \
+                 ? _som_model_get_value (model, (id))->constant : vals[(id)])
+
+  z = VAL (p.logits_id);
+  if (z == NULL || z->dtype != SOM_DTYPE_F32 || z->ndim != 2)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
+                   "%s: the output is not N×K class scores (cross-entropy needs them)", path);
+      goto out;
+    }
+  N = z->shape[0];
+  K = z->shape[1];
+  for (gint64 n = 0; n < N; n++)
+    if (labels[n] < 0 || labels[n] >= K)
+      {
+        g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: label %d of input %" G_GINT64_FORMAT
+                     " is not a class of the model (0…%" G_GINT64_FORMAT ")", path, labels[n], n, K - 1);
+        goto out;
+      }
+
+  grads = g_new0 (SomTensor *, nv);
+  grads[p.logits_id] = zeros_like (z, error);
+  if (grads[p.logits_id] == NULL)
+    goto out;
+  for (gint64 n = 0; n < N; n++)
+    {
+      const float *zr = F (z) + n * K;
+      float *gr = F (grads[p.logits_id]) + n * K;
+      double m = -INFINITY, s = 0;
+      for (gint64 k = 0; k < K; k++)
+        m = MAX (m, zr[k]);
+      for (gint64 k = 0; k < K; k++)
+        s += exp (zr[k] - m);
+      total += m + log (s) - zr[labels[n]];
+      for (gint64 k = 0; k < K; k++)
+        gr[k] = (float) (exp (zr[k] - m) / s);
+      gr[labels[n]] -= 1.0f;
+    }
+
+  for (int i = (int) nn - 1; i >= 0; i--)
+    {
+      SomNode *n = _som_model_get_node (model, i);
+      g_autofree SomTensor **in = NULL, **out = NULL, **dout = NULL, **din = NULL;
+      gboolean any_out = FALSE, any_in = FALSE;
+      GradCtx g;
+
+      for (guint k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && grads[n->out[k]] != NULL && p.need[n->out[k]])
+          any_out = TRUE;
+      for (guint k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && p.req[n->in[k]] && p.need[n->in[k]])
+          any_in = TRUE;
+      if (!any_out || !any_in)
+        continue;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        goto out;
+      in = g_new0 (SomTensor *, MAX (n->n_in, 1));
+      din = g_new0 (SomTensor *, MAX (n->n_in, 1));
+      out = g_new0 (SomTensor *, MAX (n->n_out, 1));
+      dout = g_new0 (SomTensor *, MAX (n->n_out, 1));
+      for (guint k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0)
+          {
+            in[k] = VAL (n->in[k]);
+            if (p.req[n->in[k]] && p.need[n->in[k]])
+              {
+                if (grads[n->in[k]] == NULL && (grads[n->in[k]] = zeros_like (in[k], error)) == NULL)
+                  goto out;
+                din[k] = grads[n->in[k]];
+              }
+          }
+      for (guint k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+          {
+            out[k] = VAL (n->out[k]);
+            dout[k] = p.need[n->out[k]] ? grads[n->out[k]] : NULL;
+          }
+      g = (GradCtx) { model, n, in, out, dout, din };
+      if (!grad_lookup (n->op) (&g, error))
+        goto out;
+      /* the output gradients are no longer needed */
+      for (guint k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && n->out[k] != p.input_id)
+          g_clear_pointer (&grads[n->out[k]], _som_tensor_unref);
+    }
+#undef VAL
+
+  if (grads[p.input_id] == NULL)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_FAILED, "%s: no gradient reached the input", path);
+      goto out;
+    }
+  *grad = _som_tensor_to_array (grads[p.input_id], error);
+  if (*grad == NULL)
+    goto out;
+  if (logits != NULL)
+    {
+      SomValue *ov = _som_model_get_value (model, p.logits_id);
+      SomTensor *o = p.via_softmax ? NULL : vals[p.logits_id];
+      (void) ov;
+      if (o == NULL)
+        {
+          /* graph output 0 is the softmax's output */
+          const SomValueInfo *info = som_model_get_output (model, 0);
+          for (guint i = 0; i < nv; i++)
+            if (strcmp (_som_model_get_value (model, i)->name, info->name) == 0)
+              o = vals[i];
+        }
+      *logits = o != NULL ? _som_tensor_to_array (o, error) : NULL;
+      if (*logits == NULL)
+        {
+          g_clear_pointer (grad, som_array_free);
+          goto out;
+        }
+    }
+  if (loss != NULL)
+    *loss = total;
+  ok = TRUE;
+
+out:
+  if (grads != NULL)
+    {
+      for (guint i = 0; i < nv; i++)
+        g_clear_pointer (&grads[i], _som_tensor_unref);
+      g_free (grads);
+    }
+  if (vals != NULL)
+    _som_values_free (model, vals);
+  plan_clear (&p);
+  return ok;
+}

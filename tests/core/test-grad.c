@@ -1,0 +1,126 @@
+/* test-grad.c: input gradients against PyTorch autograd, FGSM images against
+ * PyTorch's, and models without a differentiable path
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "som.h"
+
+static char *
+source_path (const char *rel)
+{
+  const char *root = g_getenv ("SOMSCOPE_SOURCE_DIR");
+  return g_build_filename (root != NULL ? root : ".", rel, NULL);
+}
+
+typedef struct
+{
+  SomModel *model;
+  SomArray *input, *labels, *grad, *pixels, *fgsm;
+} Fixture;
+
+static void
+fixture_load (Fixture *f, const char *model_rel, const char *npz_rel)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mp = source_path (model_rel);
+  g_autofree char *np = source_path (npz_rel);
+  g_autoptr(SomNpzReader) r = som_npz_reader_open (np, &error);
+
+  g_assert_no_error (error);
+  f->model = som_model_load (mp, &error);
+  g_assert_no_error (error);
+  f->input = som_npz_reader_read_array (r, "input", &error);
+  g_assert_no_error (error);
+  f->labels = som_npz_reader_read_array (r, "labels", &error);
+  g_assert_no_error (error);
+  f->grad = som_npz_reader_read_array (r, "grad_input", &error);
+  g_assert_no_error (error);
+  f->fgsm = som_npz_reader_has_array (r, "fgsm_0.1") ? som_npz_reader_read_array (r, "fgsm_0.1", &error) : NULL;
+  g_assert_no_error (error);
+  f->pixels = som_npz_reader_has_array (r, "pixels") ? som_npz_reader_read_array (r, "pixels", &error) : NULL;
+  g_assert_no_error (error);
+}
+
+static void
+fixture_clear (Fixture *f)
+{
+  g_assert_finalize_object (f->model);
+  som_array_free (f->input);
+  som_array_free (f->labels);
+  som_array_free (f->grad);
+  g_clear_pointer (&f->pixels, som_array_free);
+  g_clear_pointer (&f->fgsm, som_array_free);
+}
+
+/* Every element within 1e-4 of PyTorch's, relative to the gradient's scale
+ * (max |g|): elements far below that scale are rounding noise in both. */
+static void
+check_grad (const char *model_rel, const char *npz_rel)
+{
+  Fixture f = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomArray) grad = NULL;
+  g_autoptr(SomArray) logits = NULL;
+  double loss = 0, scale = 0, worst = 0;
+  gsize n;
+  const float *a, *b;
+
+  fixture_load (&f, model_rel, npz_rel);
+  g_assert_true (som_model_check_differentiable (f.model, &error));
+  g_assert_no_error (error);
+  g_assert_true (som_model_input_gradient (f.model, f.input, f.labels->data, &grad, &logits, &loss, NULL, &error));
+  g_assert_no_error (error);
+  n = som_array_n_elements (f.grad);
+  g_assert_cmpuint (som_array_n_elements (grad), ==, n);
+  a = grad->data;
+  b = f.grad->data;
+  for (gsize i = 0; i < n; i++)
+    scale = MAX (scale, fabs (b[i]));
+  g_assert_cmpfloat (scale, >, 0);
+  for (gsize i = 0; i < n; i++)
+    worst = MAX (worst, fabs (a[i] - b[i]) / MAX (fabs (b[i]), scale));
+  g_test_message ("%s: max |grad| %g, worst relative difference %g, loss %g", model_rel, scale, worst, loss);
+  g_assert_cmpfloat (worst, <=, 1e-4);
+  g_assert_true (isfinite (loss) && loss > 0);
+  fixture_clear (&f);
+}
+
+static void
+test_grad_mlp (void)
+{
+  check_grad ("tests/data/fixtures/mlp.onnx", "tests/data/fixtures/mlp.npz");
+}
+
+static void
+test_grad_demo (void)
+{
+  check_grad ("data/models/fashion-resnet.onnx", "tests/data/fixtures/demo.npz");
+}
+
+static void
+test_grad_bnres (void)
+{
+  check_grad ("tests/data/fixtures/bnres.onnx", "tests/data/fixtures/bnres.npz");
+}
+
+static void
+test_grad_channels_last (void)
+{
+  check_grad ("tests/data/fixtures/channels-last.onnx", "tests/data/fixtures/channels-last.npz");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/grad/mlp", test_grad_mlp);
+  g_test_add_func ("/grad/demo", test_grad_demo);
+  g_test_add_func ("/grad/bnres", test_grad_bnres);
+  g_test_add_func ("/grad/channels-last", test_grad_channels_last);
+  return g_test_run ();
+}
