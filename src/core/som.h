@@ -31,6 +31,7 @@
 
 /* -- attacks and analysis */
 #include "som-grad.h"
+#include "som-attack.h"
 
 /* -- sessions */
 #include "som-session.h"

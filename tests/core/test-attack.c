@@ -1,0 +1,341 @@
+/* test-attack.c: FGSM/PGD against PyTorch (images and accuracies), pixel-space
+ * attacks through mean/std, and bad parameters
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "som.h"
+
+#define FASHION "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+/* The accuracy tests attack the first 1,000 test images, as the references
+ * do; under AddressSanitizer (≈10× slower) they use the first 200 and a wider
+ * tolerance, since the references are for 1,000. */
+#if defined(__SANITIZE_ADDRESS__)
+# define ACC_COUNT 200
+# define ACC_SLACK 0.05
+#else
+# define ACC_COUNT 1000
+# define ACC_SLACK 0.0
+#endif
+
+static char *
+source_path (const char *rel)
+{
+  const char *root = g_getenv ("SOMSCOPE_SOURCE_DIR");
+  return g_build_filename (root != NULL ? root : ".", rel, NULL);
+}
+
+static SomModel *
+load_model (const char *rel)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *p = source_path (rel);
+  SomModel *m = som_model_load (p, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+static SomArray *
+npz_array (const char *rel, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *p = source_path (rel);
+  g_autoptr(SomNpzReader) r = som_npz_reader_open (p, &error);
+  SomArray *a;
+  g_assert_no_error (error);
+  a = som_npz_reader_read_array (r, name, &error);
+  g_assert_no_error (error);
+  return a;
+}
+
+/* FGSM images equal PyTorch's wherever the gradient is not near zero. */
+static void
+check_fgsm_images (const char *model_rel, const char *npz_rel, gboolean normalized)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = load_model (model_rel);
+  g_autoptr(SomArray) pixels = npz_array (npz_rel, normalized ? "pixels" : "input");
+  g_autoptr(SomArray) labels = npz_array (npz_rel, "labels");
+  g_autoptr(SomArray) ref = npz_array (npz_rel, "fgsm_0.1");
+  g_autoptr(SomArray) adv = NULL;
+  g_autoptr(SomArray) grad = NULL;
+  SomAttackParams p;
+  SomPixelTransform tf;
+  gsize n = som_array_n_elements (pixels), checked = 0;
+  double gmax = 0;
+  gint32 pred[4];
+
+  som_pixel_transform_init_identity (&tf, pixels->shape[1]);
+  if (normalized)
+    for (guint c = 0; c < 3; c++)
+      {
+        tf.mean[c] = 0.286f;
+        tf.std[c] = 0.353f;
+      }
+  som_attack_params_init (&p);
+  p.eps = 0.1;
+  g_assert_true (som_attack_run (model, &p, &tf, pixels, labels->data, &adv, pred, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (som_attack_pixel_gradient (model, &tf, pixels, labels->data, &grad, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < n; i++)
+    gmax = MAX (gmax, fabsf (((float *) grad->data)[i]));
+  for (gsize i = 0; i < n; i++)
+    {
+      float a = ((float *) adv->data)[i], b = ((float *) ref->data)[i];
+      g_assert_cmpfloat (a, >=, 0.0f);
+      g_assert_cmpfloat (a, <=, 1.0f);
+      if (fabsf (((float *) grad->data)[i]) > 1e-6 * gmax)
+        {
+          g_assert_cmpfloat (a, ==, b);
+          checked++;
+        }
+    }
+  g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " pixels compared", model_rel, checked, n);
+  g_assert_cmpuint (checked, >, n / 2);
+}
+
+static void
+test_fgsm_images_demo (void)
+{
+  check_fgsm_images ("data/models/fashion-resnet.onnx", "tests/data/fixtures/demo.npz", FALSE);
+}
+
+static void
+test_fgsm_images_mlp (void)
+{
+  check_fgsm_images ("tests/data/fixtures/mlp.onnx", "tests/data/fixtures/mlp.npz", FALSE);
+}
+
+static void
+test_fgsm_images_bnres (void)
+{
+  check_fgsm_images ("tests/data/fixtures/bnres.onnx", "tests/data/fixtures/bnres.npz", TRUE);
+}
+
+static double
+reference (const char *key, const char *member)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *p = source_path ("tests/data/fixtures/reference.json");
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *o;
+
+  json_parser_load_from_file (parser, p, &error);
+  g_assert_no_error (error);
+  o = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "attacks");
+  o = json_object_get_object_member (o, key);
+  return json_object_get_double_member (o, member);
+}
+
+/* Runs an attack on the first ACC_COUNT Fashion-MNIST test images. */
+static void
+accuracy_case (const char *model_rel, const SomAttackParams *p, guint pad, gboolean normalize,
+               double *clean_acc, double *adv_acc)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = load_model (model_rel);
+  SomDatasetOptions dopts = { NULL, NULL, ACC_COUNT };
+  g_autoptr(SomDataset) ds = som_dataset_open (FASHION, &dopts, NULL, &error);
+  SomPreprocessOptions popts = { 0 };
+  g_autoptr(SomPreprocess) pre = NULL;
+  g_autoptr(SomArray) pixels = NULL;
+  g_autoptr(SomArray) adv = NULL;
+  g_autofree gint32 *clean = g_new (gint32, ACC_COUNT);
+  g_autofree gint32 *advp = g_new (gint32, ACC_COUNT);
+  guint c, h, w;
+  gboolean cl;
+  SomPixelTransform tf;
+  SomAttackStats st;
+
+  g_assert_no_error (error);
+  popts.pad = pad;
+  if (normalize)
+    {
+      popts.n_mean = popts.n_std = 1;
+      popts.mean[0] = 0.286f;
+      popts.std[0] = 0.353f;
+    }
+  g_assert_true (som_model_get_image_shape (model, &c, &h, &w, &cl, &error));
+  pre = som_preprocess_new (ds, &popts, c, h, w, cl, &error);
+  g_assert_no_error (error);
+  pixels = som_preprocess_read_pixels (pre, 0, ACC_COUNT, &error);
+  g_assert_no_error (error);
+  som_pixel_transform_init_from_preprocess (&tf, pre);
+  g_assert_true (som_attack_predict (model, &tf, pixels, 64, clean, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (som_attack_run (model, p, &tf, pixels, som_dataset_get_labels (ds), &adv, advp, NULL, NULL,
+                                 NULL, &error));
+  g_assert_no_error (error);
+  som_attack_stats (som_dataset_get_labels (ds), clean, advp, pixels, adv, p->target, &st);
+  *clean_acc = st.clean_accuracy;
+  *adv_acc = st.adversarial_accuracy;
+  g_assert_cmpfloat (st.mean_linf, <=, p->eps + 1e-6);
+  if (p->norm == SOM_NORM_LINF && p->method == SOM_ATTACK_FGSM)
+    g_assert_cmpfloat (st.mean_linf, >, 0.5 * p->eps);
+}
+
+static void
+test_accuracy_fgsm_demo (void)
+{
+  SomAttackParams p;
+  double ca, aa;
+
+  som_attack_params_init (&p);
+  accuracy_case ("data/models/fashion-resnet.onnx", &p, 0, FALSE, &ca, &aa);
+  g_test_message ("demo FGSM: clean %.3f adversarial %.3f (PyTorch %.3f, %.3f)", ca, aa,
+                  reference ("demo_fgsm_linf_0.1", "clean_accuracy"),
+                  reference ("demo_fgsm_linf_0.1", "adversarial_accuracy"));
+  g_assert_cmpfloat (fabs (ca - reference ("demo_fgsm_linf_0.1", "clean_accuracy")), <=, 0.01 + ACC_SLACK);
+  g_assert_cmpfloat (fabs (aa - reference ("demo_fgsm_linf_0.1", "adversarial_accuracy")), <=, 0.01 + ACC_SLACK);
+}
+
+static void
+test_accuracy_pgd_demo (void)
+{
+  SomAttackParams p;
+  double ca, aa;
+
+  som_attack_params_init (&p);
+  p.method = SOM_ATTACK_PGD;
+  p.steps = 10;
+  g_assert_cmpfloat (som_attack_params_get_alpha (&p), ==, 0.025);
+  accuracy_case ("data/models/fashion-resnet.onnx", &p, 0, FALSE, &ca, &aa);
+  g_test_message ("demo PGD: clean %.3f adversarial %.3f (PyTorch %.3f, %.3f)", ca, aa,
+                  reference ("demo_pgd_linf_0.1", "clean_accuracy"),
+                  reference ("demo_pgd_linf_0.1", "adversarial_accuracy"));
+  g_assert_cmpfloat (fabs (aa - reference ("demo_pgd_linf_0.1", "adversarial_accuracy")), <=, 0.02 + ACC_SLACK);
+}
+
+static void
+test_accuracy_fgsm_bnres_pixel_space (void)
+{
+  SomAttackParams p;
+  double ca, aa, pitfall = reference ("bnres_fgsm_linf_0.1", "adversarial_accuracy_if_normalized_space");
+
+  som_attack_params_init (&p);
+  accuracy_case ("tests/data/fixtures/bnres.onnx", &p, 2, TRUE, &ca, &aa);
+  g_test_message ("bnres FGSM in pixel space: clean %.3f adversarial %.3f (PyTorch %.3f, %.3f; "
+                  "normalized-space pitfall %.3f)", ca, aa,
+                  reference ("bnres_fgsm_linf_0.1", "clean_accuracy"),
+                  reference ("bnres_fgsm_linf_0.1", "adversarial_accuracy"), pitfall);
+  g_assert_cmpfloat (fabs (ca - reference ("bnres_fgsm_linf_0.1", "clean_accuracy")), <=, 0.01 + ACC_SLACK);
+  g_assert_cmpfloat (fabs (aa - reference ("bnres_fgsm_linf_0.1", "adversarial_accuracy")), <=, 0.01 + ACC_SLACK);
+}
+
+/* L2 attacks stay in the ε ball; targeted PGD drives inputs to the target;
+ * the same seed gives the same images whatever the batch size. */
+static void
+test_l2_targeted_seeded (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = load_model ("tests/data/fixtures/mlp.onnx");
+  g_autoptr(SomArray) pixels = npz_array ("tests/data/fixtures/mlp.npz", "input");
+  g_autoptr(SomArray) labels = npz_array ("tests/data/fixtures/mlp.npz", "labels");
+  g_autoptr(SomArray) a1 = NULL;
+  g_autoptr(SomArray) a2 = NULL;
+  g_autoptr(SomArray) a3 = NULL;
+  SomAttackParams p;
+  SomPixelTransform tf;
+  SomAttackStats st;
+  gint32 clean[4], pred[4];
+
+  som_pixel_transform_init_identity (&tf, 1);
+  g_assert_true (som_attack_predict (model, &tf, pixels, 4, clean, NULL, &error));
+
+  som_attack_params_init (&p);
+  p.norm = SOM_NORM_L2;
+  p.eps = 1.5;
+  g_assert_true (som_attack_run (model, &p, &tf, pixels, labels->data, &a1, pred, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  som_attack_stats (labels->data, clean, pred, pixels, a1, -1, &st);
+  g_assert_cmpfloat (st.mean_l2, <=, 1.5 + 1e-4);
+  g_assert_cmpfloat (st.mean_l2, >, 0.5);
+
+  som_attack_params_init (&p);
+  p.method = SOM_ATTACK_PGD;
+  p.norm = SOM_NORM_LINF;
+  p.eps = 0.3;
+  p.steps = 20;
+  p.target = 3;
+  p.random_start = TRUE;
+  p.seed = 7;
+  p.batch_size = 4;
+  g_assert_true (som_attack_run (model, &p, &tf, pixels, labels->data, &a2, pred, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpint (pred[i], ==, 3);
+  p.batch_size = 1;
+  g_assert_true (som_attack_run (model, &p, &tf, pixels, labels->data, &a3, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (a2->data, som_array_n_bytes (a2), a3->data, som_array_n_bytes (a3));
+}
+
+static void
+test_bad_params (void)
+{
+  g_autoptr(GError) error = NULL;
+  SomAttackParams p;
+
+  som_attack_params_init (&p);
+  p.eps = -0.1;
+  g_assert_false (som_attack_params_check (&p, 10, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "ε"));
+  g_clear_error (&error);
+
+  som_attack_params_init (&p);
+  p.method = SOM_ATTACK_PGD;
+  p.steps = 0;
+  g_assert_false (som_attack_params_check (&p, 10, &error));
+  g_assert_nonnull (strstr (error->message, "step"));
+  g_clear_error (&error);
+
+  som_attack_params_init (&p);
+  p.target = 10;
+  g_assert_false (som_attack_params_check (&p, 10, &error));
+  g_assert_nonnull (strstr (error->message, "target class 10"));
+  g_clear_error (&error);
+
+  som_attack_params_init (&p);
+  p.eps = NAN;
+  g_assert_false (som_attack_params_check (&p, 10, &error));
+  g_clear_error (&error);
+}
+
+/* A label outside the model's classes is refused by the gradient. */
+static void
+test_bad_label (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = load_model ("tests/data/fixtures/mlp.onnx");
+  g_autoptr(SomArray) pixels = npz_array ("tests/data/fixtures/mlp.npz", "input");
+  g_autoptr(SomArray) grad = NULL;
+  gint32 labels[4] = { 0, 1, 12, 3 };
+
+  g_assert_false (som_model_input_gradient (model, pixels, labels, &grad, NULL, NULL, NULL, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "label 12"));
+  g_assert_null (grad);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/attack/fgsm-images/demo", test_fgsm_images_demo);
+  g_test_add_func ("/attack/fgsm-images/mlp", test_fgsm_images_mlp);
+  g_test_add_func ("/attack/fgsm-images/bnres-pixel-space", test_fgsm_images_bnres);
+  g_test_add_func ("/attack/l2-targeted-seeded", test_l2_targeted_seeded);
+  g_test_add_func ("/attack/bad-params", test_bad_params);
+  g_test_add_func ("/attack/bad-label", test_bad_label);
+  g_test_add_func ("/attack/accuracy/fgsm-demo", test_accuracy_fgsm_demo);
+  g_test_add_func ("/attack/accuracy/pgd-demo", test_accuracy_pgd_demo);
+  g_test_add_func ("/attack/accuracy/fgsm-bnres-pixel-space", test_accuracy_fgsm_bnres_pixel_space);
+  return g_test_run ();
+}
