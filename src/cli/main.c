@@ -36,6 +36,7 @@ static const CliCommand commands[] = {
   { "figure", cli_cmd_figure, "Draw a view of a map as PNG, SVG or PDF" },
 
   /* -- attacks and analysis */
+  { "attack", cli_cmd_attack, "Adversarial examples (FGSM, FGM, PGD) in pixel space" },
 
   /* -- sessions */
   { "export", cli_cmd_export, "Export a session's codebooks, BMUs, metrics or codes (npy, csv, cod)" },

@@ -515,3 +515,39 @@ som_attack_stats (const gint32 *truth, const gint32 *clean, const gint32 *advers
   stats->mean_linf = N > 0 ? linf / N : NAN;
   stats->mean_l2 = N > 0 ? l2 / N : NAN;
 }
+
+JsonNode *
+som_attack_params_to_json (const SomAttackParams *params)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "method");
+  json_builder_add_string_value (b, som_attack_method_to_string (params->method));
+  json_builder_set_member_name (b, "norm");
+  json_builder_add_string_value (b, som_norm_to_string (params->norm));
+  json_builder_set_member_name (b, "eps");
+  json_builder_add_double_value (b, params->eps);
+  if (params->method == SOM_ATTACK_PGD)
+    {
+      json_builder_set_member_name (b, "steps");
+      json_builder_add_int_value (b, params->steps);
+      json_builder_set_member_name (b, "alpha");
+      json_builder_add_double_value (b, som_attack_params_get_alpha (params));
+      json_builder_set_member_name (b, "random_start");
+      json_builder_add_boolean_value (b, params->random_start);
+      json_builder_set_member_name (b, "restarts");
+      json_builder_add_int_value (b, params->restarts);
+    }
+  json_builder_set_member_name (b, "targeted");
+  if (params->target >= 0)
+    json_builder_add_int_value (b, params->target);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "labels_from");
+  json_builder_add_string_value (b, params->labels_from == SOM_LABELS_MODEL ? "model" : "truth");
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) params->seed);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "som-model.h"
 #include "som-preprocess.h"
@@ -41,6 +42,9 @@ gboolean     som_attack_params_check     (const SomAttackParams *params,
                                           guint                  n_classes,
                                           GError               **error);
 double       som_attack_params_get_alpha (const SomAttackParams *params);
+/* {"method","norm","eps",("steps","alpha","random_start","restarts" for PGD),
+ *  "targeted":CLASS|null,"labels_from","seed"} */
+JsonNode    *som_attack_params_to_json   (const SomAttackParams *params);
 const char  *som_attack_method_to_string (SomAttackMethod method);
 gboolean     som_attack_method_from_string (const char *text, SomAttackMethod *method);
 const char  *som_norm_to_string          (SomNorm norm);
