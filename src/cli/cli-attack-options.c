@@ -22,7 +22,7 @@ cli_attack_options_init (CliAttackOptions *opts)
 }
 
 GOptionEntry *
-cli_attack_entries (CliAttackOptions *opts, gboolean with_seed)
+cli_attack_entries (CliAttackOptions *opts, gboolean with_method)
 {
   const GOptionEntry e[] = {
     { "method", 0, 0, G_OPTION_ARG_STRING, &opts->method, "fgsm (one step; with --norm l2 it is FGM) or pgd", "fgsm|pgd" },
@@ -42,7 +42,7 @@ cli_attack_entries (CliAttackOptions *opts, gboolean with_seed)
   guint k = 0;
 
   for (guint i = 0; i + 1 < G_N_ELEMENTS (e); i++)
-    if (with_seed || g_strcmp0 (e[i].long_name, "seed") != 0)
+    if (with_method || g_strcmp0 (e[i].long_name, "method") != 0)
       out[k++] = e[i];
   return out;
 }

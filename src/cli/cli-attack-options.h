@@ -34,9 +34,10 @@ typedef struct
 
 /* Sets the defaults; call before parsing. */
 void           cli_attack_options_init   (CliAttackOptions *opts);
-/* The attack flags (NULL-terminated list to append; static storage inside @opts). */
+/* The attack flags, NULL-terminated (g_free it); without --method for
+ * `analyze`, which names the method with --attack. */
 GOptionEntry  *cli_attack_entries        (CliAttackOptions *opts,
-                                          gboolean          with_seed);
+                                          gboolean          with_method);
 /* Validates; on a bad flag prints a usage error and returns FALSE.
  * @method_required: `attack` needs --method, `analyze` defaults to FGSM. */
 gboolean       cli_attack_check          (CliContext       *ctx,

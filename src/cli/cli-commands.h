@@ -28,6 +28,7 @@ int cli_cmd_figure (CliContext *ctx, int argc, char **argv);
 
 /* -- attacks and analysis */
 int cli_cmd_attack  (CliContext *ctx, int argc, char **argv);
+int cli_cmd_analyze (CliContext *ctx, int argc, char **argv);
 
 /* -- sessions */
 int cli_cmd_export (CliContext *ctx, int argc, char **argv);

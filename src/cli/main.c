@@ -37,6 +37,7 @@ static const CliCommand commands[] = {
 
   /* -- attacks and analysis */
   { "attack", cli_cmd_attack, "Adversarial examples (FGSM, FGM, PGD) in pixel space" },
+  { "analyze", cli_cmd_analyze, "One SOM per layer: homogeneity metrics, adversarial trajectories, trends" },
 
   /* -- sessions */
   { "export", cli_cmd_export, "Export a session's codebooks, BMUs, metrics or codes (npy, csv, cod)" },

@@ -1371,9 +1371,10 @@ make_plan (SomModel *model, Plan *p, GError **error)
         continue;
       if (grad_lookup (n->op) == NULL)
         {
+          g_autofree char *label = n->name[0] != '\0' ? g_strdup (n->name) : g_strdup_printf ("#%u", n->index);
           g_set_error (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED,
                        "%s: node %s (%s) lies between the input and the output but Somscope has no gradient "
-                       "for %s", path, n->name, n->op, n->op);
+                       "for %s", path, label, n->op, n->op);
           plan_clear (p);
           return FALSE;
         }

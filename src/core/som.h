@@ -32,6 +32,8 @@
 /* -- attacks and analysis */
 #include "som-grad.h"
 #include "som-attack.h"
+#include "som-metrics.h"
+#include "som-analysis.h"
 
 /* -- sessions */
 #include "som-session.h"
