@@ -61,50 +61,72 @@ slice_rows (const SomArray *a, gsize start, gsize n)
   return out;
 }
 
-/* Codes of every tap for N pixel images, in batches: the channel means
- * (mean) or the flattened activation (flatten, and the input of pca/random). */
+typedef struct
+{
+  SomModel                *model;
+  const SomPixelTransform *tf;
+  const SomArray          *pixels;
+  const guint             *taps;
+  guint                    n_taps;
+  gboolean                 flatten;
+  SomArray               **codes;
+  gsize                    offset;
+} CodesJob;
+
+static gboolean
+codes_batch (gsize s, gsize n, gpointer data, GError **error)
+{
+  CodesJob *j = data;
+  gsize N = j->pixels->shape[0];
+  g_autoptr(SomArray) part = NULL;
+  g_autoptr(SomArray) in = NULL;
+  g_autoptr(GPtrArray) tv = NULL;
+  g_autoptr(SomArray) out = NULL;
+
+  s += j->offset;
+  part = slice_rows (j->pixels, s, n);
+  in = som_pixel_transform_apply (j->tf, part);
+  out = som_model_run_images (j->model, in, j->taps, j->n_taps, &tv, NULL, error);
+  if (out == NULL)
+    return FALSE;
+  for (guint t = 0; t < j->n_taps; t++)
+    {
+      const SomLayer *l = som_model_get_layer (j->model, j->taps[t]);
+      g_autoptr(SomArray) c = som_features_codes (g_ptr_array_index (tv, t),
+                                                  j->flatten ? SOM_CODES_FLATTEN : SOM_CODES_MEAN, l->name, error);
+      if (c == NULL)
+        return FALSE;
+      if (j->codes[t] == NULL)
+        {
+          /* the first batch runs alone and sizes the arrays */
+          j->codes[t] = som_array_new (SOM_DTYPE_F32, 2, (gsize[]) { N, c->shape[1] }, error);
+          if (j->codes[t] == NULL)
+            {
+              g_prefix_error (error, "layer %s: the codes (try --codes mean or --limit): ", l->name);
+              return FALSE;
+            }
+        }
+      memcpy ((float *) j->codes[t]->data + s * c->shape[1], c->data, som_array_n_bytes (c));
+    }
+  return TRUE;
+}
+
+/* Codes of every tap for N pixel images, in data-parallel batches: the
+ * channel means (mean) or the flattened activation (flatten, and the input
+ * of pca/random). */
 static gboolean
 collect_codes (SomModel *model, const SomPixelTransform *tf, const SomArray *pixels, const guint *taps,
-               guint n_taps, gboolean flatten, guint batch, SomArray **codes, gint32 *predictions,
-               GError **error)
+               guint n_taps, gboolean flatten, guint batch, SomArray **codes, GError **error)
 {
-  gsize N = pixels->shape[0];
+  gsize N = pixels->shape[0], first = MIN ((gsize) batch, N);
+  CodesJob j = { model, tf, pixels, taps, n_taps, flatten, codes, 0 };
 
   for (guint t = 0; t < n_taps; t++)
     codes[t] = NULL;
-  for (gsize s = 0; s < N; s += batch)
-    {
-      gsize n = MIN (batch, N - s);
-      g_autoptr(SomArray) part = slice_rows (pixels, s, n);
-      g_autoptr(SomArray) in = som_pixel_transform_apply (tf, part);
-      g_autoptr(GPtrArray) tv = NULL;
-      g_autoptr(SomArray) out = som_model_run_images (model, in, taps, n_taps, &tv, NULL, error);
-      if (out == NULL)
-        return FALSE;
-      if (predictions != NULL && !cli_argmax_rows (out, n, predictions + s, som_model_get_path (model), s, error))
-        return FALSE;
-      for (guint t = 0; t < n_taps; t++)
-        {
-          const SomLayer *l = som_model_get_layer (model, taps[t]);
-          g_autoptr(SomArray) c = som_features_codes (g_ptr_array_index (tv, t),
-                                                      flatten ? SOM_CODES_FLATTEN : SOM_CODES_MEAN, l->name, error);
-          if (c == NULL)
-            return FALSE;
-          if (codes[t] == NULL)
-            {
-              codes[t] = som_array_new_2d_f32 (N, c->shape[1]);
-              if (codes[t] == NULL)
-                {
-                  g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "layer %s: %" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
-                               " codes do not fit the memory budget (try --codes mean or --limit)", l->name, N,
-                               c->shape[1]);
-                  return FALSE;
-                }
-            }
-          memcpy ((float *) codes[t]->data + s * c->shape[1], c->data, som_array_n_bytes (c));
-        }
-    }
-  return TRUE;
+  if (!codes_batch (0, first, &j, error))
+    return FALSE;
+  j.offset = first;
+  return som_batch_parallel (N - first, batch, codes_batch, &j, NULL, error);
 }
 
 /* (x − mean)·basis for the rows of @x (mean may be NULL). */
@@ -547,17 +569,15 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
         g_autofree SomArray **ca = g_new0 (SomArray *, L);
         g_autofree SomArray **ct = g_new0 (SomArray *, L);
         gboolean flat = codes.mode != CODES_MEAN;
-        gboolean ok = collect_codes (model, &tf, pixels, (guint *) taps->data, L, flat, ctx->batch_size, cc, NULL,
-                                     &error);
+        gboolean ok = collect_codes (model, &tf, pixels, (guint *) taps->data, L, flat, ctx->batch_size, cc, &error);
         if (ok && adv_pixels != NULL)
-          ok = collect_codes (model, &tf, adv_pixels, (guint *) taps->data, L, flat, ctx->batch_size, ca, NULL,
-                              &error);
+          ok = collect_codes (model, &tf, adv_pixels, (guint *) taps->data, L, flat, ctx->batch_size, ca, &error);
         if (ok && train_pixels != NULL)
           {
             SomPixelTransform ttf;
             som_pixel_transform_init_from_preprocess (&ttf, train_pp);
             ok = collect_codes (model, &ttf, train_pixels, (guint *) taps->data, L, flat, ctx->batch_size, ct,
-                                NULL, &error);
+                                &error);
           }
         for (guint t = 0; t < L; t++)
           {

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -105,6 +106,91 @@ som_norm_from_string (const char *text, SomNorm *norm)
     *norm = SOM_NORM_L2;
   else
     return FALSE;
+  return TRUE;
+}
+
+
+/* ---- data-parallel batches ------------------------------------------------------- */
+
+typedef struct
+{
+  gsize            n, batch, n_batches;
+  SomBatchFunc     func;
+  gpointer         data;
+  gint             next;      /* atomic */
+  GMutex           lock;
+  GError          *error;
+  GCancellable    *cancellable;
+} Batches;
+
+static gpointer
+batch_worker (gpointer p)
+{
+  Batches *b = p;
+
+  for (;;)
+    {
+      gsize k = (gsize) g_atomic_int_add (&b->next, 1);
+      GError *error = NULL;
+      gboolean stop;
+      if (k >= b->n_batches)
+        break;
+      g_mutex_lock (&b->lock);
+      stop = b->error != NULL;
+      g_mutex_unlock (&b->lock);
+      if (stop)
+        break;
+      if (g_cancellable_set_error_if_cancelled (b->cancellable, &error)
+          || !b->func (k * b->batch, MIN (b->batch, b->n - k * b->batch), b->data, &error))
+        {
+          g_mutex_lock (&b->lock);
+          if (b->error == NULL)
+            b->error = error;
+          else
+            g_error_free (error);
+          g_mutex_unlock (&b->lock);
+          break;
+        }
+    }
+  return NULL;
+}
+
+gboolean
+som_batch_parallel (gsize n, gsize batch, SomBatchFunc func, gpointer data, GCancellable *cancellable,
+                    GError **error)
+{
+  Batches b = { 0 };
+  int threads = openblas_get_num_threads ();
+  guint workers;
+
+  batch = MAX (batch, 1);
+  b.n = n;
+  b.batch = batch;
+  b.n_batches = (n + batch - 1) / batch;
+  b.func = func;
+  b.data = data;
+  b.cancellable = cancellable;
+  g_mutex_init (&b.lock);
+  workers = (guint) CLAMP ((gsize) threads, 1, MAX (b.n_batches, 1));
+  if (workers <= 1)
+    batch_worker (&b);
+  else
+    {
+      g_autofree GThread **t = g_new0 (GThread *, workers);
+      /* each worker runs its batches with one BLAS thread */
+      openblas_set_num_threads (1);
+      for (guint i = 0; i < workers; i++)
+        t[i] = g_thread_new ("som-batch", batch_worker, &b);
+      for (guint i = 0; i < workers; i++)
+        g_thread_join (t[i]);
+      openblas_set_num_threads (threads);
+    }
+  g_mutex_clear (&b.lock);
+  if (b.error != NULL)
+    {
+      g_propagate_error (error, b.error);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -231,24 +317,36 @@ slice_rows (const SomArray *a, gsize start, gsize n)
   return out;
 }
 
+typedef struct
+{
+  SomModel *model;
+  const SomPixelTransform *tf;
+  const SomArray *pixels;
+  gint32 *predictions;
+  GCancellable *cancellable;
+} PredictData;
+
+static gboolean
+predict_batch (gsize s, gsize n, gpointer data, GError **error)
+{
+  PredictData *pd = data;
+  g_autoptr(SomArray) part = slice_rows (pd->pixels, s, n);
+  g_autoptr(SomArray) in = som_pixel_transform_apply (pd->tf, part);
+  g_autoptr(SomArray) out = som_model_run_images (pd->model, in, NULL, 0, NULL, pd->cancellable, error);
+
+  if (out == NULL)
+    return FALSE;
+  argmax_rows (out, pd->predictions + s);
+  return TRUE;
+}
+
 gboolean
 som_attack_predict (SomModel *model, const SomPixelTransform *tf, const SomArray *pixels, guint batch_size,
                     gint32 *predictions, GCancellable *cancellable, GError **error)
 {
-  gsize N = pixels->shape[0];
+  PredictData pd = { model, tf, pixels, predictions, cancellable };
 
-  batch_size = MAX (batch_size, 1);
-  for (gsize s = 0; s < N; s += batch_size)
-    {
-      gsize n = MIN (batch_size, N - s);
-      g_autoptr(SomArray) part = slice_rows (pixels, s, n);
-      g_autoptr(SomArray) in = som_pixel_transform_apply (tf, part);
-      g_autoptr(SomArray) out = som_model_run_images (model, in, NULL, 0, NULL, cancellable, error);
-      if (out == NULL)
-        return FALSE;
-      argmax_rows (out, predictions + s);
-    }
-  return TRUE;
+  return som_batch_parallel (pixels->shape[0], MAX (batch_size, 1), predict_batch, &pd, cancellable, error);
 }
 
 gboolean
@@ -421,6 +519,47 @@ attack_batch (SomModel *model, const SomAttackParams *p, const SomPixelTransform
   return TRUE;
 }
 
+typedef struct
+{
+  SomModel *model;
+  const SomAttackParams *params;
+  const SomPixelTransform *tf;
+  const SomArray *pixels;
+  const gint32 *labels;
+  SomArray *out;
+  gint32 *predictions;
+  GCancellable *cancellable;
+  SomProgressFunc progress;
+  gpointer progress_data;
+  gsize done;
+  GMutex lock;
+} AttackData;
+
+static gboolean
+attack_one_batch (gsize s, gsize n, gpointer data, GError **error)
+{
+  AttackData *ad = data;
+  g_autoptr(SomArray) part = slice_rows (ad->pixels, s, n);
+  g_autoptr(SomArray) res = som_array_copy (part);
+  g_autofree gint32 *pred = g_new (gint32, n);
+  gsize row = som_array_n_elements (part) / MAX (n, 1), N = ad->pixels->shape[0];
+
+  if (!attack_batch (ad->model, ad->params, ad->tf, part, ad->labels + s, s, res, pred, ad->cancellable, error))
+    return FALSE;
+  memcpy ((float *) ad->out->data + s * row, res->data, n * row * sizeof (float));
+  if (ad->predictions != NULL)
+    memcpy (ad->predictions + s, pred, n * sizeof (gint32));
+  g_mutex_lock (&ad->lock);
+  ad->done += n;
+  if (ad->progress != NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("attack: %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " images", ad->done, N);
+      ad->progress ((double) ad->done / MAX (N, 1), msg, ad->progress_data);
+    }
+  g_mutex_unlock (&ad->lock);
+  return TRUE;
+}
+
 gboolean
 som_attack_run (SomModel *model, const SomAttackParams *params, const SomPixelTransform *tf,
                 const SomArray *pixels, const gint32 *labels, SomArray **adversarial,
@@ -430,6 +569,7 @@ som_attack_run (SomModel *model, const SomAttackParams *params, const SomPixelTr
   gsize N, bs;
   g_autoptr(SomArray) out = NULL;
   g_autofree gint32 *dummy = NULL;
+  gboolean ok;
 
   g_return_val_if_fail (SOM_IS_MODEL (model), FALSE);
   if (!som_attack_params_check (params, 0, error))
@@ -455,25 +595,15 @@ som_attack_run (SomModel *model, const SomAttackParams *params, const SomPixelTr
     }
   if (labels == NULL)
     labels = dummy = g_new0 (gint32, MAX (N, 1));
-  for (gsize s = 0; s < N; s += bs)
-    {
-      gsize n = MIN (bs, N - s);
-      g_autoptr(SomArray) part = slice_rows (pixels, s, n);
-      g_autoptr(SomArray) res = som_array_copy (part);
-      g_autofree gint32 *pred = g_new (gint32, n);
-      gsize row = som_array_n_elements (part) / MAX (n, 1);
-      if (!attack_batch (model, params, tf, part, labels + s, s, res, pred, cancellable, error))
-        return FALSE;
-      memcpy ((float *) out->data + s * row, res->data, n * row * sizeof (float));
-      if (adversarial_predictions != NULL)
-        memcpy (adversarial_predictions + s, pred, n * sizeof (gint32));
-      if (progress != NULL)
-        {
-          g_autofree char *msg = g_strdup_printf ("attack: %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " images",
-                                                  s + n, N);
-          progress ((double) (s + n) / MAX (N, 1), msg, progress_data);
-        }
-    }
+  {
+    AttackData ad = { model, params, tf, pixels, labels, out, adversarial_predictions, cancellable, progress,
+                      progress_data, 0 };
+    g_mutex_init (&ad.lock);
+    ok = som_batch_parallel (N, bs, attack_one_batch, &ad, cancellable, error);
+    g_mutex_clear (&ad.lock);
+    if (!ok)
+      return FALSE;
+  }
   *adversarial = g_steal_pointer (&out);
   return TRUE;
 }

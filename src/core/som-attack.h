@@ -69,6 +69,20 @@ void         som_pixel_transform_init_from_preprocess (SomPixelTransform *tf,
 SomArray    *som_pixel_transform_apply   (const SomPixelTransform *tf,
                                           const SomArray          *pixels);
 
+/* Runs @func on [start, start + n) for consecutive batches of @n items,
+ * on as many worker threads as OpenBLAS has (each worker then runs BLAS
+ * single-threaded; restored afterwards).  Stops at the first error. */
+typedef gboolean (*SomBatchFunc) (gsize     start,
+                                  gsize     n,
+                                  gpointer  data,
+                                  GError  **error);
+gboolean     som_batch_parallel          (gsize                    n,
+                                          gsize                    batch,
+                                          SomBatchFunc             func,
+                                          gpointer                 data,
+                                          GCancellable            *cancellable,
+                                          GError                 **error);
+
 /* Predictions (argmax of output 0, the first maximum) of N pixel images. */
 gboolean     som_attack_predict          (SomModel                *model,
                                           const SomPixelTransform *tf,
