@@ -324,7 +324,7 @@ run_job (Job *job, GCancellable *cancellable, GError **error)
       cell->class_entropy[c] = k > 0 ? som_metrics_hit_entropy (cb, k, units) / log (units) : NAN;
     }
 
-  if (l->codes_adversarial != NULL && a->adv_pred != NULL)
+  if (l->codes_adversarial != NULL)
     {
       g_autofree gint32 *hc = g_new (gint32, MAX (n, 1));
       g_autofree gint32 *ha = g_new (gint32, MAX (n, 1));
@@ -341,12 +341,13 @@ run_job (Job *job, GCancellable *cancellable, GError **error)
           {
             hc[nh] = cell->bmus[i];
             ha[nh] = cell->bmus_adv[i];
-            hp[nh] = a->adv_pred[i];
+            hp[nh] = a->adv_pred != NULL ? a->adv_pred[i] : -1;
             nh++;
           }
       cell->t[T_AGREEMENT] = som_metrics_bmu_agreement (hc, ha, nh);
       cell->t[T_DISTANCE] = som_metrics_mean_grid_distance (som_map_get_grid (map), hc, ha, nh);
-      cell->t[T_IN_CLASS_UNIT] = som_metrics_adversarial_in_class_unit (unit_labels, ha, hp, nh);
+      cell->t[T_IN_CLASS_UNIT] = a->adv_pred != NULL ? som_metrics_adversarial_in_class_unit (unit_labels, ha, hp, nh)
+                                                     : NAN;
     }
   else
     {
@@ -464,7 +465,10 @@ som_analysis_run (GPtrArray *layers, const gint32 *labels, gsize n, const gint32
   a->train_labels = train_labels != NULL ? g_memdup2 (train_labels, MAX (n_train, 1) * sizeof (gint32)) : NULL;
   a->pred = predictions != NULL ? g_memdup2 (predictions, n * sizeof (gint32)) : NULL;
   a->adv_pred = adversarial_predictions != NULL ? g_memdup2 (adversarial_predictions, n * sizeof (gint32)) : NULL;
-  a->has_adv = a->adv_pred != NULL && ((SomAnalysisLayer *) g_ptr_array_index (layers, 0))->codes_adversarial != NULL;
+  a->has_adv = TRUE;
+  for (guint l = 0; l < L; l++)
+    if (((SomAnalysisLayer *) g_ptr_array_index (layers, l))->codes_adversarial == NULL)
+      a->has_adv = FALSE;
   a->split = g_new0 (guint8 *, S);
   for (guint s = 0; s < S; s++)
     {
@@ -855,6 +859,7 @@ som_analysis_to_json (SomAnalysis *a, const char *model, const char *dataset, Js
       json_builder_end_array (b);
       json_builder_end_object (b);
 
+      if (a->adv_pred != NULL && a->pred != NULL)
       /* class homogeneity (normalized hit entropy of the class's held-out BMUs,
        * mean over layers and seeds) against the attack success rate per class */
       {
