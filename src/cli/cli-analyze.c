@@ -70,6 +70,7 @@ typedef struct
   guint                    n_taps;
   gboolean                 flatten;
   SomArray               **codes;
+  gint32                  *predictions;   /* N, or NULL */
   gsize                    offset;
 } CodesJob;
 
@@ -88,6 +89,9 @@ codes_batch (gsize s, gsize n, gpointer data, GError **error)
   in = som_pixel_transform_apply (j->tf, part);
   out = som_model_run_images (j->model, in, j->taps, j->n_taps, &tv, NULL, error);
   if (out == NULL)
+    return FALSE;
+  if (j->predictions != NULL
+      && !cli_argmax_rows (out, n, j->predictions + s, som_model_get_path (j->model), s, error))
     return FALSE;
   for (guint t = 0; t < j->n_taps; t++)
     {
@@ -113,13 +117,14 @@ codes_batch (gsize s, gsize n, gpointer data, GError **error)
 
 /* Codes of every tap for N pixel images, in data-parallel batches: the
  * channel means (mean) or the flattened activation (flatten, and the input
- * of pca/random). */
+ * of pca/random), and the model's predictions when @predictions is given. */
 static gboolean
 collect_codes (SomModel *model, const SomPixelTransform *tf, const SomArray *pixels, const guint *taps,
-               guint n_taps, gboolean flatten, guint batch, SomArray **codes, GError **error)
+               guint n_taps, gboolean flatten, guint batch, SomArray **codes, gint32 *predictions,
+               GError **error)
 {
   gsize N = pixels->shape[0], first = MIN ((gsize) batch, N);
-  CodesJob j = { model, tf, pixels, taps, n_taps, flatten, codes, 0 };
+  CodesJob j = { model, tf, pixels, taps, n_taps, flatten, codes, predictions, 0 };
 
   for (guint t = 0; t < n_taps; t++)
     codes[t] = NULL;
@@ -549,35 +554,36 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
         }
 
       t0 = g_timer_elapsed (timer, NULL);
-      if (!som_attack_predict (model, &tf, pixels, ctx->batch_size, pred, NULL, &error))
-        goto fail;
-      if (do_attack)
-        {
-          const gint32 *alab = aopts.params.labels_from == SOM_LABELS_MODEL ? pred : labels;
-          adv_pred = g_new (gint32, MAX (n, 1));
-          if (!som_attack_run (model, &aopts.params, &tf, pixels, alab, &adv_pixels, adv_pred, NULL,
-                               ctx->quiet ? NULL : cli_progress, ctx, &error))
-            goto fail;
-          som_attack_stats (labels, pred, adv_pred, pixels, adv_pixels, aopts.params.target, &st);
-        }
-      t_attack = g_timer_elapsed (timer, NULL) - t0;
-
-      t0 = g_timer_elapsed (timer, NULL);
       {
         guint L = taps->len;
         g_autofree SomArray **cc = g_new0 (SomArray *, L);
         g_autofree SomArray **ca = g_new0 (SomArray *, L);
         g_autofree SomArray **ct = g_new0 (SomArray *, L);
         gboolean flat = codes.mode != CODES_MEAN;
-        gboolean ok = collect_codes (model, &tf, pixels, (guint *) taps->data, L, flat, ctx->batch_size, cc, &error);
+        double tc;
+        /* the clean pass gives the predictions too */
+        gboolean ok = collect_codes (model, &tf, pixels, (guint *) taps->data, L, flat, ctx->batch_size, cc, pred,
+                                     &error);
+        tc = g_timer_elapsed (timer, NULL);
+        if (ok && do_attack)
+          {
+            const gint32 *alab = aopts.params.labels_from == SOM_LABELS_MODEL ? pred : labels;
+            adv_pred = g_new (gint32, MAX (n, 1));
+            ok = som_attack_run (model, &aopts.params, &tf, pixels, alab, &adv_pixels, adv_pred, NULL,
+                                 ctx->quiet ? NULL : cli_progress, ctx, &error);
+            if (ok)
+              som_attack_stats (labels, pred, adv_pred, pixels, adv_pixels, aopts.params.target, &st);
+          }
+        t_attack = g_timer_elapsed (timer, NULL) - tc;
         if (ok && adv_pixels != NULL)
-          ok = collect_codes (model, &tf, adv_pixels, (guint *) taps->data, L, flat, ctx->batch_size, ca, &error);
+          ok = collect_codes (model, &tf, adv_pixels, (guint *) taps->data, L, flat, ctx->batch_size, ca, NULL,
+                              &error);
         if (ok && train_pixels != NULL)
           {
             SomPixelTransform ttf;
             som_pixel_transform_init_from_preprocess (&ttf, train_pp);
             ok = collect_codes (model, &ttf, train_pixels, (guint *) taps->data, L, flat, ctx->batch_size, ct,
-                                &error);
+                                NULL, &error);
           }
         for (guint t = 0; t < L; t++)
           {
@@ -594,7 +600,7 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
         if (!ok)
           goto fail;
       }
-      t_codes = g_timer_elapsed (timer, NULL) - t0;
+      t_codes = g_timer_elapsed (timer, NULL) - t0 - t_attack;
     }
   else
     {
