@@ -539,7 +539,7 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
         {
           CliDatasetOptions topts = dopts;
           topts.dataset.labels_path = NULL;
-          topts.dataset.limit = 0;
+          /* --limit applies to both sets */
           train_ds = cli_dataset_open (ctx, &topts, train, &error);
           if (train_ds == NULL || !som_dataset_require_labels (train_ds, &error))
             goto fail;

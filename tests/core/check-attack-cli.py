@@ -148,6 +148,15 @@ ok(r.returncode == 1 and 'no_such_layer' in r.stderr, 'nonexistent layer: ' + r.
 r = run('analyze', model, data, '--limit', 50)
 ok(r.returncode == 2, 'analyze without --out is a usage error')
 
+# --train: the maps train on another set, all of DATASET is held out
+out3 = os.path.join(tmp, 'train-split')
+r = run('analyze', model, data, '--train', data.replace('t10k', 'train'), '--limit', 120, '--out', out3, '--rows', 4,
+        '--cols', 4, '--epochs', 2, '--seeds', 1, '--attack', 'none', '--quiet', '--no-figures')
+m3 = load_json(open(os.path.join(out3, 'metrics.json')).read()) if r.returncode == 0 else {}
+ok(m3.get('held_out_count') == 120 and m3.get('settings', {}).get('split') == 'train dataset'
+   and 'adversarial' not in m3.get('layers', [{}])[0], '--train holds out all of DATASET; --attack none: ' +
+   r.stderr.strip()[-200:])
+
 # bring your own activations (numpy-written), with adversarial layers
 rng = np.random.default_rng(0)
 yb = np.repeat(np.arange(3), 40).astype(np.int32)
