@@ -114,6 +114,67 @@ test_grad_channels_last (void)
   check_grad ("tests/data/fixtures/channels-last.onnx", "tests/data/fixtures/channels-last.npz");
 }
 
+/* The summed cross-entropy from the engine's own forward pass; the model
+ * ends in Softmax, so the loss is −Σ ln p[label]. */
+static double
+loss_of (SomModel *model, const SomArray *x, const gint32 *labels)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomArray) p = som_model_run_images (model, x, NULL, 0, NULL, NULL, &error);
+  double l = 0;
+
+  g_assert_no_error (error);
+  for (gsize n = 0; n < x->shape[0]; n++)
+    l -= log (((float *) p->data)[n * 10 + labels[n]]);
+  return l;
+}
+
+/* Pad (reflect), Conv, BatchNormalization, broadcast Mul, Elu,
+ * AveragePool, Transpose, Sigmoid, Tanh, Concat, Slice, ReduceMean, Flatten,
+ * MatMul, Add, Sub and a final Softmax, against central differences. */
+static void
+test_grad_ops_finite_differences (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *p = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(SomArray) x = NULL;
+  g_autoptr(SomArray) grad = NULL;
+  g_autoptr(GRand) r = g_rand_new_with_seed (5);
+  gsize shape[4] = { 3, 1, 8, 8 };
+  gint32 labels[3] = { 2, 7, 4 };
+  double gmax = 0, worst = 0;
+
+  {
+    const char *root = g_getenv ("SOMSCOPE_SOURCE_DIR");
+    p = g_build_filename (root != NULL ? root : ".", "tests/data/attacks/ops-softmax.onnx", NULL);
+  }
+  model = som_model_load (p, &error);
+  g_assert_no_error (error);
+  x = som_array_new (SOM_DTYPE_F32, 4, shape, NULL);
+  for (gsize i = 0; i < som_array_n_elements (x); i++)
+    ((float *) x->data)[i] = (float) g_rand_double_range (r, -1, 1);
+  g_assert_true (som_model_input_gradient (model, x, labels, &grad, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < som_array_n_elements (x); i++)
+    gmax = MAX (gmax, fabsf (((float *) grad->data)[i]));
+  g_assert_cmpfloat (gmax, >, 0);
+  for (gsize i = 0; i < som_array_n_elements (x); i += 5)
+    {
+      float *v = (float *) x->data + i, keep = *v, h = 1e-2f;
+      double up, down, fd;
+      *v = keep + h;
+      up = loss_of (model, x, labels);
+      *v = keep - h;
+      down = loss_of (model, x, labels);
+      *v = keep;
+      fd = (up - down) / ((double) (keep + h) - (double) (keep - h));
+      worst = MAX (worst, fabs (fd - ((float *) grad->data)[i]) / gmax);
+    }
+  g_test_message ("max |grad| %g, worst difference to central differences %g of it", gmax, worst);
+  g_assert_cmpfloat (worst, <, 2e-3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -122,5 +183,6 @@ main (int argc, char **argv)
   g_test_add_func ("/grad/demo", test_grad_demo);
   g_test_add_func ("/grad/bnres", test_grad_bnres);
   g_test_add_func ("/grad/channels-last", test_grad_channels_last);
+  g_test_add_func ("/grad/ops-finite-differences", test_grad_ops_finite_differences);
   return g_test_run ();
 }
