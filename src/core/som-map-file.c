@@ -276,6 +276,29 @@ grid_from_meta (JsonObject *o, const char *path, GError **error)
   return grid;
 }
 
+/* The feature arrays agree with each other and with the map: z-scores and
+ * the projection mean are over the input width, which is the projection's
+ * row count when there is a projection and the map's dimension otherwise. */
+static gboolean
+validate_features (SomMap *map, const char *path, GError **error)
+{
+  const SomArray *proj = som_map_get_array (map, "projection");
+  gsize d_in = proj != NULL ? proj->shape[0] : som_map_get_dim (map);
+  static const char *const names[] = { "feature_mean", "feature_std", "projection_mean" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      const SomArray *a = som_map_get_array (map, names[i]);
+      if (a != NULL && a->shape[0] != d_in)
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: %s has %zu values, expected %zu",
+                       path, names[i], a->shape[0], d_in);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 som_map_save_npz (SomMap *map, const char *path, gboolean compress, GError **error)
 {
@@ -326,8 +349,12 @@ check_array_shape (SomMap *map, const char *name, const SomArray *a, gsize n_row
   if (g_str_equal (name, "class_hits"))
     return a->ndim == 3 && a->dtype == SOM_DTYPE_I32 && a->shape[1] == R && a->shape[2] == C;
   if (g_str_equal (name, "feature_mean") || g_str_equal (name, "feature_std"))
-    return a->ndim == 1 && a->dtype == SOM_DTYPE_F32 && a->shape[0] == som_map_get_dim (map);
+    return a->ndim == 1 && a->dtype == SOM_DTYPE_F32;
   if (g_str_equal (name, "qe_per_epoch") || g_str_equal (name, "te_per_epoch"))
+    return a->ndim == 1 && a->dtype == SOM_DTYPE_F32;
+  if (g_str_equal (name, "projection"))
+    return a->ndim == 2 && a->dtype == SOM_DTYPE_F32 && a->shape[1] == som_map_get_dim (map);
+  if (g_str_equal (name, "projection_mean"))
     return a->ndim == 1 && a->dtype == SOM_DTYPE_F32;
   return TRUE;
 }
@@ -450,6 +477,8 @@ som_map_load_npz (const char *path, GError **error)
         }
       som_map_take_array (map, arrays[i], g_steal_pointer (&a));
     }
+  if (!validate_features (map, path, error))
+    return NULL;
   {
     const SomArray *bmus = som_map_get_array (map, "bmus");
     guint K = som_map_get_n_units (map);
@@ -496,7 +525,8 @@ som_map_save_cod (SomMap *map, const char *path, GError **error)
   GString *s = g_string_new (NULL);
   guint K = som_map_get_n_units (map), D = som_map_get_dim (map);
   const float *w = som_map_get_codebook (map);
-  static const char *const extra[] = { "feature_mean", "feature_std", "qe_per_epoch", "te_per_epoch" };
+  static const char *const extra[] = { "feature_mean", "feature_std", "qe_per_epoch", "te_per_epoch",
+                                       "projection_mean", "projection" };
   gboolean ok;
 
   g_string_append_printf (s, "%u %s %u %u %s\n", D,
@@ -765,19 +795,37 @@ som_map_parse_cod (const char *text, gsize len, const char *name, GError **error
   if (!apply_meta (map, meta, name, error))
     return NULL;
   {
-    static const char *const extra[] = { "feature_mean", "feature_std", "qe_per_epoch", "te_per_epoch" };
+    static const char *const extra[] = { "feature_mean", "feature_std", "qe_per_epoch", "te_per_epoch",
+                                         "projection_mean", "projection" };
     for (guint i = 0; i < G_N_ELEMENTS (extra); i++)
       {
         JsonNode *n = json_object_get_member (meta, extra[i]);
         SomArray *a;
         if (n == NULL)
           continue;
-        a = float_list_from_json (n, i < 2 ? dim : 0, name, extra[i], error);
+        a = float_list_from_json (n, 0, name, extra[i], error);
         if (a == NULL)
           return NULL;
+        if (g_str_equal (extra[i], "projection"))
+          {
+            /* Stored flat: D_in rows of the map's dimension. */
+            if (a->shape[0] == 0 || a->shape[0] % dim != 0)
+              {
+                g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT,
+                             "%s: #somscope projection has %zu values, not a multiple of %u",
+                             name, a->shape[0], (guint) dim);
+                som_array_free (a);
+                return NULL;
+              }
+            a->ndim = 2;
+            a->shape[1] = dim;
+            a->shape[0] /= dim;
+          }
         som_map_take_array (map, extra[i], a);
       }
   }
+  if (!validate_features (map, name, error))
+    return NULL;
   return g_steal_pointer (&map);
 }
 

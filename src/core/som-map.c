@@ -693,3 +693,68 @@ som_map_component_plane (SomMap *self, guint feature, GError **error)
     ((float *) plane->data)[k] = som_map_get_codebook (self)[(gsize) k * self->dim + feature];
   return plane;
 }
+
+SomArray *
+som_map_transform_features (SomMap *self, const SomArray *codes, GError **error)
+{
+  const SomArray *mean = som_map_get_array (self, "feature_mean");
+  const SomArray *std = som_map_get_array (self, "feature_std");
+  const SomArray *proj = som_map_get_array (self, "projection");
+  const SomArray *pmean = som_map_get_array (self, "projection_mean");
+  g_autoptr(SomArray) x = NULL;
+  gsize n, d, d_in;
+
+  if (codes->ndim != 2 || codes->dtype != SOM_DTYPE_F32)
+    {
+      g_autofree char *shape = som_array_shape_string (codes);
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "codes must be N×D float32, not %s %s",
+                   som_dtype_name (codes->dtype), shape);
+      return NULL;
+    }
+  n = codes->shape[0];
+  d = codes->shape[1];
+  d_in = proj != NULL ? proj->shape[0] : self->dim;
+  if (d != d_in)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "the data have %zu features per row, the map was trained on %zu", d, d_in);
+      return NULL;
+    }
+  x = som_array_copy (codes);
+  if (self->standardize && mean != NULL && std != NULL)
+    {
+      if (mean->shape[0] != d || std->shape[0] != d)
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                       "the map's feature_mean has %zu values, the data %zu features", mean->shape[0], d);
+          return NULL;
+        }
+      for (gsize i = 0; i < n; i++)
+        for (gsize j = 0; j < d; j++)
+          {
+            float *v = (float *) x->data + i * d + j;
+            *v = (*v - ((const float *) mean->data)[j]) / ((const float *) std->data)[j];
+          }
+    }
+  if (proj != NULL)
+    {
+      SomArray *out;
+
+      if (proj->ndim != 2 || proj->shape[1] != self->dim || (pmean != NULL && pmean->shape[0] != d))
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "the map's projection does not fit its dimension");
+          return NULL;
+        }
+      if (pmean != NULL)
+        for (gsize i = 0; i < n; i++)
+          for (gsize j = 0; j < d; j++)
+            ((float *) x->data)[i * d + j] -= ((const float *) pmean->data)[j];
+      out = som_array_new_2d_f32 (n, self->dim);
+      if (n > 0)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint) n, (blasint) self->dim, (blasint) d,
+                     1.0f, x->data, (blasint) d, proj->data, (blasint) self->dim, 0.0f, out->data,
+                     (blasint) self->dim);
+      return out;
+    }
+  return g_steal_pointer (&x);
+}

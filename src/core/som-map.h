@@ -125,4 +125,13 @@ SomArray      *som_map_component_plane       (SomMap       *self,
                                               guint         feature,
                                               GError      **error);
 
+/* New N×D' rows in the space the map was trained in: @codes (N×D float32,
+ * the codes as --codes made them) z-scored with the map's feature_mean /
+ * feature_std when it was trained with --standardize, then projected with
+ * its "projection" (after subtracting "projection_mean") when it has one.
+ * Errors name the mismatch of D.  Without either it returns a copy. */
+SomArray      *som_map_transform_features    (SomMap          *self,
+                                              const SomArray  *codes,
+                                              GError         **error);
+
 G_END_DECLS

@@ -119,6 +119,15 @@ ok(mb['toroidal'] is True and mb['mode'] == 'online' and mb['standardize'] is Tr
 r = run('train-som', os.path.join(tmp, 'act.npz') + ':layer_003', '--rows', 3, '--cols', 3, '--codes', 'flatten',
         '--project', 'pca:4', '--out', os.path.join(tmp, 'c.npz'), '--json')
 ok(r.returncode == 0 and json.loads(r.stdout)['dim'] == 4, '--codes flatten --project pca:4')
+r = run('train-som', os.path.join(tmp, 'act.npz') + ':layer_003', '--rows', 3, '--cols', 3, '--codes', 'flatten',
+        '--standardize', '--project', 'random:6', '--out', os.path.join(tmp, 'd.npz'))
+r2 = run('convert', os.path.join(tmp, 'd.npz'), os.path.join(tmp, 'd.cod'))
+r3 = run('convert', os.path.join(tmp, 'd.cod'), os.path.join(tmp, 'd2.npz'))
+zd, zd2 = np.load(os.path.join(tmp, 'd.npz')), np.load(os.path.join(tmp, 'd2.npz'))
+ok(r.returncode == 0 and r2.returncode == 0 and r3.returncode == 0 and zd['feature_mean'].shape == (20,)
+   and zd['projection'].shape == (20, 6) and np.array_equal(zd['projection'], zd2['projection'])
+   and np.array_equal(zd['feature_std'], zd2['feature_std']),
+   '--standardize --project random:6 keeps z-scores and projection through .cod: ' + r.stderr[-200:] + r2.stderr + r3.stderr)
 
 # Bad input: exit codes and messages that name the file and the problem.
 bad = x.copy()
@@ -143,6 +152,18 @@ with open(os.path.join(tmp, 'junk.npz'), 'wb') as f:
     f.write(b'PK\x03\x04 not really a zip')
 r = run('convert', os.path.join(tmp, 'junk.npz'), os.path.join(tmp, 'o.cod'))
 ok(r.returncode == 1 and 'junk.npz' in r.stderr, 'malformed npz: ' + r.stderr.strip())
+with open(os.path.join(tmp, 'junk.npy'), 'wb') as f:
+    f.write(b'\x93NUMPY\x01\x00\x10\x00{"descr": "<f4", ')
+r = run('train-som', os.path.join(tmp, 'junk.npy'), '--rows', 3, '--cols', 3, '--out', os.path.join(tmp, 'o.npz'))
+ok(r.returncode == 1 and 'junk.npy' in r.stderr, 'malformed npy: ' + r.stderr.strip())
+r = run('train-som', os.path.join(tmp, 'act.npz') + ':nope', '--rows', 3, '--cols', 3, '--out', os.path.join(tmp, 'o.npz'))
+ok(r.returncode == 1 and 'nope' in r.stderr, 'missing npz member: ' + r.stderr.strip())
+np.save(os.path.join(tmp, 'y9.npy'), np.zeros(9, np.int32))
+r = run('train-som', os.path.join(tmp, 'x.npy'), '--labels', os.path.join(tmp, 'y9.npy'), '--rows', 3, '--cols', 3,
+        '--out', os.path.join(tmp, 'o.npz'))
+ok(r.returncode == 1 and 'y9.npy' in r.stderr and '400' in r.stderr, 'labels of the wrong length: ' + r.stderr.strip())
+r = run('train-som', os.path.join(tmp, 'x.npy'), '--rows', 3, '--cols', 3, '--out', os.path.join(tmp, 'o.png'))
+ok(r.returncode == 2, 'unknown output extension is a usage error')
 with open(os.path.join(tmp, 'junk.cod'), 'w') as f:
     f.write('3 hexa 2 2 gaussian\n1 2 3\n')
 r = run('convert', os.path.join(tmp, 'junk.cod'), os.path.join(tmp, 'o.npz'))

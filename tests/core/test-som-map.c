@@ -416,6 +416,63 @@ test_npz_malformed (void)
   }
 }
 
+static SomArray *
+vec (gsize n, const float *v)
+{
+  SomArray *a = som_array_new_2d_f32 (1, n);
+
+  a->ndim = 1;
+  a->shape[0] = n;
+  memcpy (a->data, v, n * sizeof (float));
+  return a;
+}
+
+static void
+test_transform_features (void)
+{
+  /* 3 input features, z-scored, then projected to 2 by a matrix P after
+   * subtracting a projection mean: y = ((x − m)/s − pm)·P, by hand. */
+  const float w[] = { 0, 0, 1, 1 };
+  g_autoptr(SomMap) map = map_with (1, 2, SOM_TOPOLOGY_RECT, FALSE, 2, w);
+  const float p[] = { 1, 0, 0, 2, 1, 1 };
+  SomArray *proj = som_array_new_2d_f32 (3, 2);
+  g_autoptr(SomArray) x = som_array_new_2d_f32 (1, 3);
+  g_autoptr(SomArray) y = NULL;
+  g_autoptr(SomArray) bad = som_array_new_2d_f32 (1, 2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomMap) back = NULL;
+  g_autofree char *path = tmp_path ("proj.cod");
+
+  memcpy (proj->data, p, sizeof p);
+  som_map_take_array (map, "projection", proj);
+  som_map_take_array (map, "projection_mean", vec (3, (float[]) { 0, 1, 0 }));
+  som_map_take_array (map, "feature_mean", vec (3, (float[]) { 1, 2, 3 }));
+  som_map_take_array (map, "feature_std", vec (3, (float[]) { 1, 2, 4 }));
+  som_map_set_standardize (map, TRUE);
+  memcpy (x->data, (float[]) { 2, 6, 11 }, 3 * sizeof (float));
+  /* z = (1, 2, 2); z − pm = (1, 1, 2); ·P = (1·1 + 1·0 + 2·1, 1·0 + 1·2 + 2·1) = (3, 4) */
+  y = som_map_transform_features (map, x, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (y->shape[1], ==, 2);
+  g_assert_cmpfloat (((float *) y->data)[0], ==, 3);
+  g_assert_cmpfloat (((float *) y->data)[1], ==, 4);
+  g_assert_null (som_map_transform_features (map, bad, &error));
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "trained on 3"));
+  g_clear_error (&error);
+
+  /* The projection survives a .cod round trip. */
+  g_assert_true (som_map_save (map, path, FALSE, &error));
+  back = som_map_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (som_map_get_array (back, "projection")->shape[0], ==, 3);
+  g_assert_cmpmem (som_map_get_array (back, "projection")->data, sizeof p, p, sizeof p);
+  g_clear_pointer (&y, som_array_free);
+  y = som_map_transform_features (back, x, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (((float *) y->data)[1], ==, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -429,5 +486,6 @@ main (int argc, char **argv)
   g_test_add_func ("/som-map/cod-som-pak", test_cod_somppak);
   g_test_add_func ("/som-map/cod-malformed", test_cod_malformed);
   g_test_add_func ("/som-map/npz-malformed", test_npz_malformed);
+  g_test_add_func ("/som-map/transform-features", test_transform_features);
   return g_test_run ();
 }
