@@ -14,6 +14,7 @@
 #include <gdk/gdk.h>
 
 #include "som-activations.h"
+#include "som-attack.h"
 #include "som-dataset.h"
 #include "som-features.h"
 #include "som-model.h"
@@ -85,6 +86,10 @@ struct _SomscopeDocument
   SomPreprocessOptions   preprocessing;
   SomPreprocessOptions   suggestion;
   gboolean               has_suggestion;
+  SomArray              *clean_pixels;       /* N×C×H×W in [0,1], after an attack */
+  SomArray              *adversarial_pixels; /* the same, attacked */
+  SomArray              *adversarial_predictions;
+  char                  *attack_summary;
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
   guint                  retrain_id;      /* map settings changed, waiting for the debounce */
@@ -138,6 +143,10 @@ somscope_document_finalize (GObject *object)
   g_clear_pointer (&self->preprocess, som_preprocess_free);
   g_clear_pointer (&self->labels, som_array_free);
   g_clear_pointer (&self->predictions, som_array_free);
+  g_clear_pointer (&self->clean_pixels, som_array_free);
+  g_clear_pointer (&self->adversarial_pixels, som_array_free);
+  g_clear_pointer (&self->adversarial_predictions, som_array_free);
+  g_free (self->attack_summary);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_object (&self->layers);
   g_clear_object (&self->inputs);
@@ -168,7 +177,10 @@ somscope_document_get_property (GObject    *object,
       g_value_set_string (value, self->title);
       break;
     case PROP_SUMMARY:
-      g_value_set_string (value, self->summary);
+      if (self->attack_summary != NULL)
+        g_value_take_string (value, g_strdup_printf ("%s\n%s", self->summary, self->attack_summary));
+      else
+        g_value_set_string (value, self->summary);
       break;
     case PROP_LAYERS:
       g_value_set_object (value, self->layers);
@@ -1227,6 +1239,9 @@ apply_load (SomscopeDocument *self,
 }
 
 static void somscope_document_autosave (SomscopeDocument *self);
+static void start_attack (SomscopeDocument *self);
+static void map_adversarial (SomscopeDocument *self,
+                             SomscopeLayer    *layer);
 static void train_missing (SomscopeDocument *self);
 static void layer_mapped_cb (SomscopeDocument *self,
                              GParamSpec       *pspec,
@@ -1267,6 +1282,8 @@ load_done_cb (GObject      *object,
     }
   g_task_return_boolean (outer, TRUE);
   train_missing (self);
+  if (d->session == NULL && d->activations == NULL)
+    start_attack (self);
 }
 
 void
@@ -1471,6 +1488,7 @@ train_done_idle (gpointer data)
       if (self->selected_input >= 0)
         somscope_layer_set_input (layer, self->selected_input);
       self->modified = TRUE;
+      map_adversarial (self, layer);
     }
   update_training_progress (self);
   /* Finished training is never lost. */
@@ -1809,6 +1827,341 @@ layer_mapped_cb (SomscopeDocument *self,
   self->pending_id = g_timeout_add (300, pending_timeout_cb, self);
 }
 
+
+
+/* -- adversarial inputs: an attack, their codes on every mapped layer, their BMUs */
+
+typedef struct
+{
+  SomModel          *model;          /* borrowed: the task holds the document */
+  SomPreprocess     *preprocess;     /* borrowed */
+  SomAttackParams    params;
+  SomArray          *labels;         /* N int32 the attack uses */
+  SomCodes           codes_mode;
+  GArray            *taps;           /* guint layer indices */
+  GPtrArray         *layers;         /* SomscopeLayer, one per tap */
+  JobProgress       *progress;
+
+  /* Results */
+  SomArray          *pixels;
+  SomArray          *adversarial;
+  SomArray          *predictions;
+  GPtrArray         *codes;          /* SomscopeCodes, one per tap */
+} AttackData;
+
+static void
+attack_data_free (AttackData *d)
+{
+  g_clear_pointer (&d->labels, som_array_free);
+  g_clear_pointer (&d->taps, g_array_unref);
+  g_clear_pointer (&d->layers, g_ptr_array_unref);
+  g_clear_pointer (&d->progress, job_progress_unref);
+  g_clear_pointer (&d->pixels, som_array_free);
+  g_clear_pointer (&d->adversarial, som_array_free);
+  g_clear_pointer (&d->predictions, som_array_free);
+  g_clear_pointer (&d->codes, g_ptr_array_unref);
+  g_free (d);
+}
+
+static void
+attack_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  AttackData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  SomPixelTransform tf;
+  gsize n;
+  gsize image;
+  int nice = lower_thread_priority (10);
+
+  som_preprocess_get_shape (d->preprocess, NULL, NULL, NULL);
+  n = d->labels->shape[0];
+  job_progress_update (0, _("Attacking the images"), d->progress);
+  d->pixels = som_preprocess_read_pixels (d->preprocess, 0, n, &error);
+  som_pixel_transform_init_from_preprocess (&tf, d->preprocess);
+  d->predictions = som_array_new_1d_i32 (n);
+  if (d->pixels == NULL ||
+      !som_attack_run (d->model, &d->params, &tf, d->pixels, d->labels->data, &d->adversarial,
+                       d->predictions->data, cancellable, job_progress_update, d->progress, &error))
+    goto out;
+
+  /* The adversarial images through the model, for their codes. */
+  image = som_array_n_elements (d->adversarial) / n;
+  d->codes = g_ptr_array_new_with_free_func ((GDestroyNotify) somscope_codes_unref);
+  for (gsize start = 0; start < n; start += BATCH_SIZE)
+    {
+      gsize nb = MIN (BATCH_SIZE, n - start);
+      gsize shape[SOM_ARRAY_MAX_DIMS];
+      g_autoptr(SomArray) batch = NULL;
+      g_autoptr(SomArray) input = NULL;
+      g_autoptr(SomArray) logits = NULL;
+      g_autoptr(GPtrArray) tap_values = NULL;
+
+      memcpy (shape, d->adversarial->shape, sizeof shape);
+      shape[0] = nb;
+      batch = som_array_new (SOM_DTYPE_F32, d->adversarial->ndim, shape, &error);
+      if (batch == NULL)
+        goto out;
+      memcpy (batch->data, (const float *) d->adversarial->data + start * image, nb * image * sizeof (float));
+      input = som_pixel_transform_apply (&tf, batch);
+      logits = som_model_run_images (d->model, input, (const guint *) d->taps->data, d->taps->len,
+                                     &tap_values, cancellable, &error);
+      if (logits == NULL)
+        goto out;
+      for (guint t = 0; t < d->taps->len; t++)
+        {
+          g_autoptr(SomArray) codes = som_features_codes (g_ptr_array_index (tap_values, t), d->codes_mode,
+                                                          "adversarial", &error);
+          SomArray *all;
+          gsize dim;
+
+          if (codes == NULL)
+            goto out;
+          dim = codes->shape[1];
+          if (start == 0)
+            g_ptr_array_add (d->codes, somscope_codes_new (som_array_new_2d_f32 (n, dim)));
+          all = ((SomscopeCodes *) g_ptr_array_index (d->codes, t))->array;
+          memcpy ((float *) all->data + start * dim, codes->data, nb * dim * sizeof (float));
+        }
+      job_progress_update ((double) (start + nb) / n, _("Running the model on the adversarial images"),
+                           d->progress);
+    }
+
+out:
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+typedef struct
+{
+  SomscopeLayer *layer;
+  SomMap        *map;
+  SomscopeCodes *codes;
+  SomArray      *bmus;
+} BmuData;
+
+static void
+bmu_data_free (BmuData *d)
+{
+  g_object_unref (d->layer);
+  g_object_unref (d->map);
+  somscope_codes_unref (d->codes);
+  g_clear_pointer (&d->bmus, som_array_free);
+  g_free (d);
+}
+
+static void
+bmu_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  BmuData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  const SomArray *codes = d->codes->array;
+
+  d->bmus = som_array_new_1d_i32 (codes->shape[0]);
+  if (!som_map_find_bmus (d->map, codes->data, codes->shape[0], codes->shape[1], d->bmus->data,
+                          NULL, NULL, cancellable, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+bmu_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  BmuData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  jobs_changed (self, -1);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    return;
+  somscope_layer_set_adversarial_bmus (d->layer, d->map, g_steal_pointer (&d->bmus));
+}
+
+/* Where the adversarial inputs land on a layer's map, once both exist. */
+static void
+map_adversarial (SomscopeDocument *self,
+                 SomscopeLayer    *layer)
+{
+  g_autoptr(GTask) task = NULL;
+  BmuData *d;
+
+  if (somscope_layer_get_map (layer) == NULL || somscope_layer_get_adversarial_codes (layer) == NULL ||
+      somscope_layer_get_adversarial_bmus (layer) != NULL)
+    return;
+  d = g_new0 (BmuData, 1);
+  d->layer = g_object_ref (layer);
+  d->map = g_object_ref (somscope_layer_get_map (layer));
+  d->codes = somscope_codes_ref (somscope_layer_get_adversarial_codes (layer));
+  jobs_changed (self, 1);
+  task = g_task_new (self, self->cancellable, bmu_done_cb, NULL);
+  g_task_set_source_tag (task, map_adversarial);
+  g_task_set_task_data (task, d, (GDestroyNotify) bmu_data_free);
+  g_task_run_in_thread (task, bmu_thread);
+}
+
+static void
+attack_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  AttackData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  const gint32 *adv;
+  guint n_classes = g_strv_length (self->class_names);
+  gsize flipped = 0;
+
+  jobs_changed (self, -1);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_free (self->attack_summary);
+          self->attack_summary = g_strdup_printf (_("The attack failed: %s"), error->message);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
+        }
+      return;
+    }
+  if (g_task_get_cancellable (G_TASK (result)) != self->cancellable)
+    return;
+
+  self->clean_pixels = g_steal_pointer (&d->pixels);
+  self->adversarial_pixels = g_steal_pointer (&d->adversarial);
+  self->adversarial_predictions = g_steal_pointer (&d->predictions);
+  adv = self->adversarial_predictions->data;
+  for (gsize i = 0; i < self->n_inputs; i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (G_LIST_MODEL (self->inputs), i);
+
+      somscope_input_set_adversarial_prediction (input, adv[i],
+                                                 adv[i] >= 0 && (guint) adv[i] < n_classes
+                                                   ? self->class_names[adv[i]] : NULL);
+      if (somscope_input_get_prediction (input) != adv[i])
+        flipped++;
+    }
+  for (guint t = 0; t < d->layers->len; t++)
+    {
+      SomscopeLayer *layer = g_ptr_array_index (d->layers, t);
+
+      somscope_layer_set_adversarial_codes (layer, g_ptr_array_index (d->codes, t));
+      map_adversarial (self, layer);
+    }
+  g_free (self->attack_summary);
+  /* Translators: FGSM or PGD, its strength, and how many predictions changed */
+  self->attack_summary = g_strdup_printf (_("%s, ε %g: %zu of %zu predictions changed"),
+                                          som_attack_method_to_string (d->params.method),
+                                          d->params.eps, flipped, self->n_inputs);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
+}
+
+static void
+start_attack (SomscopeDocument *self)
+{
+  g_autoptr(GTask) task = NULL;
+  AttackData *d;
+  int method = g_settings_get_enum (self->settings, "attack-method");
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+
+  if (method == 0 || self->model == NULL || self->preprocess == NULL || self->n_inputs == 0)
+    return;
+
+  d = g_new0 (AttackData, 1);
+  d->model = self->model;
+  d->preprocess = self->preprocess;
+  som_attack_params_init (&d->params);
+  d->params.method = method == 2 ? SOM_ATTACK_PGD : SOM_ATTACK_FGSM;
+  d->params.eps = g_settings_get_double (self->settings, "attack-eps");
+  d->params.steps = g_settings_get_int (self->settings, "attack-steps");
+  d->params.seed = g_settings_get_int (self->settings, "som-seed");
+  /* Without ground truth the attack pushes away from the model's own answer. */
+  d->labels = som_array_copy (self->labels ? self->labels : self->predictions);
+  if (self->labels == NULL)
+    d->params.labels_from = SOM_LABELS_MODEL;
+  d->codes_mode = g_settings_get_enum (self->settings, "som-codes") == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
+  d->taps = g_array_new (FALSE, FALSE, sizeof (guint));
+  d->layers = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+      guint index = somscope_layer_get_index (layer);
+
+      if (!somscope_layer_get_mapped (layer))
+        continue;
+      g_array_append_val (d->taps, index);
+      g_ptr_array_add (d->layers, g_object_ref (layer));
+    }
+  d->progress = job_progress_new (self, self->cancellable, load_progress_apply);
+
+  jobs_changed (self, 1);
+  task = g_task_new (self, self->cancellable, attack_done_cb, NULL);
+  g_task_set_source_tag (task, start_attack);
+  g_task_set_task_data (task, d, (GDestroyNotify) attack_data_free);
+  g_task_run_in_thread (task, attack_thread);
+}
+
+/* The selected input: clean, adversarial, and the perturbation amplified
+ * in a diverging map (blue negative, white zero, red positive). */
+gboolean
+somscope_document_get_adversarial_images (SomscopeDocument  *self,
+                                          guint              input,
+                                          GdkTexture       **adversarial,
+                                          GdkTexture       **perturbation)
+{
+  const SomArray *clean = self->clean_pixels;
+  const SomArray *adv = self->adversarial_pixels;
+  guint c, h, w;
+  const float *a, *b;
+  float amax = 1e-12f;
+  g_autofree guint8 *rgb = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const guint s = THUMBNAIL_SCALE;
+  gsize stride;
+
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
+
+  if (adv == NULL || clean == NULL || input >= adv->shape[0] || adv->ndim != 4)
+    return FALSE;
+  c = adv->shape[1], h = adv->shape[2], w = adv->shape[3];
+  *adversarial = make_thumbnail ((const float *) adv->data + (gsize) input * c * h * w, c, h, w);
+
+  a = (const float *) clean->data + (gsize) input * c * h * w;
+  b = (const float *) adv->data + (gsize) input * c * h * w;
+  for (gsize i = 0; i < (gsize) c * h * w; i++)
+    amax = MAX (amax, fabsf (b[i] - a[i]));
+  stride = (gsize) w * s * 3;
+  rgb = g_malloc ((gsize) h * s * stride);
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        double d = 0;
+        guint8 px[3];
+
+        for (guint k = 0; k < c; k++)
+          d += b[((gsize) k * h + y) * w + x] - a[((gsize) k * h + y) * w + x];
+        d /= c * amax;
+        d = CLAMP (d, -1.0, 1.0);
+        px[0] = (guint8) lrint (255 * (d < 0 ? 1 + d : 1));
+        px[1] = (guint8) lrint (255 * (1 - fabs (d)));
+        px[2] = (guint8) lrint (255 * (d > 0 ? 1 - d : 1));
+        for (guint dy = 0; dy < s; dy++)
+          for (guint dx = 0; dx < s; dx++)
+            memcpy (rgb + (gsize) (y * s + dy) * stride + (gsize) (x * s + dx) * 3, px, 3);
+      }
+  bytes = g_bytes_new_take (g_steal_pointer (&rgb), (gsize) h * s * stride);
+  *perturbation = gdk_memory_texture_new (w * s, h * s, GDK_MEMORY_R8G8B8, bytes, stride);
+  return TRUE;
+}
 
 /* -- sessions (.somscope): save, autosave */
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gdk/gdk.h>
 
 #include "som-preprocess.h"
 
@@ -86,6 +87,13 @@ void                  somscope_document_set_selected_input (SomscopeDocument    
 int                   somscope_document_get_selected_unit  (SomscopeDocument     *self);
 void                  somscope_document_set_selected_unit  (SomscopeDocument     *self,
                                                             int                   unit);
+
+/* After an attack: the adversarial image of @input and the perturbation,
+ * amplified, in a diverging colour map.  FALSE before. */
+gboolean              somscope_document_get_adversarial_images (SomscopeDocument *self,
+                                                            guint                 input,
+                                                            GdkTexture          **adversarial,
+                                                            GdkTexture          **perturbation);
 
 /* The best-matching unit of @input on @layer's map, or -1 if not trained. */
 int                   somscope_document_get_bmu            (SomscopeDocument     *self,

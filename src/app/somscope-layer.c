@@ -28,6 +28,8 @@ struct _SomscopeLayer
   double               quantization_error;
   double               topographic_error;
   SomscopeCodes       *codes;
+  SomscopeCodes       *adversarial_codes;
+  SomArray            *adversarial_bmus;
   GStrv                class_names;
   SomMap              *map;
   SomArray            *majority;
@@ -124,6 +126,8 @@ somscope_layer_finalize (GObject *object)
   g_free (self->shape);
   g_free (self->message);
   g_clear_pointer (&self->codes, somscope_codes_unref);
+  g_clear_pointer (&self->adversarial_codes, somscope_codes_unref);
+  g_clear_pointer (&self->adversarial_bmus, som_array_free);
   g_strfreev (self->class_names);
   g_clear_object (&self->map);
   g_clear_pointer (&self->majority, som_array_free);
@@ -557,6 +561,10 @@ update_input (SomscopeLayer *self)
       som_map_response (self->map, row, self->response);
     }
   somscope_layer_set_input_bmu (self, self->input >= 0 ? somscope_layer_get_bmu (self, self->input) : -1);
+  somscope_layer_set_adversarial_bmu (self,
+                                      self->input >= 0 && self->adversarial_bmus != NULL &&
+                                      (gsize) self->input < self->adversarial_bmus->shape[0]
+                                        ? ((const gint32 *) self->adversarial_bmus->data)[self->input] : -1);
 }
 
 void
@@ -567,6 +575,8 @@ somscope_layer_set_map (SomscopeLayer *self,
 {
   g_return_if_fail (SOMSCOPE_IS_LAYER (self));
 
+  if (self->map != map)
+    g_clear_pointer (&self->adversarial_bmus, som_array_free);
   g_set_object (&self->map, map);
   g_clear_pointer (&self->majority, som_array_free);
   g_clear_pointer (&self->purity, som_array_free);
@@ -668,4 +678,49 @@ somscope_layer_get_map_data (SomscopeLayer *self,
   data->response = self->response;
   data->response_bmu = self->input_bmu;
   return TRUE;
+}
+
+SomscopeCodes *
+somscope_layer_get_adversarial_codes (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->adversarial_codes;
+}
+
+void
+somscope_layer_set_adversarial_codes (SomscopeLayer *self,
+                                      SomscopeCodes *codes)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  g_clear_pointer (&self->adversarial_codes, somscope_codes_unref);
+  g_clear_pointer (&self->adversarial_bmus, som_array_free);
+  if (codes != NULL)
+    self->adversarial_codes = somscope_codes_ref (codes);
+  update_input (self);
+}
+
+const SomArray *
+somscope_layer_get_adversarial_bmus (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->adversarial_bmus;
+}
+
+void
+somscope_layer_set_adversarial_bmus (SomscopeLayer *self,
+                                     SomMap        *map,
+                                     SomArray      *bmus)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+
+  if (map != self->map)
+    {
+      som_array_free (bmus);
+      return;
+    }
+  g_clear_pointer (&self->adversarial_bmus, som_array_free);
+  self->adversarial_bmus = bmus;
+  update_input (self);
+  somscope_layer_bump_revision (self);
 }

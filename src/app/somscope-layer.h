@@ -89,6 +89,16 @@ void                 somscope_layer_set_input             (SomscopeLayer *self,
  * until the map or the input changes); FALSE without a map. */
 gboolean             somscope_layer_get_map_data          (SomscopeLayer *self,
                                                            SomMapData    *data);
+/* The codes of the adversarial inputs (after an attack), and their BMUs on
+ * the map (N int32, computed in a worker once both exist). */
+SomscopeCodes       *somscope_layer_get_adversarial_codes (SomscopeLayer *self);
+void                 somscope_layer_set_adversarial_codes (SomscopeLayer *self,
+                                                           SomscopeCodes *codes);
+const SomArray      *somscope_layer_get_adversarial_bmus  (SomscopeLayer *self);
+/* Takes @bmus, computed for @map (ignored when the map changed since). */
+void                 somscope_layer_set_adversarial_bmus  (SomscopeLayer *self,
+                                                           SomMap        *map,
+                                                           SomArray      *bmus);
 guint                somscope_layer_get_revision          (SomscopeLayer *self);
 void                 somscope_layer_bump_revision         (SomscopeLayer *self);
 

@@ -311,6 +311,31 @@ somscope_map_view_snapshot (GtkWidget   *widget,
         cairo_stroke (cr);
       }
 
+    /* Its adversarial twin's BMU: a cross. */
+    {
+      int adv = somscope_layer_get_adversarial_bmu (self->layer);
+
+      if (adv >= 0 && (guint) adv < n_units)
+        {
+          double x, y, w, h, r;
+
+          som_map_layout_unit_rect (&layout, adv, &x, &y, &w, &h);
+          r = MAX (2.5, MIN (w, h) * 0.28);
+          cairo_new_path (cr);
+          cairo_move_to (cr, x + w / 2 - r, y + h / 2 - r);
+          cairo_line_to (cr, x + w / 2 + r, y + h / 2 + r);
+          cairo_move_to (cr, x + w / 2 + r, y + h / 2 - r);
+          cairo_line_to (cr, x + w / 2 - r, y + h / 2 + r);
+          cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+          cairo_set_source_rgb (cr, 1, 1, 1);
+          cairo_set_line_width (cr, MAX (2.5, layout.scale * 0.16) / self->zoom);
+          cairo_stroke_preserve (cr);
+          cairo_set_source_rgb (cr, 0.9, 0.38, 0.0);
+          cairo_set_line_width (cr, MAX (1.2, layout.scale * 0.08) / self->zoom);
+          cairo_stroke (cr);
+        }
+    }
+
     marks[0] = self->selected_unit;
     marks[1] = self->hover_unit;
     for (guint m = 0; m < G_N_ELEMENTS (marks); m++)

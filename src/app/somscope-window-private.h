@@ -46,6 +46,9 @@ struct _SomscopeWindow
   GtkStack            *trajectory_stack;
   GtkPicture          *input_picture;
   GtkLabel            *input_label;
+  GtkWidget           *adversarial_box;
+  GtkPicture          *adversarial_picture;
+  GtkPicture          *perturbation_picture;
 
   /* Template objects */
   GtkFilterListModel  *mapped_layers;

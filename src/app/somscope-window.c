@@ -196,6 +196,10 @@ sync_selected_input (SomscopeWindow *self)
       g_autofree char *caption = NULL;
       g_autofree char *markup = NULL;
 
+      g_autoptr(GdkTexture) adversarial = NULL;
+      g_autoptr(GdkTexture) perturbation = NULL;
+      int adv = somscope_input_get_adversarial_prediction (input);
+
       g_object_get (input, "title", &title, "caption", &caption, NULL);
       markup = g_markup_printf_escaped ("<b>%s</b>\n%s", title, caption);
       if (somscope_input_get_misclassified (input))
@@ -206,6 +210,29 @@ sync_selected_input (SomscopeWindow *self)
           g_free (markup);
           markup = g_steal_pointer (&with);
         }
+      if (adv >= 0)
+        {
+          const char * const *names = somscope_document_get_class_names (self->document);
+          g_autofree char *line = NULL;
+          g_autofree char *with = NULL;
+
+          /* Translators: the model's answer on the attacked image */
+          line = g_markup_printf_escaped (_("attacked: %s"),
+                                          adv < (int) g_strv_length ((char **) names) ? names[adv] : "?");
+          with = g_strdup_printf ("%s\n%s%s%s", markup,
+                                  adv != somscope_input_get_prediction (input) ? "<span foreground=\"#e66100\">" : "",
+                                  line,
+                                  adv != somscope_input_get_prediction (input) ? "</span>" : "");
+          g_free (markup);
+          markup = g_steal_pointer (&with);
+        }
+      if (somscope_document_get_adversarial_images (self->document, somscope_input_get_index (input),
+                                                    &adversarial, &perturbation))
+        {
+          gtk_picture_set_paintable (self->adversarial_picture, GDK_PAINTABLE (adversarial));
+          gtk_picture_set_paintable (self->perturbation_picture, GDK_PAINTABLE (perturbation));
+        }
+      gtk_widget_set_visible (self->adversarial_box, adversarial != NULL);
       gtk_label_set_markup (self->input_label, markup);
       gtk_picture_set_paintable (self->input_picture,
                                  GDK_PAINTABLE (somscope_input_get_thumbnail (input)));
@@ -914,6 +941,9 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, trajectory_stack);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_picture);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_label);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, adversarial_box);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, adversarial_picture);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, perturbation_picture);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, mapped_layers);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_selection);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, multiple_selection);

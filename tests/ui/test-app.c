@@ -87,6 +87,12 @@ error_shown (gpointer data)
 }
 
 static gboolean
+document_idle (gpointer data)
+{
+  return !somscope_document_get_busy (somscope_window_get_document (window));
+}
+
+static gboolean
 allocated (gpointer data)
 {
   return gtk_widget_get_width (data) > 0 && gtk_widget_get_mapped (data);
@@ -119,7 +125,48 @@ test_demo_maps (void)
       g_assert_cmpuint (som_grid_get_cols (som_map_get_grid (map)), ==, 10);
       g_assert_cmpfloat (somscope_layer_get_progress (layer), ==, 1.0);
     }
-  g_assert_false (somscope_document_get_busy (document));
+  wait_for (document_idle, NULL, "the jobs to finish");
+}
+
+/* The attack (FGSM by default) gives every input an adversarial prediction,
+ * and every layer the BMUs of the adversarial codes, as the core finds them. */
+static void
+test_attack (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *inputs = somscope_document_get_inputs (document);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  g_autoptr(GdkTexture) adversarial = NULL;
+  g_autoptr(GdkTexture) perturbation = NULL;
+  guint flipped = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (inputs); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+
+      g_assert_cmpint (somscope_input_get_adversarial_prediction (input), >=, 0);
+      flipped += somscope_input_get_adversarial_prediction (input) != somscope_input_get_prediction (input);
+    }
+  g_test_message ("%u of 300 predictions flipped", flipped);
+  g_assert_cmpuint (flipped, >, 0);
+
+  somscope_document_set_selected_input (document, 7);
+  for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+      const SomArray *codes = somscope_layer_get_adversarial_codes (layer)->array;
+      g_autoptr(GError) error = NULL;
+      gint32 bmu = -1;
+
+      g_assert_nonnull (somscope_layer_get_adversarial_bmus (layer));
+      g_assert_true (som_map_find_bmus (somscope_layer_get_map (layer),
+                                        (const float *) codes->data + 7 * codes->shape[1], 1,
+                                        codes->shape[1], &bmu, NULL, NULL, NULL, &error));
+      g_assert_cmpint (somscope_layer_get_adversarial_bmu (layer), ==, bmu);
+    }
+  g_assert_true (somscope_document_get_adversarial_images (document, 7, &adversarial, &perturbation));
+  g_assert_cmpint (gdk_texture_get_width (adversarial), ==, gdk_texture_get_width (perturbation));
+  somscope_document_set_selected_input (document, -1);
 }
 
 /* Selecting an input marks, on every layer, the unit the core finds as its
@@ -531,6 +578,7 @@ main (int argc, char **argv)
   g_settings_set_int (settings, "som-epochs", 5);
 
   g_test_add_func ("/app/demo-maps", test_demo_maps);
+  g_test_add_func ("/app/attack", test_attack);
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/export", test_export);
