@@ -277,8 +277,11 @@ static void
 sync_summary (SomscopeWindow *self)
 {
   const char *title = self->document ? somscope_document_get_title (self->document) : NULL;
-  const char *summary = self->document ? somscope_document_get_summary (self->document) : NULL;
+  g_autofree char *summary = NULL;
 
+  /* The property, not the getter: it includes the attack's line. */
+  if (self->document != NULL)
+    g_object_get (self->document, "summary", &summary, NULL);
   adw_window_title_set_subtitle (self->window_title, title ? title : "");
   gtk_label_set_label (self->dataset_label, summary ? summary : "");
 }

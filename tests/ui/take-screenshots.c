@@ -3,7 +3,7 @@
  *   dbus-run-session -- xvfb-run -a -s "-screen 0 1600x1000x24" \
  *     build/tests/ui/take-screenshots docs/screenshots
  *
- * Opens the demo, waits for the maps, then selects a misclassified input and
+ * Opens the demo, waits for the maps and the attack, then selects a misclassified input and
  * the unit it lands on, and saves the window for several views.  With
  * ADW_DEBUG_COLOR_SCHEME=prefer-dark the same in the dark style.
  *
@@ -24,7 +24,8 @@ maps_trained (SomscopeWindow *window)
   GListModel *mapped = somscope_window_get_mapped_layers (window);
   guint n = g_list_model_get_n_items (mapped);
 
-  if (somscope_window_get_document (window) == NULL || n == 0)
+  if (somscope_window_get_document (window) == NULL || n == 0 ||
+      somscope_document_get_busy (somscope_window_get_document (window)))
     return FALSE;
   for (guint i = 0; i < n; i++)
     {
