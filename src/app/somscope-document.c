@@ -1876,7 +1876,7 @@ attack_thread (GTask        *task,
   gsize image;
   int nice = lower_thread_priority (10);
 
-  som_preprocess_get_shape (d->preprocess, NULL, NULL, NULL);
+  somscope_worker_enter ();
   n = d->labels->shape[0];
   job_progress_update (0, _("Attacking the images"), d->progress);
   d->pixels = som_preprocess_read_pixels (d->preprocess, 0, n, &error);
@@ -1935,6 +1935,7 @@ out:
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
+  somscope_worker_leave ();
 }
 
 typedef struct
@@ -1965,12 +1966,14 @@ bmu_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   const SomArray *codes = d->codes->array;
 
+  somscope_worker_enter ();
   d->bmus = som_array_new_1d_i32 (codes->shape[0]);
   if (!som_map_find_bmus (d->map, codes->data, codes->shape[0], codes->shape[1], d->bmus->data,
                           NULL, NULL, cancellable, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
+  somscope_worker_leave ();
 }
 
 static void
