@@ -90,6 +90,7 @@ struct _SomscopeDocument
   SomArray              *adversarial_pixels; /* the same, attacked */
   SomArray              *adversarial_predictions;
   char                  *attack_summary;
+  JsonNode              *attack;             /* the attack's flags, for sessions */
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
   guint                  retrain_id;      /* map settings changed, waiting for the debounce */
@@ -147,6 +148,7 @@ somscope_document_finalize (GObject *object)
   g_clear_pointer (&self->adversarial_pixels, som_array_free);
   g_clear_pointer (&self->adversarial_predictions, som_array_free);
   g_free (self->attack_summary);
+  g_clear_pointer (&self->attack, json_node_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_object (&self->layers);
   g_clear_object (&self->inputs);
@@ -1045,6 +1047,18 @@ attach_session_map (SomscopeLayer *layer,
     return;
   somscope_layer_set_map (layer, map, g_steal_pointer (&d->majority->pdata[position]),
                           g_steal_pointer (&d->purity->pdata[position]));
+  {
+    const SomArray *codes = som_session_get_layer_array (d->session, position, SOM_LAYER_CODES_ADVERSARIAL);
+    const SomArray *bmus = som_session_get_layer_array (d->session, position, SOM_LAYER_BMUS_ADVERSARIAL);
+
+    if (codes != NULL && bmus != NULL)
+      {
+        g_autoptr(SomscopeCodes) adversarial = somscope_codes_new (som_array_copy (codes));
+
+        somscope_layer_set_adversarial_codes (layer, adversarial);
+        somscope_layer_set_adversarial_bmus (layer, map, som_array_copy (bmus));
+      }
+  }
   somscope_layer_set_errors (layer, som_map_get_quantization_error (map),
                              som_map_get_topographic_error (map));
   somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
@@ -1206,6 +1220,19 @@ apply_load (SomscopeDocument *self,
         }
       g_list_store_splice (self->inputs, 0, 0, inputs->pdata, inputs->len);
       self->predictions = g_steal_pointer (&d->predictions);
+      if (d->session != NULL &&
+          som_session_get_array (d->session, SOM_SESSION_ADVERSARIAL_PREDICTIONS) != NULL &&
+          som_session_get_array (d->session, SOM_SESSION_ADVERSARIAL_PREDICTIONS)->shape[0] == d->n)
+        {
+          const gint32 *adv = som_session_get_array (d->session, SOM_SESSION_ADVERSARIAL_PREDICTIONS)->data;
+
+          self->adversarial_predictions =
+            som_array_copy (som_session_get_array (d->session, SOM_SESSION_ADVERSARIAL_PREDICTIONS));
+          for (gsize i = 0; i < d->n; i++)
+            somscope_input_set_adversarial_prediction (g_ptr_array_index (inputs, i), adv[i],
+                                                       adv[i] >= 0 && (guint) adv[i] < n_classes
+                                                         ? names[adv[i]] : NULL);
+        }
     }
 
   g_free (self->title);
@@ -2042,6 +2069,7 @@ attack_done_cb (GObject      *object,
   self->clean_pixels = g_steal_pointer (&d->pixels);
   self->adversarial_pixels = g_steal_pointer (&d->adversarial);
   self->adversarial_predictions = g_steal_pointer (&d->predictions);
+  self->attack = som_attack_params_to_json (&d->params);
   adv = self->adversarial_predictions->data;
   for (gsize i = 0; i < self->n_inputs; i++)
     {
@@ -2177,6 +2205,8 @@ typedef struct
   gsize       n;
   SomArray   *labels;
   SomArray   *predictions;
+  SomArray   *adversarial_predictions;
+  JsonNode   *attack;
   GPtrArray  *layers;      /* SaveLayer */
   gint64      selection[3];
   gint64      seed;
@@ -2191,6 +2221,8 @@ typedef struct
   JsonNode  *shape;
   SomMap    *map;
   SomArray  *codes;
+  SomArray  *adversarial_codes;   /* or NULL */
+  SomArray  *adversarial_bmus;    /* or NULL */
 } SaveLayer;
 
 static void
@@ -2201,6 +2233,8 @@ save_layer_free (SaveLayer *l)
   json_node_unref (l->shape);
   g_object_unref (l->map);
   som_array_free (l->codes);
+  g_clear_pointer (&l->adversarial_codes, som_array_free);
+  g_clear_pointer (&l->adversarial_bmus, som_array_free);
   g_free (l);
 }
 
@@ -2213,6 +2247,8 @@ save_data_free (SaveData *d)
   g_free (d->activations_path);
   g_clear_pointer (&d->labels, som_array_free);
   g_clear_pointer (&d->predictions, som_array_free);
+  g_clear_pointer (&d->adversarial_predictions, som_array_free);
+  g_clear_pointer (&d->attack, json_node_unref);
   g_ptr_array_unref (d->layers);
   g_free (d);
 }
@@ -2310,12 +2346,25 @@ save_thread_body (GTask        *task,
           !take_map_array (session, position, SOM_LAYER_UMATRIX, l->map, "umatrix", &error) ||
           !take_map_array (session, position, SOM_LAYER_QE_PER_EPOCH, l->map, "qe_per_epoch", &error) ||
           !take_map_array (session, position, SOM_LAYER_TE_PER_EPOCH, l->map, "te_per_epoch", &error) ||
-          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes, &error))
+          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes, &error) ||
+          (l->adversarial_codes != NULL &&
+           !som_session_set_layer_array (session, position, SOM_LAYER_CODES_ADVERSARIAL,
+                                         l->adversarial_codes, &error)) ||
+          (l->adversarial_bmus != NULL &&
+           !som_session_set_layer_array (session, position, SOM_LAYER_BMUS_ADVERSARIAL,
+                                         l->adversarial_bmus, &error)))
         {
           g_task_return_error (task, g_steal_pointer (&error));
           return;
         }
     }
+  if (d->adversarial_predictions != NULL &&
+      !som_session_set_array (session, SOM_SESSION_ADVERSARIAL_PREDICTIONS, d->adversarial_predictions, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  som_session_set_attack (session, d->attack);
   som_session_set_selection (session, d->selection[0], d->selection[1], d->selection[2]);
 
   if (!som_session_save (session, d->path, &error))
@@ -2365,6 +2414,9 @@ snapshot_for_save (SomscopeDocument *self,
   d->n = self->n_inputs;
   d->labels = self->labels ? som_array_copy (self->labels) : NULL;
   d->predictions = self->predictions ? som_array_copy (self->predictions) : NULL;
+  d->adversarial_predictions = self->adversarial_predictions
+                                 ? som_array_copy (self->adversarial_predictions) : NULL;
+  d->attack = self->attack ? json_node_ref (self->attack) : NULL;
   d->seed = g_settings_get_int (self->settings, "som-seed");
   d->preprocessing = self->preprocessing;
   d->layers = g_ptr_array_new_with_free_func ((GDestroyNotify) save_layer_free);
@@ -2385,6 +2437,12 @@ snapshot_for_save (SomscopeDocument *self,
                              : codes_shape_to_json (codes->array);
       l->map = g_object_ref (map);
       l->codes = som_array_copy (codes->array);
+      if (somscope_layer_get_adversarial_codes (layer) != NULL &&
+          somscope_layer_get_adversarial_bmus (layer) != NULL)
+        {
+          l->adversarial_codes = som_array_copy (somscope_layer_get_adversarial_codes (layer)->array);
+          l->adversarial_bmus = som_array_copy (somscope_layer_get_adversarial_bmus (layer));
+        }
       g_ptr_array_add (d->layers, l);
     }
   d->selection[0] = self->selected_layer ? (gint64) somscope_layer_get_index (self->selected_layer) : -1;

@@ -387,7 +387,13 @@ test_save_session (void)
       g_assert_nonnull (bmus);
       for (guint k = 0; k < 300; k++)
         g_assert_cmpint (((const gint32 *) bmus->data)[k], ==, somscope_layer_get_bmu (layer, k));
+      bmus = som_session_get_layer_array (session, position, SOM_LAYER_BMUS_ADVERSARIAL);
+      g_assert_nonnull (bmus);
+      g_assert_cmpint (((const gint32 *) bmus->data)[5], ==,
+                       ((const gint32 *) somscope_layer_get_adversarial_bmus (layer)->data)[5]);
     }
+  g_assert_nonnull (som_session_get_array (session, SOM_SESSION_ADVERSARIAL_PREDICTIONS));
+  g_assert_nonnull (som_session_get_attack (session));
 
   /* Opened again, the session shows the same maps without training. */
   {
@@ -409,6 +415,7 @@ test_save_session (void)
         SomscopeLayer *old = g_ptr_array_index (before, i);
 
         g_assert_cmpuint (somscope_layer_get_index (layer), ==, somscope_layer_get_index (old));
+        g_assert_nonnull (somscope_layer_get_adversarial_bmus (layer));
         for (guint k = 0; k < 300; k++)
           g_assert_cmpint (somscope_layer_get_bmu (layer, k), ==, somscope_layer_get_bmu (old, k));
         g_assert_cmpmem (som_map_get_codebook (somscope_layer_get_map (layer)),
