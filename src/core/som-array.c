@@ -789,7 +789,8 @@ som_npz_reader_read_member (SomNpzReader *r, const char *member, GError **error)
   /* A stored member cannot be larger than the file; a deflated one can, up
    * to deflate's ratio limit (1032:1): anything beyond is a zip bomb. */
   if ((st.valid & ZIP_STAT_COMP_SIZE) &&
-      (st.comp_size > r->file_size || st.size / 1032 > st.comp_size + 1))
+      (st.comp_size > r->file_size || st.size / 1032 > st.comp_size + 1 ||
+       ((st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE && st.size != st.comp_size)))
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT,
                    "%s: member %s declares sizes that do not fit the file", r->path, member);
@@ -802,7 +803,14 @@ som_npz_reader_read_member (SomNpzReader *r, const char *member, GError **error)
                    zip_strerror (r->zip));
       return NULL;
     }
-  buf = g_malloc (MAX (st.size, 1));
+  buf = g_try_malloc (MAX (st.size, 1));
+  if (buf == NULL)
+    {
+      zip_fclose (zf);
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "%s: out of memory for member %s (%" G_GUINT64_FORMAT
+                   " bytes)", r->path, member, (guint64) st.size);
+      return NULL;
+    }
   got = zip_fread (zf, buf, st.size);
   if (got < 0 || (zip_uint64_t) got != st.size)
     {

@@ -1187,14 +1187,40 @@ static SomArray *
 decode_file (const char *file, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file (file, &local);
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
   const float *table = u8_table ();
   gsize shape[3];
   SomArray *out;
   const guint8 *px;
   float *f;
   int w, h, stride, nc;
+  GdkPixbufFormat *format;
+  g_autofree char *format_name = NULL;
 
+  /* Only PNG and JPEG (gdk-pixbuf sniffs the content and would hand anything
+   * to any loader it has), and only sizes within the memory budget: the
+   * header is read first, so a small file declaring a huge image is refused
+   * before gdk-pixbuf allocates its pixels (4 bytes per pixel at most) and
+   * we our float32 copy (12). */
+  format = gdk_pixbuf_get_file_info (file, &w, &h);
+  if (format != NULL)
+    format_name = gdk_pixbuf_format_get_name (format);
+  if (format == NULL || w <= 0 || h <= 0
+      || !(g_str_equal (format_name, "png") || g_str_equal (format_name, "jpeg")))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: not a readable PNG or JPEG image%s%s%s", file,
+                   format_name != NULL ? " (it is " : "", format_name != NULL ? format_name : "",
+                   format_name != NULL ? ")" : "");
+      return NULL;
+    }
+  if ((guint64) w * (guint64) h * 16 > som_memory_budget ())
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE,
+                   "%s: a %d×%d image is beyond the memory budget of %" G_GUINT64_FORMAT
+                   " bytes (SOMSCOPE_MEMORY_BUDGET)", file, w, h, som_memory_budget ());
+      return NULL;
+    }
+  pixbuf = gdk_pixbuf_new_from_file (file, &local);
   if (pixbuf == NULL)
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: unreadable image (%s)", file, local->message);

@@ -730,6 +730,16 @@ som_map_parse_cod (const char *text, gsize len, const char *name, GError **error
                            name, (guint) ydim, (guint) xdim, (guint) dim);
               return NULL;
             }
+          /* Every value takes a digit and a separator: a short file cannot
+           * hold the codebook it declares (refused before allocating it). */
+          if (dim * xdim * ydim * 2 > (guint64) len + 1)
+            {
+              g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT,
+                           "%s: line %u: declares a %u×%u×%u codebook, more values than the file's %"
+                           G_GSIZE_FORMAT " bytes can hold", name, line_no, (guint) ydim, (guint) xdim,
+                           (guint) dim, len);
+              return NULL;
+            }
           grid = som_grid_new ((guint) ydim, (guint) xdim, topology,
                                meta_bool (meta, "toroidal", FALSE), &local);
           if (grid == NULL)
