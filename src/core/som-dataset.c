@@ -890,6 +890,8 @@ path_contains_fashion (const char *path)
   return strstr (lower, "fashion") != NULL;
 }
 
+#define SOM_DATASET_MAX_CLASSES 65536
+
 static gboolean
 finish_class_names (SomDataset *self, const SomDatasetOptions *options, GError **error)
 {
@@ -909,6 +911,15 @@ finish_class_names (SomDataset *self, const SomDatasetOptions *options, GError *
   else if (self->class_names == NULL && path_contains_fashion (self->path))
     self->class_names = g_strdupv ((char **) fashion_names);
 
+  if (self->class_names == NULL && max_label >= SOM_DATASET_MAX_CLASSES)
+    {
+      /* Names "0"…"N-1" are made for every class up to the largest label:
+       * a stray huge label must not make billions of them. */
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT,
+                   "%s: a label is %d, beyond the %d classes Somscope supports",
+                   self->labels_path ? self->labels_path : self->path, max_label, SOM_DATASET_MAX_CLASSES);
+      return FALSE;
+    }
   if (self->class_names == NULL)
     {
       guint n = MAX (max_label + 1, 1);

@@ -447,6 +447,16 @@ som_map_load_npz (const char *path, GError **error)
   {
     g_autoptr(SomArray) f = codebook->dtype == SOM_DTYPE_F32 ? NULL : som_array_to_f32 (codebook);
     const SomArray *src = f ? f : codebook;
+    const float *w = src->data;
+
+    for (gsize i = 0; i < som_array_n_elements (src); i++)
+      if (!isfinite (w[i]))
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_NONFINITE,
+                       "%s: the codebook holds a non-finite value (unit %zu, feature %zu)", path,
+                       i / codebook->shape[2], i % codebook->shape[2]);
+          return NULL;
+        }
     memcpy (som_map_get_codebook (map), src->data, som_array_n_bytes (src));
   }
   if (!apply_meta (map, o, path, error))
@@ -784,6 +794,13 @@ som_map_parse_cod (const char *text, gsize len, const char *name, GError **error
                 return NULL;
               }
             w[unit * dim + j] = (float) v;
+            if (!isfinite (w[unit * dim + j]))
+              {
+                g_set_error (error, SOM_ERROR, SOM_ERROR_NONFINITE,
+                             "%s: line %u: value %u is %s, a codebook must be finite", name, line_no, j + 1,
+                             isnan (v) ? "NaN" : isinf (v) ? "infinite" : "beyond float32's range");
+                return NULL;
+              }
             p = end;
           }
         /* Anything after the numbers is a SOM_PAK label: ignored. */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
@@ -965,6 +966,22 @@ check_range_i32 (const SomArray *a, const char *file, const char *label, gint64 
   return TRUE;
 }
 
+/* A map's codebook and U-matrix are drawn: NaN or Inf there is damage. */
+static gboolean
+check_finite_f32 (const SomArray *a, const char *file, const char *label, GError **error)
+{
+  const float *f = a->data;
+
+  for (gsize i = 0; i < som_array_n_elements (a); i++)
+    if (!isfinite (f[i]))
+      {
+        g_set_error (error, SOM_ERROR, SOM_ERROR_NONFINITE, "%s: %s holds a non-finite value (element %"
+                     G_GSIZE_FORMAT ")", file, label, i);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 gboolean
 _som_session_validate_for (SomSession *self, const char *file, GError **error)
 {
@@ -1058,7 +1075,8 @@ _som_session_validate_for (SomSession *self, const char *file, GError **error)
             case SOM_LAYER_CODEBOOK:
               {
                 gsize s[3] = { rows, cols, dim };
-                if (!check_shape (a, file, label, 3, s, says, error))
+                if (!check_shape (a, file, label, 3, s, says, error) ||
+                    !check_finite_f32 (a, file, label, error))
                   return FALSE;
               }
               break;
@@ -1066,7 +1084,8 @@ _som_session_validate_for (SomSession *self, const char *file, GError **error)
             case SOM_LAYER_UMATRIX:
               {
                 gsize s[2] = { rows, cols };
-                if (!check_shape (a, file, label, 2, s, says, error))
+                if (!check_shape (a, file, label, 2, s, says, error) ||
+                    (i == SOM_LAYER_UMATRIX && !check_finite_f32 (a, file, label, error)))
                   return FALSE;
               }
               break;

@@ -319,6 +319,32 @@ test_png_dimensions (void)
   g_assert_nonnull (strstr (error->message, "big.png"));
 }
 
+/* An ADV.npz whose labels reach 2^31 − 1: class names are made up to the
+ * largest label, so it is refused instead of making 2^31 of them (found by
+ * fuzz-npz: a timeout after 15 s and gigabytes of names). */
+static void
+test_huge_label (void)
+{
+  g_autofree char *path = tmp_path ("huge-label.npz");
+  gsize ishape[4] = { 2, 1, 2, 2 }, lshape[1] = { 2 };
+  g_autoptr(SomArray) images = som_array_new (SOM_DTYPE_F32, 4, ishape, NULL);
+  g_autoptr(SomArray) labels = som_array_new (SOM_DTYPE_I64, 1, lshape, NULL);
+  g_autoptr(SomNpzWriter) w = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomDataset) ds = NULL;
+
+  ((gint64 *) labels->data)[1] = G_MAXINT32;
+  w = som_npz_writer_new (path, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (som_npz_writer_add_array (w, "images", images, &error));
+  g_assert_true (som_npz_writer_add_array (w, "labels", labels, &error));
+  g_assert_true (som_npz_writer_close (w, &error));
+  ds = som_dataset_open (path, NULL, NULL, &error);
+  g_assert_null (ds);
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "huge-label.npz: a label is 2147483647"));
+}
+
 /* A BMP named .png: the folder decoder takes PNG and JPEG only, not
  * whatever other loader gdk-pixbuf would pick from the content. */
 static void
@@ -390,6 +416,7 @@ main (int argc, char **argv)
   g_test_add_func ("/limits/cod/declared-codebook", test_cod_declared);
   g_test_add_func ("/limits/image/declared-dimensions", test_png_dimensions);
   g_test_add_func ("/limits/image/other-formats", test_image_format);
+  g_test_add_func ("/limits/dataset/huge-label", test_huge_label);
   g_test_add_func ("/limits/onnx/tensor-dims", test_onnx_tensor_dims);
   return g_test_run ();
 }
