@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -650,6 +651,8 @@ list_sorted (const char *dir_path, gboolean dirs, GError **error)
   return g_steal_pointer (&names);
 }
 
+static gboolean has_png_or_jpeg_magic (const char *file);
+
 static gboolean
 open_folder (SomDataset              *self,
              const SomDatasetOptions *options,
@@ -718,7 +721,8 @@ open_folder (SomDataset              *self,
   /* Subfolder names are not freed by the array: the free func was g_free and
    * the data now belongs to class_names. */
 
-  format = gdk_pixbuf_get_file_info (g_ptr_array_index (self->files, 0), &w, &h);
+  format = has_png_or_jpeg_magic (g_ptr_array_index (self->files, 0))
+           ? gdk_pixbuf_get_file_info (g_ptr_array_index (self->files, 0), &w, &h) : NULL;
   if (format == NULL || w <= 0 || h <= 0)
     {
       g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: not a readable PNG or JPEG image",
@@ -1194,6 +1198,24 @@ u8_table (void)
   return table;
 }
 
+/* PNG or JPEG by their signatures, read before any gdk-pixbuf loader sees
+ * the file: gdk-pixbuf picks a loader from the content, and some loaders
+ * (ICO) allocate gigabytes from a header even when only asked for the size. */
+static gboolean
+has_png_or_jpeg_magic (const char *file)
+{
+  guint8 head[8] = { 0 };
+  FILE *f = fopen (file, "rb");
+  gsize got;
+
+  if (f == NULL)
+    return FALSE;
+  got = fread (head, 1, sizeof head, f);
+  fclose (f);
+  return (got == 8 && memcmp (head, "\x89PNG\r\n\x1a\n", 8) == 0)
+         || (got >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff);
+}
+
 static SomArray *
 decode_file (const char *file, GError **error)
 {
@@ -1213,6 +1235,11 @@ decode_file (const char *file, GError **error)
    * header is read first, so a small file declaring a huge image is refused
    * before gdk-pixbuf allocates its pixels (4 bytes per pixel at most) and
    * we our float32 copy (12). */
+  if (!has_png_or_jpeg_magic (file))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: not a PNG or JPEG image", file);
+      return NULL;
+    }
   format = gdk_pixbuf_get_file_info (file, &w, &h);
   if (format != NULL)
     format_name = gdk_pixbuf_format_get_name (format);

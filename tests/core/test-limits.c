@@ -359,17 +359,16 @@ test_image_format (void)
   gsize len;
   g_autoptr(GError) error = NULL;
   g_autoptr(SomDataset) ds = NULL;
-  g_autoptr(SomArray) img = NULL;
 
   g_assert_true (g_file_get_contents (bmp, &data, &len, NULL));
   g_assert_cmpint (g_mkdir_with_parents (sub, 0700), ==, 0);
   g_assert_true (g_file_set_contents (file, data, len, NULL));
+  /* Refused by its signature, before any gdk-pixbuf loader reads it (the
+   * ICO loader allocated gigabytes from a header: found by fuzz-image). */
   ds = som_dataset_open (dir, NULL, NULL, &error);
-  g_assert_no_error (error);
-  img = som_dataset_read_image (ds, 0, &error);
-  g_assert_null (img);
+  g_assert_null (ds);
   g_assert_error (error, SOM_ERROR, SOM_ERROR_CORRUPT);
-  g_assert_nonnull (strstr (error->message, "not-really.png: not a readable PNG or JPEG image (it is bmp)"));
+  g_assert_nonnull (strstr (error->message, "not-really.png: not a readable PNG or JPEG image"));
 }
 
 /* An ONNX TensorProto declaring 10^10 floats with no data. */

@@ -10,6 +10,10 @@ int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   fuzz_init ();
+  /* 8 MiB: images up to half a megapixel.  The decoders, not big images,
+   * are under test (a 300-byte JPEG may declare 4 megapixels, legitimately
+   * slow to decode under ASan). */
+  g_setenv ("SOMSCOPE_MEMORY_BUDGET", "8388608", TRUE);
   return 0;
 }
 
