@@ -9,6 +9,7 @@
 
 #include "somscope-enums.h"
 #include "somscope-layer.h"
+#include "som.h"
 
 struct _SomscopeLayer
 {
@@ -90,29 +91,6 @@ dup_status_text (SomscopeLayer *self)
     default:
       g_assert_not_reached ();
     }
-}
-
-/* PyTorch exports name values after their module path and op,
- * "/layer1/layer1.0/relu1/Relu_output_0": the last two modules,
- * "layer1.0/relu1", say the same in a space where the full name does not fit. */
-static char *
-make_short_name (const char *name,
-                 const char *op)
-{
-  g_auto(GStrv) parts = g_strsplit (name, "/", -1);
-  g_autoptr(GPtrArray) kept = g_ptr_array_new ();
-  guint n;
-
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (parts[i][0] != '\0')
-      g_ptr_array_add (kept, parts[i]);
-  n = kept->len;
-  if (n > 1 && op != NULL && g_str_has_prefix (g_ptr_array_index (kept, n - 1), op))
-    n--;
-  if (n <= 1)
-    return g_strdup (n == 1 ? g_ptr_array_index (kept, 0) : name);
-  return g_strdup_printf ("%s/%s", (char *) g_ptr_array_index (kept, n - 2),
-                          (char *) g_ptr_array_index (kept, n - 1));
 }
 
 static void
@@ -274,7 +252,7 @@ somscope_layer_new (guint       index,
 
   self->index = index;
   self->name = g_strdup (name);
-  self->short_name = make_short_name (name, op);
+  self->short_name = som_layer_short_name (name, op);
   self->op = g_strdup (op);
   self->shape = g_strdup (shape);
   self->mapped = mapped;

@@ -246,7 +246,7 @@ session_layer_load (SomSession *session, guint pos, FigureLayer *layer, GError *
       g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: layer %s: %s", path, name, local->message);
       return FALSE;
     }
-  layer->name = g_strdup (name);
+  layer->name = som_layer_short_name (name, som_session_get_layer_op (session, pos));
   layer->response_bmu = -1;
 #define COPY(member, which) \
   if (som_session_get_layer_array (session, pos, which) != NULL) \
@@ -716,7 +716,9 @@ prepare_metric (DrawJob *job, SomSession *session, const char *metric, const cha
       if (lo != NULL && json_object_has_member (lo, "adversarial") &&
           JSON_NODE_HOLDS_OBJECT (json_object_get_member (lo, "adversarial")))
         adv = json_object_get_object_member (lo, "adversarial");
-      job->names[i] = g_strdup (lo ? json_object_get_string_member_with_default (lo, "name", "?") : "?");
+      job->names[i] = lo ? som_layer_short_name (json_object_get_string_member_with_default (lo, "name", "?"),
+                                                 json_object_get_string_member_with_default (lo, "op", NULL))
+                         : g_strdup ("?");
       metric_value (clean, metric, &job->clean[i], &job->clean_err[i]);
       metric_value (adv, metric, &job->adv[i], &job->adv_err[i]);
       found |= isfinite (job->clean[i]);

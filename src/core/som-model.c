@@ -963,6 +963,26 @@ som_model_get_layer (SomModel *model, guint index)
 guint64 som_model_get_flops_per_image (SomModel *model) { return model->flops; }
 guint64 som_model_get_n_params (SomModel *model) { return model->n_params; }
 char *som_layer_member_name (guint index) { return g_strdup_printf ("layer_%03u", index); }
+
+char *
+som_layer_short_name (const char *name,
+                      const char *op)
+{
+  g_auto(GStrv) parts = g_strsplit (name, "/", -1);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new ();
+  guint n;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (parts[i][0] != '\0')
+      g_ptr_array_add (kept, parts[i]);
+  n = kept->len;
+  if (n > 1 && op != NULL && g_str_has_prefix (g_ptr_array_index (kept, n - 1), op))
+    n--;
+  if (n <= 1)
+    return g_strdup (n == 1 ? g_ptr_array_index (kept, 0) : name);
+  return g_strdup_printf ("%s/%s", (char *) g_ptr_array_index (kept, n - 2),
+                          (char *) g_ptr_array_index (kept, n - 1));
+}
 const char * const *som_model_supported_ops (void) { return _som_op_names (); }
 
 gboolean

@@ -104,6 +104,11 @@ GArray            *som_model_resolve_layers       (SomModel      *model,
                                                    GError       **error);
 /* "layer_007": the member name of a layer in .npz files and sessions. */
 char              *som_layer_member_name          (guint          index);
+/* A label for places where the full value name does not fit: PyTorch names
+ * values after their module path and op ("/layer1/layer1.0/relu1/Relu_output_0"),
+ * and the last two modules ("layer1.0/relu1") say the same.  @op may be NULL. */
+char              *som_layer_short_name           (const char    *name,
+                                                   const char    *op);
 guint64            som_model_get_flops_per_image  (SomModel      *model);
 guint64            som_model_get_n_params         (SomModel      *model);
 

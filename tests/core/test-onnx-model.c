@@ -995,6 +995,25 @@ test_float64_input (void)
   g_assert_nonnull (strstr (error->message, "DOUBLE"));
 }
 
+static void
+test_layer_short_name (void)
+{
+  static const struct { const char *name, *op, *want; } cases[] = {
+    { "/layer1/layer1.0/relu1/Relu_output_0", "Relu", "layer1.0/relu1" },
+    { "/stem/relu/Relu_output_0", "Relu", "stem/relu" },
+    { "/pool/GlobalAveragePool_output_0", "GlobalAveragePool", "pool" },
+    { "logits", "Gemm", "logits" },
+    { "a/b/c", NULL, "b/c" },
+    { "/", NULL, "/" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = som_layer_short_name (cases[i].name, cases[i].op);
+      g_assert_cmpstr (got, ==, cases[i].want);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1013,5 +1032,6 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
+  g_test_add_func ("/onnx-model/layer-short-name", test_layer_short_name);
   return g_test_run ();
 }
