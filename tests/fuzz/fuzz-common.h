@@ -86,8 +86,15 @@ fuzz_check_error (gboolean ok, GError *error)
   if (!ok)
     {
       if (error == NULL || error->message == NULL || error->message[0] == '\0')
-        g_error ("fuzz: failure without an error message");
+        {
+          /* abort(), not g_error(): libFuzzer saves the input on SIGABRT, not on SIGTRAP. */
+          g_printerr ("fuzz: failure without an error message\n");
+          abort ();
+        }
     }
   else if (error != NULL)
-    g_error ("fuzz: success with an error set: %s", error->message);
+    {
+      g_printerr ("fuzz: success with an error set: %s\n", error->message);
+      abort ();
+    }
 }
