@@ -131,6 +131,9 @@ void
 som_map_set_params (SomMap *self, const SomTrainParams *params)
 {
   self->params = *params;
+  /* A callback of one training run, not a property of the map. */
+  self->params.epoch_func = NULL;
+  self->params.epoch_data = NULL;
   /* The grid is the truth about the lattice. */
   self->params.rows = som_grid_get_rows (self->grid);
   self->params.cols = som_grid_get_cols (self->grid);

@@ -28,6 +28,8 @@ som_train_params_init (SomTrainParams *params)
     .nonfinite = SOM_NONFINITE_ERROR,
     .seed = 0,
     .chunk_rows = 0,
+    .epoch_func = NULL,
+    .epoch_data = NULL,
   };
 }
 

@@ -23,6 +23,21 @@ typedef enum { SOM_COOLING_LINEAR, SOM_COOLING_EXPONENTIAL, SOM_COOLING_INVERSE 
 typedef enum { SOM_DISTANCE_EUCLIDEAN, SOM_DISTANCE_COSINE } SomDistance;
 typedef enum { SOM_NONFINITE_ERROR, SOM_NONFINITE_SKIP } SomNonfinite;
 
+/* Called by the trainer once per epoch, from the training thread (the
+ * calling thread of som_trainer_train, the trainer's own thread for
+ * som_trainer_train_async), with @codebook (units × dim floats) as that
+ * epoch's update left it and @qe, its quantization error over all rows (the
+ * value of "qe_per_epoch"[epoch − 1]).  Measuring @qe takes the BMU pass that
+ * starts the next epoch (or the final pass), so the call comes at that point,
+ * not right after the update.  @codebook is only valid during the call: copy
+ * what you need (for example to hand it to the main loop) and return quickly;
+ * training waits for the call. */
+typedef void (*SomEpochFunc) (guint        epoch,
+                              guint        epochs,
+                              const float *codebook,
+                              double       qe,
+                              gpointer     user_data);
+
 /* Defaults (contracts.md section 3): hex, planar, batch, PCA init, gaussian,
  * 10 epochs, radius0 = max(R, C)/2, radius1 = 1, linear cooling, alpha0 = 0.5
  * (online only), Euclidean, nonfinite rows are an error, seed 0. */
@@ -44,6 +59,8 @@ typedef struct
   SomNonfinite    nonfinite;
   guint64         seed;
   gsize           chunk_rows;   /* rows per BLAS call; 0 = automatic */
+  SomEpochFunc    epoch_func;   /* optional, see SomEpochFunc; not kept by the map */
+  gpointer        epoch_data;
 } SomTrainParams;
 
 void         som_train_params_init          (SomTrainParams *params);

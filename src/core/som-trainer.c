@@ -612,6 +612,18 @@ batch_update (Trainer *t, float *codebook, const double *sum, const double *coun
   return TRUE;
 }
 
+/* Epoch @epoch (1-based) measured: record its errors and tell the caller. */
+static void
+epoch_measured (Trainer *t, SomArray *qe_epochs, SomArray *te_epochs, guint epoch,
+                const float *codebook, double qe, double te)
+{
+  ((float *) qe_epochs->data)[epoch - 1] = (float) qe;
+  ((float *) te_epochs->data)[epoch - 1] = (float) te;
+  t->last_qe = qe;
+  if (t->p.epoch_func != NULL)
+    t->p.epoch_func (epoch, t->p.epochs, codebook, qe, t->p.epoch_data);
+}
+
 static double
 schedule_t (guint e, guint epochs)
 {
@@ -863,11 +875,7 @@ som_trainer_train (const SomTrainParams *params,
             goto out;
           /* This pass measured the codebook that epoch e − 1 produced. */
           if (e > 0)
-            {
-              ((float *) qe_epochs->data)[e - 1] = (float) qe;
-              ((float *) te_epochs->data)[e - 1] = (float) te;
-              t.last_qe = qe;
-            }
+            epoch_measured (&t, qe_epochs, te_epochs, e, codebook, qe, te);
           if (!batch_update (&t, codebook, sum, count, sigma, error))
             goto out;
           seconds += (g_get_monotonic_time () - t0) / 1e6;
@@ -883,9 +891,7 @@ som_trainer_train (const SomTrainParams *params,
               t.stage = "measuring epoch";
               if (!bmu_pass (&t, codebook, NULL, NULL, NULL, NULL, &qe, &te, error))
                 goto out;
-              ((float *) qe_epochs->data)[e] = (float) qe;
-              ((float *) te_epochs->data)[e] = (float) te;
-              t.last_qe = qe;
+              epoch_measured (&t, qe_epochs, te_epochs, e + 1, codebook, qe, te);
             }
           else
             t.pass++;
@@ -896,8 +902,7 @@ som_trainer_train (const SomTrainParams *params,
   t.epoch = 0;
   if (!bmu_pass (&t, codebook, NULL, NULL, bmus->data, bmus2->data, &qe, &te, error))
     goto out;
-  ((float *) qe_epochs->data)[params->epochs - 1] = (float) qe;
-  ((float *) te_epochs->data)[params->epochs - 1] = (float) te;
+  epoch_measured (&t, qe_epochs, te_epochs, params->epochs, codebook, qe, te);
 
   som_map_set_errors (map, qe, te);
   som_map_set_seconds_per_epoch (map, seconds / params->epochs);

@@ -19,7 +19,9 @@ G_BEGIN_DECLS
  * codebook, "bmus", "bmus2", "hits", "umatrix", "qe_per_epoch",
  * "te_per_epoch", the errors, the thread count and the seconds per epoch.
  * @progress is called from the calling thread at least once per chunk with a
- * message "epoch E/N, chunk C/M, QE q".  Cancelling @cancellable returns
+ * message "epoch E/N, chunk C/M, QE q".  params->epoch_func, when set, is
+ * called once per epoch with the codebook and its QE (see SomEpochFunc), from
+ * the same thread as @progress.  Cancelling @cancellable returns
  * G_IO_ERROR_CANCELLED within one chunk. */
 SomMap  *som_trainer_train         (const SomTrainParams *params,
                                     SomChunkSource       *source,

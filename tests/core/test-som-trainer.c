@@ -520,6 +520,164 @@ test_features (void)
   }
 }
 
+typedef struct
+{
+  const float *x;
+  gsize        n;
+  guint        dim;
+  guint        units;
+  GThread     *thread;
+  guint        calls;
+  guint        epochs;
+  double       qe[8];
+  float       *codebooks;  /* 8 × units × dim */
+} EpochLog;
+
+static void
+log_epoch (guint epoch, guint epochs, const float *codebook, double qe, gpointer user_data)
+{
+  EpochLog *l = user_data;
+
+  g_assert_true (g_thread_self () == l->thread);
+  l->calls++;
+  g_assert_cmpuint (epoch, ==, l->calls);
+  g_assert_cmpuint (epoch, <=, 8);
+  l->epochs = epochs;
+  l->qe[epoch - 1] = qe;
+  memcpy (l->codebooks + (gsize) (epoch - 1) * l->units * l->dim, codebook, (gsize) l->units * l->dim * sizeof (float));
+}
+
+/* The mean distance of each row to its nearest unit, brute force in double. */
+static double
+brute_force_qe (const float *x, gsize n, guint dim, const float *w, guint units)
+{
+  double total = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double best = INFINITY;
+      for (guint k = 0; k < units; k++)
+        {
+          double s = 0;
+          for (guint j = 0; j < dim; j++)
+            {
+              double d = (double) x[i * dim + j] - w[(gsize) k * dim + j];
+              s += d * d;
+            }
+          best = MIN (best, s);
+        }
+      total += sqrt (best);
+    }
+  return total / n;
+}
+
+static void
+check_epoch_callback (SomMode mode)
+{
+  g_autoptr(SomArray) x = fashion_pixels (300);
+  g_autoptr(SomChunkSource) src = som_chunk_source_new_for_data (x->data, 300, 196, NULL, NULL);
+  g_autoptr(SomMap) map = NULL;
+  g_autoptr(SomMap) plain = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *codebooks = g_new0 (float, 8 * 36 * 196);
+  EpochLog log = { x->data, 300, 196, 36, g_thread_self (), 0, 0, { 0 }, codebooks };
+  SomTrainParams p;
+  const float *qe_epochs;
+
+  som_train_params_init (&p);
+  p.rows = 6;
+  p.cols = 6;
+  p.epochs = 5;
+  p.mode = mode;
+  p.chunk_rows = 70;
+  plain = som_trainer_train (&p, src, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  p.epoch_func = log_epoch;
+  p.epoch_data = &log;
+  map = som_trainer_train (&p, src, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (log.calls, ==, 5);
+  g_assert_cmpuint (log.epochs, ==, 5);
+  /* The map does not keep the callback. */
+  g_assert_null (som_map_get_params (map)->epoch_func);
+  g_assert_null (som_map_get_params (map)->epoch_data);
+  /* The callback changes nothing in the result. */
+  g_assert_cmpmem (som_map_get_codebook (map), 36 * 196 * sizeof (float),
+                   som_map_get_codebook (plain), 36 * 196 * sizeof (float));
+  /* The last codebook reported is the map's. */
+  g_assert_cmpmem (codebooks + 4 * 36 * 196, 36 * 196 * sizeof (float),
+                   som_map_get_codebook (map), 36 * 196 * sizeof (float));
+  qe_epochs = som_map_get_array (map, "qe_per_epoch")->data;
+  for (guint e = 0; e < 5; e++)
+    {
+      /* Each QE reported belongs to the codebook reported with it. */
+      g_assert_cmpfloat ((float) log.qe[e], ==, qe_epochs[e]);
+      g_assert_cmpfloat_with_epsilon (log.qe[e], brute_force_qe (x->data, 300, 196, codebooks + e * 36 * 196, 36),
+                                      1e-4 * log.qe[e]);
+      if (e > 0)
+        g_assert_true (memcmp (codebooks + e * 36 * 196, codebooks + (e - 1) * 36 * 196, 36 * 196 * sizeof (float)) != 0);
+    }
+}
+
+static void
+test_epoch_callback (void)
+{
+  check_epoch_callback (SOM_MODE_BATCH);
+  check_epoch_callback (SOM_MODE_ONLINE);
+}
+
+typedef struct
+{
+  GThread *caller;
+  GThread *seen;
+  guint    calls;
+  gboolean done;
+} AsyncEpochs;
+
+static void
+async_epoch (guint epoch, guint epochs, const float *codebook, double qe, gpointer user_data)
+{
+  AsyncEpochs *a = user_data;
+
+  /* Not the caller's main loop: the trainer's own thread. */
+  g_assert_true (g_thread_self () != a->caller);
+  g_assert_true (a->seen == NULL || a->seen == g_thread_self ());
+  a->seen = g_thread_self ();
+  g_atomic_int_inc (&a->calls);
+  g_assert_true (isfinite (qe) && isfinite (codebook[0]));
+}
+
+static void
+async_epochs_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AsyncEpochs *a = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomMap) map = som_trainer_train_finish (result, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (map);
+  a->done = TRUE;
+}
+
+static void
+test_epoch_callback_async (void)
+{
+  g_autoptr(SomChunkSource) src = som_chunk_source_new_for_array (uniform_2d (200, 5));
+  AsyncEpochs a = { g_thread_self (), NULL, 0, FALSE };
+  SomTrainParams p;
+
+  som_train_params_init (&p);
+  p.rows = 5;
+  p.cols = 4;
+  p.epochs = 4;
+  p.epoch_func = async_epoch;
+  p.epoch_data = &a;
+  som_trainer_train_async (&p, src, NULL, NULL, NULL, NULL, async_epochs_done, &a);
+  while (!a.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (g_atomic_int_get (&a.calls), ==, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -531,6 +689,8 @@ main (int argc, char **argv)
   g_test_add_func ("/som-trainer/streamed-equals-whole", test_streamed_equals_whole);
   g_test_add_func ("/som-trainer/deterministic", test_deterministic);
   g_test_add_func ("/som-trainer/pca-init", test_pca_init);
+  g_test_add_func ("/som-trainer/epoch-callback", test_epoch_callback);
+  g_test_add_func ("/som-trainer/epoch-callback-async", test_epoch_callback_async);
   g_test_add_func ("/som-trainer/cancel", test_cancel);
   g_test_add_func ("/som-trainer/cancel-async", test_cancel_async);
   g_test_add_func ("/som-trainer/nonfinite", test_nonfinite);
