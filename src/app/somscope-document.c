@@ -15,6 +15,7 @@
 
 #include "som-activations.h"
 #include "som-attack.h"
+#include "som-colormap.h"
 #include "som-dataset.h"
 #include "som-features.h"
 #include "som-model.h"
@@ -2142,7 +2143,8 @@ start_attack (SomscopeDocument *self)
 }
 
 /* The selected input: clean, adversarial, and the perturbation amplified
- * in a diverging map (blue negative, white zero, red positive). */
+ * in the core's diverging colour map (ColorBrewer RdBu: blue negative,
+ * white zero, red positive), the one the figures use. */
 gboolean
 somscope_document_get_adversarial_images (SomscopeDocument  *self,
                                           guint              input,
@@ -2176,15 +2178,16 @@ somscope_document_get_adversarial_images (SomscopeDocument  *self,
     for (guint x = 0; x < w; x++)
       {
         double d = 0;
+        double color[3];
         guint8 px[3];
 
         for (guint k = 0; k < c; k++)
           d += b[((gsize) k * h + y) * w + x] - a[((gsize) k * h + y) * w + x];
         d /= c * amax;
-        d = CLAMP (d, -1.0, 1.0);
-        px[0] = (guint8) lrint (255 * (d < 0 ? 1 + d : 1));
-        px[1] = (guint8) lrint (255 * (1 - fabs (d)));
-        px[2] = (guint8) lrint (255 * (d > 0 ? 1 - d : 1));
+        /* The figures' diverging map: −amax blue, 0 white, +amax red. */
+        som_colormap_rgb (SOM_COLORMAP_DIVERGING, 0.5 + 0.5 * CLAMP (d, -1.0, 1.0), color);
+        for (guint k = 0; k < 3; k++)
+          px[k] = (guint8) lrint (255 * color[k]);
         for (guint dy = 0; dy < s; dy++)
           for (guint dx = 0; dx < s; dx++)
             memcpy (rgb + (gsize) (y * s + dy) * stride + (gsize) (x * s + dx) * 3, px, 3);

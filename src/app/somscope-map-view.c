@@ -38,6 +38,10 @@ struct _SomscopeMapView
   double          pan_y;
   double          drag_start_x;
   double          drag_start_y;
+  gboolean        interacting;   /* a drag or a zoom in progress: draw crisp */
+  guint           settle_id;     /* redraws smooth once a zoom stops */
+  GtkGesture     *click;
+  GtkGesture     *drag;
 };
 
 enum {
@@ -119,6 +123,10 @@ get_map_data (SomscopeMapView  *self,
     options->theme = SOM_RENDER_THEME_DARK;
   options->font_size = self->compact ? 6.5 : 10;
   options->feature = MIN (self->feature, data->dim > 0 ? data->dim - 1 : 0);
+  /* Live redraws (a map still training, a zoom or pan in progress) take the
+   * renderer's crisp mode, 5–10× cheaper; the settled map is smooth. */
+  options->crisp = self->interacting ||
+                   somscope_layer_get_status (self->layer) == SOMSCOPE_LAYER_STATUS_TRAINING;
   return TRUE;
 }
 
@@ -407,6 +415,28 @@ clamp_pan (SomscopeMapView *self)
   self->pan_y = CLAMP (self->pan_y, h - h * self->zoom, 0);
 }
 
+static gboolean
+settle_cb (gpointer data)
+{
+  SomscopeMapView *self = data;
+
+  self->settle_id = 0;
+  self->interacting = FALSE;
+  invalidate (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A zoom step or a pan: crisp frames until the user stops for a moment. */
+static void
+begin_interaction (SomscopeMapView *self,
+                   guint            settle_ms)
+{
+  self->interacting = TRUE;
+  g_clear_handle_id (&self->settle_id, g_source_remove);
+  if (settle_ms > 0)
+    self->settle_id = g_timeout_add (settle_ms, settle_cb, self);
+}
+
 static void
 zoom_around (SomscopeMapView *self,
              double           zoom,
@@ -425,6 +455,7 @@ zoom_around (SomscopeMapView *self,
   self->pan_x = x - mx * zoom;
   self->pan_y = y - my * zoom;
   clamp_pan (self);
+  begin_interaction (self, 250);
   invalidate (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
 }
@@ -456,7 +487,7 @@ scroll_cb (SomscopeMapView          *self,
   double x, y;
 
   state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
-  if (!(state & GDK_CONTROL_MASK))
+  if (self->compact || !(state & GDK_CONTROL_MASK))
     return FALSE;
   if (!gdk_event_get_position (gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller)),
                                &x, &y))
@@ -528,7 +559,18 @@ drag_update_cb (SomscopeMapView *self,
   self->pan_x = self->drag_start_x + dx;
   self->pan_y = self->drag_start_y + dy;
   clamp_pan (self);
+  begin_interaction (self, 0);
   invalidate (self);
+}
+
+static void
+drag_end_cb (SomscopeMapView *self,
+             double           dx,
+             double           dy,
+             GtkGestureDrag  *gesture)
+{
+  if (self->interacting && self->settle_id == 0)
+    settle_cb (self);
 }
 
 static gboolean
@@ -571,6 +613,7 @@ somscope_map_view_dispose (GObject *object)
 {
   SomscopeMapView *self = SOMSCOPE_MAP_VIEW (object);
 
+  g_clear_handle_id (&self->settle_id, g_source_remove);
   g_clear_object (&self->layer_signals);
   g_clear_object (&self->layer);
   g_clear_pointer (&self->cache, gsk_render_node_unref);
@@ -640,6 +683,12 @@ somscope_map_view_set_property (GObject      *object,
     case PROP_COMPACT:
       self->compact = g_value_get_boolean (value);
       gtk_widget_set_focusable (GTK_WIDGET (self), !self->compact);
+      /* A small multiple only hovers: clicks go to the list it sits in
+       * (selecting its layer), and it neither zooms nor pans. */
+      gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (self->click),
+                                                  self->compact ? GTK_PHASE_NONE : GTK_PHASE_BUBBLE);
+      gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (self->drag),
+                                                  self->compact ? GTK_PHASE_NONE : GTK_PHASE_BUBBLE);
       if (self->compact)
         gtk_widget_add_css_class (GTK_WIDGET (self), "compact");
       else
@@ -759,11 +808,14 @@ somscope_map_view_init (SomscopeMapView *self)
   gesture = gtk_gesture_click_new ();
   g_signal_connect_swapped (gesture, "released", G_CALLBACK (click_released_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+  self->click = gesture;
 
   gesture = gtk_gesture_drag_new ();
   g_signal_connect_swapped (gesture, "drag-begin", G_CALLBACK (drag_begin_cb), self);
   g_signal_connect_swapped (gesture, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect_swapped (gesture, "drag-end", G_CALLBACK (drag_end_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
+  self->drag = gesture;
 
   self->layer_signals = g_signal_group_new (SOMSCOPE_TYPE_LAYER);
   g_signal_group_connect_swapped (self->layer_signals, "notify::revision",
@@ -852,6 +904,23 @@ somscope_map_view_set_selected_unit (SomscopeMapView *self,
   self->selected_unit = unit;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_UNIT]);
+}
+
+int
+somscope_map_view_get_hover_unit (SomscopeMapView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), -1);
+  return self->hover_unit;
+}
+
+gboolean
+somscope_map_view_get_crisp (SomscopeMapView *self)
+{
+  SomMapData data;
+  SomRenderOptions options;
+
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), FALSE);
+  return get_map_data (self, &data, &options) && options.crisp;
 }
 
 double

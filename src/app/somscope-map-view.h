@@ -25,6 +25,11 @@ void           somscope_map_view_set_view          (SomscopeMapView *self,
 int            somscope_map_view_get_selected_unit (SomscopeMapView *self);
 void           somscope_map_view_set_selected_unit (SomscopeMapView *self,
                                                     int              unit);
+/* The unit under the pointer (outlined, with a tooltip), or -1. */
+int            somscope_map_view_get_hover_unit    (SomscopeMapView *self);
+/* Whether the map is drawn in the renderer's crisp mode (live redraws:
+ * while its map trains, during a zoom or a pan). */
+gboolean       somscope_map_view_get_crisp         (SomscopeMapView *self);
 double         somscope_map_view_get_zoom          (SomscopeMapView *self);
 void           somscope_map_view_set_zoom          (SomscopeMapView *self,
                                                     double           zoom);

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "somscope-trajectory-view.h"
 #include "somscope-window.h"
 
 G_BEGIN_DECLS
@@ -49,6 +50,7 @@ struct _SomscopeWindow
   GtkWidget           *adversarial_box;
   GtkPicture          *adversarial_picture;
   GtkPicture          *perturbation_picture;
+  SomscopeTrajectoryView *trajectory_view;
 
   /* Template objects */
   GtkFilterListModel  *mapped_layers;

@@ -700,6 +700,13 @@ somscope_window_get_gallery (SomscopeWindow *self)
   return G_LIST_MODEL (self->filtered_inputs);
 }
 
+SomscopeTrajectoryView *
+somscope_window_get_trajectory_view (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return self->trajectory_view;
+}
+
 GListModel *
 somscope_window_get_mapped_layers (SomscopeWindow *self)
 {
@@ -906,6 +913,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (SOMSCOPE_TYPE_MAP_VIEW);
+  g_type_ensure (SOMSCOPE_TYPE_TRAJECTORY_VIEW);
   g_type_ensure (SOMSCOPE_TYPE_LAYER_ROW);
   g_type_ensure (SOMSCOPE_TYPE_LAYER);
   g_type_ensure (SOMSCOPE_TYPE_INPUT);
@@ -947,6 +955,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, adversarial_box);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, adversarial_picture);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, perturbation_picture);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, trajectory_view);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, mapped_layers);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_selection);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, multiple_selection);

@@ -9,6 +9,7 @@
 #include "somscope-application.h"
 #include "somscope-document.h"
 #include "somscope-map-view.h"
+#include "somscope-trajectory-view.h"
 
 G_BEGIN_DECLS
 
@@ -45,6 +46,9 @@ SomscopeMapView  *somscope_window_get_map_view    (SomscopeWindow      *self);
 GListModel       *somscope_window_get_gallery     (SomscopeWindow      *self);
 /* The multiples' model (items: SomscopeLayer, the mapped ones). */
 GListModel       *somscope_window_get_mapped_layers (SomscopeWindow    *self);
+
+/* The trajectory panel's chart (the selected input on every mapped layer). */
+SomscopeTrajectoryView *somscope_window_get_trajectory_view (SomscopeWindow *self);
 
 /* Where the demo model and images are: the source tree when run from the
  * build tree, else the installed data folder.  NULL when missing. */

@@ -9,10 +9,12 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "som-colormap.h"
 #include "som-map.h"
 #include "som-session.h"
 
@@ -128,6 +130,41 @@ test_demo_maps (void)
   wait_for (document_idle, NULL, "the jobs to finish");
 }
 
+/* The perturbation is drawn in the core's diverging map: every pixel is one
+ * of its 256 entries, and the largest change (a pixel of ±amax) is an end. */
+static void
+check_perturbation_colors (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guint8 *pixels = g_malloc ((gsize) width * height * 4);
+  g_autoptr(GHashTable) entries = g_hash_table_new (NULL, NULL);
+  gboolean extreme = FALSE;
+
+  for (guint i = 0; i < SOM_COLORMAP_N_ENTRIES; i++)
+    {
+      double rgb[3];
+      guint key;
+
+      som_colormap_entry (SOM_COLORMAP_DIVERGING, i, rgb);
+      key = (guint) lrint (255 * rgb[0]) << 16 | (guint) lrint (255 * rgb[1]) << 8 | (guint) lrint (255 * rgb[2]);
+      g_hash_table_insert (entries, GUINT_TO_POINTER (key + 1), GUINT_TO_POINTER (i + 1));
+    }
+  /* Cairo's ARGB32: B, G, R, A in memory on little-endian machines. */
+  gdk_texture_download (texture, pixels, (gsize) width * 4);
+  for (gsize p = 0; p < (gsize) width * height; p++)
+    {
+      const guint8 *px = pixels + 4 * p;
+      guint key = (guint) px[2] << 16 | (guint) px[1] << 8 | px[0];
+      guint index = GPOINTER_TO_UINT (g_hash_table_lookup (entries, GUINT_TO_POINTER (key + 1)));
+
+      if (index == 0)
+        g_error ("perturbation pixel %zu (#%06x) is not in the diverging colour map", p, key);
+      extreme |= index == 1 || index == SOM_COLORMAP_N_ENTRIES;
+    }
+  g_assert_true (extreme);
+}
+
 /* The attack (FGSM by default) gives every input an adversarial prediction,
  * and every layer the BMUs of the adversarial codes, as the core finds them. */
 static void
@@ -166,7 +203,61 @@ test_attack (void)
     }
   g_assert_true (somscope_document_get_adversarial_images (document, 7, &adversarial, &perturbation));
   g_assert_cmpint (gdk_texture_get_width (adversarial), ==, gdk_texture_get_width (perturbation));
+  check_perturbation_colors (perturbation);
   somscope_document_set_selected_input (document, -1);
+}
+
+/* The trajectory panel draws, for the selected input, both BMUs on every
+ * mapped layer (the core's, for the clean and the adversarial codes), their
+ * grid distance and the first layer where they part. */
+static void
+test_trajectory (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  SomscopeTrajectoryView *view = somscope_window_get_trajectory_view (window);
+  guint inputs[] = { 7, 123 };
+
+  for (guint k = 0; k < G_N_ELEMENTS (inputs); k++)
+    {
+      int divergence = -1;
+
+      somscope_document_set_selected_input (document, inputs[k]);
+      g_assert_cmpuint (somscope_trajectory_view_get_n_layers (view), ==, g_list_model_get_n_items (mapped));
+      g_assert_true (somscope_trajectory_view_has_chart (view));
+      for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+        {
+          g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+          SomMap *map = somscope_layer_get_map (layer);
+          const SomArray *codes = somscope_layer_get_codes (layer)->array;
+          const SomArray *adv_codes = somscope_layer_get_adversarial_codes (layer)->array;
+          SomGrid *grid = som_map_get_grid (map);
+          g_autoptr(GError) error = NULL;
+          gint32 clean = -1, adv = -1;
+          double cx, cy, ax, ay;
+
+          g_assert_true (somscope_trajectory_view_get_layer (view, i) == layer);
+          g_assert_true (som_map_find_bmus (map, (const float *) codes->data + inputs[k] * codes->shape[1], 1,
+                                            codes->shape[1], &clean, NULL, NULL, NULL, &error));
+          g_assert_true (som_map_find_bmus (map, (const float *) adv_codes->data + inputs[k] * adv_codes->shape[1],
+                                            1, adv_codes->shape[1], &adv, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (somscope_trajectory_view_get_clean_bmu (view, i), ==, clean);
+          g_assert_cmpint (somscope_trajectory_view_get_adversarial_bmu (view, i), ==, adv);
+          /* The distance between the two units' grid positions, by hand. */
+          som_grid_get_position (grid, clean, &cx, &cy);
+          som_grid_get_position (grid, adv, &ax, &ay);
+          g_assert_cmpfloat_with_epsilon (somscope_trajectory_view_get_distance (view, i),
+                                          hypot (cx - ax, cy - ay), 1e-9);
+          if (divergence < 0 && hypot (cx - ax, cy - ay) > 1.0 + 1e-9)
+            divergence = i;
+        }
+      g_test_message ("input %u diverges at layer %d", inputs[k], divergence);
+      g_assert_cmpint (somscope_trajectory_view_get_divergence_layer (view), ==, divergence);
+    }
+  somscope_document_set_selected_input (document, -1);
+  g_assert_cmpint (somscope_trajectory_view_get_clean_bmu (view, 0), ==, -1);
+  g_assert_false (somscope_trajectory_view_has_chart (view));
 }
 
 /* Selecting an input marks, on every layer, the unit the core finds as its
@@ -234,6 +325,101 @@ test_unit_filter (void)
       g_autoptr(SomscopeInput) input = g_list_model_get_item (gallery, i);
 
       g_assert_cmpint (b[somscope_input_get_index (input)], ==, best);
+    }
+}
+
+/* Whether @widget shows whole in the scrolled window around it. */
+static gboolean
+fully_visible (GtkWidget *widget)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  graphene_rect_t bounds;
+
+  return scrolled != NULL && gtk_widget_compute_bounds (widget, scrolled, &bounds) &&
+         bounds.origin.x >= 0 && bounds.origin.y >= 0 &&
+         bounds.origin.x + bounds.size.width <= gtk_widget_get_width (scrolled) &&
+         bounds.origin.y + bounds.size.height <= gtk_widget_get_height (scrolled);
+}
+
+static void
+find_compact_views (GtkWidget *widget,
+                    GPtrArray *views)
+{
+  if (SOMSCOPE_IS_MAP_VIEW (widget))
+    {
+      gboolean compact;
+
+      g_object_get (widget, "compact", &compact, NULL);
+      if (compact && somscope_map_view_get_layer (SOMSCOPE_MAP_VIEW (widget)) != NULL &&
+          gtk_widget_get_mapped (widget) && fully_visible (widget))
+        g_ptr_array_add (views, widget);
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    find_compact_views (child, views);
+}
+
+static GtkEventController *
+find_motion_controller (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+        return controller;
+    }
+  return NULL;
+}
+
+static gboolean
+multiples_shown (gpointer data)
+{
+  g_ptr_array_set_size (data, 0);
+  find_compact_views (GTK_WIDGET (window), data);
+  return ((GPtrArray *) data)->len > 0;
+}
+
+/* The small multiples answer the pointer as the big map does: a unit's
+ * centre picks the small map itself (it is a target), hovering outlines that
+ * unit, and its tooltip describes it. */
+static void
+test_multiples_hover (void)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  guint units[] = { 0, 37, 79 };
+
+  wait_for (multiples_shown, views, "the small multiples");
+  g_test_message ("%u small multiples in view", views->len);
+  g_assert_cmpuint (views->len, >=, 3);
+  for (guint v = 0; v < views->len; v++)
+    {
+      SomscopeMapView *view = g_ptr_array_index (views, v);
+      GtkEventController *motion = find_motion_controller (GTK_WIDGET (view));
+
+      g_assert_nonnull (motion);
+      for (guint k = 0; k < G_N_ELEMENTS (units); k++)
+        {
+          g_autofree char *text = NULL;
+          g_autofree char *expected = g_strdup_printf ("Unit %u", units[k]);
+          double x, y, wx, wy;
+
+          g_assert_true (somscope_map_view_get_unit_center (view, units[k], &x, &y));
+          g_assert_cmpint (somscope_map_view_unit_at (view, x, y), ==, units[k]);
+          g_assert_true (gtk_widget_translate_coordinates (GTK_WIDGET (view), GTK_WIDGET (window), x, y,
+                                                           &wx, &wy));
+          g_assert_true (gtk_widget_pick (GTK_WIDGET (window), wx, wy, GTK_PICK_DEFAULT) == GTK_WIDGET (view));
+
+          g_signal_emit_by_name (motion, "motion", x, y);
+          g_assert_cmpint (somscope_map_view_get_hover_unit (view), ==, units[k]);
+          text = somscope_map_view_dup_unit_text (view, units[k]);
+          g_assert_nonnull (strstr (text, expected));
+          g_assert_nonnull (strstr (text, "Hits:"));
+        }
+      g_signal_emit_by_name (motion, "leave");
+      g_assert_cmpint (somscope_map_view_get_hover_unit (view), ==, -1);
     }
 }
 
@@ -586,8 +772,10 @@ main (int argc, char **argv)
 
   g_test_add_func ("/app/demo-maps", test_demo_maps);
   g_test_add_func ("/app/attack", test_attack);
+  g_test_add_func ("/app/trajectory", test_trajectory);
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
+  g_test_add_func ("/app/multiples-hover", test_multiples_hover);
   g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/save-session", test_save_session);
   g_test_add_func ("/app/preprocessing", test_preprocessing);

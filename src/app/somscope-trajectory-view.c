@@ -1,0 +1,438 @@
+/* somscope-trajectory-view.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n.h>
+#include <adwaita.h>
+
+#include "som-render.h"
+
+#include "somscope-trajectory-view.h"
+
+struct _SomscopeTrajectoryView
+{
+  GtkWidget parent_instance;
+
+  /* Owned */
+  GListModel    *layers;
+  GPtrArray     *watched;      /* SomscopeLayer: every item of @layers, for their notify:: */
+  GPtrArray     *shown;        /* SomscopeLayer: those with a map, in order */
+  GArray        *clean;        /* int per shown layer */
+  GArray        *adversarial;  /* int per shown layer */
+  GArray        *distances;    /* double per shown layer */
+  int            divergence;
+  gboolean       chart;
+  GskRenderNode *cache;
+  int            cache_width;
+  int            cache_height;
+};
+
+enum {
+  PROP_0,
+  PROP_LAYERS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (SomscopeTrajectoryView, somscope_trajectory_view, GTK_TYPE_WIDGET)
+
+#define FONT_SIZE 9.0
+
+static void
+invalidate (SomscopeTrajectoryView *self)
+{
+  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The data the renderer takes, prepared once per change rather than per
+ * frame: which layers have maps, both BMUs on each, their distance and the
+ * divergence layer. */
+static void
+update_data (SomscopeTrajectoryView *self)
+{
+  guint n = self->layers ? g_list_model_get_n_items (self->layers) : 0;
+  guint before = self->shown->len;
+  gboolean complete = TRUE;
+
+  g_ptr_array_set_size (self->shown, 0);
+  g_array_set_size (self->clean, 0);
+  g_array_set_size (self->adversarial, 0);
+  g_array_set_size (self->distances, 0);
+  self->divergence = -1;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (self->layers, i);
+      SomMap *map = somscope_layer_get_map (layer);
+      SomGrid *grid;
+      int a, b;
+      double d = NAN;
+
+      if (map == NULL)
+        continue;
+      grid = som_map_get_grid (map);
+      a = somscope_layer_get_input_bmu (layer);
+      b = somscope_layer_get_adversarial_bmu (layer);
+      if (a >= 0 && b >= 0)
+        {
+          d = som_grid_distance (grid, a, b);
+          if (self->divergence < 0 && a != b && !som_grid_are_neighbours (grid, a, b))
+            self->divergence = self->shown->len;
+        }
+      else
+        complete = FALSE;
+      g_ptr_array_add (self->shown, g_object_ref (layer));
+      g_array_append_val (self->clean, a);
+      g_array_append_val (self->adversarial, b);
+      g_array_append_val (self->distances, d);
+    }
+  self->chart = complete && self->shown->len > 0;
+  if (before != self->shown->len)
+    gtk_widget_queue_resize (GTK_WIDGET (self));
+  invalidate (self);
+}
+
+static void
+unwatch_all (SomscopeTrajectoryView *self)
+{
+  for (guint i = 0; i < self->watched->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->watched, i), self);
+  g_ptr_array_set_size (self->watched, 0);
+}
+
+static void
+layer_notify_cb (SomscopeTrajectoryView *self,
+                 GParamSpec             *pspec,
+                 SomscopeLayer          *layer)
+{
+  update_data (self);
+}
+
+static void
+items_changed_cb (SomscopeTrajectoryView *self)
+{
+  guint n = g_list_model_get_n_items (self->layers);
+
+  unwatch_all (self);
+  for (guint i = 0; i < n; i++)
+    {
+      SomscopeLayer *layer = g_list_model_get_item (self->layers, i);
+
+      g_signal_connect_swapped (layer, "notify::input-bmu", G_CALLBACK (layer_notify_cb), self);
+      g_signal_connect_swapped (layer, "notify::adversarial-bmu", G_CALLBACK (layer_notify_cb), self);
+      g_signal_connect_swapped (layer, "notify::revision", G_CALLBACK (layer_notify_cb), self);
+      g_ptr_array_add (self->watched, layer);
+    }
+  update_data (self);
+}
+
+static void
+snapshot_message (SomscopeTrajectoryView *self,
+                  GtkSnapshot            *snapshot,
+                  const char             *text,
+                  int                     width,
+                  int                     height)
+{
+  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  GdkRGBA color;
+  int tw, th;
+
+  pango_layout_set_width (layout, MAX (1, width - 12) * PANGO_SCALE);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &color);
+  color.alpha *= 0.55f;
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
+  gtk_snapshot_append_layout (snapshot, layout, &color);
+  gtk_snapshot_restore (snapshot);
+}
+
+static void
+somscope_trajectory_view_snapshot (GtkWidget   *widget,
+                                   GtkSnapshot *snapshot)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+
+  if (width <= 0 || height <= 0)
+    return;
+  if (self->shown->len == 0)
+    {
+      snapshot_message (self, snapshot, _("The trajectory shows once a map is trained"), width, height);
+      return;
+    }
+
+  if (self->cache == NULL)
+    {
+      g_autoptr(GtkSnapshot) sub = gtk_snapshot_new ();
+      g_autofree SomMapData *data = g_new0 (SomMapData, self->shown->len);
+      g_autoptr(GError) error = NULL;
+      SomRenderOptions options;
+      cairo_t *cr;
+
+      for (guint i = 0; i < self->shown->len; i++)
+        somscope_layer_get_map_data (g_ptr_array_index (self->shown, i), &data[i]);
+      som_render_options_init (&options);
+      if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
+        options.theme = SOM_RENDER_THEME_DARK;
+      options.font_size = FONT_SIZE;
+      cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, width, height));
+      if (!som_render_trajectory (cr, width, height, data, self->shown->len,
+                                  (const int *) self->clean->data, (const int *) self->adversarial->data,
+                                  self->chart ? (const double *) self->distances->data : NULL,
+                                  self->divergence, &options, &error))
+        g_debug ("trajectory: %s", error->message);
+      cairo_destroy (cr);
+      self->cache = gtk_snapshot_free_to_node (g_steal_pointer (&sub));
+      self->cache_width = width;
+      self->cache_height = height;
+    }
+  if (self->cache != NULL)
+    gtk_snapshot_append_node (snapshot, self->cache);
+}
+
+static GtkSizeRequestMode
+somscope_trajectory_view_get_request_mode (GtkWidget *widget)
+{
+  return GTK_SIZE_REQUEST_HEIGHT_FOR_WIDTH;
+}
+
+static void
+somscope_trajectory_view_measure (GtkWidget      *widget,
+                                  GtkOrientation  orientation,
+                                  int             for_size,
+                                  int            *minimum,
+                                  int            *natural,
+                                  int            *minimum_baseline,
+                                  int            *natural_baseline)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
+
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      *minimum = 200;
+      *natural = 360;
+    }
+  else
+    {
+      double width = for_size > 0 ? for_size : 360;
+
+      /* The renderer's natural aspect: the maps in rows, the chart below. */
+      *minimum = 160;
+      *natural = MAX (*minimum, (int) ceil (som_render_trajectory_natural_height (MAX (self->shown->len, 1),
+                                                                                    width)));
+    }
+}
+
+static void
+somscope_trajectory_view_size_allocate (GtkWidget *widget,
+                                        int        width,
+                                        int        height,
+                                        int        baseline)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
+
+  if (width != self->cache_width || height != self->cache_height)
+    g_clear_pointer (&self->cache, gsk_render_node_unref);
+}
+
+static void
+somscope_trajectory_view_dispose (GObject *object)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (object);
+
+  somscope_trajectory_view_set_layers (self, NULL);
+  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  G_OBJECT_CLASS (somscope_trajectory_view_parent_class)->dispose (object);
+}
+
+static void
+somscope_trajectory_view_finalize (GObject *object)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (object);
+
+  g_ptr_array_unref (self->watched);
+  g_ptr_array_unref (self->shown);
+  g_array_unref (self->clean);
+  g_array_unref (self->adversarial);
+  g_array_unref (self->distances);
+  G_OBJECT_CLASS (somscope_trajectory_view_parent_class)->finalize (object);
+}
+
+static void
+somscope_trajectory_view_get_property (GObject    *object,
+                                       guint       prop_id,
+                                       GValue     *value,
+                                       GParamSpec *pspec)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYERS:
+      g_value_set_object (value, self->layers);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+somscope_trajectory_view_set_property (GObject      *object,
+                                       guint         prop_id,
+                                       const GValue *value,
+                                       GParamSpec   *pspec)
+{
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYERS:
+      somscope_trajectory_view_set_layers (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+somscope_trajectory_view_class_init (SomscopeTrajectoryViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = somscope_trajectory_view_dispose;
+  object_class->finalize = somscope_trajectory_view_finalize;
+  object_class->get_property = somscope_trajectory_view_get_property;
+  object_class->set_property = somscope_trajectory_view_set_property;
+
+  widget_class->snapshot = somscope_trajectory_view_snapshot;
+  widget_class->get_request_mode = somscope_trajectory_view_get_request_mode;
+  widget_class->measure = somscope_trajectory_view_measure;
+  widget_class->size_allocate = somscope_trajectory_view_size_allocate;
+
+  properties[PROP_LAYERS] =
+    g_param_spec_object ("layers", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_css_name (widget_class, "somtrajectory");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+somscope_trajectory_view_init (SomscopeTrajectoryView *self)
+{
+  self->watched = g_ptr_array_new_with_free_func (g_object_unref);
+  self->shown = g_ptr_array_new_with_free_func (g_object_unref);
+  self->clean = g_array_new (FALSE, FALSE, sizeof (int));
+  self->adversarial = g_array_new (FALSE, FALSE, sizeof (int));
+  self->distances = g_array_new (FALSE, FALSE, sizeof (double));
+  self->divergence = -1;
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (invalidate), self, G_CONNECT_SWAPPED);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("The selected input on every layer's map, clean and adversarial, and their distance per layer"),
+                                  -1);
+}
+
+GtkWidget *
+somscope_trajectory_view_new (void)
+{
+  return g_object_new (SOMSCOPE_TYPE_TRAJECTORY_VIEW, NULL);
+}
+
+GListModel *
+somscope_trajectory_view_get_layers (SomscopeTrajectoryView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NULL);
+  return self->layers;
+}
+
+void
+somscope_trajectory_view_set_layers (SomscopeTrajectoryView *self,
+                                     GListModel             *layers)
+{
+  g_return_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self));
+  g_return_if_fail (!layers || G_IS_LIST_MODEL (layers));
+
+  if (self->layers == layers)
+    return;
+  unwatch_all (self);
+  if (self->layers != NULL)
+    g_signal_handlers_disconnect_by_data (self->layers, self);
+  g_set_object (&self->layers, layers);
+  if (layers != NULL)
+    {
+      g_signal_connect_swapped (layers, "items-changed", G_CALLBACK (items_changed_cb), self);
+      items_changed_cb (self);
+    }
+  else
+    update_data (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYERS]);
+}
+
+guint
+somscope_trajectory_view_get_n_layers (SomscopeTrajectoryView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), 0);
+  return self->shown->len;
+}
+
+SomscopeLayer *
+somscope_trajectory_view_get_layer (SomscopeTrajectoryView *self,
+                                    guint                   i)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NULL);
+  g_return_val_if_fail (i < self->shown->len, NULL);
+  return g_ptr_array_index (self->shown, i);
+}
+
+int
+somscope_trajectory_view_get_clean_bmu (SomscopeTrajectoryView *self,
+                                        guint                   i)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), -1);
+  g_return_val_if_fail (i < self->clean->len, -1);
+  return g_array_index (self->clean, int, i);
+}
+
+int
+somscope_trajectory_view_get_adversarial_bmu (SomscopeTrajectoryView *self,
+                                              guint                   i)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), -1);
+  g_return_val_if_fail (i < self->adversarial->len, -1);
+  return g_array_index (self->adversarial, int, i);
+}
+
+double
+somscope_trajectory_view_get_distance (SomscopeTrajectoryView *self,
+                                       guint                   i)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NAN);
+  g_return_val_if_fail (i < self->distances->len, NAN);
+  return g_array_index (self->distances, double, i);
+}
+
+int
+somscope_trajectory_view_get_divergence_layer (SomscopeTrajectoryView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), -1);
+  return self->divergence;
+}
+
+gboolean
+somscope_trajectory_view_has_chart (SomscopeTrajectoryView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), FALSE);
+  return self->chart;
+}
