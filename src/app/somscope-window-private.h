@@ -51,6 +51,9 @@ struct _SomscopeWindow
   GtkPicture          *adversarial_picture;
   GtkPicture          *perturbation_picture;
   SomscopeTrajectoryView *trajectory_view;
+  GMenu               *recent_section;
+  GtkListBox          *recent_list;
+  GtkWidget           *recent_clamp;
 
   /* Template objects */
   GtkFilterListModel  *mapped_layers;
@@ -63,6 +66,8 @@ struct _SomscopeWindow
   /* Owned */
   SomscopeDocument    *document;
   SomscopeDocument    *pending;           /* loading; replaces document on success */
+  GFile               *pending_model;     /* what the user opened, for the recent files */
+  GFile               *pending_dataset;
   GCancellable        *pending_cancellable;
   GSignalGroup        *document_signals;
   GBindingGroup       *document_bindings;
@@ -76,5 +81,11 @@ struct _SomscopeWindow
 
 void somscope_window_install_actions (SomscopeWindowClass *klass);
 void somscope_window_update_actions  (SomscopeWindow      *self);
+
+void somscope_window_recent_class_init (SomscopeWindowClass *klass);
+void somscope_window_recent_init     (SomscopeWindow      *self);
+void somscope_window_remember        (SomscopeWindow      *self,
+                                      GFile               *model,
+                                      GFile               *dataset);
 
 G_END_DECLS

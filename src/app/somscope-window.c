@@ -475,7 +475,9 @@ load_cb (GObject      *object,
   g_autoptr(SomscopeWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (self->pending == document)
+  gboolean current = self->pending == document;
+
+  if (current)
     {
       g_clear_object (&self->pending);
       g_clear_object (&self->pending_cancellable);
@@ -500,6 +502,8 @@ load_cb (GObject      *object,
       somscope_window_update_actions (self);
       return;
     }
+  if (current && self->pending_model != NULL)
+    somscope_window_remember (self, self->pending_model, self->pending_dataset);
   set_document (self, document);
 }
 
@@ -531,6 +535,8 @@ somscope_window_open_with_preprocessing (SomscopeWindow             *self,
     g_cancellable_cancel (self->pending_cancellable);
   g_clear_object (&self->pending_cancellable);
   g_clear_object (&self->pending);
+  g_set_object (&self->pending_model, model);
+  g_set_object (&self->pending_dataset, dataset);
 
   settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
   self->pending = somscope_document_new (settings);
@@ -847,6 +853,7 @@ application_changed_cb (SomscopeWindow *self)
                                g_settings_get_int (settings, "window-height"));
   if (g_settings_get_boolean (settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
+  somscope_window_recent_init (self);
 }
 
 static void
@@ -858,6 +865,8 @@ somscope_window_dispose (GObject *object)
     g_cancellable_cancel (self->pending_cancellable);
   g_clear_object (&self->pending_cancellable);
   g_clear_object (&self->pending);
+  g_clear_object (&self->pending_model);
+  g_clear_object (&self->pending_dataset);
   if (self->document != NULL)
     somscope_document_cancel (self->document);
   g_clear_object (&self->document_signals);
@@ -970,6 +979,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, view_changed_cb);
 
   somscope_window_install_actions (klass);
+  somscope_window_recent_class_init (klass);
 }
 
 static void

@@ -50,6 +50,11 @@ GListModel       *somscope_window_get_mapped_layers (SomscopeWindow    *self);
 /* The trajectory panel's chart (the selected input on every mapped layer). */
 SomscopeTrajectoryView *somscope_window_get_trajectory_view (SomscopeWindow *self);
 
+/* The recent files: the Open menu's section and the start page's list
+ * (items activate win.open-recent with a (model, dataset) URI pair). */
+GMenuModel       *somscope_window_get_recent_menu (SomscopeWindow      *self);
+GtkListBox       *somscope_window_get_recent_list (SomscopeWindow      *self);
+
 /* Where the demo model and images are: the source tree when run from the
  * build tree, else the installed data folder.  NULL when missing. */
 gboolean          somscope_find_demo              (GFile              **model,

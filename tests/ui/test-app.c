@@ -742,6 +742,88 @@ test_settings_retrain (void)
   wait_for (maps_have_rows, GUINT_TO_POINTER (6), "maps with 6 rows");
 }
 
+static guint
+count_rows (GtkListBox *list)
+{
+  guint n = 0;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (list)); row; row = gtk_widget_get_next_sibling (row))
+    n++;
+  return n;
+}
+
+/* Every file opened successfully goes to the top of the recent files, once;
+ * failed opens and files gone since do not show; an entry opens its pair. */
+static void
+test_recent_files (void)
+{
+  GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  g_autoptr(GVariant) recent = g_settings_get_value (settings, "recent-files");
+  GMenuModel *menu = somscope_window_get_recent_menu (window);
+  SomscopeDocument *before = somscope_window_get_document (window);
+  g_autoptr(GFile) demo_model = NULL;
+  g_autoptr(GFile) demo_images = NULL;
+  g_autofree char *demo_model_uri = NULL;
+  g_autofree char *demo_images_uri = NULL;
+  g_autofree char *acts = g_build_filename (tmpdir, "acts.npz", NULL);
+  g_autofree char *session = g_build_filename (tmpdir, "test.somscope", NULL);
+  g_autofree char *bnres = g_build_filename (g_getenv ("SOMSCOPE_SOURCE_DIR"), "tests", "data",
+                                             "fixtures", "bnres.onnx", NULL);
+  const char *expected[][2] = {
+    { acts, NULL }, { bnres, "images" }, { session, NULL }, { "model", "images" },
+  };
+  g_autoptr(GVariant) target = NULL;
+  g_autoptr(GVariant) first = NULL;
+
+  g_assert_true (somscope_find_demo (&demo_model, &demo_images));
+  demo_model_uri = g_file_get_uri (demo_model);
+  demo_images_uri = g_file_get_uri (demo_images);
+
+  /* Most recent first: the activations, the padded model, the session, the
+   * demo; not the corrupt model. */
+  g_assert_cmpuint (g_variant_n_children (recent), ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      const char *model, *dataset;
+      g_autofree char *model_uri = NULL;
+
+      g_variant_get_child (recent, i, "(&s&s)", &model, &dataset);
+      if (g_str_equal (expected[i][0], "model"))
+        model_uri = g_strdup (demo_model_uri);
+      else
+        model_uri = g_filename_to_uri (expected[i][0], NULL, NULL);
+      g_assert_cmpstr (model, ==, model_uri);
+      g_assert_cmpstr (dataset, ==, expected[i][1] ? demo_images_uri : "");
+    }
+
+  /* The session file was deleted: the menu and the start page skip it. */
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 3);
+  g_assert_cmpuint (count_rows (somscope_window_get_recent_list (window)), ==, 3);
+  target = g_menu_model_get_item_attribute_value (menu, 2, G_MENU_ATTRIBUTE_TARGET, G_VARIANT_TYPE ("(ss)"));
+  g_assert_nonnull (target);
+  {
+    g_autofree char *label = NULL;
+
+    g_assert_true (g_menu_model_get_item_attribute (menu, 2, G_MENU_ATTRIBUTE_LABEL, "s", &label));
+    g_assert_true (g_str_has_prefix (label, "fashion-resnet.onnx on "));
+  }
+
+  /* Opening an entry opens that model with its images and moves it up. */
+  gtk_widget_activate_action_variant (GTK_WIDGET (window), "win.open-recent", target);
+  wait_for (other_document_ready, before, "the recent demo to open");
+  g_assert_true (g_file_equal (somscope_document_get_model_file (somscope_window_get_document (window)), demo_model));
+  g_assert_true (g_file_equal (somscope_document_get_dataset_file (somscope_window_get_document (window)), demo_images));
+  first = g_settings_get_value (settings, "recent-files");
+  {
+    const char *model, *dataset;
+
+    g_variant_get_child (first, 0, "(&s&s)", &model, &dataset);
+    g_assert_cmpstr (model, ==, demo_model_uri);
+    g_assert_cmpstr (dataset, ==, demo_images_uri);
+    g_assert_cmpuint (g_variant_n_children (first), ==, G_N_ELEMENTS (expected));
+  }
+}
+
 static void
 on_activate (GApplication *app,
              gpointer      user_data)
@@ -782,6 +864,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/activations", test_activations);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
   g_test_add_func ("/app/settings-retrain", test_settings_retrain);
+  g_test_add_func ("/app/recent-files", test_recent_files);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
