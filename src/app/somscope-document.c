@@ -68,6 +68,7 @@ struct _SomscopeDocument
   GStrv                  class_names;
   SomscopeLayer         *selected_layer;
   GCancellable          *cancellable;     /* the current jobs; replaced on restart */
+  GCancellable          *attack_cancellable; /* the attack's own: re-running it keeps the maps training */
   SomModel              *model;
   SomDataset            *dataset;
   SomPreprocess         *preprocess;
@@ -95,6 +96,8 @@ struct _SomscopeDocument
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
   guint                  retrain_id;      /* map settings changed, waiting for the debounce */
+  guint                  attack_id;       /* attack settings changed, waiting for the debounce */
+  gboolean               attacking;       /* an attack job is in flight */
 };
 
 enum {
@@ -125,8 +128,12 @@ somscope_document_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->attack_cancellable != NULL)
+    g_cancellable_cancel (self->attack_cancellable);
+  g_clear_object (&self->attack_cancellable);
   g_clear_handle_id (&self->pending_id, g_source_remove);
   g_clear_handle_id (&self->retrain_id, g_source_remove);
+  g_clear_handle_id (&self->attack_id, g_source_remove);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
   g_hash_table_remove_all (self->pending);
@@ -289,15 +296,33 @@ retrain_timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Changing the map settings retrains the maps, once the user stops
- * changing them (a spin button sends a change per step). */
+static gboolean
+attack_timeout_cb (gpointer data)
+{
+  SomscopeDocument *self = data;
+
+  self->attack_id = 0;
+  somscope_document_attack (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Changing the map settings retrains the maps, and changing the attack's
+ * runs it again, once the user stops changing them (a spin button sends a
+ * change per step). */
 static void
 settings_changed_cb (SomscopeDocument *self,
                      const char       *key,
                      GSettings        *settings)
 {
-  if (!g_str_has_prefix (key, "som-") || g_str_equal (key, "som-codes") ||
-      self->state != SOMSCOPE_DOCUMENT_STATE_READY)
+  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY)
+    return;
+  if (g_str_has_prefix (key, "attack-"))
+    {
+      g_clear_handle_id (&self->attack_id, g_source_remove);
+      self->attack_id = g_timeout_add (600, attack_timeout_cb, self);
+      return;
+    }
+  if (!g_str_has_prefix (key, "som-") || g_str_equal (key, "som-codes"))
     return;
   g_clear_handle_id (&self->retrain_id, g_source_remove);
   self->retrain_id = g_timeout_add (600, retrain_timeout_cb, self);
@@ -1907,9 +1932,13 @@ attack_thread (GTask        *task,
   somscope_worker_enter ();
   n = d->labels->shape[0];
   job_progress_update (0, _("Attacking the images"), d->progress);
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    goto out;
   d->pixels = som_preprocess_read_pixels (d->preprocess, 0, n, &error);
   som_pixel_transform_init_from_preprocess (&tf, d->preprocess);
   d->predictions = som_array_new_1d_i32 (n);
+  /* The cancellable reaches the core's loop: it stops between PGD steps
+   * and between batches. */
   if (d->pixels == NULL ||
       !som_attack_run (d->model, &d->params, &tf, d->pixels, d->labels->data, &d->adversarial,
                        d->predictions->data, cancellable, job_progress_update, d->progress, &error))
@@ -1927,6 +1956,8 @@ attack_thread (GTask        *task,
       g_autoptr(SomArray) logits = NULL;
       g_autoptr(GPtrArray) tap_values = NULL;
 
+      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+        goto out;
       memcpy (shape, d->adversarial->shape, sizeof shape);
       shape[0] = nb;
       batch = som_array_new (SOM_DTYPE_F32, d->adversarial->ndim, shape, &error);
@@ -2053,10 +2084,15 @@ attack_done_cb (GObject      *object,
   guint n_classes = g_strv_length (self->class_names);
   gsize flipped = 0;
 
+  gboolean current = g_task_get_cancellable (G_TASK (result)) == self->attack_cancellable;
+
   jobs_changed (self, -1);
+  if (current)
+    self->attacking = FALSE;
+  /* Stopped or replaced: the last finished attack stays as it was. */
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (current && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           g_free (self->attack_summary);
           self->attack_summary = g_strdup_printf (_("The attack failed: %s"), error->message);
@@ -2064,9 +2100,13 @@ attack_done_cb (GObject      *object,
         }
       return;
     }
-  if (g_task_get_cancellable (G_TASK (result)) != self->cancellable)
+  if (!current || g_cancellable_is_cancelled (self->attack_cancellable))
     return;
 
+  g_clear_pointer (&self->clean_pixels, som_array_free);
+  g_clear_pointer (&self->adversarial_pixels, som_array_free);
+  g_clear_pointer (&self->adversarial_predictions, som_array_free);
+  g_clear_pointer (&self->attack, json_node_unref);
   self->clean_pixels = g_steal_pointer (&d->pixels);
   self->adversarial_pixels = g_steal_pointer (&d->adversarial);
   self->adversarial_predictions = g_steal_pointer (&d->predictions);
@@ -2105,8 +2145,13 @@ start_attack (SomscopeDocument *self)
   int method = g_settings_get_enum (self->settings, "attack-method");
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
 
+  /* A new attack replaces one still running. */
+  if (self->attack_cancellable != NULL)
+    g_cancellable_cancel (self->attack_cancellable);
+  g_clear_object (&self->attack_cancellable);
   if (method == 0 || self->model == NULL || self->preprocess == NULL || self->n_inputs == 0)
     return;
+  self->attack_cancellable = g_cancellable_new ();
 
   d = g_new0 (AttackData, 1);
   d->model = self->model;
@@ -2133,13 +2178,32 @@ start_attack (SomscopeDocument *self)
       g_array_append_val (d->taps, index);
       g_ptr_array_add (d->layers, g_object_ref (layer));
     }
-  d->progress = job_progress_new (self, self->cancellable, load_progress_apply);
+  d->progress = job_progress_new (self, self->attack_cancellable, load_progress_apply);
 
   jobs_changed (self, 1);
-  task = g_task_new (self, self->cancellable, attack_done_cb, NULL);
+  self->attacking = TRUE;
+  task = g_task_new (self, self->attack_cancellable, attack_done_cb, NULL);
   g_task_set_source_tag (task, start_attack);
   g_task_set_task_data (task, d, (GDestroyNotify) attack_data_free);
   g_task_run_in_thread (task, attack_thread);
+}
+
+void
+somscope_document_attack (SomscopeDocument *self)
+{
+  g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+
+  g_clear_handle_id (&self->attack_id, g_source_remove);
+  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY)
+    return;
+  start_attack (self);
+}
+
+gboolean
+somscope_document_get_attacking (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
+  return self->attacking;
 }
 
 /* The selected input: clean, adversarial, and the perturbation amplified
@@ -2592,6 +2656,17 @@ somscope_document_cancel (SomscopeDocument *self)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  if (self->attack_cancellable != NULL)
+    g_cancellable_cancel (self->attack_cancellable);
+  g_clear_handle_id (&self->attack_id, g_source_remove);
+  g_clear_handle_id (&self->retrain_id, g_source_remove);
+  /* Jobs started from now on (the next attack's BMUs, a retraining) run;
+   * the stopped ones see that their cancellable is no longer current. */
+  if (self->cancellable != NULL)
+    {
+      g_clear_object (&self->cancellable);
+      self->cancellable = g_cancellable_new ();
+    }
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
   for (guint i = 0; i < n; i++)

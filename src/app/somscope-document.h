@@ -75,6 +75,12 @@ char                 *somscope_document_autosave_path      (void);
 
 /* (Re)trains every mapped layer with the current settings. */
 void                  somscope_document_train              (SomscopeDocument     *self);
+/* (Re)runs the attack with the current settings (also done when they
+ * change); one still running is cancelled.  The last finished attack's
+ * results stay until the new one finishes; a cancelled one changes nothing. */
+void                  somscope_document_attack             (SomscopeDocument     *self);
+/* An attack job is in flight. */
+gboolean              somscope_document_get_attacking      (SomscopeDocument     *self);
 /* Stops every running job; finished maps stay. */
 void                  somscope_document_cancel             (SomscopeDocument     *self);
 

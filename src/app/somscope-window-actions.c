@@ -133,6 +133,8 @@ cancel_action (GtkWidget  *widget,
 
   if (self->pending_cancellable != NULL)
     g_cancellable_cancel (self->pending_cancellable);
+  if (self->pending != NULL)
+    somscope_document_cancel (self->pending);
   if (self->document != NULL)
     somscope_document_cancel (self->document);
 }

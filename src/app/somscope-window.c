@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "somscope-layer-row.h"
+#include "somscope-preprocess-dialog.h"
 #include "somscope-window-private.h"
 
 enum {
@@ -341,14 +342,10 @@ typedef struct
   SomscopeWindow *window;
   GFile          *model;
   GFile          *dataset;
-  GtkSpinButton  *pad;
-  GtkEntry       *resize;
-  GtkEntry       *mean;
-  GtkEntry       *std;
-} PreprocessDialog;
+} PreprocessRequest;
 
 static void
-preprocess_dialog_free (PreprocessDialog *p)
+preprocess_request_free (PreprocessRequest *p)
 {
   g_object_unref (p->window);
   g_object_unref (p->model);
@@ -356,35 +353,18 @@ preprocess_dialog_free (PreprocessDialog *p)
   g_free (p);
 }
 
-static char *
-format_values (const float *values,
-               guint        n)
-{
-  GString *str = g_string_new (NULL);
-
-  for (guint i = 0; i < n; i++)
-    g_string_append_printf (str, i ? ",%g" : "%g", values[i]);
-  return g_string_free (str, FALSE);
-}
-
 static void
-preprocess_response_cb (AdwMessageDialog *dialog,
-                        const char       *response,
-                        PreprocessDialog *p)
+preprocess_response_cb (SomscopePreprocessDialog *dialog,
+                        const char               *response,
+                        PreprocessRequest        *p)
 {
-  SomPreprocessOptions options = { 0 };
+  SomPreprocessOptions options;
   g_autoptr(GError) error = NULL;
-  const char *resize = gtk_editable_get_text (GTK_EDITABLE (p->resize));
-  const char *mean = gtk_editable_get_text (GTK_EDITABLE (p->mean));
-  const char *std = gtk_editable_get_text (GTK_EDITABLE (p->std));
 
   p->window->preprocess_dialog = NULL;
   if (!g_str_equal (response, "open"))
     return;
-  options.pad = gtk_spin_button_get_value_as_int (p->pad);
-  if ((*resize && !som_preprocess_parse_resize (resize, &options.resize_height, &options.resize_width, &error)) ||
-      (*mean && !som_preprocess_parse_values (mean, _("Mean"), options.mean, &options.n_mean, &error)) ||
-      (*std && !som_preprocess_parse_values (std, _("Std"), options.std, &options.n_std, &error)))
+  if (!somscope_preprocess_dialog_get_options (dialog, &options, &error))
     {
       somscope_window_show_error (p->window, error->message);
       return;
@@ -400,62 +380,15 @@ show_preprocess_dialog (SomscopeWindow             *self,
                         const SomPreprocessOptions *suggestion,
                         const char                 *message)
 {
-  AdwMessageDialog *dialog;
-  PreprocessDialog *p = g_new0 (PreprocessDialog, 1);
-  GtkGrid *grid = GTK_GRID (gtk_grid_new ());
-  const char *labels[] = { N_("_Padding (pixels)"), N_("_Resize to (H×W)"), N_("_Mean"), N_("_Standard deviation") };
-  g_autofree char *resize = NULL;
-  g_autofree char *mean = format_values (suggestion->mean, suggestion->n_mean);
-  g_autofree char *std = format_values (suggestion->std, suggestion->n_std);
-  GtkWidget *fields[4];
+  GtkWidget *dialog = somscope_preprocess_dialog_new (GTK_WINDOW (self), suggestion, message);
+  PreprocessRequest *p = g_new0 (PreprocessRequest, 1);
 
   p->window = g_object_ref (self);
   p->model = g_object_ref (model);
   p->dataset = dataset ? g_object_ref (dataset) : NULL;
-  p->pad = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 512, 1));
-  gtk_spin_button_set_value (p->pad, suggestion->pad);
-  p->resize = GTK_ENTRY (gtk_entry_new ());
-  if (suggestion->resize_height > 0)
-    resize = g_strdup_printf ("%ux%u", suggestion->resize_height, suggestion->resize_width);
-  gtk_editable_set_text (GTK_EDITABLE (p->resize), resize ? resize : "");
-  gtk_entry_set_placeholder_text (p->resize, _("none"));
-  p->mean = GTK_ENTRY (gtk_entry_new ());
-  gtk_editable_set_text (GTK_EDITABLE (p->mean), mean);
-  gtk_entry_set_placeholder_text (p->mean, _("none, e.g. 0.286"));
-  p->std = GTK_ENTRY (gtk_entry_new ());
-  gtk_editable_set_text (GTK_EDITABLE (p->std), std);
-  gtk_entry_set_placeholder_text (p->std, _("none, e.g. 0.353"));
-
-  fields[0] = GTK_WIDGET (p->pad);
-  fields[1] = GTK_WIDGET (p->resize);
-  fields[2] = GTK_WIDGET (p->mean);
-  fields[3] = GTK_WIDGET (p->std);
-  gtk_grid_set_row_spacing (grid, 6);
-  gtk_grid_set_column_spacing (grid, 12);
-  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-    {
-      GtkWidget *label = gtk_label_new_with_mnemonic (_(labels[i]));
-
-      gtk_label_set_xalign (GTK_LABEL (label), 1);
-      gtk_label_set_mnemonic_widget (GTK_LABEL (label), fields[i]);
-      gtk_widget_set_hexpand (fields[i], TRUE);
-      gtk_grid_attach (grid, label, 0, i, 1, 1);
-      gtk_grid_attach (grid, fields[i], 1, i, 1, 1);
-    }
-
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                       _("The Images Do Not Fit the Model"), message));
-  adw_message_dialog_set_extra_child (dialog, GTK_WIDGET (grid));
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "open", _("_Open with These Settings"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "open", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "open");
-  adw_message_dialog_set_close_response (dialog, "cancel");
   g_signal_connect_data (dialog, "response", G_CALLBACK (preprocess_response_cb), p,
-                         (GClosureNotify) preprocess_dialog_free, 0);
-  self->preprocess_dialog = GTK_WIDGET (dialog);
+                         (GClosureNotify) preprocess_request_free, 0);
+  self->preprocess_dialog = dialog;
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -533,6 +466,8 @@ somscope_window_open_with_preprocessing (SomscopeWindow             *self,
   /* A newer request replaces one still loading. */
   if (self->pending_cancellable != NULL)
     g_cancellable_cancel (self->pending_cancellable);
+  if (self->pending != NULL)
+    somscope_document_cancel (self->pending);
   g_clear_object (&self->pending_cancellable);
   g_clear_object (&self->pending);
   g_set_object (&self->pending_model, model);
@@ -793,6 +728,8 @@ somscope_window_close_request (GtkWindow *window)
 
   if (self->pending_cancellable != NULL)
     g_cancellable_cancel (self->pending_cancellable);
+  if (self->pending != NULL)
+    somscope_document_cancel (self->pending);
   if (self->document != NULL)
     somscope_document_cancel (self->document);
 
@@ -863,6 +800,8 @@ somscope_window_dispose (GObject *object)
 
   if (self->pending_cancellable != NULL)
     g_cancellable_cancel (self->pending_cancellable);
+  if (self->pending != NULL)
+    somscope_document_cancel (self->pending);
   g_clear_object (&self->pending_cancellable);
   g_clear_object (&self->pending);
   g_clear_object (&self->pending_model);

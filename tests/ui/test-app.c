@@ -20,6 +20,7 @@
 
 #include "somscope-application.h"
 #include "somscope-export.h"
+#include "somscope-preprocess-dialog.h"
 #include "somscope-window.h"
 
 #define WAIT_SECONDS 240
@@ -258,6 +259,99 @@ test_trajectory (void)
   somscope_document_set_selected_input (document, -1);
   g_assert_cmpint (somscope_trajectory_view_get_clean_bmu (view, 0), ==, -1);
   g_assert_false (somscope_trajectory_view_has_chart (view));
+}
+
+static gboolean
+attack_in_core (gpointer data)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  const char *message = somscope_document_get_message (document);
+
+  /* The core reports after each batch: the attack is inside its loop. */
+  return somscope_document_get_attacking (document) && message != NULL &&
+         g_str_has_prefix (message, "attack:");
+}
+
+static gboolean
+attack_done (gpointer data)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+
+  return !somscope_document_get_attacking (document) && !somscope_document_get_busy (document);
+}
+
+static GArray *
+adversarial_predictions (SomscopeDocument *document)
+{
+  GListModel *inputs = somscope_document_get_inputs (document);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
+
+  for (guint i = 0; i < g_list_model_get_n_items (inputs); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+      int p = somscope_input_get_adversarial_prediction (input);
+
+      g_array_append_val (out, p);
+    }
+  return out;
+}
+
+/* A PGD attack started by new settings and stopped from the window (the
+ * job bar's Stop) while it runs in the core's loop: the attack returns, the
+ * app is idle, and everything is as the last finished attack left it: the
+ * predictions, the summary, the maps, the selection.  The app then runs the
+ * next attack to the end (the FGSM again, which gives the same results). */
+static void
+test_attack_cancel (void)
+{
+  GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  g_autoptr(GArray) before = adversarial_predictions (document);
+  g_autoptr(GArray) after = NULL;
+  g_autoptr(GArray) again = NULL;
+  g_autoptr(GPtrArray) maps = g_ptr_array_new ();
+  g_autofree char *summary = NULL;
+  g_autofree char *summary_after = NULL;
+
+  g_object_get (document, "summary", &summary, NULL);
+  for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      g_ptr_array_add (maps, somscope_layer_get_map (layer));
+    }
+  somscope_document_set_selected_input (document, 11);
+
+  g_settings_set_int (settings, "attack-steps", 40);
+  g_settings_set_enum (settings, "attack-method", 2);
+  wait_for (attack_in_core, NULL, "the PGD attack to run");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel", NULL);
+  wait_for (attack_done, NULL, "the attack to stop");
+
+  after = adversarial_predictions (document);
+  g_assert_cmpmem (after->data, after->len * sizeof (int), before->data, before->len * sizeof (int));
+  g_object_get (document, "summary", &summary_after, NULL);
+  g_assert_cmpstr (summary_after, ==, summary);
+  g_assert_cmpint (somscope_document_get_selected_input (document), ==, 11);
+  for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      g_assert_true (somscope_layer_get_map (layer) == g_ptr_array_index (maps, i));
+      g_assert_cmpint (somscope_layer_get_status (layer), ==, SOMSCOPE_LAYER_STATUS_DONE);
+      g_assert_nonnull (somscope_layer_get_adversarial_bmus (layer));
+    }
+
+  /* Back to FGSM: it runs to the end, as before. */
+  g_settings_set_enum (settings, "attack-method", 1);
+  g_settings_set_int (settings, "attack-steps", 10);
+  somscope_document_attack (document);
+  g_assert_true (somscope_document_get_attacking (document));
+  wait_for (attack_done, NULL, "the FGSM attack");
+  again = adversarial_predictions (document);
+  g_assert_cmpmem (again->data, again->len * sizeof (int), before->data, before->len * sizeof (int));
+  somscope_document_set_selected_input (document, -1);
 }
 
 /* Selecting an input marks, on every layer, the unit the core finds as its
@@ -614,6 +708,29 @@ test_save_session (void)
   g_unlink (path);
 }
 
+/* The @index-th GtkEntry under @widget, depth first. */
+static GtkWidget *
+find_entry (GtkWidget *widget,
+            guint      index)
+{
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+  g_ptr_array_add (stack, widget);
+  while (stack->len > 0)
+    {
+      GtkWidget *w = g_ptr_array_steal_index (stack, stack->len - 1);
+      g_autoptr(GPtrArray) children = g_ptr_array_new ();
+
+      if (GTK_IS_ENTRY (w) && index-- == 0)
+        return w;
+      for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+        g_ptr_array_add (children, c);
+      while (children->len > 0)
+        g_ptr_array_add (stack, g_ptr_array_steal_index (children, children->len - 1));
+    }
+  g_assert_not_reached ();
+}
+
 static gboolean
 preprocess_dialog_shown (gpointer data)
 {
@@ -637,6 +754,24 @@ test_preprocessing (void)
   wait_for (preprocess_dialog_shown, NULL, "the preprocessing dialog");
   g_assert_true (somscope_window_get_document (window) == before);
   dialog = somscope_window_get_preprocess_dialog (window);
+  /* The dialog (a template) is prefilled with the fix: pad by 2, the
+   * images' own scale; a field that does not parse names itself. */
+  g_assert_true (SOMSCOPE_IS_PREPROCESS_DIALOG (dialog));
+  {
+    SomPreprocessOptions options;
+    g_autoptr(GError) error = NULL;
+    GtkWidget *resize = find_entry (dialog, 0);
+
+    g_assert_true (somscope_preprocess_dialog_get_options (SOMSCOPE_PREPROCESS_DIALOG (dialog), &options, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (options.pad, ==, 2);
+    g_assert_cmpuint (options.resize_height, ==, 0);
+    gtk_editable_set_text (GTK_EDITABLE (resize), "32 by 32");
+    g_assert_false (somscope_preprocess_dialog_get_options (SOMSCOPE_PREPROCESS_DIALOG (dialog), &options, &error));
+    g_assert_nonnull (error);
+    g_test_message ("bad resize: %s", error->message);
+    gtk_editable_set_text (GTK_EDITABLE (resize), "");
+  }
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "open");
   wait_for (other_document_ready, before, "the padded images to load");
   after = somscope_window_get_document (window);
@@ -855,6 +990,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/demo-maps", test_demo_maps);
   g_test_add_func ("/app/attack", test_attack);
   g_test_add_func ("/app/trajectory", test_trajectory);
+  g_test_add_func ("/app/attack-cancel", test_attack_cancel);
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/multiples-hover", test_multiples_hover);
