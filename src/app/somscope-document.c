@@ -1417,12 +1417,78 @@ somscope_document_load_finish (SomscopeDocument  *self,
 
 /* -- training: one job per layer in a shared GThreadPool */
 
+/* Where a trainer's intermediate maps go: shared by the job and every
+ * epoch's update, so an update outlives neither. */
+typedef struct
+{
+  GWeakRef        layer;
+  GCancellable   *cancellable;
+} LiveTarget;
+
+static void
+live_target_clear (LiveTarget *t)
+{
+  g_weak_ref_clear (&t->layer);
+  g_clear_object (&t->cancellable);
+}
+
+static LiveTarget *
+live_target_new (SomscopeLayer *layer,
+                 GCancellable  *cancellable)
+{
+  LiveTarget *t = g_atomic_rc_box_new0 (LiveTarget);
+
+  g_weak_ref_init (&t->layer, layer);
+  t->cancellable = g_object_ref (cancellable);
+  return t;
+}
+
+static void
+live_target_unref (LiveTarget *t)
+{
+  g_atomic_rc_box_release_full (t, (GDestroyNotify) live_target_clear);
+}
+
+typedef struct
+{
+  LiveTarget *target;
+  SomMap     *map;
+  guint       epoch;
+} LiveUpdate;
+
+static void
+live_update_free (LiveUpdate *u)
+{
+  live_target_unref (u->target);
+  g_object_unref (u->map);
+  g_free (u);
+}
+
+/* Main thread: the map views redraw the layer with the epoch's codebook,
+ * unless the training has been stopped, replaced or finished since. */
+static gboolean
+live_update_idle (gpointer data)
+{
+  LiveUpdate *u = data;
+  g_autoptr(SomscopeLayer) layer = g_weak_ref_get (&u->target->layer);
+  SomscopeLayerStatus status;
+
+  if (layer == NULL || g_cancellable_is_cancelled (u->target->cancellable))
+    return G_SOURCE_REMOVE;
+  status = somscope_layer_get_status (layer);
+  if (status == SOMSCOPE_LAYER_STATUS_WAITING || status == SOMSCOPE_LAYER_STATUS_TRAINING)
+    somscope_layer_set_live_map (layer, u->map, u->epoch);
+  return G_SOURCE_REMOVE;
+}
+
 typedef struct
 {
   GWeakRef        document;
   GWeakRef        layer;
   GCancellable   *cancellable;   /* the document's when the job started */
   SomscopeCodes  *codes;
+  SomGrid        *grid;          /* for the intermediate maps */
+  LiveTarget     *live;
   SomArray       *labels;        /* copy, or NULL */
   guint           n_classes;
   SomTrainParams  params;
@@ -1442,6 +1508,8 @@ train_job_free (TrainJob *job)
   g_weak_ref_clear (&job->layer);
   g_clear_object (&job->cancellable);
   g_clear_pointer (&job->codes, somscope_codes_unref);
+  g_clear_pointer (&job->grid, som_grid_unref);
+  g_clear_pointer (&job->live, live_target_unref);
   g_clear_pointer (&job->labels, som_array_free);
   g_clear_pointer (&job->progress, job_progress_unref);
   g_clear_object (&job->map);
@@ -1553,6 +1621,40 @@ out:
   return G_SOURCE_REMOVE;
 }
 
+/* Training thread, after each epoch (SomEpochFunc): the codebook is copied
+ * into a map of its own with its U-matrix, computed here rather than on the
+ * main thread, and handed to the main loop.  Updates are not coalesced, so
+ * every epoch reaches the views in order; the last epoch's codebook comes
+ * with the trained map instead. */
+static void
+train_epoch_cb (guint        epoch,
+                guint        epochs,
+                const float *codebook,
+                double       qe,
+                gpointer     user_data)
+{
+  TrainJob *job = user_data;
+  guint dim = job->codes->array->shape[1];
+  g_autoptr(SomMap) map = NULL;
+  LiveUpdate *u;
+
+  if (epoch >= epochs || job->grid == NULL || g_cancellable_is_cancelled (job->cancellable))
+    return;
+  map = som_map_new (job->grid, dim, NULL);
+  if (map == NULL)
+    return;
+  memcpy (som_map_get_codebook (map), codebook, (gsize) som_map_get_n_units (map) * dim * sizeof (float));
+  som_map_take_array (map, "umatrix", som_map_umatrix (map, SOM_UMATRIX_MEAN));
+  som_map_set_errors (map, qe, NAN);
+
+  u = g_new0 (LiveUpdate, 1);
+  u->target = g_atomic_rc_box_acquire (job->live);
+  u->map = g_steal_pointer (&map);
+  u->epoch = epoch;
+  /* The same priority as the finished map's idle, which comes after. */
+  g_idle_add_full (G_PRIORITY_DEFAULT, live_update_idle, u, (GDestroyNotify) live_update_free);
+}
+
 static void
 train_worker (gpointer data,
               gpointer user_data)
@@ -1637,6 +1739,11 @@ start_training (SomscopeDocument *self,
   job->codes = somscope_codes_ref (somscope_layer_get_codes (layer));
   job->labels = self->labels ? som_array_copy (self->labels) : NULL;
   read_params (self, &job->params);
+  job->grid = som_grid_new (job->params.rows, job->params.cols, job->params.topology,
+                            job->params.toroidal, NULL);
+  job->live = live_target_new (layer, self->cancellable);
+  job->params.epoch_func = train_epoch_cb;
+  job->params.epoch_data = job;
   job->progress = job_progress_new (layer, self->cancellable, train_progress_apply);
   g_object_set_data (G_OBJECT (layer), "somscope-document", self);
 

@@ -33,6 +33,8 @@ struct _SomscopeLayer
   SomArray            *adversarial_bmus;
   GStrv                class_names;
   SomMap              *map;
+  SomMap              *live_map;      /* while training: the codebook after the last epoch */
+  guint                live_epoch;
   SomArray            *majority;
   SomArray            *purity;
   float               *response;
@@ -61,6 +63,7 @@ enum {
   PROP_INPUT_BMU,
   PROP_ADVERSARIAL_BMU,
   PROP_REVISION,
+  PROP_LIVE_EPOCH,
   N_PROPS
 };
 
@@ -108,6 +111,7 @@ somscope_layer_finalize (GObject *object)
   g_clear_pointer (&self->adversarial_bmus, som_array_free);
   g_strfreev (self->class_names);
   g_clear_object (&self->map);
+  g_clear_object (&self->live_map);
   g_clear_pointer (&self->majority, som_array_free);
   g_clear_pointer (&self->purity, som_array_free);
   g_free (self->response);
@@ -175,6 +179,9 @@ somscope_layer_get_property (GObject    *object,
     case PROP_REVISION:
       g_value_set_uint (value, self->revision);
       break;
+    case PROP_LIVE_EPOCH:
+      g_value_set_uint (value, self->live_epoch);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -230,6 +237,7 @@ somscope_layer_class_init (SomscopeLayerClass *klass)
   properties[PROP_ADVERSARIAL_BMU] =
     g_param_spec_int ("adversarial-bmu", NULL, NULL, -1, G_MAXINT, -1, ro);
   properties[PROP_REVISION] = g_param_spec_uint ("revision", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_LIVE_EPOCH] = g_param_spec_uint ("live-epoch", NULL, NULL, 0, G_MAXUINT, 0, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -334,6 +342,9 @@ somscope_layer_set_status (SomscopeLayer       *self,
   g_free (self->message);
   self->message = g_strdup (message);
   self->status = status;
+  /* The intermediate map goes with the training that made it. */
+  if (status != SOMSCOPE_LAYER_STATUS_TRAINING && status != SOMSCOPE_LAYER_STATUS_WAITING)
+    somscope_layer_set_live_map (self, NULL, 0);
   if (status != SOMSCOPE_LAYER_STATUS_TRAINING)
     {
       self->epoch = 0;
@@ -556,6 +567,12 @@ somscope_layer_set_map (SomscopeLayer *self,
   if (self->map != map)
     g_clear_pointer (&self->adversarial_bmus, som_array_free);
   g_set_object (&self->map, map);
+  if (self->live_map != NULL)
+    {
+      g_clear_object (&self->live_map);
+      self->live_epoch = 0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE_EPOCH]);
+    }
   g_clear_pointer (&self->majority, som_array_free);
   g_clear_pointer (&self->purity, som_array_free);
   self->majority = majority;
@@ -638,6 +655,17 @@ somscope_layer_get_map_data (SomscopeLayer *self,
 
   memset (data, 0, sizeof *data);
   data->response_bmu = -1;
+  if (self->live_map != NULL)
+    {
+      /* A map still training: its codebook and U-matrix, nothing that
+       * needs the inputs' BMUs. */
+      data->grid = som_map_get_grid (self->live_map);
+      data->name = self->short_name;
+      data->umatrix = map_array_data (self->live_map, "umatrix", SOM_DTYPE_F32);
+      data->codebook = som_map_get_codebook (self->live_map);
+      data->dim = som_map_get_dim (self->live_map);
+      return TRUE;
+    }
   if (self->map == NULL)
     return FALSE;
 
@@ -656,6 +684,36 @@ somscope_layer_get_map_data (SomscopeLayer *self,
   data->response = self->response;
   data->response_bmu = self->input_bmu;
   return TRUE;
+}
+
+SomMap *
+somscope_layer_get_live_map (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+  return self->live_map;
+}
+
+guint
+somscope_layer_get_live_epoch (SomscopeLayer *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), 0);
+  return self->live_epoch;
+}
+
+void
+somscope_layer_set_live_map (SomscopeLayer *self,
+                             SomMap        *map,
+                             guint          epoch)
+{
+  g_return_if_fail (SOMSCOPE_IS_LAYER (self));
+  g_return_if_fail (!map || SOM_IS_MAP (map));
+
+  if (self->live_map == map && self->live_epoch == epoch)
+    return;
+  g_set_object (&self->live_map, map);
+  self->live_epoch = map != NULL ? epoch : 0;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE_EPOCH]);
+  somscope_layer_bump_revision (self);
 }
 
 SomscopeCodes *

@@ -91,6 +91,14 @@ gboolean             somscope_layer_get_map_data          (SomscopeLayer *self,
                                                            SomMapData    *data);
 /* The codes of the adversarial inputs (after an attack), and their BMUs on
  * the map (N int32, computed in a worker once both exist). */
+/* While the map trains: the map after the last finished epoch (codebook and
+ * U-matrix only), drawn in place of the map until the trained one arrives;
+ * NULL otherwise.  Setting it notifies "live-epoch" and the revision. */
+SomMap              *somscope_layer_get_live_map          (SomscopeLayer *self);
+guint                somscope_layer_get_live_epoch        (SomscopeLayer *self);
+void                 somscope_layer_set_live_map          (SomscopeLayer *self,
+                                                           SomMap        *map,
+                                                           guint          epoch);
 SomscopeCodes       *somscope_layer_get_adversarial_codes (SomscopeLayer *self);
 void                 somscope_layer_set_adversarial_codes (SomscopeLayer *self,
                                                            SomscopeCodes *codes);

@@ -39,6 +39,7 @@ struct _SomscopeMapView
   double          drag_start_x;
   double          drag_start_y;
   gboolean        interacting;   /* a drag or a zoom in progress: draw crisp */
+  guint           n_live_updates;
   guint           settle_id;     /* redraws smooth once a zoom stops */
   GtkGesture     *click;
   GtkGesture     *drag;
@@ -68,7 +69,21 @@ G_DEFINE_FINAL_TYPE (SomscopeMapView, somscope_map_view, GTK_TYPE_WIDGET)
 static gboolean
 has_map (SomscopeMapView *self)
 {
-  return self->layer != NULL && somscope_layer_get_map (self->layer) != NULL;
+  return self->layer != NULL &&
+         (somscope_layer_get_map (self->layer) != NULL || somscope_layer_get_live_map (self->layer) != NULL);
+}
+
+static gboolean
+is_live (SomscopeMapView *self)
+{
+  return self->layer != NULL && somscope_layer_get_live_map (self->layer) != NULL;
+}
+
+/* The map drawn: the one training, else the trained one. */
+static SomMap *
+shown_map (SomscopeMapView *self)
+{
+  return is_live (self) ? somscope_layer_get_live_map (self->layer) : somscope_layer_get_map (self->layer);
 }
 
 static SomView
@@ -125,7 +140,7 @@ get_map_data (SomscopeMapView  *self,
   options->feature = MIN (self->feature, data->dim > 0 ? data->dim - 1 : 0);
   /* Live redraws (a map still training, a zoom or pan in progress) take the
    * renderer's crisp mode, 5–10× cheaper; the settled map is smooth. */
-  options->crisp = self->interacting ||
+  options->crisp = self->interacting || is_live (self) ||
                    somscope_layer_get_status (self->layer) == SOMSCOPE_LAYER_STATUS_TRAINING;
   return TRUE;
 }
@@ -295,7 +310,8 @@ somscope_map_view_snapshot (GtkWidget   *widget,
 
   {
     cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-    int input_bmu = somscope_layer_get_input_bmu (self->layer);
+    gboolean live = is_live (self);
+    int input_bmu = live ? -1 : somscope_layer_get_input_bmu (self->layer);
     guint n_units = som_grid_get_n_units (data.grid);
 
     cairo_translate (cr, self->pan_x, self->pan_y);
@@ -321,7 +337,7 @@ somscope_map_view_snapshot (GtkWidget   *widget,
 
     /* Its adversarial twin's BMU: a cross. */
     {
-      int adv = somscope_layer_get_adversarial_bmu (self->layer);
+      int adv = live ? -1 : somscope_layer_get_adversarial_bmu (self->layer);
 
       if (adv >= 0 && (guint) adv < n_units)
         {
@@ -603,6 +619,13 @@ layer_changed_cb (SomscopeMapView *self)
 }
 
 static void
+layer_live_cb (SomscopeMapView *self)
+{
+  if (is_live (self))
+    self->n_live_updates++;
+}
+
+static void
 layer_overlay_changed_cb (SomscopeMapView *self)
 {
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -716,7 +739,7 @@ move_action (GtkWidget  *widget,
   unit = -1;
   if (has_map (self))
     {
-      SomGrid *grid = som_map_get_grid (somscope_layer_get_map (self->layer));
+      SomGrid *grid = som_map_get_grid (shown_map (self));
       int rows = som_grid_get_rows (grid);
       int cols = som_grid_get_cols (grid);
       int current = self->selected_unit >= 0 ? self->selected_unit : 0;
@@ -822,6 +845,8 @@ somscope_map_view_init (SomscopeMapView *self)
                                   G_CALLBACK (layer_changed_cb), self);
   g_signal_group_connect_swapped (self->layer_signals, "notify::status",
                                   G_CALLBACK (layer_changed_cb), self);
+  g_signal_group_connect_swapped (self->layer_signals, "notify::live-epoch",
+                                  G_CALLBACK (layer_live_cb), self);
   g_signal_group_connect_swapped (self->layer_signals, "notify::status-text",
                                   G_CALLBACK (layer_overlay_changed_cb), self);
   g_signal_group_connect_swapped (self->layer_signals, "notify::input-bmu",
@@ -904,6 +929,13 @@ somscope_map_view_set_selected_unit (SomscopeMapView *self,
   self->selected_unit = unit;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_UNIT]);
+}
+
+guint
+somscope_map_view_get_n_live_updates (SomscopeMapView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), 0);
+  return self->n_live_updates;
 }
 
 int
@@ -993,7 +1025,7 @@ somscope_map_view_dup_unit_text (SomscopeMapView *self,
 
   if (!has_map (self))
     return NULL;
-  map = somscope_layer_get_map (self->layer);
+  map = shown_map (self);
   grid = som_map_get_grid (map);
   if (unit >= som_grid_get_n_units (grid))
     return NULL;
@@ -1006,8 +1038,9 @@ somscope_map_view_dup_unit_text (SomscopeMapView *self,
   if (hits != NULL)
     g_string_append_printf (text, "\n%s %d", _("Hits:"), hits[unit]);
 
-  majority = somscope_layer_get_majority (self->layer);
-  purity = somscope_layer_get_purity (self->layer);
+  /* A map still training has no hits or classes yet. */
+  majority = is_live (self) ? NULL : somscope_layer_get_majority (self->layer);
+  purity = is_live (self) ? NULL : somscope_layer_get_purity (self->layer);
   names = somscope_layer_get_class_names (self->layer);
   if (majority != NULL && purity != NULL)
     {
@@ -1031,7 +1064,7 @@ somscope_map_view_dup_unit_text (SomscopeMapView *self,
   if (umatrix != NULL)
     g_string_append_printf (text, "\n%s %.4g", _("U-height:"), umatrix[unit]);
 
-  response = somscope_layer_get_response (self->layer);
+  response = is_live (self) ? NULL : somscope_layer_get_response (self->layer);
   if (self->view == SOMSCOPE_VIEW_RESPONSE && response != NULL)
     g_string_append_printf (text, "\n%s %.4g", _("Distance to the input:"), response[unit]);
   if (self->view == SOMSCOPE_VIEW_COMPONENT && self->feature < som_map_get_dim (map))

@@ -25,6 +25,9 @@ void           somscope_map_view_set_view          (SomscopeMapView *self,
 int            somscope_map_view_get_selected_unit (SomscopeMapView *self);
 void           somscope_map_view_set_selected_unit (SomscopeMapView *self,
                                                     int              unit);
+/* How many intermediate maps (one per training epoch) of its layer the view
+ * was handed to draw. */
+guint          somscope_map_view_get_n_live_updates (SomscopeMapView *self);
 /* The unit under the pointer (outlined, with a tooltip), or -1. */
 int            somscope_map_view_get_hover_unit    (SomscopeMapView *self);
 /* Whether the map is drawn in the renderer's crisp mode (live redraws:

@@ -877,6 +877,64 @@ test_settings_retrain (void)
   wait_for (maps_have_rows, GUINT_TO_POINTER (6), "maps with 6 rows");
 }
 
+typedef struct
+{
+  SomscopeMapView *view;
+  guint            updates;
+  guint            crisp;
+  guint            last_epoch;
+  gboolean         in_order;
+} LiveWatch;
+
+static void
+live_epoch_cb (SomscopeLayer *layer,
+               GParamSpec    *pspec,
+               LiveWatch     *w)
+{
+  SomMap *live = somscope_layer_get_live_map (layer);
+
+  if (live == NULL)
+    return;
+  w->updates++;
+  w->in_order &= somscope_layer_get_live_epoch (layer) == w->last_epoch + 1;
+  w->last_epoch = somscope_layer_get_live_epoch (layer);
+  /* Live redraws take the renderer's crisp mode. */
+  if (somscope_map_view_get_crisp (w->view))
+    w->crisp++;
+  g_assert_nonnull (som_map_get_array (live, "umatrix"));
+}
+
+/* While the maps retrain, the map view is handed the map after every epoch
+ * but the last (whose codebook comes as the trained map), in order, and
+ * draws them crisp; once trained it shows the final map, smooth. */
+static void
+test_live_training (void)
+{
+  GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  SomscopeMapView *view = somscope_window_get_map_view (window);
+  SomscopeLayer *layer = somscope_map_view_get_layer (view);
+  guint before = somscope_map_view_get_n_live_updates (view);
+  LiveWatch w = { view, 0, 0, 0, TRUE };
+  gulong id;
+
+  g_assert_nonnull (layer);
+  id = g_signal_connect (layer, "notify::live-epoch", G_CALLBACK (live_epoch_cb), &w);
+  g_settings_set_int (settings, "som-epochs", 6);
+  g_settings_set_int (settings, "som-rows", 7);
+  wait_for (maps_have_rows, GUINT_TO_POINTER (7), "maps with 7 rows");
+  g_signal_handler_disconnect (layer, id);
+
+  g_test_message ("%u intermediate maps reached the view", somscope_map_view_get_n_live_updates (view) - before);
+  g_assert_cmpuint (somscope_map_view_get_n_live_updates (view) - before, >=, 2);
+  g_assert_cmpuint (w.updates, ==, 6 - 1);
+  g_assert_cmpuint (somscope_map_view_get_n_live_updates (view) - before, ==, w.updates);
+  g_assert_true (w.in_order);
+  g_assert_cmpuint (w.crisp, ==, w.updates);
+  g_assert_null (somscope_layer_get_live_map (layer));
+  g_assert_false (somscope_map_view_get_crisp (view));
+  g_assert_cmpuint (som_grid_get_rows (som_map_get_grid (somscope_layer_get_map (layer))), ==, 7);
+}
+
 static guint
 count_rows (GtkListBox *list)
 {
@@ -1000,6 +1058,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/activations", test_activations);
   g_test_add_func ("/app/corrupt-model", test_corrupt_model);
   g_test_add_func ("/app/settings-retrain", test_settings_retrain);
+  g_test_add_func ("/app/live-training", test_live_training);
   g_test_add_func ("/app/recent-files", test_recent_files);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
