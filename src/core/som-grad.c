@@ -8,13 +8,18 @@
 #include <math.h>
 #include <string.h>
 
+#include "onnx.pb-c.h"
 #include "som-grad.h"
 #include "som-ops-private.h"
 
 /* What a backward function sees: the node, its forward inputs and outputs
  * (constants included), the gradients of its outputs (NULL where none flows
  * back) and accumulators for the inputs that need a gradient (NULL for the
- * others).  Accumulators start at zero; functions add into them. */
+ * others).  Functions add into the accumulators, except where fresh[k] says
+ * that din[k] holds no values yet: then they write it whole (and clear
+ * fresh[k]), or take over the output gradient's buffer (steal_dout).  The
+ * functions marked GRAD_ADD_ONLY in the table only add: the pass zeroes
+ * their fresh accumulators first. */
 typedef struct
 {
   SomModel    *model;
@@ -23,6 +28,8 @@ typedef struct
   SomTensor  **out;
   SomTensor  **dout;
   SomTensor  **din;
+  gboolean    *fresh;
+  SomTensor  **grads;   /* the pass's gradient table, by value id */
 } GradCtx;
 
 typedef gboolean (*GradFunc) (GradCtx *g, GError **error);
@@ -73,12 +80,63 @@ accumulate (SomTensor *dst, const float *src)
   _som_parallel_for (dst->n, 1 << 16, add_range, &a);
 }
 
+/* din[k] = src when fresh, else din[k] += src */
+static void
+write_or_add (GradCtx *g, guint k, const float *src)
+{
+  if (g->fresh[k])
+    {
+      memcpy (g->din[k]->data, src, g->din[k]->n * sizeof (float));
+      g->fresh[k] = FALSE;
+    }
+  else
+    accumulate (g->din[k], src);
+}
+
+static void
+zero_fresh (GradCtx *g, guint k)
+{
+  if (g->din[k] != NULL && g->fresh[k])
+    {
+      memset (g->din[k]->data, 0, g->din[k]->n * sizeof (float));
+      g->fresh[k] = FALSE;
+    }
+}
+
+/* Nobody but the gradient table holds @t's data. */
+static gboolean
+exclusive (SomTensor *t)
+{
+  return g_atomic_ref_count_compare (&t->ref, 1)
+         && (t->base == NULL || g_atomic_ref_count_compare (&t->base->ref, 1));
+}
+
+/* When din[kin] is fresh and the gradient of output kout is held by the
+ * table alone (it dies after this node), input kin's gradient becomes that
+ * buffer, seen with the input's shape: no copy.  Returns whether it did;
+ * din[kin] then holds dout[kout]'s values. */
+static gboolean
+steal_dout (GradCtx *g, guint kin, guint kout)
+{
+  SomTensor *d = g->dout[kout], *x = g->in[kin], *v;
+  int id = g->node->in[kin];
+
+  if (g->din[kin] == NULL || !g->fresh[kin] || d == NULL || d->n != x->n || d->dtype != SOM_DTYPE_F32
+      || !exclusive (d))
+    return FALSE;
+  v = _som_tensor_view (d, x->ndim, x->shape);
+  _som_tensor_unref (g->grads[id]);
+  g->grads[id] = g->din[kin] = v;
+  g->fresh[kin] = FALSE;
+  return TRUE;
+}
+
 /* Views and identities: the gradient passes through element for element. */
 static gboolean
 grad_identity (GradCtx *g, GError **error)
 {
-  if (g->din[0] != NULL && g->dout[0] != NULL)
-    accumulate (g->din[0], g->dout[0]->data);
+  if (g->din[0] != NULL && g->dout[0] != NULL && !steal_dout (g, 0, 0))
+    write_or_add (g, 0, g->dout[0]->data);
   return TRUE;
 }
 
@@ -109,10 +167,28 @@ static const struct { const char *name; GUnOp op; } grad_unary_ops[] = {
 typedef struct
 {
   GUnOp op;
+  gboolean assign;
   float alpha, beta, gamma, lo, hi;
   const float *x, *y, *dy;
   float *dx;
 } UnGrad;
+
+/* Relu: the output gradient where the output is positive (y > 0 exactly
+ * where x > 0); dx may be dy itself. */
+static void
+relu_grad_range (gsize b, gsize e, gpointer data)
+{
+  UnGrad *u = data;
+  const float *y = u->y, *dy = u->dy;
+  float *dx = u->dx;
+
+  if (u->assign)
+    for (gsize i = b; i < e; i++)
+      dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  else
+    for (gsize i = b; i < e; i++)
+      dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
 
 static void
 unary_grad_range (gsize b, gsize e, gpointer data)
@@ -160,7 +236,10 @@ unary_grad_range (gsize b, gsize e, gpointer data)
           break;
         default: d = 0.0f;
         }
-      dx[i] += dy[i] * d;
+      if (u->assign)
+        dx[i] = dy[i] * d;
+      else
+        dx[i] += dy[i] * d;
     }
 }
 
@@ -204,8 +283,12 @@ grad_unary (GradCtx *g, GError **error)
   u.x = g->in[0]->data;
   u.y = g->out[0]->data;
   u.dy = g->dout[0]->data;
+  /* write in place over the dying output gradient when possible */
+  u.assign = g->fresh[0];
+  steal_dout (g, 0, 0);
+  g->fresh[0] = FALSE;
   u.dx = g->din[0]->data;
-  _som_parallel_for (g->din[0]->n, 1 << 14, unary_grad_range, &u);
+  _som_parallel_for (g->din[0]->n, 1 << 14, u.op == G_RELU ? relu_grad_range : unary_grad_range, &u);
   return TRUE;
 }
 
@@ -312,6 +395,43 @@ binary_grad_range (gsize b, gsize e, gpointer data)
     }
 }
 
+typedef struct
+{
+  float *dst;
+  const float *src;
+  float scale;
+  gboolean assign;
+} Axpy;
+
+static void
+axpy_range (gsize b, gsize e, gpointer data)
+{
+  Axpy *a = data;
+  float s = a->scale;
+
+  if (a->assign)
+    for (gsize i = b; i < e; i++)
+      a->dst[i] = s * a->src[i];
+  else
+    for (gsize i = b; i < e; i++)
+      a->dst[i] += s * a->src[i];
+}
+
+/* din[k] (=|+=) scale · src */
+static void
+write_or_add_scaled (GradCtx *g, guint k, const float *src, float scale)
+{
+  Axpy a = { g->din[k]->data, src, scale, g->fresh[k] };
+
+  if (scale == 1.0f)
+    {
+      write_or_add (g, k, src);
+      return;
+    }
+  _som_parallel_for (g->din[k]->n, 1 << 14, axpy_range, &a);
+  g->fresh[k] = FALSE;
+}
+
 static gboolean
 grad_binary (GradCtx *g, GError **error)
 {
@@ -329,6 +449,36 @@ grad_binary (GradCtx *g, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (map); i++)
     if (strcmp (g->node->op, map[i].name) == 0)
       bg.op = map[i].op;
+  if (bg.op == B_ADD || bg.op == B_SUB || bg.op == B_MEAN)
+    {
+      /* no broadcasting: each input's gradient is ± the output's (÷ n) */
+      gboolean same = TRUE;
+      guint n_in = 0;
+      for (guint k = 0; k < g->node->n_in; k++)
+        if (g->in[k] != NULL)
+          {
+            n_in++;
+            if (g->in[k]->dtype != SOM_DTYPE_F32 || g->in[k]->n != y->n)
+              same = FALSE;
+          }
+      if (same)
+        {
+          int stolen = -1;
+          for (guint k = 0; k < g->node->n_in; k++)
+            {
+              float scale = bg.op == B_MEAN ? 1.0f / n_in : bg.op == B_SUB && k == 1 ? -1.0f : 1.0f;
+              if (g->din[k] == NULL)
+                continue;
+              if (scale == 1.0f && stolen < 0 && steal_dout (g, k, 0))
+                stolen = k;
+              else
+                write_or_add_scaled (g, k, g->dout[0]->data, scale);
+            }
+          return TRUE;
+        }
+    }
+  for (guint k = 0; k < g->node->n_in; k++)
+    zero_fresh (g, k);
   bg.ndim = y->ndim;
   bg.shape = y->shape;
   bg.y = y->data;
@@ -444,42 +594,62 @@ typedef struct
   const float *dcols;    /* K × ncols */
   float *dx;             /* image 0 of the chunk, group offset applied */
   gint64 img_stride, Cg, cnt, ncols;
+  gboolean zero;         /* the planes hold no values yet */
   const Win *w;
 } Col2im;
 
-/* One (image, channel) plane per item: no two items write the same pixel. */
+/* The valid output positions [lo, hi) of kernel tap @k along one axis:
+ * 0 <= o·s − pb + k·d < in. */
+static inline void
+tap_range (gint64 k, gint64 s, gint64 d, gint64 pb, gint64 in, gint64 out, gint64 *lo, gint64 *hi)
+{
+  gint64 off = k * d - pb;
+  gint64 a = off >= 0 ? 0 : (-off + s - 1) / s;
+  gint64 b = in - off <= 0 ? 0 : (in - off - 1) / s + 1;
+
+  *lo = MIN (a, out);
+  *hi = CLAMP (b, *lo, out);
+}
+
+/* One (image, channel) plane per item: no two items write the same pixel.
+ * Loops run over the valid range of each kernel tap, without tests. */
 static void
 col2im_range (gsize b, gsize e, gpointer data)
 {
   Col2im *ci = data;
   const Win *w = ci->w;
   gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1], ohw = OH * OW;
+  gint64 sh = w->s[0], sw = w->s[1];
 
   for (gsize item = b; item < e; item++)
     {
       gint64 img = item / ci->Cg, cc = item % ci->Cg;
       float *dst = ci->dx + img * ci->img_stride + cc * H * W;
+      if (ci->zero)
+        memset (dst, 0, H * W * sizeof (float));
       for (gint64 ki = 0; ki < w->k[0]; ki++)
-        for (gint64 kj = 0; kj < w->k[1]; kj++)
-          {
-            gint64 row = (cc * w->k[0] + ki) * w->k[1] + kj;
-            const float *src = ci->dcols + row * ci->ncols + img * ohw;
-            for (gint64 oh = 0; oh < OH; oh++)
-              {
-                gint64 ih = oh * w->s[0] - w->pb[0] + ki * w->d[0];
-                const float *srow = src + oh * OW;
-                float *drow;
-                if (ih < 0 || ih >= H)
-                  continue;
-                drow = dst + ih * W;
-                for (gint64 ow = 0; ow < OW; ow++)
-                  {
-                    gint64 iw = ow * w->s[1] - w->pb[1] + kj * w->d[1];
-                    if (iw >= 0 && iw < W)
-                      drow[iw] += srow[ow];
-                  }
-              }
-          }
+        {
+          gint64 oh0, oh1;
+          tap_range (ki, sh, w->d[0], w->pb[0], H, OH, &oh0, &oh1);
+          for (gint64 kj = 0; kj < w->k[1]; kj++)
+            {
+              gint64 row = (cc * w->k[0] + ki) * w->k[1] + kj;
+              const float *src = ci->dcols + row * ci->ncols + img * ohw;
+              gint64 ow0, ow1, offw = kj * w->d[1] - w->pb[1];
+              tap_range (kj, sw, w->d[1], w->pb[1], W, OW, &ow0, &ow1);
+              for (gint64 oh = oh0; oh < oh1; oh++)
+                {
+                  const float *srow = src + oh * OW;
+                  float *drow = dst + (oh * sh - w->pb[0] + ki * w->d[0]) * W + offw;
+                  if (sw == 1)
+                    for (gint64 ow = ow0; ow < ow1; ow++)
+                      drow[ow] += srow[ow];
+                  else
+                    for (gint64 ow = ow0; ow < ow1; ow++)
+                      drow[ow * sw] += srow[ow];
+                }
+            }
+        }
     }
 }
 
@@ -526,6 +696,136 @@ depthwise_grad_range (gsize b, gsize e, gpointer data)
     }
 }
 
+/* A stride-1 convolution's input gradient is itself a stride-1 convolution:
+ * of dY with the weights flipped in space and with input and output channels
+ * swapped (per group), padded by (k−1)·d − pads.  The forward Conv kernel
+ * computes it, with whatever it does best for the shape.  FALSE with no
+ * error when the geometry does not allow it (pads larger than the window). */
+static gboolean
+conv_grad_by_conv (GradCtx *g, gboolean *done, GError **error)
+{
+  SomTensor *x = g->in[0], *wt = g->in[1], *dy = g->dout[0];
+  guint nsp = x->ndim - 2, n;
+  gint64 group = _som_node_attr_int (g->node, "group", 1);
+  gint64 strides[3], dil[3], pads[6], kvol = 1, M = wt->shape[0], C = x->shape[1], Mg, Cg;
+  const gint64 *v;
+  SomAttr attrs[4];
+  SomNode node;
+  SomTensor *ins[2], *outs[1];
+  SomOpCtx c;
+  g_autoptr(SomTensor) wflip = NULL;
+  g_autoptr(SomTensor) tmp = NULL;
+  SomTensor *dx;
+  const char *auto_pad = _som_node_attr_string (g->node, "auto_pad", "NOTSET");
+
+  *done = FALSE;
+  if (nsp < 1 || nsp > 3 || group <= 0 || M % group != 0 || C % group != 0)
+    return TRUE;
+  for (guint i = 0; i < nsp; i++)
+    {
+      strides[i] = 1;
+      dil[i] = 1;
+      pads[i] = pads[i + nsp] = 0;
+    }
+  if ((v = _som_node_attr_ints (g->node, "strides", &n)) != NULL)
+    {
+      if (n != nsp)
+        return TRUE;
+      for (guint i = 0; i < nsp; i++)
+        if (v[i] != 1)
+          return TRUE;
+    }
+  if ((v = _som_node_attr_ints (g->node, "dilations", &n)) != NULL)
+    {
+      if (n != nsp)
+        return TRUE;
+      memcpy (dil, v, nsp * sizeof (gint64));
+    }
+  for (guint i = 0; i < nsp; i++)
+    {
+      /* the begin pad from the forward geometry (auto_pad included): with
+       * stride 1, out = in + pb + pe − ek + 1 */
+      gint64 ek = (wt->shape[2 + i] - 1) * dil[i] + 1, in = x->shape[2 + i], out = dy->shape[2 + i], pb;
+      if (strcmp (auto_pad, "NOTSET") == 0 || strcmp (auto_pad, "VALID") == 0)
+        {
+          guint np;
+          const gint64 *pv = _som_node_attr_ints (g->node, "pads", &np);
+          pb = strcmp (auto_pad, "NOTSET") == 0 && pv != NULL && np == 2 * nsp ? pv[i] : 0;
+        }
+      else if (g_str_has_prefix (auto_pad, "SAME"))
+        {
+          gint64 total = MAX (0, out - 1 + ek - in);
+          pb = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
+        }
+      else
+        return TRUE;
+      pads[i] = ek - 1 - pb;
+      pads[i + nsp] = in - out + pb;         /* ek − 1 − pe */
+      if (pads[i] < 0 || pads[i + nsp] < 0)
+        return TRUE;
+      kvol *= wt->shape[2 + i];
+    }
+  Mg = M / group;
+  Cg = C / group;
+  {
+    gint64 shape[SOM_ARRAY_MAX_DIMS];
+    const float *src;
+    float *dst;
+    shape[0] = C;
+    shape[1] = Mg;
+    for (guint i = 0; i < nsp; i++)
+      shape[2 + i] = wt->shape[2 + i];
+    wflip = _som_tensor_new (SOM_DTYPE_F32, wt->ndim, shape, error);
+    if (wflip == NULL)
+      return FALSE;
+    src = wt->data;
+    dst = wflip->data;
+    for (gint64 gr = 0; gr < group; gr++)
+      for (gint64 m = 0; m < Mg; m++)
+        for (gint64 cc = 0; cc < Cg; cc++)
+          {
+            const float *s = src + ((gr * Mg + m) * Cg + cc) * kvol;
+            float *d = dst + ((gr * Cg + cc) * Mg + m) * kvol;
+            for (gint64 k = 0; k < kvol; k++)
+              d[kvol - 1 - k] = s[k];
+          }
+  }
+  if (g->fresh[0])
+    dx = g->din[0];
+  else
+    {
+      tmp = _som_tensor_new (SOM_DTYPE_F32, x->ndim, x->shape, error);
+      if (tmp == NULL)
+        return FALSE;
+      dx = tmp;
+    }
+  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = strides, .n_ints = nsp };
+  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = dil, .n_ints = nsp };
+  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = pads, .n_ints = 2 * nsp };
+  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                         .i = group };
+  node = *g->node;
+  node.attrs = attrs;
+  node.n_attrs = G_N_ELEMENTS (attrs);
+  node.n_in = 2;
+  node.n_out = 1;
+  ins[0] = dy;
+  ins[1] = wflip;
+  outs[0] = dx;
+  c = (SomOpCtx) { g->model, &node, ins, outs, 2, 1, som_model_get_path (g->model) };
+  if (!_som_conv_compute (&c, error))
+    return FALSE;
+  if (dx == g->din[0])
+    g->fresh[0] = FALSE;
+  else
+    accumulate (g->din[0], dx->data);
+  *done = TRUE;
+  return TRUE;
+}
+
 static gboolean
 grad_conv (GradCtx *g, GError **error)
 {
@@ -533,14 +833,19 @@ grad_conv (GradCtx *g, GError **error)
   gint64 group = _som_node_attr_int (g->node, "group", 1);
   gint64 kernel[2] = { 1, 1 };
   gint64 N, C, M, Cg, Mg, K, ohw, hw, nb;
+  gboolean done;
   Win w;
-  g_autofree float *dcols = NULL, *tmp = NULL;
+  float *dcols, *tmp;
 
   if (dyt == NULL)
     return TRUE;
   if (g->din[1] != NULL || (g->node->n_in > 2 && g->din[2] != NULL))
     return grad_error (g, error, "weights that depend on the input are not supported");
   if (g->din[0] == NULL)
+    return TRUE;
+  if (!conv_grad_by_conv (g, &done, error))
+    return FALSE;
+  if (done)
     return TRUE;
   for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
@@ -555,23 +860,30 @@ grad_conv (GradCtx *g, GError **error)
   ohw = w.out[0] * w.out[1];
   hw = w.in[0] * w.in[1];
   if (N == 0 || ohw == 0)
-    return TRUE;
+    {
+      zero_fresh (g, 0);
+      return TRUE;
+    }
 
   if (group == C && group == M)
     {
       DwGrad dg = { dyt->data, wt->data, g->din[0]->data, C, &w };
+      zero_fresh (g, 0);
       _som_parallel_for (N * C, 4, depthwise_grad_range, &dg);
       return TRUE;
     }
 
-  nb = MAX (1, MIN (N, (4 << 20) / MAX (K * ohw, 1)));
-  dcols = g_try_malloc (sizeof (float) * K * nb * ohw);
-  tmp = g_try_malloc (sizeof (float) * Mg * nb * ohw);
+  /* dcols = Wᵀ·dY over a chunk of images (≥ 256 columns for sgemm, columns
+   * that stay in cache when that allows), then col2im into dX */
+  nb = MAX ((256 + ohw - 1) / ohw, (256 << 10) / MAX (K * ohw, 1));
+  nb = CLAMP (nb, 1, N);
+  dcols = _som_buffer_alloc (sizeof (float) * K * nb * ohw);
+  tmp = _som_buffer_alloc (sizeof (float) * Mg * nb * ohw);
   if (dcols == NULL || tmp == NULL)
     {
-      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "%s: node %s (Conv): out of memory for the gradient buffers",
-                   som_model_get_path (g->model), g->node->name);
-      return FALSE;
+      _som_buffer_free (dcols);
+      _som_buffer_free (tmp);
+      return grad_error (g, error, "out of memory for the gradient buffers");
     }
   for (gint64 n0 = 0; n0 < N; n0 += nb)
     {
@@ -579,7 +891,7 @@ grad_conv (GradCtx *g, GError **error)
       for (gint64 gr = 0; gr < group; gr++)
         {
           const float *wg = (const float *) wt->data + gr * Mg * K;
-          Col2im ci = { dcols, F (g->din[0]) + (n0 * C + gr * Cg) * hw, C * hw, Cg, cnt, ncols, &w };
+          Col2im ci = { dcols, F (g->din[0]) + (n0 * C + gr * Cg) * hw, C * hw, Cg, cnt, ncols, g->fresh[0], &w };
           /* dY of this group as Mg × (cnt·ohw) */
           for (gint64 i = 0; i < cnt; i++)
             for (gint64 m = 0; m < Mg; m++)
@@ -590,6 +902,9 @@ grad_conv (GradCtx *g, GError **error)
           _som_parallel_for (cnt * Cg, 2, col2im_range, &ci);
         }
     }
+  g->fresh[0] = FALSE;
+  _som_buffer_free (dcols);
+  _som_buffer_free (tmp);
   return TRUE;
 }
 
@@ -690,6 +1005,8 @@ grad_pool (GradCtx *g, GError **error)
       gboolean max = strcmp (g->node->op, "GlobalMaxPool") == 0;
       const float *gy = g->dout[0]->data;
       float *dx = g->din[0]->data;
+      if (max)
+        zero_fresh (g, 0);
       for (gsize p = 0; p < planes; p++)
         {
           const float *src = (const float *) x->data + p * len;
@@ -702,6 +1019,12 @@ grad_pool (GradCtx *g, GError **error)
               if (len > 0)
                 dx[p * len + best] += gy[p];
             }
+          else if (g->fresh[0])
+            {
+              float s = gy[p] / (float) MAX (len, 1);
+              for (gsize i = 0; i < len; i++)
+                dx[p * len + i] = s;
+            }
           else
             {
               float s = gy[p] / (float) MAX (len, 1);
@@ -709,6 +1032,7 @@ grad_pool (GradCtx *g, GError **error)
                 dx[p * len + i] += s;
             }
         }
+      g->fresh[0] = FALSE;
       return TRUE;
     }
   {
@@ -720,6 +1044,7 @@ grad_pool (GradCtx *g, GError **error)
                    _som_node_attr_int (g->node, "count_include_pad", 0) != 0, { 0, 0 } };
     if (ks == NULL || !window_of (g, x, y, ks, &w, error))
       return ks == NULL ? grad_error (g, error, "no kernel_shape") : FALSE;
+    zero_fresh (g, 0);
     if ((pads = _som_node_attr_ints (g->node, "pads", &n)) != NULL && n == 2 * (x->ndim - 2))
       for (guint i = 0; i < x->ndim - 2; i++)
         p.pe[i + 4 - x->ndim] = pads[i + x->ndim - 2];
@@ -742,17 +1067,21 @@ grad_gemm (GradCtx *g, GError **error)
 
   if (dY == NULL)
     return TRUE;
+  for (guint k = 1; k < g->node->n_in && k < 3; k++)
+    zero_fresh (g, k);
   M = ta ? A->shape[1] : A->shape[0];
   K = ta ? A->shape[0] : A->shape[1];
   N = tb ? B->shape[0] : B->shape[1];
   if (g->din[0] != NULL)
     {
+      float b0 = g->fresh[0] ? 0.0f : 1.0f;
       if (!ta)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, tb ? CblasNoTrans : CblasTrans, M, K, N, alpha,
-                     dY->data, N, B->data, tb ? K : N, 1.0f, g->din[0]->data, K);
+                     dY->data, N, B->data, tb ? K : N, b0, g->din[0]->data, K);
       else
         cblas_sgemm (CblasRowMajor, tb ? CblasTrans : CblasNoTrans, CblasTrans, K, M, N, alpha,
-                     B->data, tb ? K : N, dY->data, N, 1.0f, g->din[0]->data, M);
+                     B->data, tb ? K : N, dY->data, N, b0, g->din[0]->data, M);
+      g->fresh[0] = FALSE;
     }
   if (g->din[1] != NULL)
     {
@@ -1231,25 +1560,29 @@ grad_cast (GradCtx *g, GError **error)
 
 /* ---- the table ---------------------------------------------------------------------- */
 
-static const struct { const char *op; GradFunc func; } grad_table[] = {
+/* GRAD_ADD_ONLY: the function adds into its accumulators (see GradCtx). */
+enum { GRAD_ADD_ONLY = 1 };
+
+static const struct { const char *op; GradFunc func; int flags; } grad_table[] = {
   { "Abs", grad_unary }, { "Add", grad_binary }, { "AveragePool", grad_pool },
-  { "BatchNormalization", grad_batchnorm }, { "Cast", grad_cast }, { "Ceil", grad_zero },
-  { "Celu", grad_unary }, { "Clip", grad_unary }, { "Concat", grad_concat }, { "Conv", grad_conv },
-  { "Cos", grad_unary }, { "Div", grad_binary }, { "Dropout", grad_identity }, { "Elu", grad_unary },
-  { "Erf", grad_unary }, { "Exp", grad_unary }, { "Expand", grad_expand }, { "Flatten", grad_identity },
-  { "Floor", grad_zero }, { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool },
-  { "GlobalMaxPool", grad_pool }, { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary },
-  { "Identity", grad_identity }, { "LeakyRelu", grad_unary }, { "Log", grad_unary },
-  { "LogSoftmax", grad_softmax }, { "MatMul", grad_matmul }, { "Max", grad_binary },
-  { "MaxPool", grad_pool }, { "Mean", grad_binary }, { "Min", grad_binary }, { "Mish", grad_unary },
-  { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary }, { "Pad", grad_pad },
-  { "Pow", grad_binary }, { "Reciprocal", grad_unary }, { "ReduceMean", grad_reduce },
-  { "ReduceSum", grad_reduce }, { "Relu", grad_unary }, { "Reshape", grad_identity },
+  { "BatchNormalization", grad_batchnorm, GRAD_ADD_ONLY }, { "Cast", grad_cast }, { "Ceil", grad_zero },
+  { "Celu", grad_unary }, { "Clip", grad_unary }, { "Concat", grad_concat, GRAD_ADD_ONLY },
+  { "Conv", grad_conv }, { "Cos", grad_unary }, { "Div", grad_binary }, { "Dropout", grad_identity },
+  { "Elu", grad_unary }, { "Erf", grad_unary }, { "Exp", grad_unary },
+  { "Expand", grad_expand, GRAD_ADD_ONLY }, { "Flatten", grad_identity }, { "Floor", grad_zero },
+  { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool }, { "GlobalMaxPool", grad_pool },
+  { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary }, { "Identity", grad_identity },
+  { "LeakyRelu", grad_unary }, { "Log", grad_unary }, { "LogSoftmax", grad_softmax, GRAD_ADD_ONLY },
+  { "MatMul", grad_matmul, GRAD_ADD_ONLY }, { "Max", grad_binary }, { "MaxPool", grad_pool },
+  { "Mean", grad_binary }, { "Min", grad_binary }, { "Mish", grad_unary }, { "Mul", grad_binary },
+  { "Neg", grad_unary }, { "PRelu", grad_binary }, { "Pad", grad_pad, GRAD_ADD_ONLY }, { "Pow", grad_binary },
+  { "Reciprocal", grad_unary }, { "ReduceMean", grad_reduce, GRAD_ADD_ONLY },
+  { "ReduceSum", grad_reduce, GRAD_ADD_ONLY }, { "Relu", grad_unary }, { "Reshape", grad_identity },
   { "Round", grad_zero }, { "Selu", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
-  { "Sin", grad_unary }, { "Slice", grad_slice }, { "Softmax", grad_softmax },
-  { "Softplus", grad_unary }, { "Softsign", grad_unary }, { "Split", grad_split },
+  { "Sin", grad_unary }, { "Slice", grad_slice, GRAD_ADD_ONLY }, { "Softmax", grad_softmax, GRAD_ADD_ONLY },
+  { "Softplus", grad_unary }, { "Softsign", grad_unary }, { "Split", grad_split, GRAD_ADD_ONLY },
   { "Sqrt", grad_unary }, { "Squeeze", grad_identity }, { "Sub", grad_binary }, { "Sum", grad_binary },
-  { "Tanh", grad_unary }, { "ThresholdedRelu", grad_unary }, { "Transpose", grad_transpose },
+  { "Tanh", grad_unary }, { "ThresholdedRelu", grad_unary }, { "Transpose", grad_transpose, GRAD_ADD_ONLY },
   { "Unsqueeze", grad_identity },
 };
 
@@ -1262,12 +1595,22 @@ static const char * const no_grad_ops[] = {
 };
 
 static GradFunc
-grad_lookup (const char *op)
+grad_lookup_flags (const char *op, int *flags)
 {
   for (guint i = 0; i < G_N_ELEMENTS (grad_table); i++)
     if (strcmp (grad_table[i].op, op) == 0)
-      return grad_table[i].func;
+      {
+        if (flags != NULL)
+          *flags = grad_table[i].flags;
+        return grad_table[i].func;
+      }
   return NULL;
+}
+
+static GradFunc
+grad_lookup (const char *op)
+{
+  return grad_lookup_flags (op, NULL);
 }
 
 /* ---- planning: which values carry a gradient ----------------------------------- */
@@ -1502,7 +1845,10 @@ som_model_input_gradient (SomModel *model, const SomArray *images, const gint32 
     {
       SomNode *n = _som_model_get_node (model, i);
       g_autofree SomTensor **in = NULL, **out = NULL, **dout = NULL, **din = NULL;
+      g_autofree gboolean *fresh = NULL;
       gboolean any_out = FALSE, any_in = FALSE;
+      GradFunc func;
+      int flags = 0;
       GradCtx g;
 
       for (guint k = 0; k < n->n_out; k++)
@@ -1517,17 +1863,42 @@ som_model_input_gradient (SomModel *model, const SomArray *images, const gint32 
         goto out;
       in = g_new0 (SomTensor *, MAX (n->n_in, 1));
       din = g_new0 (SomTensor *, MAX (n->n_in, 1));
+      fresh = g_new0 (gboolean, MAX (n->n_in, 1));
       out = g_new0 (SomTensor *, MAX (n->n_out, 1));
       dout = g_new0 (SomTensor *, MAX (n->n_out, 1));
+      func = grad_lookup_flags (n->op, &flags);
       for (guint k = 0; k < n->n_in; k++)
         if (n->in[k] >= 0)
           {
-            in[k] = VAL (n->in[k]);
-            if (p.req[n->in[k]] && p.need[n->in[k]])
+            int id = n->in[k];
+            in[k] = VAL (id);
+            if (p.req[id] && p.need[id])
               {
-                if (grads[n->in[k]] == NULL && (grads[n->in[k]] = zeros_like (in[k], error)) == NULL)
-                  goto out;
-                din[k] = grads[n->in[k]];
+                gboolean repeated = FALSE;
+                for (guint j = 0; j < k; j++)
+                  if (n->in[j] == id)
+                    repeated = TRUE;
+                if (grads[id] == NULL)
+                  {
+                    /* not zeroed: the first contribution is written, not added */
+                    grads[id] = _som_tensor_new (SOM_DTYPE_F32, in[k]->ndim, in[k]->shape, error);
+                    if (grads[id] == NULL)
+                      goto out;
+                    fresh[k] = TRUE;
+                  }
+                din[k] = grads[id];
+                if (fresh[k] && (repeated || (flags & GRAD_ADD_ONLY)))
+                  {
+                    memset (din[k]->data, 0, din[k]->n * sizeof (float));
+                    fresh[k] = FALSE;
+                  }
+                if (repeated)
+                  for (guint j = 0; j < k; j++)
+                    if (n->in[j] == id && fresh[j])
+                      {
+                        memset (din[k]->data, 0, din[k]->n * sizeof (float));
+                        fresh[j] = FALSE;
+                      }
               }
           }
       for (guint k = 0; k < n->n_out; k++)
@@ -1536,9 +1907,13 @@ som_model_input_gradient (SomModel *model, const SomArray *images, const gint32 
             out[k] = VAL (n->out[k]);
             dout[k] = p.need[n->out[k]] ? grads[n->out[k]] : NULL;
           }
-      g = (GradCtx) { model, n, in, out, dout, din };
-      if (!grad_lookup (n->op) (&g, error))
+      g = (GradCtx) { model, n, in, out, dout, din, fresh, grads };
+      if (!func (&g, error))
         goto out;
+      /* what the function did not write gets no gradient from this node */
+      for (guint k = 0; k < n->n_in; k++)
+        if (din[k] != NULL && fresh[k])
+          memset (din[k]->data, 0, din[k]->n * sizeof (float));
       /* the output gradients are no longer needed */
       for (guint k = 0; k < n->n_out; k++)
         if (n->out[k] >= 0 && n->out[k] != p.input_id)

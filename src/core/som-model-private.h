@@ -56,6 +56,13 @@ double     _som_tensor_get_f64      (const SomTensor *t,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomTensor, _som_tensor_unref)
 
+/* Scratch and tensor memory, 64-byte aligned, through a cache of freed
+ * buffers of the same size (som-tensor.c): no page faults batch after batch.
+ * _som_buffer_alloc returns NULL only when @bytes is absurd. */
+gpointer   _som_buffer_alloc        (gsize         bytes);
+void       _som_buffer_free         (gpointer      p);
+void       _som_buffer_cache_clear  (void);
+
 typedef struct
 {
   char       *name;

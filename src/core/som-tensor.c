@@ -8,6 +8,111 @@
 
 #include "som-model-private.h"
 
+/* ---- buffer cache ----------------------------------------------------------------
+ * The executor allocates the same large buffers for every batch (activations,
+ * gradients, im2col columns).  Fresh pages from the kernel cost a page fault
+ * each, so freed buffers of 32 KiB or more wait here, keyed by their exact
+ * size, for the next batch; at most 256 MiB stay cached (least recently freed
+ * go first).  The sanitizer builds bypass the cache so that use-after-free
+ * stays visible. */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SOM_BUFFER_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SOM_BUFFER_CACHE 0
+#endif
+#endif
+#ifndef SOM_BUFFER_CACHE
+#define SOM_BUFFER_CACHE 1
+#endif
+
+#define BUFFER_ALIGN     64
+#define BUFFER_CACHE_MIN (32u << 10)
+#define BUFFER_CACHE_MAX ((gsize) 256 << 20)
+
+static GMutex  buffer_lock;
+static GQueue  buffer_cache = G_QUEUE_INIT;  /* newest first */
+static gsize   buffer_cached;
+
+static inline gsize *
+buffer_header (gpointer p)
+{
+  return (gsize *) ((guint8 *) p - BUFFER_ALIGN);
+}
+
+gpointer
+_som_buffer_alloc (gsize bytes)
+{
+  guint8 *raw;
+
+  bytes = MAX (bytes, 1);
+#if SOM_BUFFER_CACHE
+  if (bytes >= BUFFER_CACHE_MIN)
+    {
+      gpointer found = NULL;
+      g_mutex_lock (&buffer_lock);
+      for (GList *l = buffer_cache.head; l != NULL; l = l->next)
+        if (*buffer_header (l->data) == bytes)
+          {
+            found = l->data;
+            g_queue_delete_link (&buffer_cache, l);
+            buffer_cached -= bytes;
+            break;
+          }
+      g_mutex_unlock (&buffer_lock);
+      if (found != NULL)
+        return found;
+    }
+#endif
+  if (bytes > G_MAXSIZE - BUFFER_ALIGN)
+    return NULL;
+  raw = g_aligned_alloc (bytes + BUFFER_ALIGN, 1, BUFFER_ALIGN);
+  *(gsize *) raw = bytes;
+  return raw + BUFFER_ALIGN;
+}
+
+void
+_som_buffer_free (gpointer p)
+{
+  gsize bytes;
+  GList *evict = NULL;
+
+  if (p == NULL)
+    return;
+  bytes = *buffer_header (p);
+#if SOM_BUFFER_CACHE
+  if (bytes >= BUFFER_CACHE_MIN && bytes <= BUFFER_CACHE_MAX / 4)
+    {
+      g_mutex_lock (&buffer_lock);
+      while (buffer_cached + bytes > BUFFER_CACHE_MAX && buffer_cache.tail != NULL)
+        {
+          gpointer old = g_queue_pop_tail (&buffer_cache);
+          buffer_cached -= *buffer_header (old);
+          evict = g_list_prepend (evict, old);
+        }
+      g_queue_push_head (&buffer_cache, p);
+      buffer_cached += bytes;
+      g_mutex_unlock (&buffer_lock);
+      for (GList *l = evict; l != NULL; l = l->next)
+        g_aligned_free (buffer_header (l->data));
+      g_list_free (evict);
+      return;
+    }
+#endif
+  g_aligned_free (buffer_header (p));
+}
+
+void
+_som_buffer_cache_clear (void)
+{
+  g_mutex_lock (&buffer_lock);
+  while (buffer_cache.head != NULL)
+    g_aligned_free (buffer_header (g_queue_pop_head (&buffer_cache)));
+  buffer_cached = 0;
+  g_mutex_unlock (&buffer_lock);
+}
+
 gsize
 _som_dtype_size (SomDType dtype)
 {
@@ -62,7 +167,7 @@ _som_tensor_alloc (SomTensor *t, GError **error)
                    s, som_memory_budget ());
       return FALSE;
     }
-  t->data = g_aligned_alloc (MAX (bytes, 1), _som_dtype_size (t->dtype), 64);
+  t->data = _som_buffer_alloc (bytes * _som_dtype_size (t->dtype));
   return TRUE;
 }
 
@@ -94,7 +199,7 @@ _som_tensor_unref (SomTensor *t)
   if (t->base != NULL)
     _som_tensor_unref (t->base);
   else
-    g_aligned_free (t->data);
+    _som_buffer_free (t->data);
   g_free (t);
 }
 
