@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writes tests/data/attacks/*.onnx: small models whose output has no
-differentiable path from the input (the attack tests' bad input), and one
-that chains many differentiable ops and ends in Softmax (gradient check).
+differentiable path from the input (the attack tests' bad input), one
+that chains many differentiable ops and ends in Softmax (gradient check),
+and grad-*.onnx, one per group of the other differentiable operators.
 
     /usr/bin/python3 tools/make-attack-fixtures.py
 """
@@ -79,6 +80,115 @@ def ops_model():
     return model
 
 
+def grad_models():
+    """One small model per group of operators whose gradient issue 4 and
+    issue 10 ask for: input (N, 1, 8, 8) → the operators → Flatten → Gemm →
+    Softmax.  test-grad compares each model's input gradient with central
+    differences of the engine's own forward pass."""
+    rng = np.random.default_rng(2)
+    models = {}
+
+    def f32(a):
+        return np.asarray(a, np.float32)
+
+    def model(name, nodes, inits, feat, opset=17):
+        inits = [numpy_helper.from_array(v, k) for k, v in inits.items()]
+        inits += [numpy_helper.from_array(f32(rng.standard_normal((feat, 10)) * 0.3), "head_w"),
+                  numpy_helper.from_array(f32(rng.standard_normal(10) * 0.1), "head_b")]
+        nodes = nodes + [
+            helper.make_node("Flatten", ["z"], ["flat"], axis=1),
+            helper.make_node("Gemm", ["flat", "head_w", "head_b"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+        ]
+        graph = helper.make_graph(
+            nodes, name,
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 8, 8])],
+            [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 10])],
+            inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        onnx.checker.check_model(m)
+        models[name] = m
+
+    i64 = lambda *v: np.array(v, np.int64)
+    # MatMul: broadcast batch dims (N,1,8,8)·(2,8,3), then a 1-D right operand,
+    # and a 1-D left operand
+    model("grad-matmul", [
+        helper.make_node("MatMul", ["input", "wb"], ["m1"]),
+        helper.make_node("MatMul", ["m1", "v"], ["m2"]),
+        helper.make_node("MatMul", ["u", "input"], ["m3"]),
+        helper.make_node("Flatten", ["m2"], ["f2"], axis=1),
+        helper.make_node("Flatten", ["m3"], ["f3"], axis=1),
+        helper.make_node("Concat", ["f2", "f3"], ["z"], axis=1),
+    ], {"wb": f32(rng.standard_normal((2, 8, 3))), "v": f32(rng.standard_normal(3)),
+        "u": f32(rng.standard_normal(8))}, 16 + 8)
+    # LayerNormalization over the last axis, Erf; InstanceNormalization after a Conv
+    model("grad-norms", [
+        helper.make_node("Reshape", ["input", "shape3"], ["r"]),
+        helper.make_node("LayerNormalization", ["r", "ln_s", "ln_b"], ["ln"], axis=-1, epsilon=1e-5),
+        helper.make_node("Erf", ["ln"], ["er"]),
+        helper.make_node("Conv", ["input", "cw"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("InstanceNormalization", ["c", "in_s", "in_b"], ["inn"], epsilon=1e-5),
+        helper.make_node("Flatten", ["er"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["inn"], ["f2"], axis=1),
+        helper.make_node("Concat", ["f1", "f2"], ["z"], axis=1),
+    ], {"shape3": i64(0, 8, 8), "ln_s": f32(rng.uniform(0.5, 1.5, 8)), "ln_b": f32(rng.standard_normal(8) * 0.1),
+        "cw": f32(rng.standard_normal((3, 1, 3, 3)) * 0.5), "in_s": f32(rng.uniform(0.5, 1.5, 3)),
+        "in_b": f32(rng.standard_normal(3) * 0.1)}, 64 + 192)
+    # Einsum: a contraction, and an index only the operand has (h: summed)
+    model("grad-einsum", [
+        helper.make_node("Einsum", ["input", "ew"], ["e1"], equation="nchw,wk->nchk"),
+        helper.make_node("Einsum", ["e1", "input"], ["z"], equation="nchk,nchw->nck"),
+    ], {"ew": f32(rng.standard_normal((8, 4)) * 0.5)}, 4)
+    # Index maps: Tile, Gather, Where, Resize (nearest), SpaceToDepth, Split, Slice with steps
+    model("grad-index", [
+        helper.make_node("Tile", ["input", "reps"], ["t"]),
+        helper.make_node("Gather", ["t", "gi"], ["ga"], axis=2),
+        helper.make_node("Sinh", ["ga"], ["sh"]),
+        helper.make_node("Where", ["cond", "ga", "sh"], ["wh"]),
+        helper.make_node("Resize", ["input", "", "scales"], ["rs"], mode="nearest"),
+        helper.make_node("SpaceToDepth", ["rs"], ["sd"], blocksize=2),
+        helper.make_node("Split", ["sd", "split"], ["s1", "s2"], axis=1),
+        helper.make_node("Slice", ["s2", "st", "en", "ax", "sp"], ["sl"]),
+        helper.make_node("Flatten", ["wh"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["s1"], ["f2"], axis=1),
+        helper.make_node("Flatten", ["sl"], ["f3"], axis=1),
+        helper.make_node("Concat", ["f1", "f2", "f3"], ["z"], axis=1),
+    ], {"reps": i64(1, 2, 1, 1), "gi": i64(0, 2, 5, 2), "cond": rng.random((1, 1, 4, 8)) > 0.5,
+        "scales": f32([1, 1, 2, 2]), "split": i64(1, 3), "st": i64(0, 1), "en": i64(3, 8), "ax": i64(1, 2),
+        "sp": i64(1, 2)}, 2 * 4 * 8 + 64 + 3 * 4 * 8)
+    # ConvTranspose (stride 2, output_padding), CumSum, Atan, Pow, ReduceLogSumExp
+    model("grad-tconv", [
+        helper.make_node("ConvTranspose", ["input", "tw"], ["ct"], strides=[2, 2], pads=[1, 1, 1, 1],
+                         output_padding=[1, 1]),
+        helper.make_node("CumSum", ["ct", "axis3"], ["cs"], reverse=1),
+        helper.make_node("Atan", ["cs"], ["at"]),
+        helper.make_node("Pow", ["at", "two"], ["pw"]),
+        helper.make_node("ReduceLogSumExp", ["pw"], ["z"], axes=[3], keepdims=0),
+    ], {"tw": f32(rng.standard_normal((1, 2, 3, 3)) * 0.5), "axis3": i64(3), "two": f32(2.0)}, 2 * 16)
+    # Extrema and selections: ReduceMax, TopK, Softmax on a middle axis, Shrink, trigonometry
+    model("grad-select", [
+        helper.make_node("ReduceMax", ["input"], ["rm"], axes=[3], keepdims=0),
+        helper.make_node("Flatten", ["input"], ["fl"], axis=1),
+        helper.make_node("TopK", ["fl", "k"], ["tv", "ti"], axis=1),
+        helper.make_node("Reshape", ["input", "shape3"], ["r"]),
+        helper.make_node("Softmax", ["r"], ["sm"], axis=1),
+        helper.make_node("Shrink", ["input"], ["shr"], lambd=0.5, bias=0.1),
+        helper.make_node("Mul", ["input", "half"], ["hf"]),
+        helper.make_node("Atanh", ["hf"], ["a1"]),
+        helper.make_node("Acos", ["hf"], ["a2"]),
+        helper.make_node("Tan", ["hf"], ["a3"]),
+        helper.make_node("Cosh", ["input"], ["a4"]),
+        helper.make_node("Asinh", ["input"], ["a5"]),
+        helper.make_node("Asin", ["hf"], ["a6"]),
+        helper.make_node("Sum", ["shr", "a1", "a2", "a3", "a4", "a5", "a6"], ["tr"]),
+        helper.make_node("Flatten", ["rm"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["sm"], ["f3"], axis=1),
+        helper.make_node("Flatten", ["tr"], ["f4"], axis=1),
+        helper.make_node("Concat", ["f1", "tv", "f3", "f4"], ["z"], axis=1),
+    ], {"k": i64(5), "shape3": i64(0, 8, 8), "half": f32(0.5)}, 8 + 5 + 64 + 64)
+    return models
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # ArgMax → Cast: the output is piecewise constant in the input.
@@ -93,6 +203,8 @@ def main():
     ], "output", ["N", 10])
     onnx.save(hardmax, os.path.join(OUT, "hardmax-output.onnx"))
     onnx.save(ops_model(), os.path.join(OUT, "ops-softmax.onnx"))
+    for name, m in grad_models().items():
+        onnx.save(m, os.path.join(OUT, name + ".onnx"))
 
 
 if __name__ == "__main__":

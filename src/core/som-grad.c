@@ -152,7 +152,7 @@ typedef enum
 {
   G_RELU, G_SIGMOID, G_TANH, G_EXP, G_LOG, G_SQRT, G_NEG, G_ABS, G_RECIP, G_SOFTPLUS, G_SOFTSIGN,
   G_LEAKY, G_ELU, G_SELU, G_CELU, G_HARDSIGMOID, G_HARDSWISH, G_CLIP, G_SIN, G_COS, G_ERF, G_THRESH,
-  G_MISH,
+  G_MISH, G_TAN, G_SINH, G_COSH, G_ASIN, G_ACOS, G_ATAN, G_ASINH, G_ACOSH, G_ATANH, G_SHRINK,
 } GUnOp;
 
 static const struct { const char *name; GUnOp op; } grad_unary_ops[] = {
@@ -161,7 +161,9 @@ static const struct { const char *name; GUnOp op; } grad_unary_ops[] = {
   { "Softplus", G_SOFTPLUS }, { "Softsign", G_SOFTSIGN }, { "LeakyRelu", G_LEAKY }, { "Elu", G_ELU },
   { "Selu", G_SELU }, { "Celu", G_CELU }, { "HardSigmoid", G_HARDSIGMOID }, { "HardSwish", G_HARDSWISH },
   { "Clip", G_CLIP }, { "Sin", G_SIN }, { "Cos", G_COS }, { "Erf", G_ERF }, { "ThresholdedRelu", G_THRESH },
-  { "Mish", G_MISH },
+  { "Mish", G_MISH }, { "Tan", G_TAN }, { "Sinh", G_SINH }, { "Cosh", G_COSH }, { "Asin", G_ASIN },
+  { "Acos", G_ACOS }, { "Atan", G_ATAN }, { "Asinh", G_ASINH }, { "Acosh", G_ACOSH }, { "Atanh", G_ATANH },
+  { "Shrink", G_SHRINK },
 };
 
 typedef struct
@@ -174,20 +176,40 @@ typedef struct
 } UnGrad;
 
 /* Relu: the output gradient where the output is positive (y > 0 exactly
- * where x > 0); dx may be dy itself. */
+ * where x > 0); dx may be dy itself.  A bit mask, four lanes at a time
+ * (GCC/Clang vector extensions): no branch on the sign, which is random. */
+typedef float RVec __attribute__ ((vector_size (16)));
+typedef gint32 RMask __attribute__ ((vector_size (16)));
+
 static void
 relu_grad_range (gsize b, gsize e, gpointer data)
 {
   UnGrad *u = data;
   const float *y = u->y, *dy = u->dy;
   float *dx = u->dx;
+  const RVec zero = { 0 };
+  gsize i = b;
 
-  if (u->assign)
-    for (gsize i = b; i < e; i++)
-      dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-  else
-    for (gsize i = b; i < e; i++)
-      dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+  for (; i + 4 <= e; i += 4)
+    {
+      RVec vy, vd, vx;
+      RMask m;
+      memcpy (&vy, y + i, sizeof vy);
+      memcpy (&vd, dy + i, sizeof vd);
+      m = vy > zero;
+      vd = (RVec) ((RMask) vd & m);
+      if (!u->assign)
+        {
+          memcpy (&vx, dx + i, sizeof vx);
+          vd += vx;
+        }
+      memcpy (dx + i, &vd, sizeof vd);
+    }
+  for (; i < e; i++)
+    {
+      float v = y[i] > 0.0f ? dy[i] : 0.0f;
+      dx[i] = u->assign ? v : dx[i] + v;
+    }
 }
 
 static void
@@ -234,6 +256,16 @@ unary_grad_range (gsize b, gsize e, gpointer data)
             d = t + x[i] * (1.0f - t * t) * s;
           }
           break;
+        case G_TAN: d = 1.0f + y[i] * y[i]; break;
+        case G_SINH: d = coshf (x[i]); break;
+        case G_COSH: d = sinhf (x[i]); break;
+        case G_ASIN: d = 1.0f / sqrtf (1.0f - x[i] * x[i]); break;
+        case G_ACOS: d = -1.0f / sqrtf (1.0f - x[i] * x[i]); break;
+        case G_ATAN: d = 1.0f / (1.0f + x[i] * x[i]); break;
+        case G_ASINH: d = 1.0f / sqrtf (x[i] * x[i] + 1.0f); break;
+        case G_ACOSH: d = 1.0f / sqrtf (x[i] * x[i] - 1.0f); break;
+        case G_ATANH: d = 1.0f / (1.0f - x[i] * x[i]); break;
+        case G_SHRINK: d = x[i] > a || x[i] < -a ? 1.0f : 0.0f; break;
         default: d = 0.0f;
         }
       if (u->assign)
@@ -258,6 +290,7 @@ grad_unary (GradCtx *g, GError **error)
     {
     case G_LEAKY: u.alpha = _som_node_attr_float (n, "alpha", 0.01f); break;
     case G_ELU: case G_CELU: case G_THRESH: u.alpha = _som_node_attr_float (n, "alpha", 1.0f); break;
+    case G_SHRINK: u.alpha = _som_node_attr_float (n, "lambd", 0.5f); break;
     case G_SELU:
       u.alpha = _som_node_attr_float (n, "alpha", 1.67326319217681884765625f);
       u.gamma = _som_node_attr_float (n, "gamma", 1.05070102214813232421875f);
@@ -843,10 +876,16 @@ grad_conv (GradCtx *g, GError **error)
     return grad_error (g, error, "weights that depend on the input are not supported");
   if (g->din[0] == NULL)
     return TRUE;
-  if (!conv_grad_by_conv (g, &done, error))
-    return FALSE;
-  if (done)
-    return TRUE;
+  /* By the forward Conv when it has at least as many output channels as
+   * input channels (its im2col copies dY's channels); else (the first
+   * layer: 1 or 3 channels in) sgemm and col2im, which copy the fewer. */
+  if (wt->shape[0] <= x->shape[1] || x->ndim > 4)
+    {
+      if (!conv_grad_by_conv (g, &done, error))
+        return FALSE;
+      if (done)
+        return TRUE;
+    }
   for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
   if (!window_of (g, x, g->out[0], kernel, &w, error))
@@ -1107,52 +1146,6 @@ grad_gemm (GradCtx *g, GError **error)
       bg.dx[0] = g->din[2]->data;
       _som_broadcast_strides (g->in[2], bg.ndim, bg.shape, bg.st[0]);
       binary_grad_range (0, dY->n, &bg);
-    }
-  return TRUE;
-}
-
-static gboolean
-grad_matmul (GradCtx *g, GError **error)
-{
-  SomTensor *A = g->in[0], *B = g->in[1], *dY = g->dout[0];
-  gint64 M, K, N, batch = 1;
-
-  if (dY == NULL)
-    return TRUE;
-  if (A->ndim < 2 || B->ndim < 2)
-    return grad_error (g, error, "1-D operands are not supported");
-  M = A->shape[A->ndim - 2];
-  K = A->shape[A->ndim - 1];
-  N = B->shape[B->ndim - 1];
-  if (B->ndim == 2)
-    {
-      /* fold A's batch dims into its rows */
-      gint64 rows = A->n / K;
-      if (g->din[0] != NULL)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, N, 1.0f, dY->data, N, B->data, N,
-                     1.0f, g->din[0]->data, K);
-      if (g->din[1] != NULL)
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, rows, 1.0f, A->data, K, dY->data, N,
-                     1.0f, g->din[1]->data, N);
-      return TRUE;
-    }
-  if (A->ndim != B->ndim)
-    return grad_error (g, error, "operands of different ranks are not supported");
-  for (guint d = 0; d + 2 < A->ndim; d++)
-    {
-      if (A->shape[d] != B->shape[d])
-        return grad_error (g, error, "broadcast batch dimensions are not supported");
-      batch *= A->shape[d];
-    }
-  for (gint64 b = 0; b < batch; b++)
-    {
-      const float *a = F (A) + b * M * K, *bb = F (B) + b * K * N, *dy = F (dY) + b * M * N;
-      if (g->din[0] != NULL)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dy, N, bb, N, 1.0f,
-                     F (g->din[0]) + b * M * K, K);
-      if (g->din[1] != NULL)
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, a, K, dy, N, 1.0f,
-                     F (g->din[1]) + b * K * N, N);
     }
   return TRUE;
 }
@@ -1471,31 +1464,38 @@ grad_slice (GradCtx *g, GError **error)
   return TRUE;
 }
 
-/* ReduceMean, ReduceSum: the output gradient broadcast back (÷ count for the mean). */
+/* ReduceSum, ReduceMean, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp,
+ * ReduceMax, ReduceMin: the output gradient broadcast back, times
+ * ∂y/∂x (1, 1/count, 2x, e^−y, e^(x−y); for Max and Min the first element
+ * that equals the result takes it all). */
 static gboolean
 grad_reduce (GradCtx *g, GError **error)
 {
+  enum { R_SUM, R_MEAN, R_SUMSQ, R_LOGSUM, R_LOGSUMEXP, R_MAX, R_MIN } kind = R_SUM;
+  static const char * const names[] = { "ReduceSum", "ReduceMean", "ReduceSumSquare", "ReduceLogSum",
+                                        "ReduceLogSumExp", "ReduceMax", "ReduceMin" };
   SomTensor *x = g->in[0];
   gboolean red[SOM_ARRAY_MAX_DIMS] = { FALSE };
-  gboolean any = FALSE, mean = strcmp (g->node->op, "ReduceMean") == 0;
+  gboolean any = FALSE;
   gint64 kshape[SOM_ARRAY_MAX_DIMS], count = 1;
-  gboolean axes_input = g->node->opset >= 18 || (!mean && g->node->opset >= 13);
-  BinGrad bg = { 0 };
   SomTensor view = { 0 };
-  g_autofree float *scaled = NULL;
+  g_autofree gboolean *taken = NULL;
+  const float *dy, *y;
 
   if (g->dout[0] == NULL || g->din[0] == NULL)
     return TRUE;
-  if (axes_input)
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (g->node->op, names[i]) == 0)
+      kind = i;
+  if (g->node->n_in > 1 && g->in[1] != NULL)
     {
-      if (g->node->n_in > 1 && g->in[1] != NULL)
-        for (gsize i = 0; i < g->in[1]->n; i++)
-          {
-            gint64 a = _som_tensor_get_i64 (g->in[1], i);
-            a = a < 0 ? a + x->ndim : a;
-            if (a >= 0 && a < (gint64) x->ndim)
-              red[a] = any = TRUE;
-          }
+      for (gsize i = 0; i < g->in[1]->n; i++)
+        {
+          gint64 a = _som_tensor_get_i64 (g->in[1], i);
+          a = a < 0 ? a + x->ndim : a;
+          if (a >= 0 && a < (gint64) x->ndim)
+            red[a] = any = TRUE;
+        }
     }
   else
     {
@@ -1512,8 +1512,9 @@ grad_reduce (GradCtx *g, GError **error)
     {
       if (_som_node_attr_int (g->node, "noop_with_empty_axes", 0))
         return grad_identity (g, error);
-      for (guint d = 0; d < x->ndim; d++)
-        red[d] = TRUE;
+      else
+        for (guint d = 0; d < x->ndim; d++)
+          red[d] = TRUE;
     }
   for (guint d = 0; d < x->ndim; d++)
     {
@@ -1521,21 +1522,38 @@ grad_reduce (GradCtx *g, GError **error)
       if (red[d])
         count *= x->shape[d];
     }
-  /* the output gradient seen with keepdims */
+  /* the output and its gradient seen with keepdims */
   view.ndim = x->ndim;
   memcpy (view.shape, kshape, sizeof kshape);
   view.n = g->dout[0]->n;
-  scaled = g_new (float, MAX (view.n, 1));
-  for (gsize i = 0; i < view.n; i++)
-    scaled[i] = mean ? F (g->dout[0])[i] / (float) MAX (count, 1) : F (g->dout[0])[i];
-  /* iterate over x; x's "input" is the reduced gradient */
+  dy = g->dout[0]->data;
+  y = g->out[0]->data;
+  if (kind == R_MAX || kind == R_MIN)
+    taken = g_new0 (gboolean, MAX (view.n, 1));
   {
     gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 }, st[SOM_ARRAY_MAX_DIMS];
     gint64 off = 0;
+    const float *xs = x->data;
+    float *dx = g->din[0]->data;
     _som_broadcast_strides (&view, x->ndim, x->shape, st);
     for (gsize i = 0; i < x->n; i++)
       {
-        F (g->din[0])[i] += scaled[off];
+        switch (kind)
+          {
+          case R_SUM: dx[i] += dy[off]; break;
+          case R_MEAN: dx[i] += dy[off] / (float) MAX (count, 1); break;
+          case R_SUMSQ: dx[i] += 2.0f * xs[i] * dy[off]; break;
+          case R_LOGSUM: dx[i] += dy[off] * expf (-y[off]); break;
+          case R_LOGSUMEXP: dx[i] += dy[off] * expf (xs[i] - y[off]); break;
+          case R_MAX:
+          case R_MIN:
+            if (!taken[off] && xs[i] == y[off])
+              {
+                dx[i] += dy[off];
+                taken[off] = TRUE;
+              }
+            break;
+          }
         for (int d = (int) x->ndim - 1; d >= 0; d--)
           {
             off += st[d];
@@ -1546,7 +1564,6 @@ grad_reduce (GradCtx *g, GError **error)
           }
       }
   }
-  (void) bg;
   return TRUE;
 }
 
@@ -1558,32 +1575,633 @@ grad_cast (GradCtx *g, GError **error)
   return grad_identity (g, error);
 }
 
+/* ---- running forward operators inside the backward pass ------------------------- */
+
+/* Runs @node's forward operator on @ins (n_in entries); outs[k] (n_out
+ * entries) receive new tensors, NULL where the node has no output k. */
+static gboolean
+run_op (GradCtx *g, SomNode *node, SomTensor **ins, guint n_in, SomTensor **outs, guint n_out, GError **error)
+{
+  SomOpCtx c = { g->model, node, ins, outs, n_in, n_out, som_model_get_path (g->model) };
+
+  for (guint k = 0; k < n_out; k++)
+    outs[k] = k == 0 || k >= node->n_out || node->out[k] >= 0 ? _som_tensor_new_shape (SOM_DTYPE_F32, 0, NULL)
+                                                              : NULL;
+  if (node->def == NULL || !node->def->shape (&c, error))
+    goto fail;
+  for (guint k = 0; k < n_out; k++)
+    if (outs[k] != NULL && !_som_tensor_alloc (outs[k], error))
+      goto fail;
+  if (node->def->compute != NULL && !node->def->compute (&c, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  for (guint k = 0; k < n_out; k++)
+    g_clear_pointer (&outs[k], _som_tensor_unref);
+  return FALSE;
+}
+
+/* ---- index maps: every output element is a copy of one input element (or 0) -- */
+
+/* Gather, Tile, Where, DepthToSpace, Resize (nearest)…: the operator itself
+ * tells where each output element comes from when run on the element
+ * numbers (1, 2, 3, … as float32, exact below 2²⁴) instead of the data;
+ * the gradient then adds each output gradient into its source.  The mask
+ * names the data inputs (bit k: input k); the others (indices, conditions,
+ * shapes) keep their values, so the selection is the forward pass's. */
+static const struct { const char *op; guint data; } index_map_ops[] = {
+  { "Compress", 1 }, { "DepthToSpace", 1 }, { "Gather", 1 }, { "GatherElements", 1 }, { "GatherND", 1 },
+  { "Resize", 1 }, { "ScatterElements", 5 }, { "ScatterND", 5 }, { "SpaceToDepth", 1 }, { "Tile", 1 },
+  { "Trilu", 1 }, { "Upsample", 1 }, { "Where", 6 },
+};
+
+static gboolean
+grad_index_map (GradCtx *g, GError **error)
+{
+  SomNode *n = g->node;
+  guint mask = 0;
+  gsize base[8] = { 0 }, total = 0;
+  g_autofree SomTensor **probe = NULL;
+  SomTensor *out[1] = { NULL };
+  gboolean ok = FALSE;
+
+  if (g->dout[0] == NULL)
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (index_map_ops); i++)
+    if (strcmp (n->op, index_map_ops[i].op) == 0)
+      mask = index_map_ops[i].data;
+  if (n->n_in > 8)
+    return grad_error (g, error, "more than 8 inputs");
+  if (strcmp (n->op, "Resize") == 0 || strcmp (n->op, "Upsample") == 0)
+    {
+      const char *mode = _som_node_attr_string (n, "mode", "nearest");
+      if (strcmp (mode, "nearest") != 0)
+        return grad_error (g, error, "mode '%s' (only 'nearest' has a gradient here)", mode);
+    }
+  if (g_str_has_prefix (n->op, "Scatter") && strcmp (_som_node_attr_string (n, "reduction", "none"), "none") != 0)
+    return grad_error (g, error, "a reduction other than 'none'");
+  probe = g_new0 (SomTensor *, MAX (n->n_in, 1));
+  for (guint k = 0; k < n->n_in; k++)
+    {
+      SomTensor *x = g->in[k];
+      if (x == NULL)
+        continue;
+      if (!(mask & (1u << k)) || x->dtype != SOM_DTYPE_F32)
+        {
+          probe[k] = _som_tensor_ref (x);
+          continue;
+        }
+      probe[k] = _som_tensor_new (SOM_DTYPE_F32, x->ndim, x->shape, error);
+      if (probe[k] == NULL)
+        goto out;
+      if (g->din[k] == NULL)
+        memset (probe[k]->data, 0, x->n * sizeof (float));
+      else
+        {
+          base[k] = total;
+          if (x->n >= (1u << 24) - total)
+            {
+              grad_error (g, error, "more than 2²⁴ elements");
+              goto out;
+            }
+          for (gsize i = 0; i < x->n; i++)
+            F (probe[k])[i] = (float) (total + i + 1);
+          total += x->n;
+        }
+    }
+  if (!run_op (g, n, probe, n->n_in, out, 1, error))
+    goto out;
+  if (out[0]->n != g->dout[0]->n)
+    {
+      grad_error (g, error, "the index map has the wrong size");
+      goto out;
+    }
+  for (gsize i = 0; i < out[0]->n; i++)
+    {
+      float v = F (out[0])[i];
+      gsize src;
+      if (!(v >= 1.0f))
+        continue;
+      src = (gsize) v - 1;
+      for (guint k = 0; k < n->n_in; k++)
+        if (g->din[k] != NULL && (mask & (1u << k)) && src >= base[k] && src < base[k] + g->in[k]->n)
+          {
+            F (g->din[k])[src - base[k]] += F (g->dout[0])[i];
+            break;
+          }
+    }
+  ok = TRUE;
+
+out:
+  for (guint k = 0; k < n->n_in; k++)
+    g_clear_pointer (&probe[k], _som_tensor_unref);
+  g_clear_pointer (&out[0], _som_tensor_unref);
+  return ok;
+}
+
+/* TopK's values: each goes back to the position the indices output names. */
+static gboolean
+grad_topk (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *idx = g->node->n_out > 1 ? g->out[1] : NULL;
+  SomTensor *outs[2] = { NULL, NULL };
+  guint axis;
+  gint64 a = _som_node_attr_int (g->node, "axis", -1), k;
+  gsize outer = 1, len, inner = 1;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (idx == NULL)
+    {
+      /* the node does not keep the indices: run it again for them */
+      SomNode node = *g->node;
+      int ids[2] = { 0, 0 };
+      node.out = ids;
+      node.n_out = 2;
+      if (!run_op (g, &node, g->in, g->node->n_in, outs, 2, error))
+        return FALSE;
+      idx = outs[1];
+    }
+  axis = (guint) (a < 0 ? a + x->ndim : a);
+  for (guint d = 0; d < axis; d++)
+    outer *= x->shape[d];
+  len = x->shape[axis];
+  for (guint d = axis + 1; d < x->ndim; d++)
+    inner *= x->shape[d];
+  k = g->out[0]->shape[axis];
+  for (gsize o = 0; o < outer; o++)
+    for (gint64 j = 0; j < k; j++)
+      for (gsize in = 0; in < inner; in++)
+        {
+          gsize off = (o * k + j) * inner + in;
+          gint64 src = ((const gint64 *) idx->data)[off];
+          if (src >= 0 && (gsize) src < len)
+            F (g->din[0])[(o * len + src) * inner + in] += F (g->dout[0])[off];
+        }
+  g_clear_pointer (&outs[0], _som_tensor_unref);
+  g_clear_pointer (&outs[1], _som_tensor_unref);
+  return TRUE;
+}
+
+/* CumSum: the gradient is the cumulative sum of dY in the other direction. */
+static gboolean
+grad_cumsum (GradCtx *g, GError **error)
+{
+  SomNode node = *g->node;
+  SomAttr attrs[2];
+  SomTensor *ins[2] = { g->dout[0], g->in[1] }, *outs[1] = { NULL };
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  attrs[0] = (SomAttr) { .name = (char *) "exclusive", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                         .i = _som_node_attr_int (g->node, "exclusive", 0) };
+  attrs[1] = (SomAttr) { .name = (char *) "reverse", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                         .i = !_som_node_attr_int (g->node, "reverse", 0) };
+  node.attrs = attrs;
+  node.n_attrs = 2;
+  if (!run_op (g, &node, ins, 2, outs, 1, error))
+    return FALSE;
+  write_or_add (g, 0, outs[0]->data);
+  _som_tensor_unref (outs[0]);
+  return TRUE;
+}
+
+/* ---- ConvTranspose: its input gradient is the forward Conv of dY --------------- */
+
+static gboolean
+grad_conv_transpose (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *wt = g->in[1], *dy = g->dout[0];
+  guint nsp = x->ndim - 2, n, no, nos;
+  gint64 strides[3], dil[3], pads[6], group = _som_node_attr_int (g->node, "group", 1);
+  const gint64 *v, *op, *os;
+  const char *auto_pad = _som_node_attr_string (g->node, "auto_pad", "NOTSET");
+  SomAttr attrs[4];
+  SomNode node;
+  SomTensor *ins[2] = { dy, wt }, *outs[1] = { NULL };
+
+  if (dy == NULL || g->din[0] == NULL)
+    return TRUE;
+  if ((g->din[1] != NULL) || (g->node->n_in > 2 && g->din[2] != NULL))
+    return grad_error (g, error, "weights that depend on the input are not supported");
+  if (nsp < 1 || nsp > 3)
+    return grad_error (g, error, "%u spatial dimensions", nsp);
+  for (guint i = 0; i < nsp; i++)
+    {
+      strides[i] = dil[i] = 1;
+      pads[i] = pads[i + nsp] = 0;
+    }
+  if ((v = _som_node_attr_ints (g->node, "strides", &n)) != NULL)
+    for (guint i = 0; i < nsp && i < n; i++)
+      strides[i] = v[i];
+  if ((v = _som_node_attr_ints (g->node, "dilations", &n)) != NULL)
+    for (guint i = 0; i < nsp && i < n; i++)
+      dil[i] = v[i];
+  op = _som_node_attr_ints (g->node, "output_padding", &no);
+  os = _som_node_attr_ints (g->node, "output_shape", &nos);
+  v = _som_node_attr_ints (g->node, "pads", &n);
+  for (guint i = 0; i < nsp; i++)
+    {
+      /* the begin pad as the forward pass chose it */
+      gint64 ek = (wt->shape[2 + i] - 1) * dil[i] + 1, in = x->shape[2 + i], out = dy->shape[2 + i];
+      gint64 opad = op != NULL && i < no ? op[i] : 0;
+      gint64 full = strides[i] * (in - 1) + opad + ek, pb, pe;
+      if (os != NULL && i < nos)
+        {
+          gint64 total = full - os[i];
+          pb = strcmp (auto_pad, "SAME_LOWER") == 0 ? total - total / 2 : total / 2;
+        }
+      else if (strcmp (auto_pad, "SAME_UPPER") == 0 || strcmp (auto_pad, "SAME_LOWER") == 0)
+        {
+          gint64 total = full - in * strides[i];
+          pb = strcmp (auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+        }
+      else
+        pb = v != NULL && n == 2 * nsp ? v[i] : 0;
+      /* the Conv over dY must give back `in` positions */
+      pe = MAX (0, (in - 1) * strides[i] + ek - out - pb);
+      if (pb < 0 || (out + pb + pe - ek) / strides[i] + 1 != in)
+        return grad_error (g, error, "padding this transposed convolution's gradient cannot express");
+      pads[i] = pb;
+      pads[i + nsp] = pe;
+    }
+  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = strides, .n_ints = nsp };
+  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = dil, .n_ints = nsp };
+  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = pads, .n_ints = 2 * nsp };
+  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                         .i = group };
+  node = *g->node;
+  node.op = (char *) "Conv";
+  node.def = _som_op_lookup ("Conv");
+  node.attrs = attrs;
+  node.n_attrs = G_N_ELEMENTS (attrs);
+  node.n_in = 2;
+  node.n_out = 1;
+  if (!run_op (g, &node, ins, 2, outs, 1, error))
+    return FALSE;
+  if (outs[0]->n != x->n)
+    {
+      _som_tensor_unref (outs[0]);
+      return grad_error (g, error, "the gradient has the wrong shape");
+    }
+  write_or_add (g, 0, outs[0]->data);
+  _som_tensor_unref (outs[0]);
+  return TRUE;
+}
+
+/* ---- LayerNormalization, InstanceNormalization ------------------------------------ */
+
+/* One normalized row: y = x̂·γ + β with x̂ = (x − μ)/σ, so
+ * dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / σ with ĝ = dy·γ. */
+static void
+norm_row_grad (const float *x, const float *dy, const float *gamma, gsize gstep, float gconst, float eps,
+               gsize len, float *dx)
+{
+  double mean = 0, var = 0, mg = 0, mgx = 0;
+  float inv;
+
+  for (gsize i = 0; i < len; i++)
+    mean += x[i];
+  mean /= MAX (len, 1);
+  for (gsize i = 0; i < len; i++)
+    var += (x[i] - mean) * (x[i] - mean);
+  var /= MAX (len, 1);
+  inv = 1.0f / sqrtf ((float) var + eps);
+  for (gsize i = 0; i < len; i++)
+    {
+      double gh = (double) dy[i] * (gamma != NULL ? gamma[i * gstep] : gconst);
+      mg += gh;
+      mgx += gh * (x[i] - mean) * inv;
+    }
+  mg /= MAX (len, 1);
+  mgx /= MAX (len, 1);
+  for (gsize i = 0; i < len; i++)
+    {
+      double gh = (double) dy[i] * (gamma != NULL ? gamma[i * gstep] : gconst);
+      double xh = (x[i] - mean) * inv;
+      dx[i] += (float) ((gh - mg - xh * mgx) * inv);
+    }
+}
+
+static gboolean
+grad_layernorm (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *sc = g->in[1];
+  float eps = _som_node_attr_float (g->node, "epsilon", 1e-5f);
+  gint64 axis = _som_node_attr_int (g->node, "axis", -1);
+  gsize outer = 1, len = 1;
+  gint64 nshape[SOM_ARRAY_MAX_DIMS], sst[SOM_ARRAY_MAX_DIMS];
+  g_autofree float *gamma = NULL;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  for (guint k = 1; k < g->node->n_in; k++)
+    if (g->din[k] != NULL)
+      return grad_error (g, error, "scale or bias that depend on the input are not supported");
+  for (guint k = 1; k < g->node->n_out; k++)
+    if (g->dout[k] != NULL)
+      return grad_error (g, error, "gradients through the Mean or InvStdDev outputs are not supported");
+  if (axis < 0)
+    axis += x->ndim;
+  for (gint64 d = 0; d < axis; d++)
+    outer *= x->shape[d];
+  for (gint64 d = axis; d < (gint64) x->ndim; d++)
+    nshape[d - axis] = x->shape[d], len *= x->shape[d];
+  gamma = g_new (float, MAX (len, 1));
+  _som_broadcast_strides (sc, x->ndim - axis, nshape, sst);
+  _som_strided_copy (gamma, sc->data, 4, x->ndim - axis, nshape, sst, 0);
+  for (gsize o = 0; o < outer; o++)
+    norm_row_grad (F (x) + o * len, F (g->dout[0]) + o * len, gamma, 1, 1.0f, eps, len, F (g->din[0]) + o * len);
+  return TRUE;
+}
+
+static gboolean
+grad_instnorm (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  float eps = _som_node_attr_float (g->node, "epsilon", 1e-5f);
+  gint64 C = x->shape[1];
+  gsize planes = x->shape[0] * C, len = planes ? x->n / planes : 0;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (g->din[1] != NULL || g->din[2] != NULL)
+    return grad_error (g, error, "scale or bias that depend on the input are not supported");
+  for (gsize p = 0; p < planes; p++)
+    norm_row_grad (F (x) + p * len, F (g->dout[0]) + p * len, NULL, 0, F (g->in[1])[p % C], eps, len,
+                   F (g->din[0]) + p * len);
+  return TRUE;
+}
+
+/* ---- Einsum: each operand's gradient is an Einsum of dY and the others ---------- */
+
+static gboolean
+grad_einsum (GradCtx *g, GError **error)
+{
+  const char *eq = _som_node_attr_string (g->node, "equation", NULL);
+  g_autofree char *clean = NULL;
+  g_auto(GStrv) sides = NULL;
+  g_auto(GStrv) terms = NULL;
+  g_autofree char *out_term = NULL;
+  guint nt;
+
+  if (g->dout[0] == NULL)
+    return TRUE;
+  if (eq == NULL || strstr (eq, "...") != NULL)
+    return grad_error (g, error, "equations with '...' are not supported");
+  clean = g_strdup (eq);
+  {
+    char *w = clean;
+    for (const char *r = eq; *r; r++)
+      if (*r != ' ')
+        *w++ = *r;
+    *w = '\0';
+  }
+  sides = g_strsplit (clean, "->", 2);
+  terms = g_strsplit (sides[0], ",", -1);
+  nt = g_strv_length (terms);
+  if (nt != g->node->n_in || nt > 8)
+    return grad_error (g, error, "equation '%s' does not fit the inputs", eq);
+  if (sides[1] != NULL)
+    out_term = g_strdup (sides[1]);
+  else
+    {
+      /* implicit output: the letters seen once, in alphabetical order */
+      GString *s = g_string_new (NULL);
+      for (int c = 'A'; c <= 'z'; c++)
+        {
+          int count = 0;
+          for (const char *p = sides[0]; *p; p++)
+            count += *p == c;
+          if (count == 1 && g_ascii_isalpha (c))
+            g_string_append_c (s, (char) c);
+        }
+      out_term = g_string_free (s, FALSE);
+    }
+  for (guint k = 0; k < nt; k++)
+    {
+      SomTensor *x = g->in[k];
+      GString *e = NULL, *kept = NULL;
+      SomTensor *ins[8], *outs[1] = { NULL };
+      SomNode node;
+      SomAttr attr;
+      gint64 kshape[SOM_ARRAY_MAX_DIMS], xst[SOM_ARRAY_MAX_DIMS];
+      guint nk = 0, ni = 0;
+      if (g->din[k] == NULL)
+        continue;
+      for (const char *p = terms[k]; *p; p++)
+        if (strchr (p + 1, *p) != NULL)
+          return grad_error (g, error, "a repeated index in operand %u (a diagonal) is not supported", k);
+      /* dX_k = einsum (dY, the other operands -> X_k's indices that occur
+       * elsewhere); indices only X_k has are broadcast back afterwards */
+      e = g_string_new (out_term);
+      ins[ni++] = g->dout[0];
+      for (guint j = 0; j < nt; j++)
+        if (j != k)
+          {
+            g_string_append_printf (e, ",%s", terms[j]);
+            ins[ni++] = g->in[j];
+          }
+      kept = g_string_new (NULL);
+      for (guint d = 0; terms[k][d]; d++)
+        {
+          char c = terms[k][d];
+          gboolean elsewhere = strchr (out_term, c) != NULL;
+          for (guint j = 0; j < nt && !elsewhere; j++)
+            if (j != k && strchr (terms[j], c) != NULL)
+              elsewhere = TRUE;
+          if (elsewhere)
+            g_string_append_c (kept, c);
+          kshape[d] = elsewhere ? x->shape[d] : 1;
+        }
+      g_string_append_printf (e, "->%s", kept->str);
+      nk = kept->len;
+      (void) nk;
+      attr = (SomAttr) { .name = (char *) "equation", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
+                         .s = e->str };
+      node = *g->node;
+      node.attrs = &attr;
+      node.n_attrs = 1;
+      node.n_in = ni;
+      node.n_out = 1;
+      if (!run_op (g, &node, ins, ni, outs, 1, error))
+        {
+          g_string_free (e, TRUE);
+          g_string_free (kept, TRUE);
+          return FALSE;
+        }
+      g_string_free (e, TRUE);
+      g_string_free (kept, TRUE);
+      {
+        /* add the result, broadcast over the dropped indices */
+        SomTensor view = { 0 };
+        gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 }, off = 0;
+        view.ndim = x->ndim;
+        memcpy (view.shape, kshape, sizeof kshape);
+        view.n = outs[0]->n;
+        _som_broadcast_strides (&view, x->ndim, x->shape, xst);
+        for (gsize i = 0; i < x->n; i++)
+          {
+            F (g->din[k])[i] += F (outs[0])[off];
+            for (int d = (int) x->ndim - 1; d >= 0; d--)
+              {
+                off += xst[d];
+                if (++idx[d] < x->shape[d])
+                  break;
+                off -= xst[d] * x->shape[d];
+                idx[d] = 0;
+              }
+          }
+      }
+      _som_tensor_unref (outs[0]);
+    }
+  return TRUE;
+}
+
+/* ---- MatMul with broadcast batch dimensions and 1-D operands --------------------- */
+
+static gboolean
+grad_matmul (GradCtx *g, GError **error)
+{
+  SomTensor *A = g->in[0], *B = g->in[1], *dY = g->dout[0];
+  gint64 ashape[SOM_ARRAY_MAX_DIMS], bshape[SOM_ARRAY_MAX_DIMS], batch[SOM_ARRAY_MAX_DIMS];
+  gint64 ast[SOM_ARRAY_MAX_DIMS] = { 0 }, bst[SOM_ARRAY_MAX_DIMS] = { 0 }, idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+  guint and, bnd, nb;
+  gint64 M, K, N, nbatch = 1;
+
+  if (dY == NULL)
+    return TRUE;
+  if (A->ndim == 0 || B->ndim == 0)
+    return grad_error (g, error, "scalar operands");
+  /* 1-D operands as 1×K and K×1 matrices */
+  and = MAX (A->ndim, 2);
+  bnd = MAX (B->ndim, 2);
+  if (A->ndim == 1)
+    {
+      ashape[0] = 1;
+      ashape[1] = A->shape[0];
+    }
+  else
+    memcpy (ashape, A->shape, A->ndim * sizeof (gint64));
+  if (B->ndim == 1)
+    {
+      bshape[0] = B->shape[0];
+      bshape[1] = 1;
+    }
+  else
+    memcpy (bshape, B->shape, B->ndim * sizeof (gint64));
+  M = ashape[and - 2];
+  K = ashape[and - 1];
+  N = bshape[bnd - 1];
+  if (bshape[bnd - 2] != K)
+    return grad_error (g, error, "inner dimensions differ");
+  if (B->ndim == 2 && A->ndim >= 2)
+    {
+      /* fold A's batch dims into its rows */
+      gint64 rows = A->n / MAX (K, 1);
+      if (g->din[0] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, N, 1.0f, dY->data, N, B->data, N,
+                     1.0f, g->din[0]->data, K);
+      if (g->din[1] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, rows, 1.0f, A->data, K, dY->data, N,
+                     1.0f, g->din[1]->data, N);
+      return TRUE;
+    }
+  /* broadcast batch dims, right-aligned */
+  nb = MAX (and, bnd) - 2;
+  for (guint d = 0; d < nb; d++)
+    {
+      int da = (int) d - (int) (nb - (and - 2)), db = (int) d - (int) (nb - (bnd - 2));
+      gint64 sa = da >= 0 ? ashape[da] : 1, sb = db >= 0 ? bshape[db] : 1;
+      if (sa != sb && sa != 1 && sb != 1)
+        return grad_error (g, error, "batch dimensions do not broadcast");
+      batch[d] = MAX (sa, sb);
+      nbatch *= batch[d];
+    }
+  {
+    gint64 sa = M * K, sb = K * N;
+    for (int d = (int) nb - 1; d >= 0; d--)
+      {
+        int da = d - (int) (nb - (and - 2)), db = d - (int) (nb - (bnd - 2));
+        gint64 la = da >= 0 ? ashape[da] : 1, lb = db >= 0 ? bshape[db] : 1;
+        ast[d] = la == 1 ? 0 : sa;
+        bst[d] = lb == 1 ? 0 : sb;
+        sa *= la;
+        sb *= lb;
+      }
+  }
+  if ((gsize) (nbatch * M * N) != dY->n)
+    return grad_error (g, error, "the output gradient has the wrong size");
+  for (gint64 b = 0; b < nbatch; b++)
+    {
+      gint64 ao = 0, bo = 0;
+      const float *dy = F (dY) + b * M * N;
+      for (guint d = 0; d < nb; d++)
+        {
+          ao += idx[d] * ast[d];
+          bo += idx[d] * bst[d];
+        }
+      if (g->din[0] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dy, N, F (B) + bo, N, 1.0f,
+                     F (g->din[0]) + ao, K);
+      if (g->din[1] != NULL)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, F (A) + ao, K, dy, N, 1.0f,
+                     F (g->din[1]) + bo, N);
+      for (int d = (int) nb - 1; d >= 0; d--)
+        {
+          if (++idx[d] < batch[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  return TRUE;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 /* GRAD_ADD_ONLY: the function adds into its accumulators (see GradCtx). */
 enum { GRAD_ADD_ONLY = 1 };
 
 static const struct { const char *op; GradFunc func; int flags; } grad_table[] = {
-  { "Abs", grad_unary }, { "Add", grad_binary }, { "AveragePool", grad_pool },
-  { "BatchNormalization", grad_batchnorm, GRAD_ADD_ONLY }, { "Cast", grad_cast }, { "Ceil", grad_zero },
-  { "Celu", grad_unary }, { "Clip", grad_unary }, { "Concat", grad_concat, GRAD_ADD_ONLY },
-  { "Conv", grad_conv }, { "Cos", grad_unary }, { "Div", grad_binary }, { "Dropout", grad_identity },
+  { "Abs", grad_unary }, { "Acos", grad_unary }, { "Acosh", grad_unary }, { "Add", grad_binary },
+  { "Asin", grad_unary }, { "Asinh", grad_unary }, { "Atan", grad_unary }, { "Atanh", grad_unary },
+  { "AveragePool", grad_pool }, { "BatchNormalization", grad_batchnorm, GRAD_ADD_ONLY }, { "Cast", grad_cast },
+  { "CastLike", grad_cast }, { "Ceil", grad_zero }, { "Celu", grad_unary }, { "Clip", grad_unary },
+  { "Compress", grad_index_map, GRAD_ADD_ONLY }, { "Concat", grad_concat, GRAD_ADD_ONLY },
+  { "Conv", grad_conv }, { "ConvTranspose", grad_conv_transpose }, { "Cos", grad_unary },
+  { "Cosh", grad_unary }, { "CumSum", grad_cumsum }, { "DepthToSpace", grad_index_map, GRAD_ADD_ONLY },
+  { "Div", grad_binary }, { "Dropout", grad_identity }, { "Einsum", grad_einsum, GRAD_ADD_ONLY },
   { "Elu", grad_unary }, { "Erf", grad_unary }, { "Exp", grad_unary },
   { "Expand", grad_expand, GRAD_ADD_ONLY }, { "Flatten", grad_identity }, { "Floor", grad_zero },
-  { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool }, { "GlobalMaxPool", grad_pool },
-  { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary }, { "Identity", grad_identity },
-  { "LeakyRelu", grad_unary }, { "Log", grad_unary }, { "LogSoftmax", grad_softmax, GRAD_ADD_ONLY },
-  { "MatMul", grad_matmul, GRAD_ADD_ONLY }, { "Max", grad_binary }, { "MaxPool", grad_pool },
-  { "Mean", grad_binary }, { "Min", grad_binary }, { "Mish", grad_unary }, { "Mul", grad_binary },
-  { "Neg", grad_unary }, { "PRelu", grad_binary }, { "Pad", grad_pad, GRAD_ADD_ONLY }, { "Pow", grad_binary },
-  { "Reciprocal", grad_unary }, { "ReduceMean", grad_reduce, GRAD_ADD_ONLY },
-  { "ReduceSum", grad_reduce, GRAD_ADD_ONLY }, { "Relu", grad_unary }, { "Reshape", grad_identity },
-  { "Round", grad_zero }, { "Selu", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
-  { "Sin", grad_unary }, { "Slice", grad_slice, GRAD_ADD_ONLY }, { "Softmax", grad_softmax, GRAD_ADD_ONLY },
-  { "Softplus", grad_unary }, { "Softsign", grad_unary }, { "Split", grad_split, GRAD_ADD_ONLY },
+  { "Gather", grad_index_map, GRAD_ADD_ONLY }, { "GatherElements", grad_index_map, GRAD_ADD_ONLY },
+  { "GatherND", grad_index_map, GRAD_ADD_ONLY }, { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool },
+  { "GlobalMaxPool", grad_pool }, { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary },
+  { "Identity", grad_identity }, { "InstanceNormalization", grad_instnorm, GRAD_ADD_ONLY },
+  { "LayerNormalization", grad_layernorm, GRAD_ADD_ONLY }, { "LeakyRelu", grad_unary }, { "Log", grad_unary },
+  { "LogSoftmax", grad_softmax, GRAD_ADD_ONLY }, { "MatMul", grad_matmul, GRAD_ADD_ONLY },
+  { "Max", grad_binary }, { "MaxPool", grad_pool }, { "Mean", grad_binary }, { "Min", grad_binary },
+  { "Mish", grad_unary }, { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary },
+  { "Pad", grad_pad, GRAD_ADD_ONLY }, { "Pow", grad_binary }, { "Reciprocal", grad_unary },
+  { "ReduceLogSum", grad_reduce, GRAD_ADD_ONLY }, { "ReduceLogSumExp", grad_reduce, GRAD_ADD_ONLY },
+  { "ReduceMax", grad_reduce, GRAD_ADD_ONLY }, { "ReduceMean", grad_reduce, GRAD_ADD_ONLY },
+  { "ReduceMin", grad_reduce, GRAD_ADD_ONLY }, { "ReduceSum", grad_reduce, GRAD_ADD_ONLY },
+  { "ReduceSumSquare", grad_reduce, GRAD_ADD_ONLY }, { "Relu", grad_unary }, { "Reshape", grad_identity },
+  { "Resize", grad_index_map, GRAD_ADD_ONLY }, { "Round", grad_zero },
+  { "ScatterElements", grad_index_map, GRAD_ADD_ONLY }, { "ScatterND", grad_index_map, GRAD_ADD_ONLY },
+  { "Selu", grad_unary }, { "Shrink", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
+  { "Sin", grad_unary }, { "Sinh", grad_unary }, { "Slice", grad_slice, GRAD_ADD_ONLY },
+  { "Softmax", grad_softmax, GRAD_ADD_ONLY }, { "Softplus", grad_unary }, { "Softsign", grad_unary },
+  { "SpaceToDepth", grad_index_map, GRAD_ADD_ONLY }, { "Split", grad_split, GRAD_ADD_ONLY },
   { "Sqrt", grad_unary }, { "Squeeze", grad_identity }, { "Sub", grad_binary }, { "Sum", grad_binary },
-  { "Tanh", grad_unary }, { "ThresholdedRelu", grad_unary }, { "Transpose", grad_transpose, GRAD_ADD_ONLY },
-  { "Unsqueeze", grad_identity },
+  { "Tan", grad_unary }, { "Tanh", grad_unary }, { "ThresholdedRelu", grad_unary },
+  { "Tile", grad_index_map, GRAD_ADD_ONLY }, { "TopK", grad_topk, GRAD_ADD_ONLY },
+  { "Transpose", grad_transpose, GRAD_ADD_ONLY }, { "Trilu", grad_index_map, GRAD_ADD_ONLY },
+  { "Unsqueeze", grad_identity }, { "Upsample", grad_index_map, GRAD_ADD_ONLY },
+  { "Where", grad_index_map, GRAD_ADD_ONLY },
 };
 
 /* Ops whose outputs never carry a gradient (integer, boolean or piecewise
@@ -1591,7 +2209,7 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
 static const char * const no_grad_ops[] = {
   "ArgMax", "ArgMin", "Ceil", "Equal", "Floor", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
   "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range", "Mod",
-  "Constant", NULL,
+  "Constant", "IsInf", "IsNaN", "OneHot", "EyeLike", NULL,
 };
 
 static GradFunc

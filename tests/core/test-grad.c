@@ -175,6 +175,66 @@ test_grad_ops_finite_differences (void)
   g_assert_cmpfloat (worst, <, 2e-3);
 }
 
+/* The input gradient of tests/data/attacks/MODEL.onnx (made by
+ * tools/make-attack-fixtures.py) against central differences of the
+ * engine's own forward pass, on every input element.  Each image holds the
+ * values ±1/64, ±3/64, … ±63/64 in a shuffled order: 1/32 apart and 1/64
+ * away from the kinks at 0 and ±1/2, so the steps of ±1/100 never cross a
+ * kink or swap a maximum. */
+static void
+check_finite_differences (gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *rel = g_strdup_printf ("tests/data/attacks/%s.onnx", name);
+  g_autofree char *p = source_path (rel);
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(SomArray) x = NULL;
+  g_autoptr(SomArray) grad = NULL;
+  g_autoptr(GRand) r = g_rand_new_with_seed (7);
+  gsize shape[4] = { 3, 1, 8, 8 };
+  gint32 labels[3] = { 1, 8, 3 };
+  double gmax = 0, worst = 0;
+
+  model = som_model_load (p, &error);
+  g_assert_no_error (error);
+  g_assert_true (som_model_check_differentiable (model, &error));
+  g_assert_no_error (error);
+  x = som_array_new (SOM_DTYPE_F32, 4, shape, NULL);
+  for (gsize n = 0; n < 3; n++)
+    {
+      float *v = (float *) x->data + n * 64;
+      for (int k = 0; k < 64; k++)
+        v[k] = (2 * k - 63) / 64.0f;
+      for (int k = 63; k > 0; k--)
+        {
+          int j = g_rand_int_range (r, 0, k + 1);
+          float t = v[k];
+          v[k] = v[j];
+          v[j] = t;
+        }
+    }
+  g_assert_true (som_model_input_gradient (model, x, labels, &grad, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < som_array_n_elements (x); i++)
+    gmax = MAX (gmax, fabsf (((float *) grad->data)[i]));
+  g_assert_cmpfloat (gmax, >, 0);
+  for (gsize i = 0; i < som_array_n_elements (x); i++)
+    {
+      float *v = (float *) x->data + i, keep = *v, h = 1e-2f;
+      double up, down, fd;
+      *v = keep + h;
+      up = loss_of (model, x, labels);
+      *v = keep - h;
+      down = loss_of (model, x, labels);
+      *v = keep;
+      fd = (up - down) / ((double) (keep + h) - (double) (keep - h));
+      worst = MAX (worst, fabs (fd - ((float *) grad->data)[i]) / gmax);
+    }
+  g_test_message ("%s: max |grad| %g, worst difference to central differences %g of it", name, gmax, worst);
+  g_assert_cmpfloat (worst, <, 2e-3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -184,5 +244,17 @@ main (int argc, char **argv)
   g_test_add_func ("/grad/bnres", test_grad_bnres);
   g_test_add_func ("/grad/channels-last", test_grad_channels_last);
   g_test_add_func ("/grad/ops-finite-differences", test_grad_ops_finite_differences);
+  /* MatMul with broadcast batch dims and 1-D operands */
+  g_test_add_data_func ("/grad/matmul", "grad-matmul", check_finite_differences);
+  /* LayerNormalization, Erf, InstanceNormalization */
+  g_test_add_data_func ("/grad/norms", "grad-norms", check_finite_differences);
+  /* Einsum: a contraction, and an index only one operand has */
+  g_test_add_data_func ("/grad/einsum", "grad-einsum", check_finite_differences);
+  /* Tile, Gather, Where, Resize (nearest), SpaceToDepth, Split, Slice with steps */
+  g_test_add_data_func ("/grad/index-maps", "grad-index", check_finite_differences);
+  /* ConvTranspose, CumSum (reverse), Atan, Pow, ReduceLogSumExp */
+  g_test_add_data_func ("/grad/conv-transpose", "grad-tconv", check_finite_differences);
+  /* ReduceMax, TopK, Softmax on a middle axis, Shrink, Tan, Cosh, Asin, Acos, Asinh, Atanh */
+  g_test_add_data_func ("/grad/selections", "grad-select", check_finite_differences);
   return g_test_run ();
 }
