@@ -521,9 +521,15 @@ step (const SomAttackParams *p, double size, gboolean project, const float *x, c
   }
 }
 
+typedef struct _AttackData AttackData;
+static void report_step (AttackData *ad, gsize n, guint step, guint steps);
+
+/* Each gradient step checks @cancellable (and so does every node of the
+ * forward and backward passes inside it): a cancelled attack returns
+ * within one operator's time. */
 static gboolean
 attack_batch (SomModel *model, const SomAttackParams *p, const SomPixelTransform *tf, const SomArray *x,
-              const gint32 *labels, gsize first_index, SomArray *out, gint32 *out_pred,
+              const gint32 *labels, gsize first_index, SomArray *out, gint32 *out_pred, AttackData *ad,
               GCancellable *cancellable, GError **error)
 {
   gsize N = x->shape[0], d = som_array_n_elements (x) / MAX (N, 1);
@@ -564,10 +570,13 @@ attack_batch (SomModel *model, const SomAttackParams *p, const SomPixelTransform
           for (guint s = 0; s < p->steps; s++)
             {
               g_autoptr(SomArray) g = NULL;
-              if (!som_attack_pixel_gradient (model, tf, adv, lab, &g, NULL, cancellable, error))
+              if (g_cancellable_set_error_if_cancelled (cancellable, error)
+                  || !som_attack_pixel_gradient (model, tf, adv, lab, &g, NULL, cancellable, error))
                 return FALSE;
               for (gsize n = 0; n < N; n++)
                 step (p, alpha, TRUE, xs + n * d, (const float *) g->data + n * d, a + n * d, d);
+              if (ad != NULL)
+                report_step (ad, N, r * p->steps + s + 1, restarts * p->steps);
             }
         }
       if (!som_attack_predict (model, tf, adv, N, pred, cancellable, error))
@@ -588,7 +597,7 @@ attack_batch (SomModel *model, const SomAttackParams *p, const SomPixelTransform
   return TRUE;
 }
 
-typedef struct
+struct _AttackData
 {
   SomModel *model;
   const SomAttackParams *params;
@@ -601,8 +610,31 @@ typedef struct
   SomProgressFunc progress;
   gpointer progress_data;
   gsize done;
+  double reported;   /* the highest fraction reported: progress never goes back */
   GMutex lock;
-} AttackData;
+};
+
+/* PGD's progress within a batch of @n images: @step of @steps done */
+static void
+report_step (AttackData *ad, gsize n, guint step, guint steps)
+{
+  gsize N = ad->pixels->shape[0];
+
+  if (ad->progress == NULL || step >= steps)
+    return;
+  g_mutex_lock (&ad->lock);
+  {
+    double f = (ad->done + (double) n * step / MAX (steps, 1)) / MAX (N, 1);
+    if (f > ad->reported)
+      {
+        g_autofree char *msg = g_strdup_printf ("attack: %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " images, step %u/%u",
+                                                ad->done, N, step, steps);
+        ad->reported = f;
+        ad->progress (f, msg, ad->progress_data);
+      }
+  }
+  g_mutex_unlock (&ad->lock);
+}
 
 static gboolean
 attack_one_batch (gsize s, gsize n, gpointer data, GError **error)
@@ -613,7 +645,8 @@ attack_one_batch (gsize s, gsize n, gpointer data, GError **error)
   g_autofree gint32 *pred = g_new (gint32, n);
   gsize row = som_array_n_elements (part) / MAX (n, 1), N = ad->pixels->shape[0];
 
-  if (!attack_batch (ad->model, ad->params, ad->tf, part, ad->labels + s, s, res, pred, ad->cancellable, error))
+  if (!attack_batch (ad->model, ad->params, ad->tf, part, ad->labels + s, s, res, pred, ad, ad->cancellable,
+                     error))
     return FALSE;
   memcpy ((float *) ad->out->data + s * row, res->data, n * row * sizeof (float));
   if (ad->predictions != NULL)
@@ -623,7 +656,8 @@ attack_one_batch (gsize s, gsize n, gpointer data, GError **error)
   if (ad->progress != NULL)
     {
       g_autofree char *msg = g_strdup_printf ("attack: %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " images", ad->done, N);
-      ad->progress ((double) ad->done / MAX (N, 1), msg, ad->progress_data);
+      ad->reported = MAX (ad->reported, (double) ad->done / MAX (N, 1));
+      ad->progress (ad->reported, msg, ad->progress_data);
     }
   g_mutex_unlock (&ad->lock);
   return TRUE;

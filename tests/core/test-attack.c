@@ -324,6 +324,109 @@ test_bad_label (void)
   g_assert_null (grad);
 }
 
+/* ---- cancellation -------------------------------------------------------------- */
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint reports, reports_after_cancel;
+  gboolean cancelled, finished;
+  GCancellable *cancellable;
+  SomModel *model;
+  const SomArray *pixels;
+  const gint32 *labels;
+  SomAttackParams params;
+  gboolean ok;
+  GError *error;
+} CancelRun;
+
+static void
+cancel_progress (double fraction, const char *message, gpointer data)
+{
+  CancelRun *r = data;
+
+  g_mutex_lock (&r->lock);
+  r->reports++;
+  if (r->cancelled)
+    r->reports_after_cancel++;
+  g_cond_signal (&r->cond);
+  g_mutex_unlock (&r->lock);
+}
+
+static gpointer
+cancel_run_thread (gpointer data)
+{
+  CancelRun *r = data;
+  SomPixelTransform tf;
+  g_autoptr(SomArray) adv = NULL;
+
+  som_pixel_transform_init_identity (&tf, 1);
+  r->ok = som_attack_run (r->model, &r->params, &tf, r->pixels, r->labels, &adv, NULL, r->cancellable,
+                          cancel_progress, r, &r->error);
+  g_mutex_lock (&r->lock);
+  r->finished = TRUE;
+  g_cond_signal (&r->cond);
+  g_mutex_unlock (&r->lock);
+  return NULL;
+}
+
+/* A long PGD attack (1,000 steps) is cancelled from another thread as soon
+ * as it reports its first step: it returns G_IO_ERROR_CANCELLED, and at most
+ * the step in flight per worker completes after the cancel.  Once with one
+ * batch (the cancel lands between steps) and once with many small batches
+ * (between batches too). */
+static void
+test_cancel_pgd (void)
+{
+  g_autoptr(SomModel) model = load_model ("data/models/fashion-resnet.onnx");
+  g_autoptr(GRand) rnd = g_rand_new_with_seed (3);
+  gsize shape[4] = { 64, 1, 28, 28 };
+  g_autoptr(SomArray) pixels = som_array_new (SOM_DTYPE_F32, 4, shape, NULL);
+  gint32 labels[64];
+  const guint batch_sizes[2] = { 64, 4 };
+
+  for (gsize i = 0; i < som_array_n_elements (pixels); i++)
+    ((float *) pixels->data)[i] = (float) g_rand_double (rnd);
+  for (guint i = 0; i < 64; i++)
+    labels[i] = g_rand_int_range (rnd, 0, 10);
+  for (guint k = 0; k < G_N_ELEMENTS (batch_sizes); k++)
+    {
+      CancelRun r = { 0 };
+      GThread *t;
+      gint64 t0;
+      g_mutex_init (&r.lock);
+      g_cond_init (&r.cond);
+      r.cancellable = g_cancellable_new ();
+      r.model = model;
+      r.pixels = pixels;
+      r.labels = labels;
+      som_attack_params_init (&r.params);
+      r.params.method = SOM_ATTACK_PGD;
+      r.params.eps = 0.1;
+      r.params.steps = 1000;
+      r.params.batch_size = batch_sizes[k];
+      t = g_thread_new ("attack", cancel_run_thread, &r);
+      g_mutex_lock (&r.lock);
+      while (r.reports == 0 && !r.finished)
+        g_cond_wait (&r.cond, &r.lock);
+      r.cancelled = TRUE;
+      g_mutex_unlock (&r.lock);
+      t0 = g_get_monotonic_time ();
+      g_cancellable_cancel (r.cancellable);
+      g_thread_join (t);
+      g_test_message ("batch size %u: returned %.0f ms after the cancel; %u progress reports, %u after the cancel",
+                      batch_sizes[k], (g_get_monotonic_time () - t0) / 1e3, r.reports, r.reports_after_cancel);
+      g_assert_false (r.ok);
+      g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_cmpuint (r.reports_after_cancel, <=, 2);
+      g_clear_error (&r.error);
+      g_object_unref (r.cancellable);
+      g_mutex_clear (&r.lock);
+      g_cond_clear (&r.cond);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -334,6 +437,7 @@ main (int argc, char **argv)
   g_test_add_func ("/attack/l2-targeted-seeded", test_l2_targeted_seeded);
   g_test_add_func ("/attack/bad-params", test_bad_params);
   g_test_add_func ("/attack/bad-label", test_bad_label);
+  g_test_add_func ("/attack/cancel-pgd", test_cancel_pgd);
   g_test_add_func ("/attack/accuracy/fgsm-demo", test_accuracy_fgsm_demo);
   g_test_add_func ("/attack/accuracy/pgd-demo", test_accuracy_pgd_demo);
   g_test_add_func ("/attack/accuracy/fgsm-bnres-pixel-space", test_accuracy_fgsm_bnres_pixel_space);
