@@ -317,6 +317,33 @@ im2col_range (gsize begin, gsize end, gpointer data)
                   memset (dplane, 0, OH * OW * sizeof (float));
                   continue;
                 }
+              if (w->s[1] == 1 && w->s[2] == 1 && OW == W)
+                {
+                  /* stride 1, rows as wide as the input's: the tap's plane
+                   * is the input plane shifted by dh rows and off columns,
+                   * one block copy; then zeros where the shift leaves the
+                   * input (top and bottom rows, the columns that wrapped) */
+                  gint64 dh = ki * w->d[1] - w->pb[1], off = kj * w->d[2] - w->pb[2];
+                  gint64 oh0 = CLAMP (-dh, 0, OH), oh1 = CLAMP (H - dh, oh0, OH);
+                  gint64 lo = CLAMP (-off, 0, OW), hi = CLAMP (W - off, lo, OW);
+                  gint64 b0 = oh0 * OW + lo, b1 = oh1 > oh0 ? (oh1 - 1) * OW + hi : b0;
+                  const float *splane = src + id * H * W;
+                  if (b1 > b0)
+                    memcpy (dplane + b0, splane + (oh0 + dh) * W + lo + off, (b1 - b0) * sizeof (float));
+                  else
+                    b1 = b0;
+                  memset (dplane, 0, b0 * sizeof (float));
+                  memset (dplane + b1, 0, (OH * OW - b1) * sizeof (float));
+                  for (gint64 oh = oh0; oh + 1 < oh1; oh++)
+                    {
+                      float *drow = dplane + oh * OW;
+                      for (gint64 ow = hi; ow < OW; ow++)
+                        drow[ow] = 0.0f;
+                      for (gint64 ow = 0; ow < lo; ow++)
+                        drow[OW + ow] = 0.0f;
+                    }
+                  continue;
+                }
               for (gint64 oh = 0; oh < OH; oh++)
                 {
                   gint64 ih = oh * w->s[1] - w->pb[1] + ki * w->d[1];
