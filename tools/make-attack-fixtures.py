@@ -186,6 +186,20 @@ def grad_models():
         helper.make_node("Flatten", ["tr"], ["f4"], axis=1),
         helper.make_node("Concat", ["f1", "tv", "f3", "f4"], ["z"], axis=1),
     ], {"k": i64(5), "shape3": i64(0, 8, 8), "half": f32(0.5)}, 8 + 5 + 64 + 64)
+    # Resize in linear (half_pixel, scales) and cubic (align_corners, sizes) modes, and on a 3-D tensor
+    model("grad-resize", [
+        helper.make_node("Resize", ["input", "", "scales"], ["r1"], mode="linear"),
+        helper.make_node("Resize", ["input", "", "", "sizes"], ["r2"], mode="cubic",
+                         coordinate_transformation_mode="align_corners"),
+        helper.make_node("Reshape", ["input", "shape3"], ["r"]),
+        helper.make_node("Resize", ["r", "", "scales3"], ["r3"], mode="linear",
+                         coordinate_transformation_mode="asymmetric"),
+        helper.make_node("Flatten", ["r1"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["r2"], ["f2"], axis=1),
+        helper.make_node("Flatten", ["r3"], ["f3"], axis=1),
+        helper.make_node("Concat", ["f1", "f2", "f3"], ["z"], axis=1),
+    ], {"scales": f32([1, 1, 2, 2]), "sizes": i64(3, 1, 11, 6), "shape3": i64(0, 8, 8),
+        "scales3": f32([1, 1, 1.5])}, 256 + 66 + 96)
     return models
 
 

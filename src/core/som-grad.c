@@ -1767,6 +1767,134 @@ grad_cumsum (GradCtx *g, GError **error)
   return TRUE;
 }
 
+/* ---- Resize and Upsample (linear, cubic): separable linear maps ---------------- */
+
+/* The interpolation matrix A (out × in) of spatial axis @d (one of the last
+ * two), from the operator itself: run on probes that hold a one-hot along
+ * axis d and ones along the other axis, each probe in its own batch row, it
+ * returns A's columns (the weights along the other axis sum to one). */
+static gboolean
+resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
+{
+  SomNode *n = g->node;
+  SomTensor *x = g->in[0], *y = g->out[0];
+  guint nd = x->ndim;
+  gint64 L = x->shape[d], OL = y->shape[d], pshape[SOM_ARRAY_MAX_DIMS];
+  g_autofree SomTensor **ins = g_new0 (SomTensor *, MAX (n->n_in, 1));
+  SomTensor *out[1] = { NULL };
+  gsize plane;
+  gboolean ok = FALSE;
+
+  for (guint j = 0; j < nd; j++)
+    pshape[j] = j + 2 >= nd ? x->shape[j] : 1;
+  pshape[0] = L;
+  plane = 1;
+  for (guint j = nd - 2; j < nd; j++)
+    plane *= pshape[j];
+  for (guint k = 0; k < n->n_in; k++)
+    if (g->in[k] != NULL)
+      ins[k] = _som_tensor_ref (g->in[k]);
+  g_clear_pointer (&ins[0], _som_tensor_unref);
+  ins[0] = _som_tensor_new (SOM_DTYPE_F32, nd, pshape, error);
+  if (ins[0] == NULL)
+    goto out;
+  {
+    gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+    for (gsize i = 0; i < ins[0]->n; i++)
+      {
+        F (ins[0])[i] = idx[d] == idx[0] ? 1.0f : 0.0f;
+        for (int j = (int) nd - 1; j >= 0; j--)
+          {
+            if (++idx[j] < pshape[j])
+              break;
+            idx[j] = 0;
+          }
+      }
+  }
+  if (strcmp (n->op, "Resize") == 0 && n->n_in > 3 && g->in[3] != NULL && g->in[3]->n == nd)
+    {
+      /* sizes: the probes' batch and the unit leading dimensions */
+      gint64 one = 1;
+      g_clear_pointer (&ins[3], _som_tensor_unref);
+      ins[3] = _som_tensor_new (SOM_DTYPE_I64, 1, &(gint64) { nd }, error);
+      if (ins[3] == NULL)
+        goto out;
+      for (guint j = 0; j < nd; j++)
+        ((gint64 *) ins[3]->data)[j] = j == 0 ? L : j + 2 >= nd ? y->shape[j] : one;
+    }
+  if (!run_op (g, n, ins, n->n_in, out, 1, error))
+    goto out;
+  if (out[0]->ndim != nd || out[0]->shape[0] != L || out[0]->shape[d] != OL)
+    {
+      grad_error (g, error, "the interpolation weights do not come out separable");
+      goto out;
+    }
+  {
+    gint64 ostride = d == nd - 1 ? 1 : out[0]->shape[nd - 1];
+    gsize oplane = out[0]->n / L;
+    for (gint64 k = 0; k < L; k++)
+      for (gint64 o = 0; o < OL; o++)
+        A[o * L + k] = F (out[0])[k * oplane + o * ostride];
+  }
+  (void) plane;
+  ok = TRUE;
+
+out:
+  for (guint k = 0; k < n->n_in; k++)
+    g_clear_pointer (&ins[k], _som_tensor_unref);
+  g_clear_pointer (&out[0], _som_tensor_unref);
+  return ok;
+}
+
+static gboolean
+grad_resize (GradCtx *g, GError **error)
+{
+  SomNode *n = g->node;
+  SomTensor *x = g->in[0], *y = g->out[0], *dy = g->dout[0];
+  const char *mode = _som_node_attr_string (n, "mode", "nearest");
+  guint nd = x->ndim;
+  gint64 H, W, OH, OW;
+  gsize planes;
+  g_autofree float *Ah = NULL, *Aw = NULL, *t = NULL;
+
+  if (dy == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (strcmp (mode, "nearest") == 0)
+    return grad_index_map (g, error);
+  if (strcmp (_som_node_attr_string (n, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize") == 0)
+    return grad_error (g, error, "coordinate_transformation_mode tf_crop_and_resize");
+  if (nd < 3 || nd > 4)
+    return grad_error (g, error, "%u dimensions (3 and 4 are supported)", nd);
+  for (guint j = 0; j + 2 < nd; j++)
+    if (x->shape[j] != y->shape[j])
+      return grad_error (g, error, "resizing the batch or channel dimension");
+  H = nd == 4 ? x->shape[2] : 1;
+  OH = nd == 4 ? y->shape[2] : 1;
+  W = x->shape[nd - 1];
+  OW = y->shape[nd - 1];
+  planes = x->n / MAX (H * W, 1);
+  Aw = g_new (float, MAX (OW * W, 1));
+  if (!resize_axis_matrix (g, nd - 1, Aw, error))
+    return FALSE;
+  /* T (planes·OH × W) = dY (planes·OH × OW) · Aw */
+  t = g_new (float, MAX (planes * OH * W, 1));
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, planes * OH, W, OW, 1.0f, F (dy), OW, Aw, W, 0.0f,
+               t, W);
+  if (nd == 3)
+    {
+      accumulate (g->din[0], t);
+      return TRUE;
+    }
+  Ah = g_new (float, MAX (OH * H, 1));
+  if (!resize_axis_matrix (g, 2, Ah, error))
+    return FALSE;
+  /* dX_p (H × W) += Ahᵀ (H × OH) · T_p (OH × W) */
+  for (gsize p = 0; p < planes; p++)
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, H, W, OH, 1.0f, Ah, H, t + p * OH * W, W, 1.0f,
+                 F (g->din[0]) + p * H * W, W);
+  return TRUE;
+}
+
 /* ---- ConvTranspose: its input gradient is the forward Conv of dY --------------- */
 
 static gboolean
@@ -2190,7 +2318,7 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
   { "ReduceMax", grad_reduce, GRAD_ADD_ONLY }, { "ReduceMean", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceMin", grad_reduce, GRAD_ADD_ONLY }, { "ReduceSum", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceSumSquare", grad_reduce, GRAD_ADD_ONLY }, { "Relu", grad_unary }, { "Reshape", grad_identity },
-  { "Resize", grad_index_map, GRAD_ADD_ONLY }, { "Round", grad_zero },
+  { "Resize", grad_resize, GRAD_ADD_ONLY }, { "Round", grad_zero },
   { "ScatterElements", grad_index_map, GRAD_ADD_ONLY }, { "ScatterND", grad_index_map, GRAD_ADD_ONLY },
   { "Selu", grad_unary }, { "Shrink", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
   { "Sin", grad_unary }, { "Sinh", grad_unary }, { "Slice", grad_slice, GRAD_ADD_ONLY },
@@ -2200,7 +2328,7 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
   { "Tan", grad_unary }, { "Tanh", grad_unary }, { "ThresholdedRelu", grad_unary },
   { "Tile", grad_index_map, GRAD_ADD_ONLY }, { "TopK", grad_topk, GRAD_ADD_ONLY },
   { "Transpose", grad_transpose, GRAD_ADD_ONLY }, { "Trilu", grad_index_map, GRAD_ADD_ONLY },
-  { "Unsqueeze", grad_identity }, { "Upsample", grad_index_map, GRAD_ADD_ONLY },
+  { "Unsqueeze", grad_identity }, { "Upsample", grad_resize, GRAD_ADD_ONLY },
   { "Where", grad_index_map, GRAD_ADD_ONLY },
 };
 

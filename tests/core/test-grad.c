@@ -252,6 +252,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/grad/einsum", "grad-einsum", check_finite_differences);
   /* Tile, Gather, Where, Resize (nearest), SpaceToDepth, Split, Slice with steps */
   g_test_add_data_func ("/grad/index-maps", "grad-index", check_finite_differences);
+  /* Resize: linear, cubic, sizes, a 3-D tensor */
+  g_test_add_data_func ("/grad/resize", "grad-resize", check_finite_differences);
   /* ConvTranspose, CumSum (reverse), Atan, Pow, ReduceLogSumExp */
   g_test_add_data_func ("/grad/conv-transpose", "grad-tconv", check_finite_differences);
   /* ReduceMax, TopK, Softmax on a middle axis, Shrink, Tan, Cosh, Asin, Acos, Asinh, Atanh */
