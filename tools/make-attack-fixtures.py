@@ -200,6 +200,45 @@ def grad_models():
         helper.make_node("Concat", ["f1", "f2", "f3"], ["z"], axis=1),
     ], {"scales": f32([1, 1, 2, 2]), "sizes": i64(3, 1, 11, 6), "shape3": i64(0, 8, 8),
         "scales3": f32([1, 1, 1.5])}, 256 + 66 + 96)
+    # Conv input gradients by every route: 3-D (stride 1, as a forward Conv), 1-D with stride 2 and
+    # groups (sgemm + col2im), dilation with SAME_UPPER and SAME_LOWER padding, depthwise with stride 2
+    model("grad-convs", [
+        helper.make_node("Reshape", ["input", "shape5"], ["v"]),
+        helper.make_node("Conv", ["v", "w3"], ["c3"], kernel_shape=[3, 3, 3], pads=[1, 1, 1, 1, 1, 1]),
+        helper.make_node("Reshape", ["input", "shape1d"], ["l"]),
+        helper.make_node("Conv", ["l", "w1"], ["c1"], kernel_shape=[3], strides=[2], pads=[1, 0]),
+        helper.make_node("Conv", ["c1", "wg"], ["cg"], kernel_shape=[3], strides=[2], pads=[1, 1], group=2),
+        helper.make_node("Conv", ["input", "w2"], ["c2"], kernel_shape=[3, 3], dilations=[2, 2],
+                         auto_pad="SAME_UPPER"),
+        helper.make_node("Conv", ["c2", "we"], ["ce"], kernel_shape=[2, 3], dilations=[1, 2],
+                         auto_pad="SAME_LOWER"),
+        helper.make_node("Conv", ["ce", "wd"], ["cd"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                         group=3),
+        helper.make_node("Flatten", ["c3"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["cg"], ["f2"], axis=1),
+        helper.make_node("Flatten", ["cd"], ["f3"], axis=1),
+        helper.make_node("Concat", ["f1", "f2", "f3"], ["z"], axis=1),
+    ], {"shape5": i64(0, 1, 4, 4, 4), "w3": f32(rng.standard_normal((2, 1, 3, 3, 3)) * 0.3),
+        "shape1d": i64(0, 1, 64), "w1": f32(rng.standard_normal((2, 1, 3)) * 0.5),
+        "wg": f32(rng.standard_normal((4, 1, 3)) * 0.5), "w2": f32(rng.standard_normal((3, 1, 3, 3)) * 0.5),
+        "wd": f32(rng.standard_normal((3, 1, 3, 3)) * 0.5), "we": f32(rng.standard_normal((3, 3, 2, 3)) * 0.3)},
+          128 + 4 * 16 + 3 * 16)
+    # Pools in 1, 2 and 3 spatial dimensions: dilation, ceil_mode, count_include_pad
+    model("grad-pools", [
+        helper.make_node("Reshape", ["input", "shape5"], ["v"]),
+        helper.make_node("MaxPool", ["v"], ["m3"], kernel_shape=[2, 2, 2], strides=[2, 1, 2], pads=[0, 1, 0, 0, 0, 1]),
+        helper.make_node("AveragePool", ["v"], ["a3"], kernel_shape=[3, 2, 3], strides=[1, 2, 2],
+                         pads=[1, 0, 1, 1, 1, 1], count_include_pad=1),
+        helper.make_node("Reshape", ["input", "shape1d"], ["l"]),
+        helper.make_node("MaxPool", ["l"], ["m1"], kernel_shape=[3], strides=[3], dilations=[2]),
+        helper.make_node("AveragePool", ["input"], ["a2"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 0],
+                         ceil_mode=1),
+        helper.make_node("Flatten", ["m3"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["a3"], ["f2"], axis=1),
+        helper.make_node("Flatten", ["m1"], ["f3"], axis=1),
+        helper.make_node("Flatten", ["a2"], ["f4"], axis=1),
+        helper.make_node("Concat", ["f1", "f2", "f3", "f4"], ["z"], axis=1),
+    ], {"shape5": i64(0, 1, 4, 4, 4), "shape1d": i64(0, 1, 64)}, 16 + 16 + 20 + 16)
     return models
 
 

@@ -951,81 +951,102 @@ typedef struct
 {
   const float *x, *dy;
   float *dx;
-  const Win *w;
+  const SomWindow *w;
   gboolean max, include_pad;
-  gint64 pe[2];
 } PoolGrad;
 
+/* The taps of one window along one axis that fall inside [lo, hi) */
+static inline gint64
+taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
+{
+  gint64 n = 0;
+
+  for (gint64 t = 0; t < k; t++)
+    n += start + t * d >= lo && start + t * d < hi;
+  return n;
+}
+
+/* One (image, channel) volume per item; 1-, 2- and 3-D windows alike (the
+ * unused leading slots have size 1). */
 static void
 pool_grad_range (gsize b, gsize e, gpointer data)
 {
   PoolGrad *p = data;
-  const Win *w = p->w;
-  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+  const SomWindow *w = p->w;
+  gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
 
   for (gsize plane = b; plane < e; plane++)
     {
-      const float *src = p->x + plane * H * W;
-      const float *gy = p->dy + plane * OH * OW;
-      float *dst = p->dx + plane * H * W;
-      for (gint64 oh = 0; oh < OH; oh++)
-        for (gint64 ow = 0; ow < OW; ow++)
-          {
-            gint64 h0 = oh * w->s[0] - w->pb[0], w0 = ow * w->s[1] - w->pb[1];
-            gint64 best = -1, count = 0;
-            float acc = -INFINITY;
-            for (gint64 i = 0; i < w->k[0]; i++)
-              {
-                gint64 ih = h0 + i * w->d[0];
-                if (ih < 0 || ih >= H)
-                  continue;
-                for (gint64 j = 0; j < w->k[1]; j++)
-                  {
-                    gint64 iw = w0 + j * w->d[1];
-                    if (iw < 0 || iw >= W)
-                      continue;
-                    if (p->max)
-                      {
-                        float v = src[ih * W + iw];
-                        if (best < 0 || v > acc)
-                          {
-                            acc = v;
-                            best = ih * W + iw;
-                          }
-                      }
-                    count++;
-                  }
-              }
-            if (p->max)
-              {
-                if (best >= 0)
-                  dst[best] += gy[oh * OW + ow];
-                continue;
-              }
-            if (p->include_pad)
-              {
-                gint64 hs = MAX (h0, -w->pb[0]), he = MIN (h0 + (w->k[0] - 1) * w->d[0] + 1, H + p->pe[0]);
-                gint64 ws = MAX (w0, -w->pb[1]), we = MIN (w0 + (w->k[1] - 1) * w->d[1] + 1, W + p->pe[1]);
-                count = ((he - hs + w->d[0] - 1) / w->d[0]) * ((we - ws + w->d[1] - 1) / w->d[1]);
-              }
-            if (count <= 0)
-              continue;
+      const float *src = p->x + plane * D * H * W;
+      const float *gy = p->dy + plane * OD * OH * OW;
+      float *dst = p->dx + plane * D * H * W;
+      for (gint64 od = 0; od < OD; od++)
+        for (gint64 oh = 0; oh < OH; oh++)
+          for (gint64 ow = 0; ow < OW; ow++)
             {
-              float s = gy[oh * OW + ow] / (float) count;
-              for (gint64 i = 0; i < w->k[0]; i++)
+              gint64 d0 = od * w->s[0] - w->pb[0], h0 = oh * w->s[1] - w->pb[1], w0 = ow * w->s[2] - w->pb[2];
+              gint64 best = -1, count = 0;
+              float acc = -INFINITY, g = gy[(od * OH + oh) * OW + ow];
+              for (gint64 a = 0; a < w->k[0]; a++)
                 {
-                  gint64 ih = h0 + i * w->d[0];
-                  if (ih < 0 || ih >= H)
+                  gint64 id = d0 + a * w->d[0];
+                  if (id < 0 || id >= D)
                     continue;
-                  for (gint64 j = 0; j < w->k[1]; j++)
+                  for (gint64 i = 0; i < w->k[1]; i++)
                     {
-                      gint64 iw = w0 + j * w->d[1];
-                      if (iw >= 0 && iw < W)
-                        dst[ih * W + iw] += s;
+                      gint64 ih = h0 + i * w->d[1];
+                      if (ih < 0 || ih >= H)
+                        continue;
+                      for (gint64 j = 0; j < w->k[2]; j++)
+                        {
+                          gint64 iw = w0 + j * w->d[2];
+                          if (iw < 0 || iw >= W)
+                            continue;
+                          if (p->max)
+                            {
+                              float v = src[(id * H + ih) * W + iw];
+                              if (best < 0 || v > acc)
+                                {
+                                  acc = v;
+                                  best = (id * H + ih) * W + iw;
+                                }
+                            }
+                          count++;
+                        }
+                    }
+                }
+              if (p->max)
+                {
+                  if (best >= 0)
+                    dst[best] += g;
+                  continue;
+                }
+              if (p->include_pad)
+                count = taps_inside (d0, w->k[0], w->d[0], -w->pb[0], D + w->pe[0])
+                        * taps_inside (h0, w->k[1], w->d[1], -w->pb[1], H + w->pe[1])
+                        * taps_inside (w0, w->k[2], w->d[2], -w->pb[2], W + w->pe[2]);
+              if (count <= 0)
+                continue;
+              g /= (float) count;
+              for (gint64 a = 0; a < w->k[0]; a++)
+                {
+                  gint64 id = d0 + a * w->d[0];
+                  if (id < 0 || id >= D)
+                    continue;
+                  for (gint64 i = 0; i < w->k[1]; i++)
+                    {
+                      gint64 ih = h0 + i * w->d[1];
+                      if (ih < 0 || ih >= H)
+                        continue;
+                      for (gint64 j = 0; j < w->k[2]; j++)
+                        {
+                          gint64 iw = w0 + j * w->d[2];
+                          if (iw >= 0 && iw < W)
+                            dst[(id * H + ih) * W + iw] += g;
+                        }
                     }
                 }
             }
-          }
     }
 }
 
@@ -1075,18 +1096,22 @@ grad_pool (GradCtx *g, GError **error)
       return TRUE;
     }
   {
-    guint nk, n;
+    guint nk;
     const gint64 *ks = _som_node_attr_ints (g->node, "kernel_shape", &nk);
-    const gint64 *pads;
-    Win w;
+    SomWindow w;
+    SomOpCtx c = { g->model, g->node, g->in, g->out, g->node->n_in, g->node->n_out,
+                   som_model_get_path (g->model) };
     PoolGrad p = { x->data, g->dout[0]->data, g->din[0]->data, &w, strcmp (g->node->op, "MaxPool") == 0,
-                   _som_node_attr_int (g->node, "count_include_pad", 0) != 0, { 0, 0 } };
-    if (ks == NULL || !window_of (g, x, y, ks, &w, error))
-      return ks == NULL ? grad_error (g, error, "no kernel_shape") : FALSE;
+                   _som_node_attr_int (g->node, "count_include_pad", 0) != 0 };
+    if (ks == NULL || nk != x->ndim - 2)
+      return grad_error (g, error, "no kernel_shape");
+    /* the forward pass's own window (pads, auto_pad, ceil_mode, dilations) */
+    if (!_som_window_params (&c, x, ks, TRUE, &w, error))
+      return FALSE;
+    for (guint i = 0; i < w.nsp; i++)
+      if (w.out[3 - w.nsp + i] != y->shape[2 + i])
+        return grad_error (g, error, "the window does not give the output's shape");
     zero_fresh (g, 0);
-    if ((pads = _som_node_attr_ints (g->node, "pads", &n)) != NULL && n == 2 * (x->ndim - 2))
-      for (guint i = 0; i < x->ndim - 2; i++)
-        p.pe[i + 4 - x->ndim] = pads[i + x->ndim - 2];
     _som_parallel_for (planes, 4, pool_grad_range, &p);
   }
   return TRUE;
