@@ -200,8 +200,9 @@ def grad_models():
         helper.make_node("Concat", ["f1", "f2", "f3"], ["z"], axis=1),
     ], {"scales": f32([1, 1, 2, 2]), "sizes": i64(3, 1, 11, 6), "shape3": i64(0, 8, 8),
         "scales3": f32([1, 1, 1.5])}, 256 + 66 + 96)
-    # Conv input gradients by every route: 3-D (stride 1, as a forward Conv), 1-D with stride 2 and
-    # groups (sgemm + col2im), dilation with SAME_UPPER and SAME_LOWER padding, depthwise with stride 2
+    # Conv input gradients by every route: 3-D (stride 1, as a forward Conv; strided, and depthwise
+    # strided), 1-D with stride 2 and groups (sgemm + col2im), dilation with SAME_UPPER and SAME_LOWER
+    # padding, depthwise with stride 2
     model("grad-convs", [
         helper.make_node("Reshape", ["input", "shape5"], ["v"]),
         helper.make_node("Conv", ["v", "w3"], ["c3"], kernel_shape=[3, 3, 3], pads=[1, 1, 1, 1, 1, 1]),
@@ -214,15 +215,22 @@ def grad_models():
                          auto_pad="SAME_LOWER"),
         helper.make_node("Conv", ["ce", "wd"], ["cd"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
                          group=3),
+        helper.make_node("Conv", ["v", "w3s"], ["c3s"], kernel_shape=[3, 3, 3], strides=[2, 2, 1],
+                         pads=[1, 1, 1, 1, 1, 1]),
+        helper.make_node("Conv", ["c3", "w3d"], ["c3d"], kernel_shape=[2, 2, 2], strides=[2, 2, 2], group=2),
         helper.make_node("Flatten", ["c3"], ["f1"], axis=1),
         helper.make_node("Flatten", ["cg"], ["f2"], axis=1),
         helper.make_node("Flatten", ["cd"], ["f3"], axis=1),
-        helper.make_node("Concat", ["f1", "f2", "f3"], ["z"], axis=1),
+        helper.make_node("Flatten", ["c3s"], ["f4"], axis=1),
+        helper.make_node("Flatten", ["c3d"], ["f5"], axis=1),
+        helper.make_node("Concat", ["f1", "f2", "f3", "f4", "f5"], ["z"], axis=1),
     ], {"shape5": i64(0, 1, 4, 4, 4), "w3": f32(rng.standard_normal((2, 1, 3, 3, 3)) * 0.3),
         "shape1d": i64(0, 1, 64), "w1": f32(rng.standard_normal((2, 1, 3)) * 0.5),
         "wg": f32(rng.standard_normal((4, 1, 3)) * 0.5), "w2": f32(rng.standard_normal((3, 1, 3, 3)) * 0.5),
-        "wd": f32(rng.standard_normal((3, 1, 3, 3)) * 0.5), "we": f32(rng.standard_normal((3, 3, 2, 3)) * 0.3)},
-          128 + 4 * 16 + 3 * 16)
+        "wd": f32(rng.standard_normal((3, 1, 3, 3)) * 0.5), "we": f32(rng.standard_normal((3, 3, 2, 3)) * 0.3),
+        "w3s": f32(rng.standard_normal((2, 1, 3, 3, 3)) * 0.3),
+        "w3d": f32(rng.standard_normal((2, 1, 2, 2, 2)) * 0.5)},
+          128 + 4 * 16 + 3 * 16 + 32 + 16)
     # Pools in 1, 2 and 3 spatial dimensions: dilation, ceil_mode, count_include_pad
     model("grad-pools", [
         helper.make_node("Reshape", ["input", "shape5"], ["v"]),

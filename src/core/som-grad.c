@@ -573,62 +573,11 @@ grad_expand (GradCtx *g, GError **error)
 
 typedef struct
 {
-  gint64 in[2], k[2], s[2], d[2], pb[2], out[2];
-} Win;
-
-/* The window of a Conv or pool node from its attributes and the input and
- * output shapes the forward pass produced (1-D runs as H = 1). */
-static gboolean
-window_of (GradCtx *g, const SomTensor *x, const SomTensor *y, const gint64 *kernel, Win *w, GError **error)
-{
-  guint nsp, n;
-  const gint64 *v;
-  const char *auto_pad = _som_node_attr_string (g->node, "auto_pad", "NOTSET");
-
-  if (x->ndim < 3 || x->ndim > 4)
-    return grad_error (g, error, "%u spatial dimensions (1 and 2 are supported)", x->ndim - 2);
-  nsp = x->ndim - 2;
-  for (guint i = 0; i < 2; i++)
-    {
-      w->in[i] = w->k[i] = w->s[i] = w->d[i] = w->out[i] = 1;
-      w->pb[i] = 0;
-    }
-  for (guint i = 0; i < nsp; i++)
-    {
-      guint j = i + 2 - nsp;
-      w->in[j] = x->shape[2 + i];
-      w->out[j] = y->shape[2 + i];
-      w->k[j] = kernel[i];
-    }
-  if ((v = _som_node_attr_ints (g->node, "strides", &n)) != NULL && n == nsp)
-    for (guint i = 0; i < nsp; i++)
-      w->s[i + 2 - nsp] = v[i];
-  if ((v = _som_node_attr_ints (g->node, "dilations", &n)) != NULL && n == nsp)
-    for (guint i = 0; i < nsp; i++)
-      w->d[i + 2 - nsp] = v[i];
-  if (strcmp (auto_pad, "NOTSET") == 0)
-    {
-      if ((v = _som_node_attr_ints (g->node, "pads", &n)) != NULL && n == 2 * nsp)
-        for (guint i = 0; i < nsp; i++)
-          w->pb[i + 2 - nsp] = v[i];
-    }
-  else if (g_str_has_prefix (auto_pad, "SAME"))
-    for (guint j = 0; j < 2; j++)
-      {
-        gint64 ek = (w->k[j] - 1) * w->d[j] + 1;
-        gint64 total = MAX (0, (w->out[j] - 1) * w->s[j] + ek - w->in[j]);
-        w->pb[j] = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
-      }
-  return TRUE;
-}
-
-typedef struct
-{
   const float *dcols;    /* K × ncols */
   float *dx;             /* image 0 of the chunk, group offset applied */
   gint64 img_stride, Cg, cnt, ncols;
-  gboolean zero;         /* the planes hold no values yet */
-  const Win *w;
+  gboolean zero;         /* the volumes hold no values yet */
+  const SomWindow *w;
 } Col2im;
 
 /* The valid output positions [lo, hi) of kernel tap @k along one axis:
@@ -644,42 +593,52 @@ tap_range (gint64 k, gint64 s, gint64 d, gint64 pb, gint64 in, gint64 out, gint6
   *hi = CLAMP (b, *lo, out);
 }
 
-/* One (image, channel) plane per item: no two items write the same pixel.
- * Loops run over the valid range of each kernel tap, without tests. */
+/* One (image, channel) volume per item: no two items write the same pixel.
+ * Loops run over the valid range of each kernel tap, without tests; 1-, 2-
+ * and 3-D windows alike (unused leading slots have size 1). */
 static void
 col2im_range (gsize b, gsize e, gpointer data)
 {
   Col2im *ci = data;
-  const Win *w = ci->w;
-  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1], ohw = OH * OW;
-  gint64 sh = w->s[0], sw = w->s[1];
+  const SomWindow *w = ci->w;
+  gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  gint64 ovol = OD * OH * OW, sw = w->s[2];
 
   for (gsize item = b; item < e; item++)
     {
       gint64 img = item / ci->Cg, cc = item % ci->Cg;
-      float *dst = ci->dx + img * ci->img_stride + cc * H * W;
+      float *dst = ci->dx + img * ci->img_stride + cc * D * H * W;
       if (ci->zero)
-        memset (dst, 0, H * W * sizeof (float));
-      for (gint64 ki = 0; ki < w->k[0]; ki++)
+        memset (dst, 0, D * H * W * sizeof (float));
+      for (gint64 ka = 0; ka < w->k[0]; ka++)
         {
-          gint64 oh0, oh1;
-          tap_range (ki, sh, w->d[0], w->pb[0], H, OH, &oh0, &oh1);
-          for (gint64 kj = 0; kj < w->k[1]; kj++)
+          gint64 od0, od1;
+          tap_range (ka, w->s[0], w->d[0], w->pb[0], D, OD, &od0, &od1);
+          for (gint64 ki = 0; ki < w->k[1]; ki++)
             {
-              gint64 row = (cc * w->k[0] + ki) * w->k[1] + kj;
-              const float *src = ci->dcols + row * ci->ncols + img * ohw;
-              gint64 ow0, ow1, offw = kj * w->d[1] - w->pb[1];
-              tap_range (kj, sw, w->d[1], w->pb[1], W, OW, &ow0, &ow1);
-              for (gint64 oh = oh0; oh < oh1; oh++)
+              gint64 oh0, oh1;
+              tap_range (ki, w->s[1], w->d[1], w->pb[1], H, OH, &oh0, &oh1);
+              for (gint64 kj = 0; kj < w->k[2]; kj++)
                 {
-                  const float *srow = src + oh * OW;
-                  float *drow = dst + (oh * sh - w->pb[0] + ki * w->d[0]) * W + offw;
-                  if (sw == 1)
-                    for (gint64 ow = ow0; ow < ow1; ow++)
-                      drow[ow] += srow[ow];
-                  else
-                    for (gint64 ow = ow0; ow < ow1; ow++)
-                      drow[ow * sw] += srow[ow];
+                  gint64 row = ((cc * w->k[0] + ka) * w->k[1] + ki) * w->k[2] + kj;
+                  const float *src = ci->dcols + row * ci->ncols + img * ovol;
+                  gint64 ow0, ow1, offw = kj * w->d[2] - w->pb[2];
+                  tap_range (kj, sw, w->d[2], w->pb[2], W, OW, &ow0, &ow1);
+                  for (gint64 od = od0; od < od1; od++)
+                    {
+                      gint64 id = od * w->s[0] - w->pb[0] + ka * w->d[0];
+                      for (gint64 oh = oh0; oh < oh1; oh++)
+                        {
+                          const float *srow = src + (od * OH + oh) * OW;
+                          float *drow = dst + (id * H + oh * w->s[1] - w->pb[1] + ki * w->d[1]) * W + offw;
+                          if (sw == 1)
+                            for (gint64 ow = ow0; ow < ow1; ow++)
+                              drow[ow] += srow[ow];
+                          else
+                            for (gint64 ow = ow0; ow < ow1; ow++)
+                              drow[ow * sw] += srow[ow];
+                        }
+                    }
                 }
             }
         }
@@ -691,41 +650,49 @@ typedef struct
   const float *dy, *wt;
   float *dx;
   gint64 C;
-  const Win *w;
+  const SomWindow *w;
 } DwGrad;
 
 static void
 depthwise_grad_range (gsize b, gsize e, gpointer data)
 {
   DwGrad *dg = data;
-  const Win *w = dg->w;
-  gint64 H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1], KH = w->k[0], KW = w->k[1];
+  const SomWindow *w = dg->w;
+  gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  gint64 KD = w->k[0], KH = w->k[1], KW = w->k[2];
 
   for (gsize plane = b; plane < e; plane++)
     {
       gint64 ch = plane % dg->C;
-      const float *src = dg->dy + plane * OH * OW;
-      const float *k = dg->wt + ch * KH * KW;
-      float *dst = dg->dx + plane * H * W;
-      for (gint64 oh = 0; oh < OH; oh++)
-        for (gint64 ow = 0; ow < OW; ow++)
-          {
-            float gy = src[oh * OW + ow];
-            if (gy == 0.0f)
-              continue;
-            for (gint64 i = 0; i < KH; i++)
-              {
-                gint64 ih = oh * w->s[0] - w->pb[0] + i * w->d[0];
-                if (ih < 0 || ih >= H)
-                  continue;
-                for (gint64 j = 0; j < KW; j++)
-                  {
-                    gint64 iw = ow * w->s[1] - w->pb[1] + j * w->d[1];
-                    if (iw >= 0 && iw < W)
-                      dst[ih * W + iw] += gy * k[i * KW + j];
-                  }
-              }
-          }
+      const float *src = dg->dy + plane * OD * OH * OW;
+      const float *k = dg->wt + ch * KD * KH * KW;
+      float *dst = dg->dx + plane * D * H * W;
+      for (gint64 od = 0; od < OD; od++)
+        for (gint64 oh = 0; oh < OH; oh++)
+          for (gint64 ow = 0; ow < OW; ow++)
+            {
+              float gy = src[(od * OH + oh) * OW + ow];
+              if (gy == 0.0f)
+                continue;
+              for (gint64 a = 0; a < KD; a++)
+                {
+                  gint64 id = od * w->s[0] - w->pb[0] + a * w->d[0];
+                  if (id < 0 || id >= D)
+                    continue;
+                  for (gint64 i = 0; i < KH; i++)
+                    {
+                      gint64 ih = oh * w->s[1] - w->pb[1] + i * w->d[1];
+                      if (ih < 0 || ih >= H)
+                        continue;
+                      for (gint64 j = 0; j < KW; j++)
+                        {
+                          gint64 iw = ow * w->s[2] - w->pb[2] + j * w->d[2];
+                          if (iw >= 0 && iw < W)
+                            dst[(id * H + ih) * W + iw] += gy * k[(a * KH + i) * KW + j];
+                        }
+                    }
+                }
+            }
     }
 }
 
@@ -864,10 +831,11 @@ grad_conv (GradCtx *g, GError **error)
 {
   SomTensor *x = g->in[0], *wt = g->in[1], *dyt = g->dout[0];
   gint64 group = _som_node_attr_int (g->node, "group", 1);
-  gint64 kernel[2] = { 1, 1 };
+  gint64 kernel[3] = { 1, 1, 1 };
   gint64 N, C, M, Cg, Mg, K, ohw, hw, nb;
   gboolean done;
-  Win w;
+  SomWindow w;
+  SomOpCtx c = { g->model, g->node, g->in, g->out, g->node->n_in, g->node->n_out, som_model_get_path (g->model) };
   float *dcols, *tmp;
 
   if (dyt == NULL)
@@ -879,7 +847,7 @@ grad_conv (GradCtx *g, GError **error)
   /* By the forward Conv when it has at least as many output channels as
    * input channels (its im2col copies dY's channels); else (the first
    * layer: 1 or 3 channels in) sgemm and col2im, which copy the fewer. */
-  if (wt->shape[0] <= x->shape[1] || x->ndim > 4)
+  if (wt->shape[0] <= x->shape[1])
     {
       if (!conv_grad_by_conv (g, &done, error))
         return FALSE;
@@ -888,16 +856,20 @@ grad_conv (GradCtx *g, GError **error)
     }
   for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
-  if (!window_of (g, x, g->out[0], kernel, &w, error))
+  /* the forward pass's own window (pads, auto_pad, strides, dilations) */
+  if (!_som_window_params (&c, x, kernel, FALSE, &w, error))
     return FALSE;
+  for (guint i = 0; i < w.nsp; i++)
+    if (w.out[3 - w.nsp + i] != g->out[0]->shape[2 + i])
+      return grad_error (g, error, "the window does not give the output's shape");
   N = x->shape[0];
   C = x->shape[1];
   M = wt->shape[0];
   Cg = C / group;
   Mg = M / group;
-  K = Cg * w.k[0] * w.k[1];
-  ohw = w.out[0] * w.out[1];
-  hw = w.in[0] * w.in[1];
+  K = Cg * w.k[0] * w.k[1] * w.k[2];
+  ohw = w.out[0] * w.out[1] * w.out[2];
+  hw = w.in[0] * w.in[1] * w.in[2];
   if (N == 0 || ohw == 0)
     {
       zero_fresh (g, 0);

@@ -252,7 +252,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/grad/einsum", "grad-einsum", check_finite_differences);
   /* Tile, Gather, Where, Resize (nearest), SpaceToDepth, Split, Slice with steps */
   g_test_add_data_func ("/grad/index-maps", "grad-index", check_finite_differences);
-  /* Conv: 3-D, 1-D with stride 2 and groups, dilated with SAME_UPPER/LOWER, depthwise with stride 2 */
+  /* Conv: 3-D (also strided and depthwise), 1-D strided with groups, dilated SAME_UPPER/LOWER,
+   * depthwise strided */
   g_test_add_data_func ("/grad/convs", "grad-convs", check_finite_differences);
   /* MaxPool and AveragePool in 1, 2 and 3 dimensions: dilation, ceil_mode, count_include_pad */
   g_test_add_data_func ("/grad/pools", "grad-pools", check_finite_differences);
