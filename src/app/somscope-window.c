@@ -53,6 +53,108 @@ find_position (GListModel *model,
   return GTK_INVALID_LIST_POSITION;
 }
 
+/* List cells built in C rather than by a GtkBuilderListItemFactory, which
+ * parses its XML again for every cell: showing a document creates a few
+ * hundred of them, and that parsing was most of the frame it happened in. */
+static GBindingGroup *
+cell_bindings (GtkListItem *item)
+{
+  GBindingGroup *group = g_binding_group_new ();
+
+  g_object_set_data_full (G_OBJECT (item), "somscope-bindings", group, g_object_unref);
+  return group;
+}
+
+static void
+gallery_setup_cb (GtkSignalListItemFactory *factory,
+                  GtkListItem              *item,
+                  SomscopeWindow           *self)
+{
+  GBindingGroup *bindings = cell_bindings (item);
+  GtkWidget *overlay = gtk_overlay_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *picture = gtk_picture_new ();
+  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *wrong = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+  GtkWidget *flipped = gtk_image_new_from_icon_name ("emblem-important-symbolic");
+
+  gtk_widget_add_css_class (box, "input-cell");
+  gtk_widget_set_size_request (picture, 56, 56);
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), FALSE);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 9);
+  gtk_widget_add_css_class (label, "caption");
+  gtk_box_append (GTK_BOX (box), picture);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), box);
+
+  gtk_widget_set_halign (wrong, GTK_ALIGN_END);
+  gtk_widget_set_valign (wrong, GTK_ALIGN_START);
+  gtk_widget_set_tooltip_text (wrong, _("Misclassified"));
+  gtk_widget_add_css_class (wrong, "misclassified-mark");
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), wrong);
+  gtk_widget_set_halign (flipped, GTK_ALIGN_START);
+  gtk_widget_set_valign (flipped, GTK_ALIGN_START);
+  gtk_widget_set_tooltip_text (flipped, _("Flipped by the attack"));
+  gtk_widget_add_css_class (flipped, "flipped-mark");
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), flipped);
+
+  g_binding_group_bind (bindings, "thumbnail", picture, "paintable", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (bindings, "caption", picture, "alternative-text", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (bindings, "caption", label, "label", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (bindings, "caption", overlay, "tooltip-text", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (bindings, "misclassified", wrong, "visible", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (bindings, "flipped", flipped, "visible", G_BINDING_SYNC_CREATE);
+  gtk_list_item_set_child (item, overlay);
+}
+
+static void
+multiple_setup_cb (GtkSignalListItemFactory *factory,
+                   GtkListItem              *item,
+                   SomscopeWindow           *self)
+{
+  GBindingGroup *bindings = cell_bindings (item);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *view = g_object_new (SOMSCOPE_TYPE_MAP_VIEW, "compact", TRUE, NULL);
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_widget_set_size_request (view, 120, 108);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 14);
+  gtk_widget_add_css_class (label, "caption");
+  gtk_box_append (GTK_BOX (box), view);
+  gtk_box_append (GTK_BOX (box), label);
+  g_binding_group_bind (bindings, "short-name", label, "label", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (bindings, "name", label, "tooltip-text", G_BINDING_SYNC_CREATE);
+  g_object_set_data (G_OBJECT (item), "somscope-map-view", view);
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+cell_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *item,
+              SomscopeWindow           *self)
+{
+  SomscopeMapView *view = g_object_get_data (G_OBJECT (item), "somscope-map-view");
+
+  g_binding_group_set_source (g_object_get_data (G_OBJECT (item), "somscope-bindings"),
+                              gtk_list_item_get_item (item));
+  if (view != NULL)
+    somscope_map_view_set_layer (view, gtk_list_item_get_item (item));
+}
+
+static void
+cell_unbind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item,
+                SomscopeWindow           *self)
+{
+  SomscopeMapView *view = g_object_get_data (G_OBJECT (item), "somscope-map-view");
+
+  g_binding_group_set_source (g_object_get_data (G_OBJECT (item), "somscope-bindings"), NULL);
+  if (view != NULL)
+    somscope_map_view_set_layer (view, NULL);
+}
+
 static void
 update_gallery_count (SomscopeWindow *self)
 {
@@ -916,6 +1018,10 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, unit_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, view_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, gallery_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, multiple_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cell_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cell_unbind_cb);
 
   somscope_window_install_actions (klass);
   somscope_window_recent_class_init (klass);
