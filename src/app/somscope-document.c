@@ -65,6 +65,9 @@ struct _SomscopeDocument
   char                  *title;
   char                  *summary;
   char                  *message;
+  char                  *estimate;        /* "about 2 min left", or NULL */
+  gint64                 progress_t0;     /* when the current run of jobs started */
+  double                 progress_f0;     /* its progress then */
   GStrv                  class_names;
   SomscopeLayer         *selected_layer;
   GCancellable          *cancellable;     /* the current jobs; replaced on restart */
@@ -110,6 +113,7 @@ enum {
   PROP_BUSY,
   PROP_PROGRESS,
   PROP_MESSAGE,
+  PROP_ESTIMATE,
   PROP_SELECTED_LAYER,
   PROP_SELECTED_INPUT,
   PROP_SELECTED_UNIT,
@@ -166,6 +170,7 @@ somscope_document_finalize (GObject *object)
   g_free (self->title);
   g_free (self->summary);
   g_free (self->message);
+  g_free (self->estimate);
   g_strfreev (self->class_names);
   G_OBJECT_CLASS (somscope_document_parent_class)->finalize (object);
 }
@@ -206,6 +211,9 @@ somscope_document_get_property (GObject    *object,
       break;
     case PROP_MESSAGE:
       g_value_set_string (value, self->message);
+      break;
+    case PROP_ESTIMATE:
+      g_value_set_string (value, self->estimate);
       break;
     case PROP_SELECTED_LAYER:
       g_value_set_object (value, self->selected_layer);
@@ -266,6 +274,7 @@ somscope_document_class_init (SomscopeDocumentClass *klass)
   properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE, ro);
   properties[PROP_PROGRESS] = g_param_spec_double ("progress", NULL, NULL, 0, 1, 0, ro);
   properties[PROP_MESSAGE] = g_param_spec_string ("message", NULL, NULL, NULL, ro);
+  properties[PROP_ESTIMATE] = g_param_spec_string ("estimate", NULL, NULL, NULL, ro);
   properties[PROP_SELECTED_LAYER] =
     g_param_spec_object ("selected-layer", NULL, NULL, SOMSCOPE_TYPE_LAYER, rw);
   properties[PROP_SELECTED_INPUT] =
@@ -458,11 +467,30 @@ set_progress (SomscopeDocument *self,
               double            fraction,
               const char       *message)
 {
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *estimate = NULL;
+  double seconds;
+
   fraction = CLAMP (fraction, 0.0, 1.0);
+  /* A new run of jobs (the bar went back): the estimate starts again. */
+  if (self->progress_t0 == 0 || fraction < self->progress)
+    {
+      self->progress_t0 = now;
+      self->progress_f0 = fraction;
+    }
   if (self->progress != fraction)
     {
       self->progress = fraction;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+    }
+  seconds = somscope_estimate_remaining (now - self->progress_t0, self->progress_f0, fraction);
+  if (seconds >= 0)
+    estimate = somscope_format_remaining (seconds);
+  if (g_strcmp0 (estimate, self->estimate) != 0)
+    {
+      g_free (self->estimate);
+      self->estimate = g_steal_pointer (&estimate);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ESTIMATE]);
     }
   if (message != NULL && g_strcmp0 (self->message, message) != 0)
     {
@@ -472,6 +500,31 @@ set_progress (SomscopeDocument *self,
     }
 }
 
+double
+somscope_estimate_remaining (gint64 elapsed_us,
+                             double start_fraction,
+                             double fraction)
+{
+  double done = fraction - start_fraction;
+
+  /* Too early to tell: less than 1.5 s or 2 % of progress so far. */
+  if (elapsed_us < 1500000 || done < 0.02 || fraction >= 1.0)
+    return -1;
+  return elapsed_us / 1e6 * (1.0 - fraction) / done;
+}
+
+char *
+somscope_format_remaining (double seconds)
+{
+  if (seconds < 10)
+    return g_strdup (_("a few seconds left"));
+  if (seconds < 90)
+    /* Translators: time left for the running jobs, rounded to 5 s */
+    return g_strdup_printf (_("about %d s left"), (int) (5 * ceil (seconds / 5)));
+  /* Translators: time left for the running jobs, in minutes */
+  return g_strdup_printf (_("about %d min left"), (int) ceil (seconds / 60));
+}
+
 static void
 jobs_changed (SomscopeDocument *self,
               int               delta)
@@ -479,6 +532,9 @@ jobs_changed (SomscopeDocument *self,
   gboolean was_busy = self->n_jobs > 0;
 
   g_assert (delta >= 0 || self->n_jobs >= (guint) -delta);
+  /* Idle until now: the estimate starts with the new jobs. */
+  if (!was_busy && delta > 0)
+    self->progress_t0 = 0;
   self->n_jobs += delta;
   if (was_busy != (self->n_jobs > 0))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
@@ -1814,6 +1870,13 @@ somscope_document_get_busy (SomscopeDocument *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
   return self->n_jobs > 0;
+}
+
+const char *
+somscope_document_get_estimate (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), NULL);
+  return self->estimate;
 }
 
 double

@@ -54,6 +54,15 @@ GListModel           *somscope_document_get_inputs         (SomscopeDocument    
 const char * const   *somscope_document_get_class_names    (SomscopeDocument     *self);
 
 gboolean              somscope_document_get_busy           (SomscopeDocument     *self);
+/* The running jobs' time left, from their progress so far ("about 40 s
+ * left"), or NULL while too early to tell (the "estimate" property). */
+const char           *somscope_document_get_estimate       (SomscopeDocument     *self);
+/* Seconds left when @fraction of the work is done, @elapsed_us after it
+ * stood at @start_fraction (linear); −1 while too early to tell. */
+double                somscope_estimate_remaining          (gint64                elapsed_us,
+                                                            double                start_fraction,
+                                                            double                fraction);
+char                 *somscope_format_remaining            (double                seconds);
 double                somscope_document_get_progress       (SomscopeDocument     *self);
 const char           *somscope_document_get_message        (SomscopeDocument     *self);
 

@@ -1027,6 +1027,18 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   somscope_window_recent_class_init (klass);
 }
 
+/* The bar shows the time left when there is an estimate, and no
+ * percentage otherwise. */
+static gboolean
+estimate_to_show_text (GBinding     *binding,
+                       const GValue *from,
+                       GValue       *to,
+                       gpointer      user_data)
+{
+  g_value_set_boolean (to, g_value_get_string (from) != NULL);
+  return TRUE;
+}
+
 static void
 somscope_window_init (SomscopeWindow *self)
 {
@@ -1063,6 +1075,10 @@ somscope_window_init (SomscopeWindow *self)
   g_binding_group_bind (self->document_bindings, "progress", self->progress_bar, "fraction",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->document_bindings, "message", self->progress_label, "label",
+                        G_BINDING_SYNC_CREATE);
+  g_binding_group_bind_full (self->document_bindings, "estimate", self->progress_bar, "show-text",
+                             G_BINDING_SYNC_CREATE, estimate_to_show_text, NULL, NULL, NULL);
+  g_binding_group_bind (self->document_bindings, "estimate", self->progress_bar, "text",
                         G_BINDING_SYNC_CREATE);
 
   gtk_widget_set_visible (self->sidebar_button, FALSE);

@@ -97,10 +97,31 @@ test_recovery_offered (void)
   g_unlink (recovered);
 }
 
+/* The job bar's estimate: linear in the progress made since the jobs
+ * started, silent while too early to tell, rounded for reading. */
+static void
+test_estimate (void)
+{
+  g_autofree char *few = somscope_format_remaining (4);
+  g_autofree char *seconds = somscope_format_remaining (31);
+  g_autofree char *minutes = somscope_format_remaining (125);
+
+  /* 20 s for 0.1 → 0.3: 0.7 to go takes 70 s. */
+  g_assert_cmpfloat_with_epsilon (somscope_estimate_remaining (20 * G_USEC_PER_SEC, 0.1, 0.3), 70.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (somscope_estimate_remaining (3 * G_USEC_PER_SEC, 0.0, 0.5), 3.0, 1e-9);
+  g_assert_cmpfloat (somscope_estimate_remaining (G_USEC_PER_SEC, 0.0, 0.5), <, 0);
+  g_assert_cmpfloat (somscope_estimate_remaining (60 * G_USEC_PER_SEC, 0.5, 0.51), <, 0);
+  g_assert_cmpfloat (somscope_estimate_remaining (60 * G_USEC_PER_SEC, 0.0, 1.0), <, 0);
+  g_assert_cmpstr (few, ==, "a few seconds left");
+  g_assert_cmpstr (seconds, ==, "about 35 s left");
+  g_assert_cmpstr (minutes, ==, "about 3 min left");
+}
+
 int
 main (int argc, char **argv)
 {
   gtk_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/window/estimate", test_estimate);
   g_test_add_func ("/window/opens", test_window_opens);
   g_test_add_func ("/window/bad-file-from-command-line", test_bad_file_from_command_line);
   g_test_add_func ("/window/recovery-offered", test_recovery_offered);
