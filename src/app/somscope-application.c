@@ -211,11 +211,15 @@ somscope_application_shutdown (GApplication *app)
 {
   GList *windows;
 
-  /* Destroying the windows cancels their documents' jobs. */
+  /* The windows' jobs stop first: a window lives on after it is destroyed
+   * while a job's callback holds it, so its dispose may come too late. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
+    if (SOMSCOPE_IS_WINDOW (l->data))
+      somscope_window_cancel_jobs (l->data);
   while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))) != NULL)
     gtk_window_destroy (windows->data);
   G_APPLICATION_CLASS (somscope_application_parent_class)->shutdown (app);
-  if (!somscope_wait_for_workers (10000))
+  if (!somscope_wait_for_workers (30000))
     g_message ("Some worker threads did not stop in time");
 }
 

@@ -544,17 +544,60 @@ jobs_changed (SomscopeDocument *self,
  * exits: a thread still inside OpenBLAS when exit() runs its handlers can
  * deadlock the process. */
 static gint workers_running;
+static GMutex workers_lock;
+static GHashTable *worker_tids;   /* thread id → count of jobs in it */
+static gint hurrying;      /* the application waits for the workers */
 
 void
 somscope_worker_enter (void)
 {
+  gpointer tid = GINT_TO_POINTER ((int) syscall (SYS_gettid));
+
   g_atomic_int_inc (&workers_running);
+  g_mutex_lock (&workers_lock);
+  if (worker_tids == NULL)
+    worker_tids = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (worker_tids, tid,
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (worker_tids, tid)) + 1));
+  g_mutex_unlock (&workers_lock);
 }
 
 void
 somscope_worker_leave (void)
 {
+  gpointer tid = GINT_TO_POINTER ((int) syscall (SYS_gettid));
+  guint count;
+
+  g_mutex_lock (&workers_lock);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (worker_tids, tid));
+  if (count > 1)
+    g_hash_table_insert (worker_tids, tid, GUINT_TO_POINTER (count - 1));
+  else
+    g_hash_table_remove (worker_tids, tid);
+  g_mutex_unlock (&workers_lock);
   g_atomic_int_dec_and_test (&workers_running);
+}
+
+/* The jobs were cancelled and the application waits for them: on a busy
+ * machine a niced worker can wait seconds for the CPU before it sees the
+ * cancellation, so they get the main thread's priority back (when the
+ * process may raise priorities; otherwise nothing changes). */
+static void
+hurry_workers (void)
+{
+  int main_nice = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+  GHashTableIter iter;
+  gpointer tid;
+
+  g_mutex_lock (&workers_lock);
+  g_atomic_int_set (&hurrying, TRUE);
+  if (worker_tids != NULL)
+    {
+      g_hash_table_iter_init (&iter, worker_tids);
+      while (g_hash_table_iter_next (&iter, &tid, NULL))
+        setpriority (PRIO_PROCESS, (id_t) GPOINTER_TO_INT (tid), main_nice);
+    }
+  g_mutex_unlock (&workers_lock);
 }
 
 gboolean
@@ -562,14 +605,21 @@ somscope_wait_for_workers (guint timeout_ms)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
+  gboolean stopped = TRUE;
+
+  hurry_workers ();
   /* The jobs were cancelled: each returns within one batch or chunk. */
   while (g_atomic_int_get (&workers_running) > 0)
     {
       if (g_get_monotonic_time () > deadline)
-        return FALSE;
+        {
+          stopped = FALSE;
+          break;
+        }
       g_usleep (5000);
     }
-  return TRUE;
+  g_atomic_int_set (&hurrying, FALSE);
+  return stopped;
 }
 
 /* Workers run at a lower priority than the main thread, so on a machine
@@ -580,7 +630,8 @@ lower_thread_priority (int nice)
 {
   int previous = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
 
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+  if (!g_atomic_int_get (&hurrying))
+    setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
   return previous;
 }
 

@@ -131,12 +131,7 @@ cancel_action (GtkWidget  *widget,
 {
   SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
 
-  if (self->pending_cancellable != NULL)
-    g_cancellable_cancel (self->pending_cancellable);
-  if (self->pending != NULL)
-    somscope_document_cancel (self->pending);
-  if (self->document != NULL)
-    somscope_document_cancel (self->document);
+  somscope_window_cancel_jobs (self);
 }
 
 static void

@@ -729,6 +729,19 @@ somscope_window_restore (SomscopeWindow *self)
   somscope_window_open (self, file, NULL);
 }
 
+void
+somscope_window_cancel_jobs (SomscopeWindow *self)
+{
+  g_return_if_fail (SOMSCOPE_IS_WINDOW (self));
+
+  if (self->pending_cancellable != NULL)
+    g_cancellable_cancel (self->pending_cancellable);
+  if (self->pending != NULL)
+    somscope_document_cancel (self->pending);
+  if (self->document != NULL)
+    somscope_document_cancel (self->document);
+}
+
 SomscopeMapView *
 somscope_window_get_map_view (SomscopeWindow *self)
 {
@@ -828,12 +841,7 @@ somscope_window_close_request (GtkWindow *window)
   g_settings_set_int (settings, "window-height", height);
   g_settings_set_boolean (settings, "window-maximized", gtk_window_is_maximized (window));
 
-  if (self->pending_cancellable != NULL)
-    g_cancellable_cancel (self->pending_cancellable);
-  if (self->pending != NULL)
-    somscope_document_cancel (self->pending);
-  if (self->document != NULL)
-    somscope_document_cancel (self->document);
+  somscope_window_cancel_jobs (self);
 
   return GTK_WINDOW_CLASS (somscope_window_parent_class)->close_request (window);
 }

@@ -34,6 +34,9 @@ GtkWidget        *somscope_window_get_preprocess_dialog (SomscopeWindow *self);
 void              somscope_window_open_demo       (SomscopeWindow      *self);
 void              somscope_window_offer_recovery  (SomscopeWindow      *self);
 void              somscope_window_restore         (SomscopeWindow      *self);
+/* Stops the jobs of the document and of one still loading (Stop, close,
+ * quit); their worker threads return within a batch. */
+void              somscope_window_cancel_jobs     (SomscopeWindow      *self);
 void              somscope_window_show_error      (SomscopeWindow      *self,
                                                    const char          *message);
 void              somscope_window_show_message    (SomscopeWindow      *self,

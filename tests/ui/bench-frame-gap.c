@@ -40,6 +40,7 @@ static gint64 stopped;
 static gint64 layout_start;
 static gboolean finished;
 static guint live_updates;
+static gint64 quit_started;
 static GPtrArray *watched;
 
 static gboolean
@@ -177,8 +178,9 @@ compare_doubles (gconstpointer a,
 }
 
 static void
-report (const char *what,
-        GArray     *values)
+report_counted (const char *what,
+                GArray     *values,
+                const char *noun)
 {
   double max = 0, p99 = 0, p50 = 0;
   guint over = 0;
@@ -192,8 +194,15 @@ report (const char *what,
       p99 = g_array_index (values, double, (gsize) (0.99 * (values->len - 1)));
       p50 = g_array_index (values, double, (gsize) (0.50 * (values->len - 1)));
     }
-  g_print ("%s: longest %.1f ms, 99th percentile %.1f ms, median %.1f ms (%u frames, %u over 20 ms)\n",
-           what, max, p99, p50, values->len, over);
+  g_print ("%s: longest %.1f ms, 99th percentile %.1f ms, median %.1f ms (%u %s, %u over 20 ms)\n",
+           what, max, p99, p50, values->len, noun, over);
+}
+
+static void
+report (const char *what,
+        GArray     *values)
+{
+  report_counted (what, values, "frames");
 }
 
 static char *
@@ -255,6 +264,44 @@ compare_render_modes (SomscopeWindow *window)
            seconds[0] / MAX (seconds[1], 1e-9));
 }
 
+static gboolean
+attack_in_core (SomscopeDocument *document)
+{
+  const char *message = somscope_document_get_message (document);
+
+  return somscope_document_get_attacking (document) && message != NULL &&
+         g_str_has_prefix (message, "attack:");
+}
+
+/* How long Stop takes to bring a running PGD attack back: from the cancel
+ * to the attack's job having returned (the app idle again), a few times. */
+static void
+measure_attack_cancel (SomscopeWindow *window)
+{
+  GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  SomscopeDocument *document = somscope_window_get_document (window);
+  g_autoptr(GArray) latency = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_settings_set_int (settings, "attack-steps", 1000);
+  g_settings_set_enum (settings, "attack-method", 2);
+  for (guint round = 0; round < 5; round++)
+    {
+      gint64 t0;
+      double ms;
+
+      somscope_document_attack (document);
+      while (!attack_in_core (document))
+        g_main_context_iteration (NULL, TRUE);
+      t0 = g_get_monotonic_time ();
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel", NULL);
+      while (somscope_document_get_attacking (document) || somscope_document_get_busy (document))
+        g_main_context_iteration (NULL, TRUE);
+      ms = (g_get_monotonic_time () - t0) / 1000.0;
+      g_array_append_val (latency, ms);
+    }
+  report_counted ("Stop during a 1,000-step PGD attack, until the app is idle", latency, "stops");
+}
+
 static void
 on_activate (GApplication *app,
              gpointer      user_data)
@@ -274,7 +321,15 @@ on_activate (GApplication *app,
       g_main_context_iteration (NULL, TRUE);
     }
   compare_render_modes (SOMSCOPE_WINDOW (window));
-  g_application_quit (app);
+  measure_attack_cancel (SOMSCOPE_WINDOW (window));
+
+  /* Ctrl+Q in the middle of a PGD attack: timed until the application has
+   * returned (its worker threads stopped). */
+  somscope_document_attack (somscope_window_get_document (SOMSCOPE_WINDOW (window)));
+  while (!attack_in_core (somscope_window_get_document (SOMSCOPE_WINDOW (window))))
+    g_main_context_iteration (NULL, TRUE);
+  quit_started = g_get_monotonic_time ();
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
 }
 
 int
@@ -291,6 +346,9 @@ main (int argc, char **argv)
   app = somscope_application_new ();
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   g_application_run (G_APPLICATION (app), 1, argv);
+  if (quit_started > 0)
+    g_print ("Ctrl+Q during a 1,000-step PGD attack: the application returned after %.1f ms\n",
+             (g_get_monotonic_time () - quit_started) / 1000.0);
 
   {
     g_autofree char *load = load_average ();
