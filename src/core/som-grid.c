@@ -20,8 +20,6 @@ struct _SomGrid
   guint           cols;
   SomTopology     topology;
   gboolean        toroidal;
-  double          period_x;  /* wrap periods on a torus */
-  double          period_y;
   /* Neighbours in CSR form: unit k's are neighbours[offsets[k] .. offsets[k+1]). */
   guint          *offsets;
   guint          *neighbours;
@@ -46,21 +44,23 @@ unit_position (const SomGrid *grid, guint unit, double *x, double *y)
     }
 }
 
+/* Doubled lattice coordinates: X = 2c (+1 on odd hex rows), Y = r.  The
+ * squared grid distance is (dX² + ky·dY²)/4 with ky = 3 (hex) or 4 (rect),
+ * exact in double: hex distances are not rounded through √3/2. */
 static inline double
 distance_squared (const SomGrid *grid, guint a, guint b)
 {
-  double xa, ya, xb, yb, dx, dy;
+  guint ra = a / grid->cols, ca = a % grid->cols, rb = b / grid->cols, cb = b % grid->cols;
+  gboolean hex = grid->topology == SOM_TOPOLOGY_HEX;
+  gint64 xa = 2 * (gint64) ca + (hex ? ra % 2 : 0), xb = 2 * (gint64) cb + (hex ? rb % 2 : 0);
+  gint64 dx = ABS (xa - xb), dy = ABS ((gint64) ra - (gint64) rb);
 
-  unit_position (grid, a, &xa, &ya);
-  unit_position (grid, b, &xb, &yb);
-  dx = fabs (xa - xb);
-  dy = fabs (ya - yb);
   if (grid->toroidal)
     {
-      dx = MIN (dx, grid->period_x - dx);
-      dy = MIN (dy, grid->period_y - dy);
+      dx = MIN (dx, 2 * (gint64) grid->cols - dx);
+      dy = MIN (dy, (gint64) grid->rows - dy);
     }
-  return dx * dx + dy * dy;
+  return (double) (dx * dx + (hex ? 3 : 4) * dy * dy) / 4;
 }
 
 static int
@@ -172,8 +172,6 @@ som_grid_new (guint        rows,
   grid->cols = cols;
   grid->topology = topology;
   grid->toroidal = toroidal;
-  grid->period_x = cols;
-  grid->period_y = topology == SOM_TOPOLOGY_HEX ? rows * HEX_ROW_HEIGHT : rows;
   build_neighbours (grid);
   return grid;
 }

@@ -11,6 +11,7 @@
 #include <lapacke.h>
 
 #include "som-map-private.h"
+#include "som-model-private.h"
 #include "som-trainer-private.h"
 
 /* Exact covariance for PCA up to this many features; subspace iteration above. */
@@ -37,6 +38,23 @@ typedef struct
   gint32          *cb1;       /* chunk: BMUs of a chunk */
   gint32          *cb2;
   float           *cdist;
+  guint8          *first;     /* chunk: the row is the first of its BMU in the pass */
+  guint8          *row_valid; /* N: finiteness of every row, from the first pass */
+  gsize            rows_checked;
+  float           *ua;        /* units: BMU score terms */
+  float           *ub;
+  gint32          *lx;        /* units: doubled lattice coordinates (see som-grid.c) */
+  gint32          *ly;
+  /* The batch update's buffers, kept across epochs. */
+  guint           *occ;       /* occupied units */
+  gint32          *ox;        /* their lattice coordinates */
+  gint32          *oy;
+  float           *occ_sum;   /* occupied × dim */
+  float           *wtab;      /* weight by lattice offset: (rows) × (2·cols + 1) */
+  float           *h;
+  float           *num;
+  gsize            h_size;
+  gsize            num_size;
   gsize            n_valid;
   GCancellable    *cancellable;
   SomProgressFunc  progress;
@@ -57,6 +75,27 @@ trainer_clear (Trainer *t)
   g_clear_pointer (&t->cb1, g_free);
   g_clear_pointer (&t->cb2, g_free);
   g_clear_pointer (&t->cdist, g_free);
+  g_clear_pointer (&t->first, g_free);
+  g_clear_pointer (&t->row_valid, g_free);
+  g_clear_pointer (&t->ua, g_free);
+  g_clear_pointer (&t->ub, g_free);
+  g_clear_pointer (&t->lx, g_free);
+  g_clear_pointer (&t->ly, g_free);
+  g_clear_pointer (&t->occ, g_free);
+  g_clear_pointer (&t->ox, g_free);
+  g_clear_pointer (&t->oy, g_free);
+  g_clear_pointer (&t->occ_sum, g_free);
+  g_clear_pointer (&t->wtab, g_free);
+  g_clear_pointer (&t->h, g_free);
+  g_clear_pointer (&t->num, g_free);
+}
+
+static void
+set_source_changed (GError **error, gsize row)
+{
+  g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+               "row %zu changed between passes over the data (finite in one, not in another): "
+               "the chunk source must return the same rows on every pass", row);
 }
 
 static void
@@ -79,31 +118,53 @@ report (Trainer *t, gsize chunk_index, gsize n_chunks)
 }
 
 /* Rows [start, start + m) ready for BLAS: read, checked for non-finite
- * values (an error naming the row, or masked out), normalised for cosine. */
+ * values (an error naming the row, or masked out), normalised for cosine.
+ * The finiteness of every row is known after the first pass (passes read the
+ * rows in order); with @trust_cache later passes reuse it instead of reading
+ * every value again (bmu_pass still catches a row that changed). */
 static const float *
-get_chunk (Trainer *t, gsize start, gsize m, GError **error)
+get_chunk (Trainer *t, gsize start, gsize m, gboolean trust_cache, GError **error)
 {
   const float *x;
   gboolean copy = t->p.distance == SOM_DISTANCE_COSINE;
+  gboolean cached = t->row_valid != NULL && start + m <= t->rows_checked;
 
   if (g_cancellable_set_error_if_cancelled (t->cancellable, error))
     return NULL;
   x = som_chunk_source_read (t->source, start, m, t->buf, t->cancellable, error);
   if (x == NULL)
     return NULL;
-  for (gsize i = 0; i < m; i++)
+  if (cached && trust_cache)
     {
-      t->valid[i] = _som_row_is_finite (x + i * t->dim, t->dim);
-      if (!t->valid[i])
+      memcpy (t->valid, t->row_valid + start, m);
+      copy |= memchr (t->valid, 0, m) != NULL;
+    }
+  else
+    {
+      for (gsize i = 0; i < m; i++)
         {
-          if (t->p.nonfinite == SOM_NONFINITE_ERROR)
+          t->valid[i] = _som_row_is_finite (x + i * t->dim, t->dim);
+          if (cached && t->valid[i] != t->row_valid[start + i])
             {
-              g_set_error (error, SOM_ERROR, SOM_ERROR_NONFINITE,
-                           "row %zu has a non-finite value (NaN or Inf); --nonfinite skip leaves such rows out",
-                           start + i);
+              set_source_changed (error, start + i);
               return NULL;
             }
-          copy = TRUE;
+          if (!t->valid[i])
+            {
+              if (t->p.nonfinite == SOM_NONFINITE_ERROR)
+                {
+                  g_set_error (error, SOM_ERROR, SOM_ERROR_NONFINITE,
+                               "row %zu has a non-finite value (NaN or Inf); --nonfinite skip leaves such rows out",
+                               start + i);
+                  return NULL;
+                }
+              copy = TRUE;
+            }
+        }
+      if (t->row_valid != NULL && !cached && start <= t->rows_checked)
+        {
+          memcpy (t->row_valid + start, t->valid, m);
+          t->rows_checked = start + m;
         }
     }
   if (copy)
@@ -118,6 +179,30 @@ get_chunk (Trainer *t, gsize start, gsize m, GError **error)
       x = t->buf;
     }
   return x;
+}
+
+/* Per-unit buffers (small: a few numbers per unit). */
+static void
+trainer_alloc_units (Trainer *t)
+{
+  guint K = t->n_units, C = som_grid_get_cols (t->grid);
+  gboolean hex = som_grid_get_topology (t->grid) == SOM_TOPOLOGY_HEX;
+
+  t->ua = g_new (float, K);
+  t->ub = g_new (float, K);
+  t->lx = g_new (gint32, K);
+  t->ly = g_new (gint32, K);
+  t->occ = g_new (guint, K);
+  t->ox = g_new (gint32, K);
+  t->oy = g_new (gint32, K);
+  t->wtab = g_new (float, (gsize) som_grid_get_rows (t->grid) * (2 * C + 1));
+  for (guint k = 0; k < K; k++)
+    {
+      guint r = k / C, c = k % C;
+
+      t->lx[k] = (gint32) (2 * c + (hex ? r % 2 : 0));
+      t->ly[k] = (gint32) r;
+    }
 }
 
 #define N_CHUNKS(t) (((t)->n + (t)->chunk - 1) / (t)->chunk)
@@ -135,7 +220,7 @@ data_mean (Trainer *t, double *mean, GError **error)
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
-      const float *x = get_chunk (t, start, m, error);
+      const float *x = get_chunk (t, start, m, FALSE, error);
 
       if (x == NULL)
         return FALSE;
@@ -190,7 +275,7 @@ covariance_times (Trainer *t, const float *mean, const float *v, guint l, double
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
-      const float *x = get_chunk (t, start, m, error);
+      const float *x = get_chunk (t, start, m, FALSE, error);
 
       if (x == NULL)
         return FALSE;
@@ -262,7 +347,7 @@ principal_components (Trainer *t, GRand *rand, const double *mean,
       for (gsize start = 0; start < t->n; start += t->chunk, ci++)
         {
           gsize rows = MIN (t->chunk, t->n - start);
-          const float *x = get_chunk (t, start, rows, error);
+          const float *x = get_chunk (t, start, rows, FALSE, error);
 
           if (x == NULL)
             return FALSE;
@@ -458,7 +543,7 @@ init_random (Trainer *t, GRand *rand, float *codebook, GError **error)
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
-      const float *x = get_chunk (t, start, m, error);
+      const float *x = get_chunk (t, start, m, FALSE, error);
 
       if (x == NULL)
         return FALSE;
@@ -494,51 +579,91 @@ init_random (Trainer *t, GRand *rand, float *codebook, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  const float  *x;
+  gsize         m;
+  guint         dim;
+  const guint8 *valid;
+  const gint32 *bmus;
+  const guint8 *first;
+  double       *sum;
+} Accumulate;
+
+/* Columns [j0, j1) of Σ x per BMU: every thread adds whole rows in row order
+ * for its own columns, so the sums do not depend on the thread count.  The
+ * first row of a unit in the pass is copied (nothing needs zeroing). */
+SOM_VECTORIZE static void
+accumulate_columns (gsize j0, gsize j1, gpointer data)
+{
+  const Accumulate *a = data;
+
+  for (gsize i = 0; i < a->m; i++)
+    {
+      double *s;
+      const float *row;
+
+      if (!a->valid[i])
+        continue;
+      s = a->sum + (gsize) a->bmus[i] * a->dim;
+      row = a->x + i * a->dim;
+      if (a->first[i])
+        for (gsize j = j0; j < j1; j++)
+          s[j] = row[j];
+      else
+        for (gsize j = j0; j < j1; j++)
+          s[j] += row[j];
+    }
+}
+
 /* One pass: BMUs of every row against @codebook.  With @sum/@count, the
  * batch numerators (Σ x per BMU, in double so the chunking does not change
- * the sums) and denominators.  Fills @bmus/@bmus2 (N) when given. */
+ * the sums) and denominators; the sums of units without rows (count 0) are
+ * left undefined.  Fills @bmus/@bmus2 (N) when given. */
 static gboolean
 bmu_pass (Trainer *t, const float *codebook, double *sum, double *count,
           gint32 *bmus, gint32 *bmus2, double *qe, double *te, GError **error)
 {
   guint K = t->n_units, D = t->dim;
-  g_autofree float *a = g_new (float, K);
-  g_autofree float *b = g_new (float, K);
   gsize n_chunks = N_CHUNKS (t), ci = 0, counted = 0, errors = 0;
   double qsum = 0;
 
-  _som_bmu_prepare_units (codebook, K, D, t->p.distance, a, b);
+  _som_bmu_prepare_units (codebook, K, D, t->p.distance, t->ua, t->ub);
   if (sum != NULL)
-    {
-      memset (sum, 0, (gsize) K * D * sizeof (double));
-      memset (count, 0, K * sizeof (double));
-    }
+    memset (count, 0, K * sizeof (double));
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
-      const float *x = get_chunk (t, start, m, error);
+      const float *x = get_chunk (t, start, m, TRUE, error);
 
       if (x == NULL)
         return FALSE;
-      _som_bmu_chunk (x, m, D, codebook, K, a, b, t->scratch, t->valid, t->cb1, t->cb2, t->cdist);
+      _som_bmu_chunk (x, m, D, codebook, K, t->ua, t->ub, t->scratch, t->valid, t->cb1, t->cb2, t->cdist);
       for (gsize i = 0; i < m; i++)
         {
-          gint32 k = t->cb1[i];
-
           if (!t->valid[i])
             continue;
+          /* A non-finite distance from a row that was finite on the first
+           * pass: huge values, or a source that changed. */
+          if (!isfinite (t->cdist[i]) && !_som_row_is_finite (x + i * D, D))
+            {
+              set_source_changed (error, start + i);
+              return FALSE;
+            }
           counted++;
           qsum += t->cdist[i];
-          errors += !som_grid_are_neighbours (t->grid, (guint) k, (guint) t->cb2[i]);
+          errors += !som_grid_are_neighbours (t->grid, (guint) t->cb1[i], (guint) t->cb2[i]);
           if (sum != NULL)
             {
-              double *s = sum + (gsize) k * D;
-              const float *row = x + i * D;
-
-              for (guint j = 0; j < D; j++)
-                s[j] += row[j];
-              count[k] += 1;
+              t->first[i] = count[t->cb1[i]] == 0;
+              count[t->cb1[i]] += 1;
             }
+        }
+      if (sum != NULL)
+        {
+          Accumulate acc = { x, m, D, t->valid, t->cb1, t->first, sum };
+
+          _som_parallel_for (D, 64, accumulate_columns, &acc);
         }
       if (bmus != NULL)
         memcpy (bmus + start, t->cb1, m * sizeof (gint32));
@@ -552,62 +677,164 @@ bmu_pass (Trainer *t, const float *codebook, double *sum, double *count,
   return TRUE;
 }
 
+/* The neighbourhood weight of every lattice offset (dX, dY) in doubled
+ * coordinates: d² = (dX² + ky·dY²)/4, so one exp per distinct offset, not
+ * per unit pair.  Far tails of a gaussian would be denormal floats, which
+ * make the update sgemm many times slower; they change no sum anyway. */
+static void
+fill_weight_table (Trainer *t, double sigma)
+{
+  guint R = som_grid_get_rows (t->grid), W = 2 * som_grid_get_cols (t->grid) + 1;
+  double ky = som_grid_get_topology (t->grid) == SOM_TOPOLOGY_HEX ? 3 : 4;
+
+  for (guint dy = 0; dy < R; dy++)
+    for (guint dx = 0; dx < W; dx++)
+      {
+        double hw = som_neighborhood_weight (t->p.neighborhood, (dx * (double) dx + ky * dy * dy) / 4, sigma);
+
+        t->wtab[(gsize) dy * W + dx] = hw < 1e-30 ? 0.0f : (float) hw;
+      }
+}
+
+static inline float
+lattice_weight (const Trainer *t, gint32 x0, gint32 y0, gint32 x1, gint32 y1)
+{
+  gint32 C2 = 2 * (gint32) som_grid_get_cols (t->grid), R = (gint32) som_grid_get_rows (t->grid);
+  gint32 dx = ABS (x0 - x1), dy = ABS (y0 - y1);
+
+  if (som_grid_get_toroidal (t->grid))
+    {
+      dx = MIN (dx, C2 - dx);
+      dy = MIN (dy, R - dy);
+    }
+  return t->wtab[(gsize) dy * (C2 + 1) + dx];
+}
+
+typedef struct
+{
+  Trainer      *t;
+  float        *codebook;
+  const double *sum;
+  const double *count;
+  guint         M;
+  guint         j0;
+} Update;
+
+static void
+occupied_to_float (gsize m0, gsize m1, gpointer data)
+{
+  const Update *u = data;
+  guint D = u->t->dim;
+
+  for (gsize m = m0; m < m1; m++)
+    {
+      const double *src = u->sum + (gsize) u->t->occ[m] * D;
+      float *dst = u->t->occ_sum + m * D;
+
+      for (guint j = 0; j < D; j++)
+        dst[j] = (float) src[j];
+    }
+}
+
+static void
+weights_block (gsize jj0, gsize jj1, gpointer data)
+{
+  const Update *u = data;
+  const Trainer *t = u->t;
+  gint32 C2 = 2 * (gint32) som_grid_get_cols (t->grid);
+  gboolean torus = som_grid_get_toroidal (t->grid);
+
+  for (gsize jj = jj0; jj < jj1; jj++)
+    {
+      gint32 xj = t->lx[u->j0 + jj], yj = t->ly[u->j0 + jj];
+      float *h = t->h + jj * u->M;
+
+      if (torus)
+        for (guint m = 0; m < u->M; m++)
+          h[m] = lattice_weight (t, xj, yj, t->ox[m], t->oy[m]);
+      else
+        for (guint m = 0; m < u->M; m++)
+          {
+            gint32 dx = ABS (xj - t->ox[m]), dy = ABS (yj - t->oy[m]);
+            h[m] = t->wtab[(gsize) dy * (C2 + 1) + dx];
+          }
+    }
+}
+
+static void
+divide_block (gsize jj0, gsize jj1, gpointer data)
+{
+  const Update *u = data;
+  const Trainer *t = u->t;
+  guint D = t->dim;
+
+  for (gsize jj = jj0; jj < jj1; jj++)
+    {
+      const float *h = t->h + jj * u->M;
+      double den = 0;
+
+      for (guint m = 0; m < u->M; m++)
+        den += (double) h[m] * u->count[t->occ[m]];
+      /* A unit outside every neighbourhood (bubble, small radius) keeps its vector. */
+      if (den > 1e-12)
+        for (guint j = 0; j < D; j++)
+          u->codebook[(gsize) (u->j0 + jj) * D + j] = (float) (t->num[jj * D + j] / den);
+    }
+}
+
+static gboolean
+grow (float **buf, gsize *size, gsize needed)
+{
+  if (*size >= needed)
+    return TRUE;
+  g_free (*buf);
+  *buf = g_try_new (float, needed);
+  *size = *buf != NULL ? needed : 0;
+  return *buf != NULL;
+}
+
 /* The batch update: w_j = Σ_k h(j,k)·S_k / Σ_k h(j,k)·n_k over occupied k,
  * as sgemms over blocks of units so H never needs K² memory at once. */
 static gboolean
 batch_update (Trainer *t, float *codebook, const double *sum, const double *count, double sigma, GError **error)
 {
   guint K = t->n_units, D = t->dim, M = 0;
-  g_autofree guint *occ = g_new (guint, K);
-  g_autofree float *s = NULL;
-  g_autofree float *h = NULL;
-  g_autofree float *num = NULL;
+  Update u = { t, codebook, sum, count, 0, 0 };
   gsize block;
 
   for (guint k = 0; k < K; k++)
     if (count[k] > 0)
-      occ[M++] = k;
+      {
+        t->ox[M] = t->lx[k];
+        t->oy[M] = t->ly[k];
+        t->occ[M++] = k;
+      }
   if (M == 0)
     return TRUE;
-  s = g_new (float, (gsize) M * D);
-  for (guint m = 0; m < M; m++)
-    for (guint j = 0; j < D; j++)
-      s[(gsize) m * D + j] = (float) sum[(gsize) occ[m] * D + j];
+  u.M = M;
+  _som_parallel_for (M, MAX (4096 / D, 1), occupied_to_float, &u);
+  fill_weight_table (t, sigma);
   /* Blocks of at most ~64 MB of weights and ~1 GFLOP, for memory and for
    * the cancellation latency. */
   block = (64u << 20) / (4 * ((gsize) M + D));
   block = MIN (block, (gsize) (5e8 / ((double) M * D)));
   block = CLAMP (block, 1, K);
-  h = g_new (float, block * M);
-  num = g_new (float, block * D);
+  if (!grow (&t->h, &t->h_size, block * M) || !grow (&t->num, &t->num_size, block * D))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE, "out of memory for the batch update of %u units", K);
+      return FALSE;
+    }
   for (guint j0 = 0; j0 < K; j0 += block)
     {
       guint nb = (guint) MIN (block, K - j0);
 
       if (g_cancellable_set_error_if_cancelled (t->cancellable, error))
         return FALSE;
-      for (guint jj = 0; jj < nb; jj++)
-        for (guint m = 0; m < M; m++)
-          {
-            double hw = som_neighborhood_weight (t->p.neighborhood,
-                                                 som_grid_distance_squared (t->grid, j0 + jj, occ[m]), sigma);
-            /* Far tails of a gaussian would be denormal floats, which make
-             * the sgemm many times slower; they change no sum anyway. */
-            h[(gsize) jj * M + m] = hw < 1e-30 ? 0.0f : (float) hw;
-          }
+      u.j0 = j0;
+      _som_parallel_for (nb, MAX (16384 / M, 1), weights_block, &u);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint) nb, (blasint) D, (blasint) M,
-                   1.0f, h, (blasint) M, s, (blasint) D, 0.0f, num, (blasint) D);
-      for (guint jj = 0; jj < nb; jj++)
-        {
-          double den = 0;
-
-          for (guint m = 0; m < M; m++)
-            den += (double) h[(gsize) jj * M + m] * count[occ[m]];
-          /* A unit outside every neighbourhood (bubble, small radius) keeps its vector. */
-          if (den > 1e-12)
-            for (guint j = 0; j < D; j++)
-              codebook[(gsize) (j0 + jj) * D + j] = (float) (num[(gsize) jj * D + j] / den);
-        }
+                   1.0f, t->h, (blasint) M, t->occ_sum, (blasint) D, 0.0f, t->num, (blasint) D);
+      _som_parallel_for (nb, MAX (16384 / (M + D), 1), divide_block, &u);
     }
   return TRUE;
 }
@@ -667,7 +894,7 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
-      const float *x = get_chunk (t, start, m, error);
+      const float *x = get_chunk (t, start, m, FALSE, error);
 
       if (x == NULL)
         return FALSE;
@@ -838,6 +1065,16 @@ som_trainer_train (const SomTrainParams *params,
   t.cb1 = g_new (gint32, t.chunk);
   t.cb2 = g_new (gint32, t.chunk);
   t.cdist = g_new (float, t.chunk);
+  t.first = g_new (guint8, t.chunk);
+  t.row_valid = g_try_new (guint8, t.n);
+  t.occ_sum = g_try_new (float, (gsize) t.n_units * t.dim);
+  if (t.row_valid == NULL || t.occ_sum == NULL)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_TOO_LARGE,
+                   "out of memory for a %u-unit map of %u features and %zu rows", t.n_units, t.dim, t.n);
+      goto out;
+    }
+  trainer_alloc_units (&t);
   count = g_new (double, t.n_units);
   bmus = som_array_new_1d_i32 (t.n);
   bmus2 = som_array_new_1d_i32 (t.n);

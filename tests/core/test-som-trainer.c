@@ -678,6 +678,55 @@ test_epoch_callback_async (void)
   g_assert_cmpuint (g_atomic_int_get (&a.calls), ==, 4);
 }
 
+/* A source that is not the same on every pass: row 5 turns NaN on the third
+ * read of it.  The trainer reuses the finiteness of the first pass, so it
+ * must still notice (an error, not a NaN codebook). */
+typedef struct
+{
+  float *x;
+  guint  reads_of_row5;
+} Fickle;
+
+static gboolean
+read_fickle (gpointer user_data, gsize first, gsize n, float *out, GCancellable *c, GError **error)
+{
+  Fickle *f = user_data;
+
+  memcpy (out, f->x + first * 3, n * 3 * sizeof (float));
+  if (first <= 5 && 5 < first + n && ++f->reads_of_row5 >= 3)
+    out[(5 - first) * 3 + 1] = NAN;
+  return TRUE;
+}
+
+static void
+test_source_changed (void)
+{
+  g_autoptr(SomArray) x = uniform_2d (60, 7);
+  g_autoptr(SomArray) x3 = som_array_new_2d_f32 (40, 3);
+  Fickle f = { x3->data, 0 };
+  g_autoptr(SomChunkSource) src = NULL;
+  g_autoptr(GError) error = NULL;
+  SomTrainParams p;
+
+  memcpy (x3->data, x->data, 120 * sizeof (float));
+  src = som_chunk_source_new (40, 3, read_fickle, &f, NULL);
+  for (SomNonfinite nf = SOM_NONFINITE_ERROR; nf <= SOM_NONFINITE_SKIP; nf++)
+    {
+      som_train_params_init (&p);
+      p.rows = 3;
+      p.cols = 3;
+      p.epochs = 3;
+      p.init = SOM_INIT_RANDOM;
+      p.chunk_rows = 16;
+      p.nonfinite = nf;
+      f.reads_of_row5 = 0;
+      g_assert_null (som_trainer_train (&p, src, NULL, NULL, NULL, NULL, &error));
+      g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, "row 5 changed between passes"));
+      g_clear_error (&error);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -695,6 +744,7 @@ main (int argc, char **argv)
   g_test_add_func ("/som-trainer/cancel-async", test_cancel_async);
   g_test_add_func ("/som-trainer/nonfinite", test_nonfinite);
   g_test_add_func ("/som-trainer/bad-input", test_bad_input);
+  g_test_add_func ("/som-trainer/source-changed", test_source_changed);
   g_test_add_func ("/som-trainer/cosine", test_cosine);
   g_test_add_func ("/som-trainer/features", test_features);
   return g_test_run ();
