@@ -294,23 +294,24 @@ _som_row_is_finite (const float *row, guint dim)
   return (bad & 0x80000000u) == 0;
 }
 
-/* Σ (x − w)² with eight partial sums: the compiler can keep them in one
- * vector register (a single running sum would be a serial chain). */
-SOM_VECTORIZE static inline double
+/* Σ (x − w)² with eight float partial sums in two vectors (a single running
+ * sum would be a serial chain, and -O2 does not vectorise the reduction). */
+static inline double
 squared_distance (const float *x, const float *w, guint dim)
 {
-  float acc[8] = { 0 };
+  som_v4f a = { 0 }, b = { 0 };
   guint j = 0;
-  double s = 0;
+  double s;
 
   for (; j + 8 <= dim; j += 8)
-    for (guint l = 0; l < 8; l++)
-      {
-        float d = x[j + l] - w[j + l];
-        acc[l] += d * d;
-      }
-  for (guint l = 0; l < 8; l++)
-    s += acc[l];
+    {
+      som_v4f da = som_load4 (x + j) - som_load4 (w + j);
+      som_v4f db = som_load4 (x + j + 4) - som_load4 (w + j + 4);
+
+      a += da * da;
+      b += db * db;
+    }
+  s = som_sum8 (a, b);
   for (; j < dim; j++)
     {
       double d = (double) x[j] - w[j];
@@ -355,9 +356,19 @@ prepare_units (gsize k0, gsize k1, gpointer data)
   for (gsize k = k0; k < k1; k++)
     {
       const float *w = p->codebook + k * p->dim;
-      double s = 0;
+      som_v4f va = { 0 }, vb = { 0 };
+      guint j = 0;
+      double s;
 
-      for (guint j = 0; j < p->dim; j++)
+      for (; j + 8 <= p->dim; j += 8)
+        {
+          som_v4f wa = som_load4 (w + j), wb = som_load4 (w + j + 4);
+
+          va += wa * wa;
+          vb += wb * wb;
+        }
+      s = som_sum8 (va, vb);
+      for (; j < p->dim; j++)
         s += (double) w[j] * w[j];
       if (p->distance == SOM_DISTANCE_COSINE)
         {

@@ -873,40 +873,182 @@ set_unit_terms (SomDistance distance, double norm2, float *a, float *b)
     }
 }
 
-/* One online epoch: rows chunk by chunk, shuffled within each chunk.  Online
- * SOM is bound by memory traffic over the codebook, so each sample touches
- * it twice only: one sgemv for the BMU, one pass for the update; the norms
- * the next BMU search needs follow from the update without a third pass:
- * ‖(1−f)w + f·x‖² = (1−f)²‖w‖² + 2f(1−f)·w·x + f²‖x‖², with w·x from the sgemv.
- * They are recomputed exactly at each chunk, so rounding cannot drift far. */
+/* Online SOM is bound by memory traffic over the codebook.  Each sample
+ * makes ONE pass over it, split by unit ranges over the BLAS threads: unit
+ * k moves by f = α·h(k, BMU) when f ≥ ONLINE_MIN_STEP (smaller steps change
+ * no float), its squared norm is recomputed exactly from the new vector, and
+ * its dot product with the NEXT sample is taken while the vector is in
+ * cache, so the next BMU search needs no sgemv.  Every unit's numbers depend
+ * only on its own vector: the results do not depend on the thread count.
+ * The neighbourhood weight comes from the lattice offset (doubled
+ * coordinates, d² = (dX² + ky·dY²)/4); the gaussian is separable,
+ * exp(−dX²/8σ²)·exp(−ky·dY²/8σ²), so a sample costs R + 2C + 1 exps, not K. */
+typedef struct
+{
+  Trainer     *t;
+  float       *codebook;
+  const float *x;       /* the sample learnt (NULL: dot products only) */
+  const float *next;    /* the sample whose dot products to take */
+  double       alpha;
+  double       s2;      /* σ² */
+  gint32       bx;      /* the BMU's lattice coordinates */
+  gint32       by;
+  const double *ex;     /* gaussian factor by dX (2C + 1) */
+  const double *ey;     /* by dY (R) */
+  float       *g;       /* units: w·next */
+  double      *norm2;   /* units: ‖w‖² */
+} OnlineStep;
+
+static inline double
+online_weight (const OnlineStep *o, gint32 dx, gint32 dy)
+{
+  double ky = som_grid_get_topology (o->t->grid) == SOM_TOPOLOGY_HEX ? 3 : 4;
+  double key = dx * (double) dx + ky * dy * dy;   /* 4·d² */
+
+  switch (o->t->p.neighborhood)
+    {
+    case SOM_NEIGHBORHOOD_BUBBLE:
+      return key <= 4 * o->s2 ? 1.0 : 0.0;
+    case SOM_NEIGHBORHOOD_CUT_GAUSSIAN:
+      return key <= 4 * o->s2 ? o->ex[dx] * o->ey[dy] : 0.0;
+    case SOM_NEIGHBORHOOD_EPANECHNIKOV:
+      return MAX (0.0, 1.0 - key / (4 * o->s2));
+    case SOM_NEIGHBORHOOD_GAUSSIAN:
+    default:
+      return o->ex[dx] * o->ey[dy];
+    }
+}
+
+/* w += f·(x − w); returns ‖w‖² and w·next of the new vector, each from
+ * eight float partial sums. */
+static void
+online_move (float *w, const float *x, const float *next, float f, guint D, double *norm2, float *dot)
+{
+  som_v4f na = { 0 }, nb = { 0 }, da = { 0 }, db = { 0 };
+  double sn, sd;
+  guint j = 0;
+
+  for (; j + 8 <= D; j += 8)
+    {
+      som_v4f wa = som_load4 (w + j), wb = som_load4 (w + j + 4);
+
+      wa += f * (som_load4 (x + j) - wa);
+      wb += f * (som_load4 (x + j + 4) - wb);
+      som_store4 (w + j, wa);
+      som_store4 (w + j + 4, wb);
+      na += wa * wa;
+      nb += wb * wb;
+      da += wa * som_load4 (next + j);
+      db += wb * som_load4 (next + j + 4);
+    }
+  sn = som_sum8 (na, nb);
+  sd = som_sum8 (da, db);
+  for (; j < D; j++)
+    {
+      w[j] += f * (x[j] - w[j]);
+      sn += (double) w[j] * w[j];
+      sd += (double) w[j] * next[j];
+    }
+  *norm2 = sn;
+  *dot = (float) sd;
+}
+
+static void
+online_dot (const float *w, const float *next, guint D, double *norm2, float *dot)
+{
+  som_v4f na = { 0 }, nb = { 0 }, da = { 0 }, db = { 0 };
+  double sn, sd;
+  guint j = 0;
+
+  for (; j + 8 <= D; j += 8)
+    {
+      som_v4f wa = som_load4 (w + j), wb = som_load4 (w + j + 4);
+
+      na += wa * wa;
+      nb += wb * wb;
+      da += wa * som_load4 (next + j);
+      db += wb * som_load4 (next + j + 4);
+    }
+  sn = som_sum8 (na, nb);
+  sd = som_sum8 (da, db);
+  for (; j < D; j++)
+    {
+      sn += (double) w[j] * w[j];
+      sd += (double) w[j] * next[j];
+    }
+  *norm2 = sn;
+  *dot = (float) sd;
+}
+
+static void
+online_units (gsize k0, gsize k1, gpointer data)
+{
+  const OnlineStep *o = data;
+  Trainer *t = o->t;
+  guint D = t->dim;
+  gint32 C2 = 2 * (gint32) som_grid_get_cols (t->grid), R = (gint32) som_grid_get_rows (t->grid);
+  gboolean torus = som_grid_get_toroidal (t->grid);
+
+  for (gsize k = k0; k < k1; k++)
+    {
+      float *w = o->codebook + k * D;
+      double f = 0, norm2 = o->norm2[k];
+      float dot = 0;
+
+      if (o->x != NULL)
+        {
+          gint32 dx = ABS (t->lx[k] - o->bx), dy = ABS (t->ly[k] - o->by);
+
+          if (torus)
+            {
+              dx = MIN (dx, C2 - dx);
+              dy = MIN (dy, R - dy);
+            }
+          f = o->alpha * online_weight (o, dx, dy);
+        }
+      if (f >= ONLINE_MIN_STEP)
+        online_move (w, o->x, o->next != NULL ? o->next : o->x, (float) f, D, &norm2, &dot);
+      else if (o->next != NULL)
+        online_dot (w, o->next, D, &norm2, &dot);
+      else
+        continue;
+      o->norm2[k] = MAX (0.0, norm2);
+      o->g[k] = dot;
+      set_unit_terms (t->p.distance, o->norm2[k], &t->ua[k], &t->ub[k]);
+    }
+}
+
+static void
+online_pass (OnlineStep *o)
+{
+  guint D = o->t->dim;
+
+  _som_parallel_for (o->t->n_units, MAX (65536 / (D + 1), 1), online_units, o);
+}
+
+/* One online epoch: rows chunk by chunk, shuffled within each chunk. */
 static gboolean
 online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total_steps, GError **error)
 {
-  guint K = t->n_units, D = t->dim;
-  g_autofree float *a = g_new (float, K);
-  g_autofree float *b = g_new (float, K);
+  guint K = t->n_units, R = som_grid_get_rows (t->grid), C2 = 2 * som_grid_get_cols (t->grid);
+  double ky = som_grid_get_topology (t->grid) == SOM_TOPOLOGY_HEX ? 3 : 4;
   g_autofree double *norm2 = g_new (double, K);
   g_autofree float *g = g_new (float, K);
+  g_autofree double *ex = g_new (double, C2 + 1);
+  g_autofree double *ey = g_new (double, R);
   g_autofree gsize *order = g_new (gsize, t->chunk);
   gsize n_chunks = N_CHUNKS (t), ci = 0;
   double r0 = som_train_params_get_radius0 (&t->p);
+  OnlineStep o = { t, codebook, NULL, NULL, 0, 0, 0, 0, ex, ey, g, norm2 };
 
   for (gsize start = 0; start < t->n; start += t->chunk, ci++)
     {
       gsize m = MIN (t->chunk, t->n - start);
       const float *x = get_chunk (t, start, m, FALSE, error);
+      gsize oi = 0;
 
       if (x == NULL)
         return FALSE;
-      for (guint k = 0; k < K; k++)
-        {
-          const float *w = codebook + (gsize) k * D;
-          double s = 0;
-          for (guint j = 0; j < D; j++)
-            s += (double) w[j] * w[j];
-          norm2[k] = s;
-          set_unit_terms (t->p.distance, s, &a[k], &b[k]);
-        }
       for (gsize i = 0; i < m; i++)
         order[i] = i;
       for (gsize i = m - 1; i > 0; i--)
@@ -915,48 +1057,53 @@ online_epoch (Trainer *t, GRand *rand, float *codebook, gsize *step, gsize total
           order[i] = order[j];
           order[j] = tmp;
         }
-      for (gsize oi = 0; oi < m; oi++)
+      while (oi < m && !t->valid[order[oi]])
+        oi++;
+      if (oi == m)
+        continue;
+      /* The first sample's dot products (and exact norms). */
+      o.x = NULL;
+      o.next = x + order[oi] * t->dim;
+      online_pass (&o);
+      while (oi < m)
         {
-          gsize i = order[oi];
-          const float *row = x + i * D;
-          double tt, sigma, alpha, xx;
+          gsize i = order[oi], next;
+          double tt, sigma;
           float best = INFINITY;
           guint kb = 0;
 
           if (oi % ONLINE_CHECK_EVERY == 0 && g_cancellable_set_error_if_cancelled (t->cancellable, error))
             return FALSE;
-          if (!t->valid[i])
-            continue;
+          next = oi + 1;
+          while (next < m && !t->valid[order[next]])
+            next++;
           tt = total_steps > 1 ? (double) *step / (total_steps - 1) : 1.0;
           (*step)++;
           sigma = som_cooling_value (t->p.cooling, r0, t->p.radius1, tt);
-          alpha = som_cooling_value (t->p.cooling, t->p.alpha0, t->p.alpha0 / 100, tt);
-          cblas_sgemv (CblasRowMajor, CblasNoTrans, (blasint) K, (blasint) D, 1.0f, codebook, (blasint) D,
-                       row, 1, 0.0f, g, 1);
-          xx = cblas_sdot ((blasint) D, row, 1, row, 1);
           for (guint k = 0; k < K; k++)
             {
-              float sc = a[k] + b[k] * g[k];
+              float sc = t->ua[k] + t->ub[k] * g[k];
               if (sc < best)
                 {
                   best = sc;
                   kb = k;
                 }
             }
-          for (guint k = 0; k < K; k++)
+          o.alpha = som_cooling_value (t->p.cooling, t->p.alpha0, t->p.alpha0 / 100, tt);
+          o.s2 = sigma * sigma;
+          o.bx = t->lx[kb];
+          o.by = t->ly[kb];
+          if (t->p.neighborhood == SOM_NEIGHBORHOOD_GAUSSIAN || t->p.neighborhood == SOM_NEIGHBORHOOD_CUT_GAUSSIAN)
             {
-              double f = alpha * som_neighborhood_weight (t->p.neighborhood,
-                                                          som_grid_distance_squared (t->grid, k, kb), sigma);
-              float *w = codebook + (gsize) k * D;
-              float ff = (float) f;
-
-              if (f < ONLINE_MIN_STEP)
-                continue;
-              for (guint j = 0; j < D; j++)
-                w[j] += ff * (row[j] - w[j]);
-              norm2[k] = MAX (0.0, (1 - f) * (1 - f) * norm2[k] + 2 * f * (1 - f) * g[k] + f * f * xx);
-              set_unit_terms (t->p.distance, norm2[k], &a[k], &b[k]);
+              for (guint d = 0; d <= C2; d++)
+                ex[d] = exp (-(double) d * d / (8 * o.s2));
+              for (guint d = 0; d < R; d++)
+                ey[d] = exp (-ky * d * d / (8 * o.s2));
             }
+          o.x = x + i * t->dim;
+          o.next = next < m ? x + order[next] * t->dim : NULL;
+          online_pass (&o);
+          oi = next;
         }
       report (t, ci + 1, n_chunks);
     }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include <gio/gio.h>
+#include <cblas.h>
 
 #include "som.h"
 #include "som-trainer-private.h"
@@ -727,6 +728,42 @@ test_source_changed (void)
     }
 }
 
+/* The per-unit work of online training is split over the BLAS threads by
+ * unit ranges and needs no BLAS (random init): the codebook must come out
+ * bit for bit the same with one thread and with two. */
+static void
+test_online_thread_invariant (void)
+{
+  g_autoptr(SomArray) x = fashion_pixels (300);
+  g_autoptr(SomChunkSource) src = som_chunk_source_new_for_data (x->data, 300, 196, NULL, NULL);
+  g_autoptr(SomMap) one = NULL, two = NULL;
+  int threads = openblas_get_num_threads ();
+  SomTrainParams p;
+
+  som_train_params_init (&p);
+  p.rows = 26;
+  p.cols = 26;   /* 676 units × 196 features: enough work to split */
+  p.mode = SOM_MODE_ONLINE;
+  p.init = SOM_INIT_RANDOM;
+  p.epochs = 2;
+  for (SomNeighborhood nb = SOM_NEIGHBORHOOD_GAUSSIAN; nb <= SOM_NEIGHBORHOOD_EPANECHNIKOV; nb++)
+    {
+      p.neighborhood = nb;
+      p.toroidal = nb == SOM_NEIGHBORHOOD_BUBBLE;
+      openblas_set_num_threads (1);
+      g_clear_object (&one);
+      one = som_trainer_train (&p, src, NULL, NULL, NULL, NULL, NULL);
+      openblas_set_num_threads (2);
+      g_clear_object (&two);
+      two = som_trainer_train (&p, src, NULL, NULL, NULL, NULL, NULL);
+      g_assert_nonnull (one);
+      g_assert_nonnull (two);
+      g_assert_cmpmem (som_map_get_codebook (one), 676 * 196 * sizeof (float),
+                       som_map_get_codebook (two), 676 * 196 * sizeof (float));
+    }
+  openblas_set_num_threads (threads);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -737,6 +774,7 @@ main (int argc, char **argv)
   g_test_add_func ("/som-trainer/online-unfolds", test_online_unfolds);
   g_test_add_func ("/som-trainer/streamed-equals-whole", test_streamed_equals_whole);
   g_test_add_func ("/som-trainer/deterministic", test_deterministic);
+  g_test_add_func ("/som-trainer/online-thread-invariant", test_online_thread_invariant);
   g_test_add_func ("/som-trainer/pca-init", test_pca_init);
   g_test_add_func ("/som-trainer/epoch-callback", test_epoch_callback);
   g_test_add_func ("/som-trainer/epoch-callback-async", test_epoch_callback_async);
