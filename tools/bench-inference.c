@@ -13,6 +13,7 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "som.h"
 
@@ -72,7 +73,8 @@ main (int argc, char **argv)
     guint c, h, w;
     gboolean cl;
     gsize shape[4];
-    double elapsed;
+    double elapsed, cpu;
+    struct rusage ru0, ru1;
 
     if (model_path == NULL)
       {
@@ -101,6 +103,7 @@ main (int argc, char **argv)
             return 1;
           }
       }
+    getrusage (RUSAGE_SELF, &ru0);
     t0 = g_get_monotonic_time ();
     do
       {
@@ -109,8 +112,12 @@ main (int argc, char **argv)
       }
     while (g_get_monotonic_time () - t0 < seconds * 1e6 || iters < 3);
     elapsed = (g_get_monotonic_time () - t0) / 1e6;
-    printf ("{\"batch\": %d, \"threads\": %d, \"images_per_second\": %.1f, \"gflops\": %.2f}\n", batch, threads,
-            batch * iters / elapsed, som_model_get_flops_per_image (model) * (double) batch * iters / elapsed / 1e9);
+    getrusage (RUSAGE_SELF, &ru1);
+    cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
+          + ((ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) + (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)) / 1e6;
+    printf ("{\"batch\": %d, \"threads\": %d, \"images_per_second\": %.2f, \"gflops\": %.2f, "
+            "\"cpu_seconds_per_image\": %.4f}\n", batch, threads, batch * iters / elapsed,
+            som_model_get_flops_per_image (model) * (double) batch * iters / elapsed / 1e9, cpu / (batch * iters));
   }
   return 0;
 }

@@ -95,6 +95,10 @@ struct _SomNode
   const SomOpDef *def;        /* NULL: unsupported */
   guint        index;         /* topological position */
   gboolean     folded;        /* every output is a load-time constant */
+  /* Conv: weights prepared once for a faster kernel (Winograd), built on
+   * first use under kernel_once; freed with g_free. */
+  gpointer     kernel_cache;
+  gsize        kernel_once;
 };
 
 typedef struct

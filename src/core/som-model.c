@@ -64,6 +64,7 @@ node_free (gpointer p)
       g_clear_pointer (&n->attrs[i].t, _som_tensor_unref);
     }
   g_free (n->attrs);
+  g_free (n->kernel_cache);
   g_free (n);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "som-ops-private.h"
+#include "som-conv-winograd.h"
 
 /* ---- a small parallel-for over a shared pool ---------------------------------- */
 
@@ -491,6 +492,31 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       Depthwise dw = { x->data, wt->data, bias, y->data, C, &w };
       _som_parallel_for (N * C, 4, depthwise_range, &dw);
       return TRUE;
+    }
+
+  /* 3×3, stride 1, enough channels: Winograd F(4×4, 3×3), with the kernels
+   * transformed once per node when the weights are constants */
+  if (group == 1 && w.nsp == 2 && w.k[1] == 3 && w.k[2] == 3 && w.s[1] == 1 && w.s[2] == 1 && w.d[1] == 1
+      && w.d[2] == 1 && C >= 16 && M >= 16 && g_getenv ("SOMSCOPE_NO_WINOGRAD") == NULL)
+    {
+      SomNode *node = c->node;
+      SomValue *wv = _som_model_get_value (c->model, node->in[1]);
+      g_autofree float *own = NULL;
+      const float *u;
+      if (wv != NULL && wv->constant != NULL && wv->constant->data == wt->data)
+        {
+          if (g_once_init_enter (&node->kernel_once))
+            {
+              node->kernel_cache = _som_winograd_kernel (wt->data, M, C);
+              g_once_init_leave (&node->kernel_once, 1);
+            }
+          u = node->kernel_cache;
+        }
+      else
+        u = own = _som_winograd_kernel (wt->data, M, C);
+      if (u != NULL && _som_winograd_conv (x->data, u, bias, y->data, N, C, w.in[1], w.in[2], M, w.out[1],
+                                           w.out[2], w.pb[1], w.pb[2]))
+        return TRUE;
     }
 
   /* 1×1, stride 1, no padding, one image at a time: the input is the matrix */
