@@ -65,12 +65,88 @@ add_values (JsonBuilder *b, SomModel *model, gboolean inputs)
   json_builder_end_array (b);
 }
 
+/* {"name", "path", "layers", "default_taps", "children": […]} for a group,
+ * {"name", "index"} for a layer */
+static void
+add_tree (JsonBuilder *b, const SomLayerTree *t)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, t->name);
+  if (t->layer >= 0)
+    {
+      json_builder_set_member_name (b, "index");
+      json_builder_add_int_value (b, t->layer);
+    }
+  else
+    {
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, t->path);
+      json_builder_set_member_name (b, "layers");
+      json_builder_add_int_value (b, t->n_layers);
+      json_builder_set_member_name (b, "default_taps");
+      json_builder_add_int_value (b, t->n_default_taps);
+      json_builder_set_member_name (b, "children");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < t->children->len; i++)
+        add_tree (b, g_ptr_array_index (t->children, i));
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+}
+
+/* Text: groups down to @depth levels open (a deeper group is one line with
+ * its counts); layers with index, tap mark, op and shape. */
+static void
+print_tree (SomModel *model, const SomLayerTree *t, int level, int depth, const char *query)
+{
+  for (guint i = 0; i < t->children->len; i++)
+    {
+      const SomLayerTree *c = g_ptr_array_index (t->children, i);
+      if (c->layer >= 0)
+        {
+          const SomLayer *l = som_model_get_layer (model, c->layer);
+          g_autofree char *s = shape_text (l->ndim, l->shape, TRUE);
+          if (!som_layer_matches (l, query))
+            continue;
+          printf ("%*s%s%s  [%u %s %s]\n", 2 * level, "", l->default_tap ? "* " : "", c->name, l->index, l->op, s);
+        }
+      else if (level + 1 >= depth && (query == NULL || query[0] == '\0'))
+        printf ("%*s%s/  (%u layers, %u taps)\n", 2 * level, "", c->name, c->n_layers, c->n_default_taps);
+      else
+        {
+          gboolean any = query == NULL || query[0] == '\0';
+          /* with a query, a group shows only when something below matches */
+          for (guint k = 0; !any && k < som_model_get_n_layers (model); k++)
+            {
+              const SomLayer *l = som_model_get_layer (model, k);
+              if (g_str_has_prefix (l->node_name, c->path) && l->node_name[strlen (c->path)] == '/'
+                  && som_layer_matches (l, query))
+                any = TRUE;
+            }
+          if (!any)
+            continue;
+          printf ("%*s%s/  (%u layers, %u taps)\n", 2 * level, "", c->name, c->n_layers, c->n_default_taps);
+          print_tree (model, c, level + 1, depth, query);
+        }
+    }
+}
+
 int
 cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(SomModel) model = NULL;
   guint n_layers;
+  gboolean tree = FALSE;
+  int depth = 0;
+  g_autofree char *search = NULL;
+  const GOptionEntry entries[] = {
+    { "tree", 0, 0, G_OPTION_ARG_NONE, &tree, "Show the layers grouped by module path", NULL },
+    { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "With --tree: open groups down to this level (default: all)", "N" },
+    { "search", 0, 0, G_OPTION_ARG_STRING, &search, "Only layers whose name, node or op contains TEXT", "TEXT" },
+    { NULL }
+  };
 
   /* option parsing compacts argv in place: keep the full command line for provenance */
   g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
@@ -78,7 +154,7 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
   argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "MODEL",
                   "Show an ONNX model's inputs, outputs and layers (every node output) with shapes, "
-                  "parameters, FLOPs per image and the default taps (marked *).", NULL, TRUE))
+                  "parameters, FLOPs per image and the default taps (marked *).", entries, TRUE))
     return CLI_EXIT_USAGE;
   if (argc != 2)
     return cli_usage_error (ctx, "expected one MODEL argument");
@@ -143,6 +219,11 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
+      {
+        g_autoptr(SomLayerTree) t = som_layer_tree_new (model, FALSE);
+        json_builder_set_member_name (b, "tree");
+        add_tree (b, t);
+      }
       json_builder_set_member_name (b, "params");
       json_builder_add_int_value (b, som_model_get_n_params (model));
       json_builder_set_member_name (b, "flops_per_image");
@@ -174,6 +255,13 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
       g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
       printf ("output %s: %s %s\n", v->name, som_dtype_name (v->dtype), s);
     }
+  if (tree)
+    {
+      g_autoptr(SomLayerTree) t = som_layer_tree_new (model, FALSE);
+      printf ("\n");
+      print_tree (model, t, 0, depth > 0 ? depth : G_MAXINT, search);
+    }
+  else
   {
     int name_width = 4, op_width = 2;
     for (guint i = 0; i < n_layers; i++)
@@ -188,9 +276,13 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
     for (guint i = 0; i < n_layers; i++)
       {
         const SomLayer *l = som_model_get_layer (model, i);
-        g_autofree char *s = shape_text (l->ndim, l->shape, TRUE);
+        g_autofree char *s = NULL;
+        int shape_pad;
+        if (!som_layer_matches (l, search))
+          continue;
+        s = shape_text (l->ndim, l->shape, TRUE);
         /* shapes use "×" (2 bytes, 1 column): pad by columns, not bytes */
-        int shape_pad = 18 - (int) g_utf8_strlen (s, -1);
+        shape_pad = 18 - (int) g_utf8_strlen (s, -1);
         printf ("%5u  %-3s %-*s %-*s %s%*s %10" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "%s\n", l->index,
                 l->default_tap ? "*" : "", op_width, l->op, name_width, l->name, s, MAX (shape_pad, 0), "",
                 l->params, l->flops, l->shape_arith ? "  (shape)" : "");

@@ -10,6 +10,7 @@
 
 /* -- onnx (model, executor, operators) */
 #include "som-model.h"
+#include "som-layer-tree.h"
 
 /* -- datasets and preprocessing */
 #include "som-dataset.h"

@@ -33,8 +33,22 @@ check("inspect layers", len(layers) == 24 and all(
 check("inspect default taps", [l["op"] for l in layers if l["default_tap"]] ==
       ["Relu"] * 7 + ["GlobalAveragePool", "Relu", "Gemm"], [l["op"] for l in layers if l["default_tap"]])
 check("inspect flops", j and j["flops_per_image"] == sum(l["flops"] for l in layers) and j["flops_per_image"] > 1e7)
+tree = j.get("tree", {})
+
+
+def leaves(t):
+    return [t["index"]] if "index" in t else [i for c in t["children"] for i in leaves(c)]
+
+
+check("inspect tree", tree.get("path") == "" and tree.get("layers") == 24 and tree.get("default_taps") == 10
+      and sorted(leaves(tree)) == list(range(24)), tree)
+check("inspect tree groups", [c["name"] for c in tree.get("children", [])][:2] == ["stem", "layer1"]
+      and tree["children"][1]["children"][0]["path"] == "/layer1/layer1.0", tree)
 r = run("inspect", demo)
 check("inspect text", r.returncode == 0 and "GlobalAveragePool" in r.stdout)
+r = run("inspect", demo, "--tree", "--search", "layer2.0/relu")
+check("inspect --tree --search", r.returncode == 0 and "layer2.0/" in r.stdout and "relu1" in r.stdout
+      and "conv1" not in r.stdout and "layer1.0" not in r.stdout, r.stdout)
 
 with tempfile.TemporaryDirectory() as tmp:
     z = np.load(os.path.join(fixtures, "mlp.npz"))

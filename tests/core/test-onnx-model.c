@@ -1014,11 +1014,104 @@ test_layer_short_name (void)
     }
 }
 
+/* ---- layers grouped by module path ------------------------------------------- */
+
+/* PyTorch-style node names: /block/block.0/conv/Conv … */
+static GBytes *
+build_named (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 in[4] = { -1, 1, 4, 4 }, w[4] = { 2, 1, 1, 1 }, w2[4] = { 2, 2, 1, 1 };
+
+  add_input (b, "input", 4, in);
+  add_weight (b, "w1", 4, w, 0.5f);
+  add_weight (b, "w2", 4, w2, 0.5f);
+  add_weight (b, "w3", 4, w2, 0.5f);
+  add_node (b, "Conv", "/stem/Conv", "input,w1", "a");
+  add_node (b, "Relu", "/stem/act/Relu", "a", "b");
+  add_node (b, "Conv", "/block/block.0/conv/Conv", "b,w2", "c");
+  add_node (b, "Relu", "/block/block.0/Relu", "c", "d");
+  add_node (b, "Add", "/block/block.0/Add", "d,b", "e");
+  add_node (b, "Conv", "/block/block.1/conv/Conv", "e,w3", "f");
+  add_node (b, "Relu", "/block/block.1/relu/Relu", "f", "g");
+  add_node (b, "Identity", "", "g", "h");
+  add_node (b, "Sigmoid", "Sigmoid_9", "h", "out");
+  add_output (b, "out");
+  return builder_pack (b);
+}
+
+static const SomLayerTree *
+child (const SomLayerTree *t, guint i)
+{
+  g_assert_nonnull (t->children);
+  g_assert_cmpuint (i, <, t->children->len);
+  return g_ptr_array_index (t->children, i);
+}
+
+static void
+test_layer_tree (void)
+{
+  g_autoptr(GBytes) bytes = build_named ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "named.onnx", &error);
+  g_autoptr(SomLayerTree) t = NULL;
+  const SomLayerTree *stem, *block, *b0, *b1, *leaf;
+
+  g_assert_no_error (error);
+  t = som_layer_tree_new (model, FALSE);
+  g_assert_cmpint (t->layer, ==, -1);
+  g_assert_cmpstr (t->path, ==, "");
+  g_assert_cmpuint (t->n_layers, ==, 9);
+  /* root: stem/, block/, the unnamed Identity (by value name), Sigmoid_9 */
+  g_assert_cmpuint (t->children->len, ==, 4);
+  stem = child (t, 0);
+  g_assert_cmpstr (stem->name, ==, "stem");
+  g_assert_cmpstr (stem->path, ==, "/stem");
+  g_assert_cmpuint (stem->n_layers, ==, 2);
+  g_assert_cmpuint (stem->n_default_taps, ==, 1);
+  leaf = child (stem, 0);
+  g_assert_cmpstr (leaf->name, ==, "Conv");
+  g_assert_cmpint (leaf->layer, ==, som_model_find_layer (model, "a", NULL)->index);
+  /* the single-layer group act/ is its layer, named after the module */
+  leaf = child (stem, 1);
+  g_assert_cmpstr (leaf->name, ==, "act");
+  g_assert_cmpint (leaf->layer, ==, som_model_find_layer (model, "b", NULL)->index);
+  g_assert_null (leaf->children);
+
+  block = child (t, 1);
+  g_assert_cmpstr (block->path, ==, "/block");
+  g_assert_cmpuint (block->children->len, ==, 2);
+  g_assert_cmpuint (block->n_layers, ==, 5);
+  b0 = child (block, 0);
+  g_assert_cmpstr (b0->path, ==, "/block/block.0");
+  g_assert_cmpuint (b0->children->len, ==, 3);
+  g_assert_cmpstr (child (b0, 0)->name, ==, "conv");
+  g_assert_cmpstr (child (b0, 1)->name, ==, "Relu");
+  g_assert_cmpstr (child (b0, 2)->name, ==, "Add");
+  /* Conv→Relu→Add→Conv: the Relu is a tap, the Add (no activation follows before the Conv) too */
+  g_assert_cmpuint (b0->n_default_taps, ==, 2);
+  b1 = child (block, 1);
+  g_assert_cmpuint (b1->children->len, ==, 2);
+  g_assert_cmpstr (child (b1, 1)->name, ==, "relu");
+  g_assert_cmpstr (child (t, 2)->name, ==, "h");
+  g_assert_cmpstr (child (t, 3)->name, ==, "Sigmoid_9");
+
+  /* search */
+  g_assert_true (som_layer_matches (som_model_find_layer (model, "g", NULL), "BLOCK.1/relu"));
+  g_assert_false (som_layer_matches (som_model_find_layer (model, "c", NULL), "block.1"));
+  g_assert_true (som_layer_matches (som_model_find_layer (model, "c", NULL), "conv"));
+  g_assert_true (som_layer_matches (som_model_find_layer (model, "c", NULL), NULL));
+  g_assert_true (som_layer_matches (som_model_find_layer (model, "c", NULL), ""));
+  g_assert_true (som_layer_matches (som_model_get_layer (model, 2), "2"));
+  g_assert_false (som_layer_matches (som_model_get_layer (model, 3), "2"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/onnx-model/cnn/layers", test_cnn_layers);
+  g_test_add_func ("/onnx-model/layer-tree", test_layer_tree);
   g_test_add_func ("/onnx-model/cnn/run", test_cnn_run);
   g_test_add_func ("/onnx-model/cnn/concurrent", test_concurrent_runs);
   g_test_add_func ("/onnx-model/cnn/cancel", test_cancel);
