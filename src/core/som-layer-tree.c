@@ -75,24 +75,18 @@ finish (SomLayerTree *g)
 }
 
 SomLayerTree *
-som_layer_tree_new (SomModel *model, gboolean with_shape_arith)
+som_layer_tree_new_from_names (guint n, const char * const *names, const guint *indices,
+                               const gboolean *default_taps)
 {
   SomLayerTree *root = group_new ("", "");
   g_autoptr(GHashTable) groups = g_hash_table_new (g_str_hash, g_str_equal);
-  guint n = som_model_get_n_layers (model);
 
   for (guint i = 0; i < n; i++)
     {
-      const SomLayer *l = som_model_get_layer (model, i);
-      const char *node = l->node_name != NULL && l->node_name[0] != '\0' ? l->node_name : l->name;
-      g_auto(GStrv) parts = NULL;
+      g_auto(GStrv) parts = g_strsplit (names[i], "/", -1);
       SomLayerTree *g = root, *leaf;
-      guint np, last;
+      guint np = g_strv_length (parts), last;
 
-      if (l->shape_arith && !with_shape_arith)
-        continue;
-      parts = g_strsplit (node, "/", -1);
-      np = g_strv_length (parts);
       /* the module path: every non-empty component but the last */
       for (last = np; last > 0 && parts[last - 1][0] == '\0'; last--)
         ;
@@ -100,19 +94,40 @@ som_layer_tree_new (SomModel *model, gboolean with_shape_arith)
         if (parts[k][0] != '\0')
           g = child_group (g, groups, parts[k]);
       leaf = g_new0 (SomLayerTree, 1);
-      leaf->layer = l->index;
-      leaf->n_default_taps = l->default_tap ? 1 : 0;
-      /* a node with several outputs: one leaf per output, named by output */
-      if (last == 0)
-        leaf->name = g_strdup (l->name);
-      else if (l->output_index > 0)
-        leaf->name = g_strdup_printf ("%s:%u", parts[last - 1], l->output_index);
-      else
-        leaf->name = g_strdup (parts[last - 1]);
+      leaf->layer = indices != NULL ? indices[i] : i;
+      leaf->n_default_taps = default_taps != NULL && default_taps[i] ? 1 : 0;
+      leaf->name = g_strdup (last == 0 ? names[i] : parts[last - 1]);
       g_ptr_array_add (g->children, leaf);
     }
   finish (root);
   return root;
+}
+
+SomLayerTree *
+som_layer_tree_new (SomModel *model, gboolean with_shape_arith)
+{
+  guint n = som_model_get_n_layers (model), k = 0;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree guint *indices = g_new (guint, MAX (n, 1));
+  g_autofree gboolean *taps = g_new (gboolean, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    {
+      const SomLayer *l = som_model_get_layer (model, i);
+      const char *node = l->node_name != NULL && l->node_name[0] != '\0' ? l->node_name : l->name;
+      if (l->shape_arith && !with_shape_arith)
+        continue;
+      /* a node with several outputs: one leaf per output, named by output */
+      if (l->output_index > 0 && strchr (node, '/') != NULL)
+        g_ptr_array_add (names, g_strdup_printf ("%s:%u", node, l->output_index));
+      else if (l->output_index > 0)
+        g_ptr_array_add (names, g_strdup (l->name));
+      else
+        g_ptr_array_add (names, g_strdup (node));
+      indices[k] = l->index;
+      taps[k++] = l->default_tap;
+    }
+  return som_layer_tree_new_from_names (k, (const char * const *) names->pdata, indices, taps);
 }
 
 gboolean

@@ -32,6 +32,13 @@ struct _SomLayerTree
  * does not).  Free with som_layer_tree_free(). */
 SomLayerTree *som_layer_tree_new       (SomModel           *model,
                                         gboolean            with_shape_arith);
+/* The same from names alone (value or node names, graph order): for
+ * callers without the model, such as a session's layer list.  @indices
+ * (NULL: 0, 1, …) and @default_taps (NULL: none) have @n entries. */
+SomLayerTree *som_layer_tree_new_from_names (guint                n,
+                                             const char * const  *names,
+                                             const guint         *indices,
+                                             const gboolean      *default_taps);
 void          som_layer_tree_free      (SomLayerTree       *tree);
 /* Layer search: TRUE when @query (case-insensitive, NULL or "" matches
  * all) occurs in the layer's value name, node name or op, or is its index. */

@@ -1096,6 +1096,25 @@ test_layer_tree (void)
   g_assert_cmpstr (child (t, 2)->name, ==, "h");
   g_assert_cmpstr (child (t, 3)->name, ==, "Sigmoid_9");
 
+  /* from names alone (a session's value names as PyTorch ≥ 1.13 writes them) */
+  {
+    const char *names[] = { "/m/a/Conv_output_0", "/m/Relu_output_0", "/m/Add_output_0", "logits" };
+    const guint idx[] = { 4, 5, 7, 9 };
+    const gboolean taps[] = { FALSE, TRUE, FALSE, TRUE };
+    g_autoptr(SomLayerTree) u = som_layer_tree_new_from_names (4, names, idx, taps);
+    const SomLayerTree *m;
+    g_assert_cmpuint (u->children->len, ==, 2);
+    m = child (u, 0);
+    g_assert_cmpstr (m->path, ==, "/m");
+    g_assert_cmpuint (m->n_layers, ==, 3);
+    g_assert_cmpuint (m->n_default_taps, ==, 1);
+    g_assert_cmpstr (child (m, 0)->name, ==, "a");
+    g_assert_cmpint (child (m, 0)->layer, ==, 4);
+    g_assert_cmpstr (child (m, 1)->name, ==, "Relu_output_0");
+    g_assert_cmpint (child (u, 1)->layer, ==, 9);
+    g_assert_cmpuint (u->n_default_taps, ==, 2);
+  }
+
   /* search */
   g_assert_true (som_layer_matches (som_model_find_layer (model, "g", NULL), "BLOCK.1/relu"));
   g_assert_false (som_layer_matches (som_model_find_layer (model, "c", NULL), "block.1"));
