@@ -27,6 +27,7 @@ struct _SomscopeWindow
   AdwStatusPage       *empty_page;
   GtkWidget           *sidebar;
   GtkListView         *layer_list;
+  GtkSearchEntry      *layer_search;
   GtkLabel            *dataset_label;
   GtkDropDown         *class_dropdown;
   GtkStringList       *class_names;
@@ -74,6 +75,8 @@ struct _SomscopeWindow
   char                *last_error;
   GtkWidget           *preprocess_dialog;   /* borrowed, while it shows */
 
+  GtkTreeListModel    *layer_tree;        /* the sidebar's layers by module */
+  GSignalGroup        *layers_signals;    /* the document's layer list */
   gboolean             syncing_selection;
   gboolean             close_after_save;
   gboolean             close_confirmed;

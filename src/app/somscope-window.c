@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <glib/gi18n.h>
 
+#include "somscope-layer-group.h"
 #include "somscope-layer-row.h"
 #include "somscope-preprocess-dialog.h"
 #include "somscope-window-private.h"
@@ -207,6 +208,139 @@ filter_changed_cb (SomscopeWindow *self)
   update_gallery_count (self);
 }
 
+/* ---- the layer list: a tree of modules, or the layers matching the search ---- */
+
+static GListModel *
+layer_tree_children (gpointer item,
+                     gpointer user_data)
+{
+  if (!SOMSCOPE_IS_LAYER_GROUP (item))
+    return NULL;
+  return g_object_ref (somscope_layer_group_get_children (item));
+}
+
+/* The row position of @layer, expanding the groups above it. */
+static guint
+layer_tree_position (SomscopeWindow *self,
+                     SomscopeLayer  *layer)
+{
+  GListModel *rows = G_LIST_MODEL (self->layer_tree);
+
+  if (self->layer_tree == NULL || layer == NULL)
+    return GTK_INVALID_LIST_POSITION;
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(GtkTreeListRow) row = gtk_tree_list_model_get_row (self->layer_tree, i);
+      gpointer item = gtk_tree_list_row_get_item (row);
+
+      if (item == (gpointer) layer)
+        {
+          g_object_unref (item);
+          return i;
+        }
+      if (SOMSCOPE_IS_LAYER_GROUP (item) && somscope_layer_group_contains (item, layer))
+        gtk_tree_list_row_set_expanded (row, TRUE);
+      g_object_unref (item);
+    }
+  return GTK_INVALID_LIST_POSITION;
+}
+
+static void
+rebuild_layer_tree (SomscopeWindow *self)
+{
+  g_autoptr(GListModel) root = NULL;
+  const char *query = gtk_editable_get_text (GTK_EDITABLE (self->layer_search));
+
+  root = somscope_layer_group_build (self->document ? somscope_document_get_layers (self->document) : NULL, query);
+  g_clear_object (&self->layer_tree);
+  self->layer_tree = gtk_tree_list_model_new (g_object_ref (root), FALSE, FALSE, layer_tree_children, NULL, NULL);
+  self->syncing_selection = TRUE;
+  gtk_single_selection_set_model (self->layer_selection, G_LIST_MODEL (self->layer_tree));
+  self->syncing_selection = FALSE;
+}
+
+static void
+layer_search_changed_cb (SomscopeWindow *self)
+{
+  SomscopeLayer *layer = self->document ? somscope_document_get_selected_layer (self->document) : NULL;
+
+  rebuild_layer_tree (self);
+  self->syncing_selection = TRUE;
+  gtk_single_selection_set_selected (self->layer_selection, layer_tree_position (self, layer));
+  self->syncing_selection = FALSE;
+}
+
+static void
+layer_item_setup (GtkSignalListItemFactory *factory,
+                  GtkListItem              *item,
+                  gpointer                  user_data)
+{
+  GtkWidget *expander = gtk_tree_expander_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  GtkWidget *row = g_object_new (SOMSCOPE_TYPE_LAYER_ROW, "hexpand", TRUE, NULL);
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_set_margin_top (label, 6);
+  gtk_widget_set_margin_bottom (label, 6);
+  gtk_box_append (GTK_BOX (box), row);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_tree_expander_set_child (GTK_TREE_EXPANDER (expander), box);
+  gtk_list_item_set_child (item, expander);
+}
+
+static void
+layer_item_bind (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item,
+                 gpointer                  user_data)
+{
+  GtkTreeExpander *expander = GTK_TREE_EXPANDER (gtk_list_item_get_child (item));
+  GtkTreeListRow *row = gtk_list_item_get_item (item);
+  GtkWidget *box = gtk_tree_expander_get_child (expander);
+  GtkWidget *layer_row = gtk_widget_get_first_child (box);
+  GtkWidget *label = gtk_widget_get_last_child (box);
+  g_autoptr(GObject) thing = gtk_tree_list_row_get_item (row);
+
+  gtk_tree_expander_set_list_row (expander, row);
+  if (SOMSCOPE_IS_LAYER (thing))
+    {
+      somscope_layer_row_set_layer (SOMSCOPE_LAYER_ROW (layer_row), SOMSCOPE_LAYER (thing));
+      gtk_widget_set_visible (layer_row, TRUE);
+      gtk_widget_set_visible (label, FALSE);
+      gtk_list_item_set_selectable (item, TRUE);
+    }
+  else
+    {
+      SomscopeLayerGroup *group = SOMSCOPE_LAYER_GROUP (thing);
+      guint n = somscope_layer_group_get_n_layers (group);
+      g_autofree char *markup = NULL;
+
+      /* Translators: a module in the layer tree and how many layers it holds */
+      markup = g_markup_printf_escaped (ngettext ("%s  <span size=\"small\" alpha=\"60%%\">%u layer</span>",
+                                                  "%s  <span size=\"small\" alpha=\"60%%\">%u layers</span>", n),
+                                        somscope_layer_group_get_name (group), n);
+      somscope_layer_row_set_layer (SOMSCOPE_LAYER_ROW (layer_row), NULL);
+      gtk_label_set_markup (GTK_LABEL (label), markup);
+      gtk_widget_set_tooltip_text (label, somscope_layer_group_get_path (group));
+      gtk_widget_set_visible (layer_row, FALSE);
+      gtk_widget_set_visible (label, TRUE);
+      gtk_list_item_set_selectable (item, FALSE);
+    }
+}
+
+static void
+layer_item_unbind (GtkSignalListItemFactory *factory,
+                   GtkListItem              *item,
+                   gpointer                  user_data)
+{
+  GtkTreeExpander *expander = GTK_TREE_EXPANDER (gtk_list_item_get_child (item));
+  GtkWidget *box = gtk_tree_expander_get_child (expander);
+
+  somscope_layer_row_set_layer (SOMSCOPE_LAYER_ROW (gtk_widget_get_first_child (box)), NULL);
+  gtk_tree_expander_set_list_row (expander, NULL);
+}
+
 static void
 sync_layer_selection (SomscopeWindow *self)
 {
@@ -218,9 +352,7 @@ sync_layer_selection (SomscopeWindow *self)
     layer = somscope_document_get_selected_layer (self->document);
 
   self->syncing_selection = TRUE;
-  gtk_single_selection_set_selected (self->layer_selection,
-                                     layer ? find_position (G_LIST_MODEL (self->layer_selection), layer)
-                                           : GTK_INVALID_LIST_POSITION);
+  gtk_single_selection_set_selected (self->layer_selection, layer_tree_position (self, layer));
   gtk_single_selection_set_selected (self->multiple_selection,
                                      layer ? find_position (G_LIST_MODEL (self->mapped_layers), layer)
                                            : GTK_INVALID_LIST_POSITION);
@@ -241,11 +373,12 @@ sync_layer_selection (SomscopeWindow *self)
 static void
 layer_selection_changed_cb (SomscopeWindow *self)
 {
-  SomscopeLayer *layer = gtk_single_selection_get_selected_item (self->layer_selection);
+  GtkTreeListRow *row = gtk_single_selection_get_selected_item (self->layer_selection);
+  g_autoptr(GObject) item = row ? gtk_tree_list_row_get_item (row) : NULL;
 
-  if (self->syncing_selection || self->document == NULL || layer == NULL)
+  if (self->syncing_selection || self->document == NULL || !SOMSCOPE_IS_LAYER (item))
     return;
-  somscope_document_set_selected_layer (self->document, layer);
+  somscope_document_set_selected_layer (self->document, SOMSCOPE_LAYER (item));
 }
 
 static void
@@ -420,8 +553,8 @@ set_document (SomscopeWindow   *self,
   gtk_toggle_button_set_active (self->unit_filter_button, FALSE);
   g_signal_group_set_target (self->document_signals, document);
   g_binding_group_set_source (self->document_bindings, document);
-  gtk_single_selection_set_model (self->layer_selection,
-                                  document ? somscope_document_get_layers (document) : NULL);
+  g_signal_group_set_target (self->layers_signals, document ? somscope_document_get_layers (document) : NULL);
+  rebuild_layer_tree (self);
   gtk_filter_list_model_set_model (self->mapped_layers,
                                    document ? somscope_document_get_layers (document) : NULL);
   gtk_filter_list_model_set_model (self->filtered_inputs,
@@ -919,10 +1052,12 @@ somscope_window_dispose (GObject *object)
   if (self->document != NULL)
     somscope_document_cancel (self->document);
   g_clear_object (&self->document_signals);
+  g_clear_object (&self->layers_signals);
   g_clear_object (&self->document_bindings);
   g_clear_object (&self->document);
 
   gtk_widget_dispose_template (GTK_WIDGET (object), SOMSCOPE_TYPE_WINDOW);
+  g_clear_object (&self->layer_tree);
   G_OBJECT_CLASS (somscope_window_parent_class)->dispose (object);
 }
 
@@ -990,6 +1125,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_list);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_search);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, dataset_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, class_dropdown);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, class_names);
@@ -1021,6 +1157,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_filter);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_selection);
   gtk_widget_class_bind_template_callback (widget_class, layer_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, layer_search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, multiple_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, input_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
@@ -1053,6 +1190,19 @@ somscope_window_init (SomscopeWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_custom_filter_set_filter_func (self->input_filter, input_filter_func, self, NULL);
+
+  {
+    GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
+    g_signal_connect (factory, "setup", G_CALLBACK (layer_item_setup), self);
+    g_signal_connect (factory, "bind", G_CALLBACK (layer_item_bind), self);
+    g_signal_connect (factory, "unbind", G_CALLBACK (layer_item_unbind), self);
+    gtk_list_view_set_factory (self->layer_list, factory);
+    g_object_unref (factory);
+  }
+  /* the tree follows the document's layer list */
+  self->layers_signals = g_signal_group_new (G_TYPE_LIST_MODEL);
+  g_signal_group_connect_swapped (self->layers_signals, "items-changed", G_CALLBACK (layer_search_changed_cb), self);
   g_signal_connect (self, "notify::application", G_CALLBACK (application_changed_cb), NULL);
 
   {
@@ -1093,6 +1243,20 @@ somscope_window_init (SomscopeWindow *self)
   view_changed_cb (self);
   update_gallery_count (self);
   somscope_window_update_actions (self);
+}
+
+GListModel *
+somscope_window_get_layer_rows (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return G_LIST_MODEL (self->layer_selection);
+}
+
+GtkEditable *
+somscope_window_get_layer_search (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  return GTK_EDITABLE (self->layer_search);
 }
 
 SomscopeWindow *

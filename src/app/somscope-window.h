@@ -49,6 +49,10 @@ SomscopeMapView  *somscope_window_get_map_view    (SomscopeWindow      *self);
 GListModel       *somscope_window_get_gallery     (SomscopeWindow      *self);
 /* The multiples' model (items: SomscopeLayer, the mapped ones). */
 GListModel       *somscope_window_get_mapped_layers (SomscopeWindow    *self);
+/* The sidebar's layer rows (items: GtkTreeListRow of SomscopeLayerGroup or
+ * SomscopeLayer) and its search entry. */
+GListModel       *somscope_window_get_layer_rows  (SomscopeWindow      *self);
+GtkEditable      *somscope_window_get_layer_search (SomscopeWindow     *self);
 
 /* The trajectory panel's chart (the selected input on every mapped layer). */
 SomscopeTrajectoryView *somscope_window_get_trajectory_view (SomscopeWindow *self);

@@ -20,6 +20,7 @@
 
 #include "somscope-application.h"
 #include "somscope-export.h"
+#include "somscope-layer-group.h"
 #include "somscope-preprocess-dialog.h"
 #include "somscope-window.h"
 
@@ -168,6 +169,85 @@ check_perturbation_colors (GdkTexture *texture)
 
 /* The attack (FGSM by default) gives every input an adversarial prediction,
  * and every layer the BMUs of the adversarial codes, as the core finds them. */
+static gboolean
+layers_grouped_again (gpointer data)
+{
+  GListModel *rows = somscope_window_get_layer_rows (window);
+  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, 0);
+  g_autoptr(GObject) item = row ? gtk_tree_list_row_get_item (row) : NULL;
+
+  return SOMSCOPE_IS_LAYER_GROUP (item);
+}
+
+/* The sidebar groups the layers by module (the demo's /stem, /layer1…), the
+ * selected layer is shown (its groups opened), and the search lists the
+ * layers whose names match. */
+static guint search_rows_wanted;
+
+static gboolean
+search_applied (gpointer data)
+{
+  GListModel *rows = somscope_window_get_layer_rows (window);
+  guint n = g_list_model_get_n_items (rows);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+      g_autoptr(GObject) item = gtk_tree_list_row_get_item (row);
+      if (!SOMSCOPE_IS_LAYER (item))
+        return FALSE;
+    }
+  return n == search_rows_wanted;
+}
+
+static void
+test_layer_tree (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *rows = somscope_window_get_layer_rows (window);
+  GListModel *layers = somscope_document_get_layers (document);
+  SomscopeLayer *selected = somscope_document_get_selected_layer (document);
+  guint n = g_list_model_get_n_items (rows), groups = 0, below = 0, matching = 0;
+  gboolean selected_shown = FALSE;
+
+  g_assert_nonnull (selected);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+      g_autoptr(GObject) item = gtk_tree_list_row_get_item (row);
+      if (SOMSCOPE_IS_LAYER_GROUP (item) && gtk_tree_list_row_get_depth (row) == 0)
+        {
+          groups++;
+          below += somscope_layer_group_get_n_layers (SOMSCOPE_LAYER_GROUP (item));
+        }
+      else if (gtk_tree_list_row_get_depth (row) == 0)
+        below++;
+      if (item == (GObject *) selected)
+        {
+          selected_shown = TRUE;
+          g_assert_true (gtk_single_selection_get_selected (GTK_SINGLE_SELECTION (rows)) == i);
+        }
+    }
+  g_assert_cmpuint (groups, >=, 3);
+  g_assert_cmpuint (below, ==, g_list_model_get_n_items (layers));
+  g_assert_true (selected_shown);
+
+  for (guint i = 0; i < g_list_model_get_n_items (layers); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+      g_autofree char *name = g_utf8_strdown (somscope_layer_get_name (layer), -1);
+      if (strstr (name, "relu") != NULL)
+        matching++;
+    }
+  g_assert_cmpuint (matching, >, 0);
+  search_rows_wanted = matching;
+  gtk_editable_set_text (somscope_window_get_layer_search (window), "ReLU");
+  wait_for (search_applied, NULL, "the layer search");
+  gtk_editable_set_text (somscope_window_get_layer_search (window), "");
+  search_rows_wanted = 0;
+  wait_for (layers_grouped_again, NULL, "the layer tree after the search");
+}
+
 static void
 test_attack (void)
 {
@@ -621,6 +701,12 @@ test_export (void)
     }
 }
 
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_IS_REGULAR);
+}
+
 static void
 save_done_cb (GObject      *object,
               GAsyncResult *result,
@@ -644,7 +730,8 @@ test_save_session (void)
   g_autoptr(SomSession) session = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (g_file_test (autosave, G_FILE_TEST_IS_REGULAR));
+  /* the autosave runs in a thread after the last map: wait for it */
+  wait_for (file_exists, autosave, "the autosave");
   g_assert_true (somscope_document_get_modified (document));
   somscope_document_save_async (document, path, NULL, save_done_cb, &error);
   wait_for (export_finished, &error, "the save");
@@ -1046,6 +1133,7 @@ main (int argc, char **argv)
   g_settings_set_int (settings, "som-epochs", 5);
 
   g_test_add_func ("/app/demo-maps", test_demo_maps);
+  g_test_add_func ("/app/layer-tree", test_layer_tree);
   g_test_add_func ("/app/attack", test_attack);
   g_test_add_func ("/app/trajectory", test_trajectory);
   g_test_add_func ("/app/attack-cancel", test_attack_cancel);
