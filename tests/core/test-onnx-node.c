@@ -33,7 +33,7 @@ static gboolean
 type_ok (int t)
 {
   return t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t == ONNX__TENSOR_PROTO__DATA_TYPE__INT64
-         || t == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+         || t == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 || t == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
 }
 
 static const char *
