@@ -91,6 +91,11 @@ SOM_DECLARE_OP (loss)
 SOM_DECLARE_OP (eyelike)
 SOM_DECLARE_OP (compress)
 SOM_DECLARE_OP (gathernd)
+SOM_DECLARE_OP (lrn)
+SOM_DECLARE_OP (reverse_sequence)
+SOM_DECLARE_OP (det)
+SOM_DECLARE_OP (window_fn)
+gboolean _som_mvn_compute (SomOpCtx *c, GError **error);
 gboolean _som_same_shape_shape (SomOpCtx *c, GError **error);
 gboolean _som_trilu_compute (SomOpCtx *c, GError **error);
 gboolean _som_cumsum_compute (SomOpCtx *c, GError **error);

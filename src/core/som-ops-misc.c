@@ -1,0 +1,299 @@
+/* som-ops-misc.c: small operators of ONNX's set that real exports and the
+ * backend tests use: LRN, MeanVarianceNormalization, ReverseSequence, Det and
+ * the signal windows (Hann, Hamming, Blackman)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "som-ops-private.h"
+
+static gboolean
+need_float (SomOpCtx *c, guint i, GError **error)
+{
+  if (c->in[i]->dtype != SOM_DTYPE_F32)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "input %u must be float", i);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- LRN: y = x / (bias + alpha/size · Σ x²)^beta over neighbouring channels ---- */
+
+gboolean
+_som_lrn_shape (SomOpCtx *c, GError **error)
+{
+  if (!_som_need_inputs (c, 1, error) || !need_float (c, 0, error))
+    return FALSE;
+  if (c->in[0]->ndim < 2 || _som_node_attr_int (c->node, "size", 0) <= 0)
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs rank ≥ 2 and a positive size");
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, c->in[0]->ndim, c->in[0]->shape);
+  return TRUE;
+}
+
+gboolean
+_som_lrn_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  const float *xd = x->data;
+  float *yd = y->data;
+  gint64 size = _som_node_attr_int (c->node, "size", 1), C = x->shape[1], N = x->shape[0], inner = 1;
+  double alpha = _som_node_attr_float (c->node, "alpha", 1e-4f), beta = _som_node_attr_float (c->node, "beta", 0.75f);
+  double bias = _som_node_attr_float (c->node, "bias", 1.0f);
+  gint64 lo = (size - 1) / 2, hi = (size - 1) - lo;
+
+  for (guint d = 2; d < x->ndim; d++)
+    inner *= x->shape[d];
+  for (gint64 n = 0; n < N; n++)
+    for (gint64 ch = 0; ch < C; ch++)
+      for (gint64 i = 0; i < inner; i++)
+        {
+          double sq = 0;
+          for (gint64 k = MAX (0, ch - lo); k <= MIN (C - 1, ch + hi); k++)
+            {
+              double v = xd[(n * C + k) * inner + i];
+              sq += v * v;
+            }
+          yd[(n * C + ch) * inner + i] = (float) (xd[(n * C + ch) * inner + i] / pow (bias + alpha / size * sq, beta));
+        }
+  return TRUE;
+}
+
+/* ---- MeanVarianceNormalization: (x − E[x]) / (sqrt(E[x²] − E[x]²) + 1e-9) over axes ---- */
+
+gboolean
+_som_mvn_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  static const gint64 def_axes[] = { 0, 2, 3 };
+  guint n_axes;
+  const gint64 *axes = _som_node_attr_ints (c->node, "axes", &n_axes);
+  gboolean red[SOM_ARRAY_MAX_DIMS] = { FALSE };
+  gint64 strides[SOM_ARRAY_MAX_DIMS];
+  gsize groups = 1, count = 1;
+  g_autofree double *sum = NULL, *sum2 = NULL;
+
+  if (!need_float (c, 0, error))
+    return FALSE;
+  if (axes == NULL)
+    {
+      axes = def_axes;
+      n_axes = 3;
+    }
+  for (guint i = 0; i < n_axes; i++)
+    {
+      guint a;
+      if (!_som_norm_axis (c, axes[i], x->ndim, FALSE, &a, error))
+        return FALSE;
+      red[a] = TRUE;
+    }
+  _som_contiguous_strides (x->ndim, x->shape, strides);
+  for (guint d = 0; d < x->ndim; d++)
+    if (red[d])
+      count *= x->shape[d];
+    else
+      groups *= x->shape[d];
+  sum = g_new0 (double, MAX (groups, 1));
+  sum2 = g_new0 (double, MAX (groups, 1));
+  /* the group of element i: its index over the kept dimensions */
+#define GROUP_OF(i, g)                                             \
+  do {                                                             \
+    gsize r_ = (i);                                                \
+    (g) = 0;                                                       \
+    for (guint d_ = 0; d_ < x->ndim; d_++)                         \
+      {                                                            \
+        gsize q_ = r_ / strides[d_];                               \
+        r_ %= strides[d_];                                         \
+        if (!red[d_])                                              \
+          (g) = (g) * x->shape[d_] + q_;                           \
+      }                                                            \
+  } while (0)
+  for (gsize i = 0; i < x->n; i++)
+    {
+      gsize g;
+      double v = ((const float *) x->data)[i];
+      GROUP_OF (i, g);
+      sum[g] += v;
+      sum2[g] += v * v;
+    }
+  for (gsize i = 0; i < x->n; i++)
+    {
+      gsize g;
+      double mean, var;
+      GROUP_OF (i, g);
+      mean = sum[g] / count;
+      var = MAX (0.0, sum2[g] / count - mean * mean);
+      ((float *) y->data)[i] = (float) ((((const float *) x->data)[i] - mean) / (sqrt (var) + 1e-9));
+    }
+#undef GROUP_OF
+  return TRUE;
+}
+
+/* ---- ReverseSequence ---------------------------------------------------------- */
+
+gboolean
+_som_reverse_sequence_shape (SomOpCtx *c, GError **error)
+{
+  gint64 ba = _som_node_attr_int (c->node, "batch_axis", 1), ta = _som_node_attr_int (c->node, "time_axis", 0);
+
+  if (!_som_need_inputs (c, 2, error))
+    return FALSE;
+  if (c->in[0]->ndim < 2 || (ba != 0 && ba != 1) || (ta != 0 && ta != 1) || ba == ta
+      || c->in[1]->dtype != SOM_DTYPE_I64 || c->in[1]->n != (gsize) c->in[0]->shape[ba])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs rank ≥ 2, batch_axis and time_axis 0 and 1, and one "
+                     "sequence length per batch entry");
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], c->in[0]->dtype, c->in[0]->ndim, c->in[0]->shape);
+  return TRUE;
+}
+
+gboolean
+_som_reverse_sequence_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  gint64 ba = _som_node_attr_int (c->node, "batch_axis", 1), ta = 1 - ba;
+  gint64 B = x->shape[ba], T = x->shape[ta], inner = 1;
+  gsize es = _som_dtype_size (x->dtype);
+
+  for (guint d = 2; d < x->ndim; d++)
+    inner *= x->shape[d];
+  for (gint64 b = 0; b < B; b++)
+    {
+      gint64 len = ((const gint64 *) c->in[1]->data)[b];
+      if (len < 0 || len > T)
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "sequence length %" G_GINT64_FORMAT " is outside 0…%"
+                         G_GINT64_FORMAT, len, T);
+          return FALSE;
+        }
+      for (gint64 t = 0; t < T; t++)
+        {
+          gint64 src_t = t < len ? len - 1 - t : t;
+          gint64 dst = ba == 0 ? b * T + t : t * B + b, src = ba == 0 ? b * T + src_t : src_t * B + b;
+          memcpy ((guint8 *) y->data + dst * inner * es, (const guint8 *) x->data + src * inner * es, inner * es);
+        }
+    }
+  return TRUE;
+}
+
+/* ---- Det: LU with partial pivoting, in double ------------------------------------ */
+
+gboolean
+_som_det_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x;
+
+  if (!_som_need_inputs (c, 1, error) || !need_float (c, 0, error))
+    return FALSE;
+  x = c->in[0];
+  if (x->ndim < 2 || x->shape[x->ndim - 1] != x->shape[x->ndim - 2])
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs square matrices in the last two dimensions");
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim - 2, x->shape);
+  return TRUE;
+}
+
+gboolean
+_som_det_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0];
+  gint64 M = x->shape[x->ndim - 1];
+  gsize count = M > 0 ? x->n / (M * M) : 0;
+  g_autofree double *a = g_new (double, MAX (M * M, 1));
+
+  for (gsize m = 0; m < count; m++)
+    {
+      double det = 1;
+      for (gint64 i = 0; i < M * M; i++)
+        a[i] = ((const float *) x->data)[m * M * M + i];
+      for (gint64 k = 0; k < M && det != 0; k++)
+        {
+          gint64 p = k;
+          for (gint64 i = k + 1; i < M; i++)
+            if (fabs (a[i * M + k]) > fabs (a[p * M + k]))
+              p = i;
+          if (a[p * M + k] == 0)
+            {
+              det = 0;
+              break;
+            }
+          if (p != k)
+            {
+              for (gint64 j = 0; j < M; j++)
+                {
+                  double t = a[k * M + j];
+                  a[k * M + j] = a[p * M + j];
+                  a[p * M + j] = t;
+                }
+              det = -det;
+            }
+          det *= a[k * M + k];
+          for (gint64 i = k + 1; i < M; i++)
+            {
+              double f = a[i * M + k] / a[k * M + k];
+              for (gint64 j = k; j < M; j++)
+                a[i * M + j] -= f * a[k * M + j];
+            }
+        }
+      ((float *) c->out[0]->data)[m] = (float) det;
+    }
+  return TRUE;
+}
+
+/* ---- HannWindow, HammingWindow, BlackmanWindow ------------------------------------ */
+
+gboolean
+_som_window_fn_shape (SomOpCtx *c, GError **error)
+{
+  gint64 size, dt = _som_node_attr_int (c->node, "output_datatype", 1);
+
+  if (!_som_need_inputs (c, 1, error) || !_som_need_values (c, 0, error))
+    return FALSE;
+  if (dt != 1)
+    {
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "output_datatype %" G_GINT64_FORMAT " (Somscope computes in "
+                     "float32)", dt);
+      return FALSE;
+    }
+  size = _som_tensor_get_i64 (c->in[0], 0);
+  if (size < 0 || size > (1 << 24))
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "window size %" G_GINT64_FORMAT " is out of range", size);
+      return FALSE;
+    }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, 1, &size);
+  return TRUE;
+}
+
+gboolean
+_som_window_fn_compute (SomOpCtx *c, GError **error)
+{
+  gint64 N = c->out[0]->shape[0];
+  gboolean periodic = _som_node_attr_int (c->node, "periodic", 1) != 0;
+  double D = periodic ? N : N - 1;
+  const char *op = c->node->op;
+
+  for (gint64 n = 0; n < N; n++)
+    {
+      double t = D > 0 ? 2 * G_PI * n / D : 0, v;
+      if (op[0] == 'H' && op[2] == 'n')          /* Hann */
+        v = 0.5 - 0.5 * cos (t);
+      else if (op[0] == 'H')                     /* Hamming */
+        v = 25.0 / 46.0 - 21.0 / 46.0 * cos (t);
+      else                                       /* Blackman */
+        v = 0.42 - 0.5 * cos (t) + 0.08 * cos (2 * t);
+      ((float *) c->out[0]->data)[n] = (float) v;
+    }
+  return TRUE;
+}
