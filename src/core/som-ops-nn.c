@@ -1406,54 +1406,56 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
-/* ---- ConvTranspose (1-D and 2-D) ---------------------------------------------------- */
+/* ---- ConvTranspose (1-D, 2-D and 3-D) ------------------------------------------------- */
 
+/* Spatial dimensions right-aligned in three slots, as SomWindow. */
 typedef struct
 {
-  gint64 in[2], k[2], s[2], d[2], pb[2], out[2];
+  gint64 in[3], k[3], s[3], d[3], pb[3], out[3];
 } TWindow;
 
 static gboolean
 tconv_params (SomOpCtx *c, TWindow *w, GError **error)
 {
   SomTensor *x = c->in[0], *wt = c->in[1];
-  guint nsp = x->ndim - 2, n, no, nos;
+  guint nsp = x->ndim - 2, n, no, nos, off;
   const gint64 *v, *op, *os;
   const char *auto_pad = _som_node_attr_string (c->node, "auto_pad", "NOTSET");
-  gint64 pads[4] = { 0, 0, 0, 0 };
+  gint64 pads[6] = { 0, 0, 0, 0, 0, 0 };
 
-  if (x->ndim < 3 || nsp > 2 || wt->ndim != x->ndim)
+  if (x->ndim < 3 || nsp > 3 || wt->ndim != x->ndim)
     {
-      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1 and 2 are supported)",
+      _som_op_error (c, error, SOM_ERROR_UNSUPPORTED, "%u spatial dimensions (1, 2 and 3 are supported)",
                      x->ndim < 2 ? 0 : x->ndim - 2);
       return FALSE;
     }
-  for (guint i = 0; i < 2; i++)
+  off = 3 - nsp;
+  for (guint i = 0; i < 3; i++)
     {
       w->in[i] = 1; w->k[i] = 1; w->s[i] = 1; w->d[i] = 1; w->pb[i] = 0;
     }
   for (guint i = 0; i < nsp; i++)
     {
-      w->in[i + 2 - nsp] = x->shape[2 + i];
-      w->k[i + 2 - nsp] = wt->shape[2 + i];
+      w->in[i + off] = x->shape[2 + i];
+      w->k[i + off] = wt->shape[2 + i];
     }
   if ((v = _som_node_attr_ints (c->node, "strides", &n)) != NULL)
-    for (guint i = 0; i < nsp && i < n; i++) w->s[i + 2 - nsp] = v[i];
+    for (guint i = 0; i < nsp && i < n; i++) w->s[i + off] = v[i];
   if ((v = _som_node_attr_ints (c->node, "dilations", &n)) != NULL)
-    for (guint i = 0; i < nsp && i < n; i++) w->d[i + 2 - nsp] = v[i];
+    for (guint i = 0; i < nsp && i < n; i++) w->d[i + off] = v[i];
   if ((v = _som_node_attr_ints (c->node, "pads", &n)) != NULL && n == 2 * nsp)
     for (guint i = 0; i < nsp; i++)
       {
-        pads[i + 2 - nsp] = v[i];
-        pads[i + 2 - nsp + 2] = v[i + nsp];
+        pads[i + off] = v[i];
+        pads[i + off + 3] = v[i + nsp];
       }
   op = _som_node_attr_ints (c->node, "output_padding", &no);
   os = _som_node_attr_ints (c->node, "output_shape", &nos);
-  for (guint j = 0; j < 2; j++)
+  for (guint j = 0; j < 3; j++)
     {
       gint64 opad = 0, full;
-      guint i = j - (2 - nsp);
-      if (j < 2 - nsp)
+      guint i = j - off;
+      if (j < off)
         {
           w->out[j] = 1;
           continue;
@@ -1483,7 +1485,7 @@ tconv_params (SomOpCtx *c, TWindow *w, GError **error)
       else
         {
           w->pb[j] = pads[j];
-          w->out[j] = full - pads[j] - pads[j + 2];
+          w->out[j] = full - pads[j] - pads[j + 3];
         }
       if (w->out[j] < 0)
         goto bad;
@@ -1499,7 +1501,7 @@ _som_conv_transpose_shape (SomOpCtx *c, GError **error)
 {
   SomTensor *x, *wt;
   TWindow w;
-  gint64 group = _som_node_attr_int (c->node, "group", 1), shape[4];
+  gint64 group = _som_node_attr_int (c->node, "group", 1), shape[5];
 
   if (!_som_need_inputs (c, 2, error))
     return FALSE;
@@ -1515,13 +1517,8 @@ _som_conv_transpose_shape (SomOpCtx *c, GError **error)
     return FALSE;
   shape[0] = x->shape[0];
   shape[1] = wt->shape[1] * group;
-  if (x->ndim == 3)
-    shape[2] = w.out[1];
-  else
-    {
-      shape[2] = w.out[0];
-      shape[3] = w.out[1];
-    }
+  for (guint i = 2; i < x->ndim; i++)
+    shape[i] = w.out[3 - (x->ndim - 2) + (i - 2)];
   if (c->n_in > 2 && c->in[2] != NULL && c->in[2]->n != (gsize) shape[1])
     {
       _som_op_error (c, error, SOM_ERROR_INVALID, "bias size does not match the output channels");
@@ -1539,13 +1536,14 @@ _som_conv_transpose_compute (SomOpCtx *c, GError **error)
   gint64 group = _som_node_attr_int (c->node, "group", 1);
   TWindow w;
   gint64 N = x->shape[0], C = x->shape[1], Cg = C / group, Mg = wt->shape[1], M = Mg * group;
-  gint64 hw, ohw, K;
+  gint64 hw, ohw, K, kvol;
   g_autofree float *cols = NULL;
 
   tconv_params (c, &w, NULL);
-  hw = w.in[0] * w.in[1];
-  ohw = w.out[0] * w.out[1];
-  K = Mg * w.k[0] * w.k[1];
+  hw = w.in[0] * w.in[1] * w.in[2];
+  ohw = w.out[0] * w.out[1] * w.out[2];
+  kvol = w.k[0] * w.k[1] * w.k[2];
+  K = Mg * kvol;
   cols = g_try_new (float, MAX (K * hw, 1));
   if (cols == NULL)
     {
@@ -1557,25 +1555,32 @@ _som_conv_transpose_compute (SomOpCtx *c, GError **error)
     for (gint64 g = 0; g < group; g++)
       {
         float *yo = (float *) y->data + (n * M + g * Mg) * ohw;
-        /* cols (Mg·kh·kw × H·W) = Wgᵀ (Cg × Mg·kh·kw)ᵀ · X (Cg × H·W) */
+        /* cols (Mg·kvol × in) = Wgᵀ (Cg × Mg·kvol)ᵀ · X (Cg × in) */
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, hw, Cg, 1.0f,
                      (const float *) wt->data + g * Cg * K, K,
                      (const float *) x->data + (n * C + g * Cg) * hw, hw, 0.0f, cols, hw);
         for (gint64 row = 0; row < K; row++)
           {
-            gint64 m = row / (w.k[0] * w.k[1]), ki = (row / w.k[1]) % w.k[0], kj = row % w.k[1];
+            gint64 m = row / kvol, ka = (row / (w.k[1] * w.k[2])) % w.k[0], ki = (row / w.k[2]) % w.k[1];
+            gint64 kj = row % w.k[2];
             float *plane = yo + m * ohw;
             const float *src = cols + row * hw;
-            for (gint64 h = 0; h < w.in[0]; h++)
+            for (gint64 dd = 0; dd < w.in[0]; dd++)
               {
-                gint64 oh = h * w.s[0] + ki * w.d[0] - w.pb[0];
-                if (oh < 0 || oh >= w.out[0])
+                gint64 od = dd * w.s[0] + ka * w.d[0] - w.pb[0];
+                if (od < 0 || od >= w.out[0])
                   continue;
-                for (gint64 ww = 0; ww < w.in[1]; ww++)
+                for (gint64 h = 0; h < w.in[1]; h++)
                   {
-                    gint64 ow = ww * w.s[1] + kj * w.d[1] - w.pb[1];
-                    if (ow >= 0 && ow < w.out[1])
-                      plane[oh * w.out[1] + ow] += src[h * w.in[1] + ww];
+                    gint64 oh = h * w.s[1] + ki * w.d[1] - w.pb[1];
+                    if (oh < 0 || oh >= w.out[1])
+                      continue;
+                    for (gint64 ww = 0; ww < w.in[2]; ww++)
+                      {
+                        gint64 ow = ww * w.s[2] + kj * w.d[2] - w.pb[2];
+                        if (ow >= 0 && ow < w.out[2])
+                          plane[(od * w.out[1] + oh) * w.out[2] + ow] += src[(dd * w.in[1] + h) * w.in[2] + ww];
+                      }
                   }
               }
           }
