@@ -656,6 +656,52 @@ taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
   return n;
 }
 
+/* 2-D MaxPool, separably: the maximum down each column of the window's rows
+ * into a padded row, then along that row (NaN propagates as in pool_range). */
+static void
+max_pool_2d_range (gsize begin, gsize end, gpointer data)
+{
+  PoolData *p = data;
+  const SomWindow *w = p->w;
+  gint64 H = w->in[1], W = w->in[2], OH = w->out[1], OW = w->out[2];
+  gint64 PW = MAX (W + w->pb[2], (OW - 1) * w->s[2] + (w->k[2] - 1) * w->d[2] + 1);
+  g_autofree float *row = g_new (float, PW);
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      const float *src = p->x + plane * H * W;
+      float *dst = p->y + plane * OH * OW;
+      for (gint64 oh = 0; oh < OH; oh++)
+        {
+          gint64 h0 = oh * w->s[1] - w->pb[1];
+          float *r = row + w->pb[2];
+          for (gint64 x = 0; x < PW; x++)
+            row[x] = -INFINITY;
+          for (gint64 i = 0; i < w->k[1]; i++)
+            {
+              gint64 ih = h0 + i * w->d[1];
+              const float *srow;
+              if (ih < 0 || ih >= H)
+                continue;
+              srow = src + ih * W;
+              for (gint64 x = 0; x < W; x++)
+                r[x] = srow[x] > r[x] || isnan (srow[x]) ? srow[x] : r[x];
+            }
+          for (gint64 ow = 0; ow < OW; ow++)
+            {
+              const float *t = row + ow * w->s[2];
+              float acc = -INFINITY;
+              for (gint64 j = 0; j < w->k[2]; j++)
+                {
+                  float v = t[j * w->d[2]];
+                  acc = v > acc || isnan (v) ? v : acc;
+                }
+              dst[oh * OW + ow] = acc;
+            }
+        }
+    }
+}
+
 static void
 pool_range (gsize begin, gsize end, gpointer data)
 {
@@ -740,7 +786,7 @@ _som_pool_compute (SomOpCtx *c, GError **error)
     PoolData p = { x->data, y->data, &w, strcmp (c->node->op, "MaxPool") == 0,
                    _som_node_attr_int (c->node, "count_include_pad", 0) != 0 };
     _som_window_params (c, x, ks, TRUE, &w, NULL);
-    _som_parallel_for (planes, 8, pool_range, &p);
+    _som_parallel_for (planes, 8, p.max && w.nsp == 2 ? max_pool_2d_range : pool_range, &p);
   }
   return TRUE;
 }
