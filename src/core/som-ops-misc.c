@@ -1,6 +1,6 @@
 /* som-ops-misc.c: small operators of ONNX's set that real exports and the
  * backend tests use: LRN, MeanVarianceNormalization, ReverseSequence, Det and
- * the signal windows (Hann, Hamming, Blackman)
+ * the signal windows (Hann, Hamming, Blackman), NonZero and MaxUnpool
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -294,6 +294,150 @@ _som_window_fn_compute (SomOpCtx *c, GError **error)
       else                                       /* Blackman */
         v = 0.42 - 0.5 * cos (t) + 0.08 * cos (2 * t);
       ((float *) c->out[0]->data)[n] = (float) v;
+    }
+  return TRUE;
+}
+
+/* ---- NonZero: the indices of the non-zero elements (rank × count, int64) ---------- */
+
+static gsize
+count_nonzero (const SomTensor *x)
+{
+  gsize nnz = 0;
+
+  for (gsize i = 0; i < x->n; i++)
+    nnz += _som_tensor_get_f64 (x, i) != 0;
+  return nnz;
+}
+
+gboolean
+_som_nonzero_shape (SomOpCtx *c, GError **error)
+{
+  gint64 shape[2];
+
+  if (!_som_need_inputs (c, 1, error) || !_som_need_values (c, 0, error))
+    return FALSE;
+  shape[0] = c->in[0]->ndim;
+  shape[1] = count_nonzero (c->in[0]);
+  _som_set_shape (c->out[0], SOM_DTYPE_I64, 2, shape);
+  return TRUE;
+}
+
+gboolean
+_som_nonzero_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0];
+  gint64 *y = c->out[0]->data, nnz = c->out[0]->shape[1], k = 0;
+
+  for (gsize i = 0; i < x->n; i++)
+    {
+      gsize r = i;
+      if (_som_tensor_get_f64 (x, i) == 0)
+        continue;
+      for (int d = (int) x->ndim - 1; d >= 0; d--)
+        {
+          y[d * nnz + k] = x->shape[d] ? (gint64) (r % (gsize) x->shape[d]) : 0;
+          r = x->shape[d] ? r / (gsize) x->shape[d] : 0;
+        }
+      k++;
+    }
+  return TRUE;
+}
+
+/* ---- MaxUnpool: values back to the positions MaxPool's Indices name ------------ */
+
+gboolean
+_som_maxunpool_shape (SomOpCtx *c, GError **error)
+{
+  SomTensor *x, *ind;
+  gint64 shape[SOM_ARRAY_MAX_DIMS];
+  guint nk, ns, np;
+  const gint64 *k = _som_node_attr_ints (c->node, "kernel_shape", &nk);
+  const gint64 *st = _som_node_attr_ints (c->node, "strides", &ns);
+  const gint64 *pads = _som_node_attr_ints (c->node, "pads", &np);
+
+  if (!_som_need_inputs (c, 2, error) || !need_float (c, 0, error))
+    return FALSE;
+  x = c->in[0];
+  ind = c->in[1];
+  if (x->ndim < 3 || ind->dtype != SOM_DTYPE_I64 || ind->n != x->n || k == NULL || nk != x->ndim - 2
+      || (st != NULL && ns != nk) || (pads != NULL && np != 2 * nk))
+    {
+      _som_op_error (c, error, SOM_ERROR_INVALID, "needs N×C×… values, indices of the same size, and kernel_shape, "
+                     "strides and pads for every spatial dimension");
+      return FALSE;
+    }
+  if (c->n_in > 2 && c->in[2] != NULL)
+    {
+      if (!_som_need_values (c, 2, error))
+        return FALSE;
+      if (c->in[2]->n != x->ndim)
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "output_shape has %" G_GSIZE_FORMAT " entries for rank %u",
+                         c->in[2]->n, x->ndim);
+          return FALSE;
+        }
+      for (guint d = 0; d < x->ndim; d++)
+        shape[d] = _som_tensor_get_i64 (c->in[2], d);
+    }
+  else
+    {
+      shape[0] = x->shape[0];
+      shape[1] = x->shape[1];
+      for (guint d = 0; d < nk; d++)
+        shape[2 + d] = (x->shape[2 + d] - 1) * (st ? st[d] : 1) + k[d] - (pads ? pads[d] + pads[d + nk] : 0);
+    }
+  for (guint d = 0; d < x->ndim; d++)
+    if (shape[d] < 0 || (d < 2 && shape[d] != x->shape[d]))
+      {
+        _som_op_error (c, error, SOM_ERROR_INVALID, "invalid output shape");
+        return FALSE;
+      }
+  _som_set_shape (c->out[0], SOM_DTYPE_F32, x->ndim, shape);
+  return TRUE;
+}
+
+/* The indices are flat positions in the default output shape (as MaxPool
+ * computed them); with an explicit output_shape, each goes to the same
+ * coordinates there. */
+gboolean
+_som_maxunpool_compute (SomOpCtx *c, GError **error)
+{
+  SomTensor *x = c->in[0], *y = c->out[0];
+  const gint64 *ind = c->in[1]->data;
+  guint nk, ns, np, nd = x->ndim;
+  const gint64 *k = _som_node_attr_ints (c->node, "kernel_shape", &nk);
+  const gint64 *st = _som_node_attr_ints (c->node, "strides", &ns);
+  const gint64 *pads = _som_node_attr_ints (c->node, "pads", &np);
+  gint64 def[SOM_ARRAY_MAX_DIMS];
+  gsize def_n = 1;
+
+  def[0] = x->shape[0];
+  def[1] = x->shape[1];
+  for (guint d = 0; d < nk; d++)
+    def[2 + d] = (x->shape[2 + d] - 1) * (st ? st[d] : 1) + k[d] - (pads ? pads[d] + pads[d + nk] : 0);
+  for (guint d = 0; d < nd; d++)
+    def_n *= MAX (def[d], 0);
+  memset (y->data, 0, y->n * sizeof (float));
+  for (gsize i = 0; i < x->n; i++)
+    {
+      gint64 r = ind[i], pos = 0, mul = 1;
+      gboolean inside = r >= 0 && (gsize) r < def_n;
+      for (int d = (int) nd - 1; d >= 0 && inside; d--)
+        {
+          gint64 q = r % def[d];
+          r /= def[d];
+          if (q >= y->shape[d])
+            inside = FALSE;
+          pos += q * mul;
+          mul *= y->shape[d];
+        }
+      if (!inside)
+        {
+          _som_op_error (c, error, SOM_ERROR_INVALID, "index %" G_GINT64_FORMAT " is outside the output", ind[i]);
+          return FALSE;
+        }
+      ((float *) y->data)[pos] = ((const float *) x->data)[i];
     }
   return TRUE;
 }

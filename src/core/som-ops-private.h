@@ -95,6 +95,8 @@ SOM_DECLARE_OP (lrn)
 SOM_DECLARE_OP (reverse_sequence)
 SOM_DECLARE_OP (det)
 SOM_DECLARE_OP (window_fn)
+SOM_DECLARE_OP (nonzero)
+SOM_DECLARE_OP (maxunpool)
 gboolean _som_mvn_compute (SomOpCtx *c, GError **error);
 gboolean _som_same_shape_shape (SomOpCtx *c, GError **error);
 gboolean _som_trilu_compute (SomOpCtx *c, GError **error);

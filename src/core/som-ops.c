@@ -2072,6 +2072,8 @@ static const SomOpDef op_table[] = {
   { "MeanVarianceNormalization", 0, _som_same_shape_shape, _som_mvn_compute },
   { "ReverseSequence", 0, _som_reverse_sequence_shape, _som_reverse_sequence_compute },
   { "Det", 0, _som_det_shape, _som_det_compute },
+  { "NonZero", 0, _som_nonzero_shape, _som_nonzero_compute },
+  { "MaxUnpool", 0, _som_maxunpool_shape, _som_maxunpool_compute },
   { "HannWindow", 0, _som_window_fn_shape, _som_window_fn_compute },
   { "HammingWindow", 0, _som_window_fn_shape, _som_window_fn_compute },
   { "BlackmanWindow", 0, _som_window_fn_shape, _som_window_fn_compute },
