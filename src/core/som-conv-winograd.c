@@ -80,8 +80,10 @@ _som_winograd_kernel (const float *wt, gint64 M, gint64 C)
 }
 
 /* The hot loops get AVX-512 and AVX2 versions (the build targets baseline
- * x86-64), chosen at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+ * x86-64), chosen at load time.  Not under the sanitizers: their ifunc resolvers
+ * run before the sanitizer runtime is up (TSan crashes at load). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
+    && !defined(__SANITIZE_THREAD__)
 #define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #else
 #define SIMD_CLONES
