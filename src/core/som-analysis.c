@@ -409,6 +409,22 @@ job_worker (gpointer data, gpointer user_data)
   g_mutex_unlock (&sh->lock);
 }
 
+/* FALSE and the first row with a NaN or Inf in @codes (N×D float32). */
+static gboolean
+codes_finite (const SomArray *codes, gsize *row)
+{
+  const float *f = codes->data;
+  gsize d = codes->ndim == 2 ? codes->shape[1] : 1;
+
+  for (gsize i = 0; i < som_array_n_elements (codes); i++)
+    if (!isfinite (f[i]))
+      {
+        *row = i / MAX (d, 1);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 SomAnalysis *
 som_analysis_run (GPtrArray *layers, const gint32 *labels, gsize n, const gint32 *train_labels, gsize n_train,
                   const gint32 *predictions, const gint32 *adversarial_predictions,
@@ -459,6 +475,23 @@ som_analysis_run (GPtrArray *layers, const gint32 *labels, gsize n, const gint32
           g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "analysis: layer %s: the codes do not fit (N×D "
                        "for every input, the same D clean and adversarial)", ly->name);
           return NULL;
+        }
+      /* Named by the input's place in the dataset, before any split (the
+       * trainer would name the row of its own part). */
+      if (settings->som.nonfinite == SOM_NONFINITE_ERROR)
+        {
+          const SomArray *sets[3] = { ly->codes, ly->codes_adversarial, ly->train_codes };
+          const char *what[3] = { "", "adversarial ", "training " };
+          for (guint k = 0; k < 3; k++)
+            {
+              gsize row;
+              if (sets[k] != NULL && !codes_finite (sets[k], &row))
+                {
+                  g_set_error (error, SOM_ERROR, SOM_ERROR_NONFINITE, "analysis: layer %s: %sinput %" G_GSIZE_FORMAT
+                               " has a non-finite activation (NaN or Inf)", ly->name, what[k], row);
+                  return NULL;
+                }
+            }
         }
     }
   a->labels = g_memdup2 (labels, n * sizeof (gint32));
@@ -927,6 +960,19 @@ get_num (JsonObject *o, const char *name)
   return json_node_get_double (n);
 }
 
+/* A table cell: @value with @decimals, or "n/a" when it is undefined (null in
+ * metrics.json, e.g. the PCA dimension of a zero-variance layer). */
+static void
+append_cell (GString *s, int decimals, double value)
+{
+  g_string_append_c (s, ' ');
+  if (isfinite (value))
+    g_string_append_printf (s, "%.*f", decimals, value);
+  else
+    g_string_append (s, "n/a");
+  g_string_append (s, " |");
+}
+
 static void
 trend_sentence (GString *s, JsonObject *trends, const char *key, const char *what, const char *claim,
                 gboolean claim_positive)
@@ -1008,15 +1054,19 @@ som_analysis_report_markdown (JsonNode *metrics)
     {
       JsonObject *ly = json_array_get_object_element (layers, l);
       JsonObject *c = json_object_get_object_member (ly, "clean");
-      g_string_append_printf (s, "| %u | %s | %s | %" G_GINT64_FORMAT " | %.1f | %.3f | %.3f | %.3f | %.1f |", l,
+      g_string_append_printf (s, "| %u | %s | %s | %" G_GINT64_FORMAT " |", l,
                               json_object_get_string_member (ly, "name"), json_object_get_string_member (ly, "op"),
-                              json_object_get_int_member (ly, "dim"), get_num (c, "occupied_units"),
-                              get_num (c, "hit_entropy_normalized"), get_num (c, "mutual_information"),
-                              get_num (c, "majority_unit_accuracy_test"), get_num (c, "pca_components_95"));
+                              json_object_get_int_member (ly, "dim"));
+      append_cell (s, 1, get_num (c, "occupied_units"));
+      append_cell (s, 3, get_num (c, "hit_entropy_normalized"));
+      append_cell (s, 3, get_num (c, "mutual_information"));
+      append_cell (s, 3, get_num (c, "majority_unit_accuracy_test"));
+      append_cell (s, 1, get_num (c, "pca_components_95"));
       if (adv)
         {
           JsonObject *t = json_object_get_object_member (ly, "trajectory");
-          g_string_append_printf (s, " %.3f | %.2f |", get_num (t, "bmu_agreement"), get_num (t, "mean_grid_distance"));
+          append_cell (s, 3, get_num (t, "bmu_agreement"));
+          append_cell (s, 2, get_num (t, "mean_grid_distance"));
         }
       g_string_append (s, "\n");
     }

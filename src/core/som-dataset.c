@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
@@ -1183,19 +1184,23 @@ som_dataset_get_image_source (SomDataset *self, gsize index)
 
 /* torchvision's ToTensor divides by 255 (not multiplies by 1/255): same here,
  * so images are bit-identical to PyTorch's. */
+static float u8_values[256];
+static pthread_once_t u8_once = PTHREAD_ONCE_INIT;
+
+static void
+make_u8_table (void)
+{
+  for (int i = 0; i < 256; i++)
+    u8_values[i] = (float) i / 255.0f;
+}
+
+/* pthread_once rather than g_once, which ThreadSanitizer cannot see through
+ * (som-ops-nn.c, get_pool). */
 static const float *
 u8_table (void)
 {
-  static float table[256];
-  static gsize init = 0;
-
-  if (g_once_init_enter (&init))
-    {
-      for (int i = 0; i < 256; i++)
-        table[i] = (float) i / 255.0f;
-      g_once_init_leave (&init, 1);
-    }
-  return table;
+  pthread_once (&u8_once, make_u8_table);
+  return u8_values;
 }
 
 /* PNG or JPEG by their signatures, read before any gdk-pixbuf loader sees

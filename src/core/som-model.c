@@ -358,6 +358,11 @@ build_from_proto (SomModel *self, Onnx__ModelProto *mp, const char *dir, GError 
       v = g_ptr_array_index (self->values, id);
       if (v->constant != NULL)
         continue;
+      if (v->input_index >= 0)
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: input '%s' is listed twice", self->path, v->name);
+          return FALSE;
+        }
       {
         int elem = value_info_from_proto (self, g->input[i], &info, v);
         if (self->bad_input == NULL && elem != 0 && elem != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
@@ -392,6 +397,14 @@ build_from_proto (SomModel *self, Onnx__ModelProto *mp, const char *dir, GError 
         n->in[k] = value_id (self, np->input[k], TRUE);
       n->n_out = np->n_output;
       n->out = g_new0 (int, MAX (np->n_output, 1));
+      if (np->n_output == 0)
+        {
+          /* Every ONNX operator has an output; the executors assume one. */
+          g_set_error (error, SOM_ERROR, SOM_ERROR_CORRUPT, "%s: node %s (%s) has no outputs", self->path,
+                       *n->name ? n->name : "(unnamed)", n->op);
+          g_ptr_array_unref (raw_nodes);
+          return FALSE;
+        }
       for (gsize k = 0; k < np->n_output; k++)
         {
           n->out[k] = value_id (self, np->output[k], TRUE);
@@ -517,6 +530,20 @@ build_from_proto (SomModel *self, Onnx__ModelProto *mp, const char *dir, GError 
 
   if (!infer_shapes (self, error))
     return FALSE;
+  /* Outputs report the inferred shape over the declared one (batch as −1);
+   * set here, once, so that som_model_get_output() only reads (threads
+   * share a model). */
+  for (guint i = 0; i < self->outputs->len; i++)
+    {
+      SomValueInfo *info = &g_array_index (self->outputs, SomValueInfo, i);
+      SomValue *v = g_ptr_array_index (self->values, g_array_index (self->output_ids, int, i));
+      if (v->known)
+        {
+          info->dtype = v->dtype;
+          info->ndim = v->ndim;
+          memcpy (info->shape, v->shape, sizeof info->shape);
+        }
+    }
   build_layers (self);
   return TRUE;
 }
@@ -939,20 +966,10 @@ som_model_get_input (SomModel *model, guint i)
 const SomValueInfo *
 som_model_get_output (SomModel *model, guint i)
 {
-  SomValueInfo *info;
-  SomValue *v;
   if (i >= model->outputs->len)
     return NULL;
-  /* Prefer the inferred shape over the declared one (batch as -1). */
-  info = &g_array_index (model->outputs, SomValueInfo, i);
-  v = g_ptr_array_index (model->values, g_array_index (model->output_ids, int, i));
-  if (v->known)
-    {
-      info->dtype = v->dtype;
-      info->ndim = v->ndim;
-      memcpy (info->shape, v->shape, sizeof info->shape);
-    }
-  return info;
+  /* The inferred shape where known (build_from_proto). */
+  return &g_array_index (model->outputs, SomValueInfo, i);
 }
 
 guint som_model_get_n_layers (SomModel *model) { return model->layers->len; }

@@ -10,10 +10,12 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "som-ops-private.h"
 #include "som-conv-winograd.h"
+#include "som-tsan-private.h"
 
 /* ---- a small parallel-for over a shared pool ---------------------------------- */
 
@@ -21,21 +23,8 @@
  * ThreadSanitizer: the hand-over of a chunk (push → worker) is annotated and
  * the count of pending chunks is atomic (worker → caller), so that TSan
  * checks the kernels themselves without false reports (tests/tsan.supp). */
-#if defined(__SANITIZE_THREAD__)
-#define SOM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SOM_TSAN 1
-#endif
-#endif
-#ifdef SOM_TSAN
-#include <sanitizer/tsan_interface.h>
-#define tsan_release(p) __tsan_release (p)
-#define tsan_acquire(p) __tsan_acquire (p)
-#else
-#define tsan_release(p) ((void) (p))
-#define tsan_acquire(p) ((void) (p))
-#endif
+#define tsan_release(p) som_tsan_release (p)
+#define tsan_acquire(p) som_tsan_acquire (p)
 
 typedef struct
 {
@@ -66,16 +55,23 @@ pool_worker (gpointer item, gpointer user_data)
   g_mutex_unlock (mutex);
 }
 
+/* pthread_once, not g_once: GLib's g_once_init_leave() publishes through a
+ * futex-based mutex inside an uninstrumented libglib, so ThreadSanitizer
+ * sees the first caller's write of the pool and not the hand-over, and
+ * reports every other thread's read as a race; TSan understands pthread_once. */
+static GThreadPool *pool;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void
+make_pool (void)
+{
+  pool = g_thread_pool_new (pool_worker, NULL, MAX (g_get_num_processors (), 2), FALSE, NULL);
+}
+
 static GThreadPool *
 get_pool (void)
 {
-  static GThreadPool *pool;
-  static gsize init = 0;
-  if (g_once_init_enter (&init))
-    {
-      pool = g_thread_pool_new (pool_worker, NULL, MAX (g_get_num_processors (), 2), FALSE, NULL);
-      g_once_init_leave (&init, 1);
-    }
+  pthread_once (&pool_once, make_pool);
   return pool;
 }
 

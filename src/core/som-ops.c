@@ -9,6 +9,7 @@
 #pragma GCC optimize ("tree-vectorize")
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "onnx.pb-c.h"
@@ -2157,18 +2158,22 @@ _som_op_lookup (const char *op)
   return NULL;
 }
 
+static const char *op_names[G_N_ELEMENTS (op_table) + 1];
+static pthread_once_t op_names_once = PTHREAD_ONCE_INIT;
+
+static void
+make_op_names (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (op_table); i++)
+    op_names[i] = op_table[i].name;
+  op_names[G_N_ELEMENTS (op_table)] = NULL;
+}
+
+/* pthread_once rather than g_once, which ThreadSanitizer cannot see through
+ * (som-ops-nn.c, get_pool). */
 const char * const *
 _som_op_names (void)
 {
-  static const char *names[G_N_ELEMENTS (op_table) + 1];
-  static gsize init = 0;
-
-  if (g_once_init_enter (&init))
-    {
-      for (guint i = 0; i < G_N_ELEMENTS (op_table); i++)
-        names[i] = op_table[i].name;
-      names[G_N_ELEMENTS (op_table)] = NULL;
-      g_once_init_leave (&init, 1);
-    }
-  return names;
+  pthread_once (&op_names_once, make_op_names);
+  return op_names;
 }

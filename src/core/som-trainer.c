@@ -13,6 +13,7 @@
 #include "som-map-private.h"
 #include "som-model-private.h"
 #include "som-trainer-private.h"
+#include "som-tsan-private.h"
 
 /* Exact covariance for PCA up to this many features; subspace iteration above. */
 #define PCA_EXACT_MAX_DIM 256
@@ -1338,6 +1339,9 @@ typedef struct
 static void
 train_data_free (TrainData *d)
 {
+  /* Freed with the task, after train_thread returned it (GTask's hand-over
+   * through the main context is invisible to TSan: som-tsan-private.h). */
+  som_tsan_acquire (d);
   g_clear_pointer (&d->source, som_chunk_source_unref);
   g_clear_pointer (&d->labels, som_array_free);
   g_free (d);
@@ -1352,6 +1356,10 @@ train_thread (gpointer data)
   SomMap *map = som_trainer_train (&d->params, d->source, d->labels, g_task_get_cancellable (task),
                                    d->progress, d->progress_data, &error);
 
+  /* Everything this thread did happens before the finish and the task
+   * data's free on the main thread. */
+  som_tsan_release (d);
+  som_tsan_release (task);
   if (map != NULL)
     g_task_return_pointer (task, map, g_object_unref);
   else
@@ -1390,6 +1398,7 @@ SomMap *
 som_trainer_train_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  som_tsan_acquire (result);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

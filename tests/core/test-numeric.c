@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "som.h"
+#include "som-analysis.h"
 
 static char *
 tmp_path (const char *name)
@@ -342,6 +343,152 @@ test_session_nonfinite (void)
   g_assert_nonnull (error);
 }
 
+/* ---- the analysis (metrics.json) ------------------------------------------- */
+
+/* No NaN or Inf anywhere in a JSON tree (json-glib would write "nan", which
+ * is not JSON); an undefined number must be null. */
+static void
+assert_json_finite (JsonNode *node, const char *path)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter it;
+        const char *name;
+        JsonNode *member;
+        json_object_iter_init (&it, json_node_get_object (node));
+        while (json_object_iter_next (&it, &name, &member))
+          {
+            g_autofree char *p = g_strdup_printf ("%s.%s", path, name);
+            assert_json_finite (member, p);
+          }
+      }
+      break;
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *a = json_node_get_array (node);
+        for (guint i = 0; i < json_array_get_length (a); i++)
+          {
+            g_autofree char *p = g_strdup_printf ("%s[%u]", path, i);
+            assert_json_finite (json_array_get_element (a, i), p);
+          }
+      }
+      break;
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_DOUBLE && !isfinite (json_node_get_double (node)))
+        g_error ("%s = %g in metrics.json", path, json_node_get_double (node));
+      break;
+    case JSON_NODE_NULL:
+      break;
+    }
+}
+
+static SomAnalysisLayer *
+analysis_layer (gint64 index, SomArray *codes)
+{
+  SomAnalysisLayer *ly = som_analysis_layer_new (index, "layer", "Relu");
+
+  ly->codes = codes;
+  return ly;
+}
+
+static void
+analysis_settings (SomAnalysisSettings *s, guint rows, guint cols, guint n_classes)
+{
+  memset (s, 0, sizeof *s);
+  som_train_params_init (&s->som);
+  s->som.rows = rows;
+  s->som.cols = cols;
+  s->som.epochs = 3;
+  s->seeds = 2;
+  s->threads = 2;
+  s->n_classes = n_classes;
+  s->target = -1;
+}
+
+/* A zero-variance layer, a constant feature, a single class and a 1×N map
+ * through the whole analysis: every map is finite, metrics.json holds no NaN
+ * (undefined numbers are null) and the report is written. */
+static void
+test_analysis_degenerate (void)
+{
+  const gsize N = 60;
+  g_autofree gint32 *labels = g_new0 (gint32, N);
+  g_autofree gint32 *pred = g_new0 (gint32, N);
+
+  for (guint single_class = 0; single_class < 2; single_class++)
+    for (guint shape = 0; shape < 2; shape++)
+      {
+        GPtrArray *layers = g_ptr_array_new_with_free_func ((GDestroyNotify) som_analysis_layer_free);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SomAnalysis) an = NULL;
+        g_autoptr(JsonNode) json = NULL;
+        g_autofree char *md = NULL;
+        SomAnalysisSettings s;
+        SomArray *constant = som_array_new_2d_f32 (N, 5);
+        SomArray *mixed = matrix (N, 4, 7);
+
+        for (gsize i = 0; i < N; i++)
+          {
+            labels[i] = pred[i] = single_class ? 0 : (gint32) (i % 3);
+            for (guint d = 0; d < 5; d++)
+              ((float *) constant->data)[i * 5 + d] = 0.5f;
+            ((float *) mixed->data)[i * 4 + 2] = 1.0f; /* a constant feature */
+            ((float *) mixed->data)[i * 4] += labels[i];
+          }
+        g_ptr_array_add (layers, analysis_layer (1, constant));
+        g_ptr_array_add (layers, analysis_layer (2, mixed));
+        if (shape == 0)
+          analysis_settings (&s, 1, 6, single_class ? 1 : 3);
+        else
+          analysis_settings (&s, 4, 4, single_class ? 1 : 3);
+        an = som_analysis_run (layers, labels, N, NULL, 0, pred, NULL, &s, NULL, NULL, NULL, &error);
+        g_assert_no_error (error);
+        for (guint l = 0; l < som_analysis_get_n_layers (an); l++)
+          assert_map_finite (som_analysis_get_map (an, l));
+        json = som_analysis_to_json (an, "m.onnx", "d", NULL, NULL, NULL);
+        assert_json_finite (json, "metrics");
+        md = som_analysis_report_markdown (json);
+        g_assert_nonnull (md);
+        g_assert_null (strstr (md, "nan"));
+        g_assert_null (strstr (md, "NaN"));
+        g_assert_null (strstr (md, "inf"));
+      }
+}
+
+/* A layer whose activations hold a NaN (a model with a NaN weight gives
+ * these): the analysis stops with an error naming the layer and the row. */
+static void
+test_analysis_nonfinite (void)
+{
+  const gsize N = 40;
+  g_autofree gint32 *labels = g_new0 (gint32, N);
+  GPtrArray *layers = g_ptr_array_new_with_free_func ((GDestroyNotify) som_analysis_layer_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomAnalysis) an = NULL;
+  SomAnalysisSettings s;
+  SomArray *bad = matrix (N, 3, 9);
+  SomAnalysisLayer *ly;
+
+  for (gsize i = 0; i < N; i++)
+    labels[i] = i % 2;
+  ((float *) bad->data)[13 * 3 + 1] = INFINITY;
+  g_ptr_array_add (layers, analysis_layer (1, matrix (N, 3, 8)));
+  ly = analysis_layer (2, bad);
+  g_free (ly->name);
+  ly->name = g_strdup ("conv2");
+  g_ptr_array_add (layers, ly);
+  analysis_settings (&s, 3, 3, 2);
+  s.seeds = 1;
+  an = som_analysis_run (layers, labels, N, NULL, 0, NULL, NULL, &s, NULL, NULL, NULL, &error);
+  g_assert_null (an);
+  g_assert_error (error, SOM_ERROR, SOM_ERROR_NONFINITE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "conv2"));
+  g_assert_nonnull (strstr (error->message, "input 13"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -353,5 +500,7 @@ main (int argc, char **argv)
   g_test_add_func ("/numeric/degenerate-shapes", test_degenerate_shapes);
   g_test_add_func ("/numeric/nonfinite-weights", test_nonfinite_weights);
   g_test_add_func ("/numeric/session-nonfinite", test_session_nonfinite);
+  g_test_add_func ("/numeric/analysis-degenerate", test_analysis_degenerate);
+  g_test_add_func ("/numeric/analysis-nonfinite", test_analysis_nonfinite);
   return g_test_run ();
 }
