@@ -807,7 +807,7 @@ conv_grad_by_conv (GradCtx *g, gboolean *done, GError **error)
                          .ints = pads, .n_ints = 2 * nsp };
   attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
                          .i = group };
-  node = *g->node;
+  _som_node_copy (&node, g->node);
   node.attrs = attrs;
   node.n_attrs = G_N_ELEMENTS (attrs);
   node.n_in = 2;
@@ -1712,7 +1712,9 @@ grad_topk (GradCtx *g, GError **error)
   if (idx == NULL)
     {
       /* the node does not keep the indices: run it again for them */
-      SomNode node = *g->node;
+      SomNode node;
+
+      _som_node_copy (&node, g->node);
       int ids[2] = { 0, 0 };
       node.out = ids;
       node.n_out = 2;
@@ -1745,7 +1747,9 @@ grad_topk (GradCtx *g, GError **error)
 static gboolean
 grad_cumsum (GradCtx *g, GError **error)
 {
-  SomNode node = *g->node;
+  SomNode node;
+
+  _som_node_copy (&node, g->node);
   SomAttr attrs[2];
   SomTensor *ins[2] = { g->dout[0], g->in[1] }, *outs[1] = { NULL };
 
@@ -1959,7 +1963,7 @@ grad_conv_transpose (GradCtx *g, GError **error)
                          .ints = pads, .n_ints = 2 * nsp };
   attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
                          .i = group };
-  node = *g->node;
+  _som_node_copy (&node, g->node);
   node.op = (char *) "Conv";
   node.def = _som_op_lookup ("Conv");
   node.attrs = attrs;
@@ -2148,7 +2152,7 @@ grad_einsum (GradCtx *g, GError **error)
       (void) nk;
       attr = (SomAttr) { .name = (char *) "equation", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
                          .s = e->str };
-      node = *g->node;
+      _som_node_copy (&node, g->node);
       node.attrs = &attr;
       node.n_attrs = 1;
       node.n_in = ni;

@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <string.h>
+
 #include "som-model.h"
 
 G_BEGIN_DECLS
@@ -96,10 +98,20 @@ struct _SomNode
   guint        index;         /* topological position */
   gboolean     folded;        /* every output is a load-time constant */
   /* Conv: weights prepared once for a faster kernel (Winograd), built on
-   * first use under kernel_once; freed with g_free. */
+   * first use (set atomically); freed with g_free. */
   gpointer     kernel_cache;
-  gsize        kernel_once;
 };
+
+/* A copy of @src for running its operator on other inputs (the gradients):
+ * everything but the kernel cache, which another thread may be setting and
+ * which belongs to the original's weights. */
+static inline void
+_som_node_copy (SomNode *dst, const SomNode *src)
+{
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (SomNode, kernel_cache) + sizeof (gpointer) == sizeof (SomNode));
+  memcpy (dst, src, G_STRUCT_OFFSET (SomNode, kernel_cache));
+  dst->kernel_cache = NULL;
+}
 
 typedef struct
 {

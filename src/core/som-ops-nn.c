@@ -501,12 +501,21 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       const float *u;
       if (wv != NULL && wv->constant != NULL && wv->constant->data == wt->data)
         {
-          if (g_once_init_enter (&node->kernel_once))
+          /* Atomics TSan sees (g_once_init_leave is hidden in libglib): two
+           * threads may both transform the kernel; the first one kept wins. */
+          u = g_atomic_pointer_get (&node->kernel_cache);
+          if (u == NULL)
             {
-              node->kernel_cache = _som_winograd_kernel (wt->data, M, C);
-              g_once_init_leave (&node->kernel_once, 1);
+              float *k = _som_winograd_kernel (wt->data, M, C);
+
+              if (k != NULL && g_atomic_pointer_compare_and_exchange (&node->kernel_cache, NULL, k))
+                u = k;
+              else
+                {
+                  g_free (k);
+                  u = g_atomic_pointer_get (&node->kernel_cache);
+                }
             }
-          u = node->kernel_cache;
         }
       else
         u = own = _som_winograd_kernel (wt->data, M, C);
