@@ -96,6 +96,15 @@ struct _SomscopeDocument
   SomArray              *adversarial_predictions;
   char                  *attack_summary;
   JsonNode              *attack;             /* the attack's flags, for sessions */
+  /* What a session refers to, kept when the file is not there so that a
+   * save does not drop it (and the user can locate a moved model). */
+  char                  *model_sha256;       /* of the model file, or the session's record */
+  char                  *model_ref_path;     /* the session's model path while not loaded */
+  SomSessionRefState     model_state;
+  char                  *dataset_sha256;
+  char                  *dataset_ref_path;   /* the session's images while not there */
+  JsonNode              *dataset_ref_preprocessing;
+  JsonNode              *metrics;            /* a session's metrics.json, until retrained */
   GHashTable            *pending;         /* layers checked, waiting for the debounce */
   guint                  pending_id;
   guint                  retrain_id;      /* map settings changed, waiting for the debounce */
@@ -161,6 +170,12 @@ somscope_document_finalize (GObject *object)
   g_clear_pointer (&self->adversarial_predictions, som_array_free);
   g_free (self->attack_summary);
   g_clear_pointer (&self->attack, json_node_unref);
+  g_free (self->model_sha256);
+  g_free (self->model_ref_path);
+  g_free (self->dataset_sha256);
+  g_free (self->dataset_ref_path);
+  g_clear_pointer (&self->dataset_ref_preprocessing, json_node_unref);
+  g_clear_pointer (&self->metrics, json_node_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_object (&self->layers);
   g_clear_object (&self->inputs);
@@ -671,6 +686,9 @@ typedef struct
   SomPreprocessOptions preprocessing;
   SomPreprocessOptions suggestion;  /* when the images do not fit the model */
   gboolean       has_suggestion;
+  char          *model_sha256;
+  char          *dataset_sha256;
+  SomSessionRefState model_state;
 } LoadData;
 
 static void
@@ -687,6 +705,8 @@ load_data_free (LoadData *d)
   g_clear_pointer (&d->purity, g_ptr_array_unref);
   g_free (d->model_path);
   g_free (d->dataset_path);
+  g_free (d->model_sha256);
+  g_free (d->dataset_sha256);
   g_clear_pointer (&d->progress, job_progress_unref);
   if (d->extract_only)
     {
@@ -868,8 +888,11 @@ load_session (LoadData      *d,
     return FALSE;
 
   model_path = som_session_get_ref_path (d->session, SOM_SESSION_REF_MODEL);
+  d->model_state = som_session_get_ref_state (d->session, SOM_SESSION_REF_MODEL);
+  /* A moved model is asked for, a changed one reported (and not used): the
+   * window does both; the maps show either way. */
   if (model_path != NULL &&
-      som_session_get_ref_state (d->session, SOM_SESSION_REF_MODEL) != SOM_SESSION_REF_MISSING)
+      d->model_state != SOM_SESSION_REF_MISSING && d->model_state != SOM_SESSION_REF_CHANGED)
     {
       d->model = som_model_load (model_path, error);
       if (d->model == NULL)
@@ -1059,6 +1082,10 @@ load_thread_inner (GTask        *task,
       return;
     }
   d->taps = som_model_get_default_taps (d->model);
+  /* Recorded now, so that a save still names the files after they moved. */
+  d->model_sha256 = som_file_sha256 (d->model_path, NULL);
+  if (d->dataset_path != NULL && g_file_test (d->dataset_path, G_FILE_TEST_IS_REGULAR))
+    d->dataset_sha256 = som_file_sha256 (d->dataset_path, NULL);
 
   if (d->dataset_path == NULL)
     {
@@ -1223,6 +1250,25 @@ apply_load (SomscopeDocument *self,
         self->model_file = g_file_new_for_path (d->model_path);
       if (d->dataset_path != NULL)
         self->dataset_file = g_file_new_for_path (d->dataset_path);
+      self->model_state = d->model_state;
+      self->model_sha256 = g_strdup (som_session_get_ref_sha256 (d->session, SOM_SESSION_REF_MODEL));
+      if (d->model == NULL)
+        self->model_ref_path = g_strdup (som_session_get_ref_path (d->session, SOM_SESSION_REF_MODEL));
+      self->dataset_sha256 = g_strdup (som_session_get_ref_sha256 (d->session, SOM_SESSION_REF_DATASET));
+      if (d->dataset_path == NULL)
+        self->dataset_ref_path = g_strdup (som_session_get_ref_path (d->session, SOM_SESSION_REF_DATASET));
+      if (som_session_get_dataset_preprocessing (d->session) != NULL)
+        self->dataset_ref_preprocessing = json_node_copy (som_session_get_dataset_preprocessing (d->session));
+      if (som_session_get_metrics (d->session) != NULL)
+        self->metrics = json_node_copy (som_session_get_metrics (d->session));
+      if (som_session_get_attack (d->session) != NULL)
+        self->attack = json_node_copy (som_session_get_attack (d->session));
+    }
+  else if (d->activations == NULL)
+    {
+      self->model_state = SOM_SESSION_REF_OK;
+      self->model_sha256 = g_steal_pointer (&d->model_sha256);
+      self->dataset_sha256 = g_steal_pointer (&d->dataset_sha256);
     }
   if (d->activations != NULL)
     {
@@ -1272,7 +1318,7 @@ apply_load (SomscopeDocument *self,
   /* Without the model, the session's own layers. */
   for (guint p = 0; d->session != NULL && n_layers == 0 && p < som_session_get_n_layers (d->session); p++)
     {
-      g_autoptr(JsonNode) shape_node = som_session_get_layer_shape (d->session, p);
+      JsonNode *shape_node = som_session_get_layer_shape (d->session, p);   /* borrowed */
       g_autofree char *shape = json_shape_to_string (shape_node);
       SomscopeLayer *layer;
 
@@ -2331,6 +2377,7 @@ attack_done_cb (GObject      *object,
   self->clean_pixels = g_steal_pointer (&d->pixels);
   self->adversarial_pixels = g_steal_pointer (&d->adversarial);
   self->adversarial_predictions = g_steal_pointer (&d->predictions);
+  g_clear_pointer (&self->attack, json_node_unref);
   self->attack = som_attack_params_to_json (&d->params);
   adv = self->adversarial_predictions->data;
   for (gsize i = 0; i < self->n_inputs; i++)
@@ -2484,12 +2531,16 @@ somscope_document_get_adversarial_images (SomscopeDocument  *self,
 
 /* -- sessions (.somscope): save, autosave */
 
-typedef struct
+struct _SomscopeSnapshot
 {
   char       *path;
   char       *model_path;
+  char       *model_sha256;
   char       *dataset_path;
+  char       *dataset_sha256;
+  JsonNode   *dataset_preprocessing;   /* the session's, when its images are not there */
   char       *activations_path;
+  JsonNode   *metrics;
   gsize       n;
   SomArray   *labels;
   SomArray   *predictions;
@@ -2499,7 +2550,8 @@ typedef struct
   gint64      selection[3];
   gint64      seed;
   SomPreprocessOptions preprocessing;
-} SaveData;
+};
+typedef SomscopeSnapshot SaveData;
 
 typedef struct
 {
@@ -2531,7 +2583,11 @@ save_data_free (SaveData *d)
 {
   g_free (d->path);
   g_free (d->model_path);
+  g_free (d->model_sha256);
   g_free (d->dataset_path);
+  g_free (d->dataset_sha256);
+  g_clear_pointer (&d->dataset_preprocessing, json_node_unref);
+  g_clear_pointer (&d->metrics, json_node_unref);
   g_free (d->activations_path);
   g_clear_pointer (&d->labels, som_array_free);
   g_clear_pointer (&d->predictions, som_array_free);
@@ -2572,15 +2628,11 @@ add_values (JsonBuilder *builder,
   json_builder_end_array (builder);
 }
 
-static void
-save_thread_body (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+SomSession *
+somscope_snapshot_to_session (SomscopeSnapshot  *d,
+                              GError           **error)
 {
-  SaveData *d = task_data;
   g_autoptr(SomSession) session = som_session_new ();
-  g_autoptr(GError) error = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) preprocessing = NULL;
 
@@ -2605,19 +2657,18 @@ save_thread_body (GTask        *task,
   preprocessing = json_builder_get_root (builder);
 
   som_session_set_seed (session, d->seed);
-  if ((d->model_path != NULL && !som_session_set_model (session, d->model_path, NULL, &error)) ||
+  if ((d->model_path != NULL && !som_session_set_model (session, d->model_path, d->model_sha256, error)) ||
       (d->activations_path != NULL &&
-       !som_session_set_activations (session, d->activations_path, NULL, &error)) ||
+       !som_session_set_activations (session, d->activations_path, NULL, error)) ||
       (d->dataset_path != NULL &&
-       !som_session_set_dataset (session, d->dataset_path, NULL, preprocessing, d->n, &error)) ||
+       !som_session_set_dataset (session, d->dataset_path, d->dataset_sha256,
+                                 d->dataset_preprocessing ? d->dataset_preprocessing : preprocessing,
+                                 d->n, error)) ||
       (d->labels != NULL &&
-       !som_session_set_array (session, SOM_SESSION_LABELS, d->labels, &error)) ||
+       !som_session_set_array (session, SOM_SESSION_LABELS, d->labels, error)) ||
       (d->predictions != NULL &&
-       !som_session_set_array (session, SOM_SESSION_PREDICTIONS, d->predictions, &error)))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+       !som_session_set_array (session, SOM_SESSION_PREDICTIONS, d->predictions, error)))
+    return NULL;
 
   for (guint i = 0; i < d->layers->len; i++)
     {
@@ -2625,37 +2676,50 @@ save_thread_body (GTask        *task,
       g_autoptr(JsonNode) meta = som_map_meta_to_json (l->map);
       int position;
 
-      position = som_session_add_layer (session, l->index, l->name, l->op, l->shape, meta, &error);
+      position = som_session_add_layer (session, l->index, l->name, l->op, l->shape, meta, error);
       if (position < 0 ||
           !som_session_set_layer_array (session, position, SOM_LAYER_CODEBOOK,
-                                        som_map_get_codebook_array (l->map), &error) ||
-          !take_map_array (session, position, SOM_LAYER_BMUS, l->map, "bmus", &error) ||
-          !take_map_array (session, position, SOM_LAYER_HITS, l->map, "hits", &error) ||
-          !take_map_array (session, position, SOM_LAYER_UMATRIX, l->map, "umatrix", &error) ||
-          !take_map_array (session, position, SOM_LAYER_QE_PER_EPOCH, l->map, "qe_per_epoch", &error) ||
-          !take_map_array (session, position, SOM_LAYER_TE_PER_EPOCH, l->map, "te_per_epoch", &error) ||
-          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes, &error) ||
+                                        som_map_get_codebook_array (l->map), error) ||
+          !take_map_array (session, position, SOM_LAYER_BMUS, l->map, "bmus", error) ||
+          !take_map_array (session, position, SOM_LAYER_HITS, l->map, "hits", error) ||
+          !take_map_array (session, position, SOM_LAYER_UMATRIX, l->map, "umatrix", error) ||
+          !take_map_array (session, position, SOM_LAYER_QE_PER_EPOCH, l->map, "qe_per_epoch", error) ||
+          !take_map_array (session, position, SOM_LAYER_TE_PER_EPOCH, l->map, "te_per_epoch", error) ||
+          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes, error) ||
           (l->adversarial_codes != NULL &&
            !som_session_set_layer_array (session, position, SOM_LAYER_CODES_ADVERSARIAL,
-                                         l->adversarial_codes, &error)) ||
+                                         l->adversarial_codes, error)) ||
           (l->adversarial_bmus != NULL &&
            !som_session_set_layer_array (session, position, SOM_LAYER_BMUS_ADVERSARIAL,
-                                         l->adversarial_bmus, &error)))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
+                                         l->adversarial_bmus, error)))
+        return NULL;
     }
   if (d->adversarial_predictions != NULL &&
-      !som_session_set_array (session, SOM_SESSION_ADVERSARIAL_PREDICTIONS, d->adversarial_predictions, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+      !som_session_set_array (session, SOM_SESSION_ADVERSARIAL_PREDICTIONS, d->adversarial_predictions, error))
+    return NULL;
   som_session_set_attack (session, d->attack);
+  som_session_set_metrics (session, d->metrics);
   som_session_set_selection (session, d->selection[0], d->selection[1], d->selection[2]);
+  return g_steal_pointer (&session);
+}
 
-  if (!som_session_save (session, d->path, &error))
+void
+somscope_snapshot_free (SomscopeSnapshot *snapshot)
+{
+  save_data_free (snapshot);
+}
+
+static void
+save_thread_body (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  SaveData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomSession) session = somscope_snapshot_to_session (d, &error);
+
+  if (session == NULL || !som_session_save (session, d->path, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
@@ -2696,8 +2760,13 @@ snapshot_for_save (SomscopeDocument *self,
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
 
   d->path = g_strdup (path);
-  d->model_path = self->model != NULL ? g_file_get_path (self->model_file) : NULL;
-  d->dataset_path = self->dataset_file ? g_file_get_path (self->dataset_file) : NULL;
+  d->model_path = self->model != NULL ? g_file_get_path (self->model_file) : g_strdup (self->model_ref_path);
+  d->model_sha256 = g_strdup (self->model_sha256);
+  d->dataset_path = self->dataset_file ? g_file_get_path (self->dataset_file) : g_strdup (self->dataset_ref_path);
+  d->dataset_sha256 = g_strdup (self->dataset_sha256);
+  if (self->dataset_file == NULL && self->dataset_ref_path != NULL && self->dataset_ref_preprocessing != NULL)
+    d->dataset_preprocessing = json_node_ref (self->dataset_ref_preprocessing);
+  d->metrics = self->metrics ? json_node_ref (self->metrics) : NULL;
   d->activations_path = self->activations_file ? g_file_get_path (self->activations_file) : NULL;
   d->n = self->n_inputs;
   d->labels = self->labels ? som_array_copy (self->labels) : NULL;
@@ -2827,6 +2896,8 @@ somscope_document_train (SomscopeDocument *self)
 
   if (self->state != SOMSCOPE_DOCUMENT_STATE_READY)
     return;
+  /* A session's metrics described the maps it came with. */
+  g_clear_pointer (&self->metrics, json_node_unref);
   /* Results of jobs still running are stale from now on. */
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
@@ -3013,4 +3084,170 @@ somscope_document_get_suggested_preprocessing (SomscopeDocument     *self,
   if (self->has_suggestion)
     *options = self->suggestion;
   return self->has_suggestion;
+}
+
+SomscopeSnapshot *
+somscope_document_snapshot (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), NULL);
+  return snapshot_for_save (self, NULL);
+}
+
+SomSessionRefState
+somscope_document_get_model_state (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), SOM_SESSION_REF_NONE);
+  return self->model_state;
+}
+
+const char *
+somscope_document_get_model_ref_path (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), NULL);
+  return self->model_ref_path;
+}
+
+/* -- a moved model, found by the user */
+
+typedef struct
+{
+  char          *path;
+  char          *sha256;        /* the session's record */
+  SomDataset    *dataset;       /* or NULL */
+  SomPreprocessOptions preprocessing;
+
+  /* Results */
+  SomModel      *model;
+  SomPreprocess *preprocess;
+} LocateData;
+
+static void
+locate_data_free (LocateData *d)
+{
+  g_free (d->path);
+  g_free (d->sha256);
+  g_clear_object (&d->dataset);
+  g_clear_object (&d->model);
+  g_clear_pointer (&d->preprocess, som_preprocess_free);
+  g_free (d);
+}
+
+static void
+locate_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  LocateData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sum = NULL;
+  guint channels = 0, height = 0, width = 0;
+  gboolean channels_last = FALSE;
+
+  somscope_worker_enter ();
+  sum = som_file_sha256 (d->path, &error);
+  if (sum != NULL && d->sha256 != NULL && g_ascii_strcasecmp (sum, d->sha256) != 0)
+    g_set_error (&error, SOM_ERROR, SOM_ERROR_CORRUPT,
+                 _("%s: not the model this session was made with (its SHA-256 differs)"), d->path);
+  else if (sum != NULL)
+    {
+      d->model = som_model_load (d->path, &error);
+      if (d->model != NULL && !som_model_check_runnable (d->model, &error))
+        g_clear_object (&d->model);
+      if (d->model != NULL && d->dataset != NULL &&
+          som_model_get_image_shape (d->model, &channels, &height, &width, &channels_last, NULL))
+        {
+          d->preprocess = som_preprocess_new (d->dataset, &d->preprocessing, channels, height, width,
+                                              channels_last, &error);
+          if (d->preprocess == NULL)
+            g_clear_object (&d->model);
+        }
+    }
+  if (d->model == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+  somscope_worker_leave ();
+}
+
+static void
+locate_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  g_autoptr(GTask) outer = user_data;
+  LocateData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  jobs_changed (self, -1);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (outer, g_steal_pointer (&error));
+      return;
+    }
+  g_set_object (&self->model, d->model);
+  if (d->preprocess != NULL)
+    {
+      g_clear_pointer (&self->preprocess, som_preprocess_free);
+      self->preprocess = g_steal_pointer (&d->preprocess);
+    }
+  g_clear_object (&self->model_file);
+  self->model_file = g_file_new_for_path (d->path);
+  g_clear_pointer (&self->model_ref_path, g_free);
+  self->model_state = SOM_SESSION_REF_OK;
+  /* The session now points somewhere else: unsaved. */
+  self->modified = TRUE;
+  g_task_return_boolean (outer, TRUE);
+}
+
+void
+somscope_document_locate_model_async (SomscopeDocument    *self,
+                                      GFile               *file,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) outer = NULL;
+  g_autoptr(GTask) task = NULL;
+  LocateData *d;
+
+  g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, somscope_document_locate_model_async);
+  if (self->state != SOMSCOPE_DOCUMENT_STATE_READY || self->model != NULL)
+    {
+      g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("This session is not missing its model"));
+      return;
+    }
+  d = g_new0 (LocateData, 1);
+  d->path = g_file_get_path (file);
+  if (d->path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+
+      locate_data_free (d);
+      g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("%s: not a local file"), uri);
+      return;
+    }
+  d->sha256 = g_strdup (self->model_sha256);
+  d->dataset = self->dataset ? g_object_ref (self->dataset) : NULL;
+  d->preprocessing = self->preprocessing;
+  jobs_changed (self, 1);
+  task = g_task_new (self, cancellable, locate_done_cb, g_steal_pointer (&outer));
+  g_task_set_source_tag (task, locate_thread);
+  g_task_set_task_data (task, d, (GDestroyNotify) locate_data_free);
+  g_task_run_in_thread (task, locate_thread);
+}
+
+gboolean
+somscope_document_locate_model_finish (SomscopeDocument  *self,
+                                       GAsyncResult      *result,
+                                       GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -8,6 +8,7 @@
 #include <gdk/gdk.h>
 
 #include "som-preprocess.h"
+#include "som-session.h"
 
 #include "somscope-input.h"
 #include "somscope-layer.h"
@@ -114,6 +115,33 @@ gboolean              somscope_document_get_adversarial_images (SomscopeDocument
 int                   somscope_document_get_bmu            (SomscopeDocument     *self,
                                                             SomscopeLayer        *layer,
                                                             guint                 input);
+
+/* The model a session refers to: SOM_SESSION_REF_OK when loaded, _MISSING
+ * when the file moved or was deleted, _CHANGED when its SHA-256 differs
+ * (then it is not used), _NONE without one.  The maps show in every case. */
+SomSessionRefState    somscope_document_get_model_state    (SomscopeDocument     *self);
+/* The path the session gave for a model that is not loaded, or NULL. */
+const char           *somscope_document_get_model_ref_path (SomscopeDocument     *self);
+/* The user found the session's model at @file: accepted when its SHA-256 is
+ * the one the session recorded; then it is loaded and the document is
+ * modified (a save records the new place).  Nothing changes on failure. */
+void                  somscope_document_locate_model_async (SomscopeDocument     *self,
+                                                            GFile                *file,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+gboolean              somscope_document_locate_model_finish (SomscopeDocument    *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+
+/* The document as a session, for workers (exports): taken in the main
+ * thread, turned into a SomSession in any thread. */
+typedef struct _SomscopeSnapshot SomscopeSnapshot;
+SomscopeSnapshot     *somscope_document_snapshot           (SomscopeDocument     *self);
+SomSession           *somscope_snapshot_to_session         (SomscopeSnapshot     *snapshot,
+                                                            GError              **error);
+void                  somscope_snapshot_free               (SomscopeSnapshot     *snapshot);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomscopeSnapshot, somscope_snapshot_free)
 
 /* Every worker thread of the app counts itself in and out; the application
  * waits for them (after cancelling) before it exits. */
