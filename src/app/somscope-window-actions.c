@@ -300,6 +300,7 @@ somscope_window_update_actions (SomscopeWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-in", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-out", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-reset", has_document);
+  somscope_window_update_session_actions (self);
 }
 
 void
@@ -321,4 +322,5 @@ somscope_window_install_actions (SomscopeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.zoom-reset", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
+  somscope_window_install_session_actions (klass);
 }

@@ -84,6 +84,9 @@ struct _SomscopeWindow
 
 void somscope_window_install_actions (SomscopeWindowClass *klass);
 void somscope_window_update_actions  (SomscopeWindow      *self);
+/* somscope-window-session.c */
+void somscope_window_install_session_actions (SomscopeWindowClass *klass);
+void somscope_window_update_session_actions  (SomscopeWindow      *self);
 
 void somscope_window_recent_class_init (SomscopeWindowClass *klass);
 void somscope_window_recent_init     (SomscopeWindow      *self);

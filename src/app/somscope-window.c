@@ -12,6 +12,7 @@
 #include "somscope-layer-row.h"
 #include "somscope-preprocess-dialog.h"
 #include "somscope-window-private.h"
+#include "somscope-window-session.h"
 
 enum {
   PROP_0,
@@ -673,6 +674,7 @@ load_cb (GObject      *object,
   if (current && self->pending_model != NULL)
     somscope_window_remember (self, self->pending_model, self->pending_dataset);
   set_document (self, document);
+  somscope_window_check_references (self);
 }
 
 void
