@@ -866,6 +866,47 @@ map_from_session (SomSession  *session,
   return som_session_get_layer_map (session, position, error);
 }
 
+/* A session's {"pad","resize","mean","std"}; what is missing stays 0. */
+static void
+preprocessing_from_json (JsonNode             *node,
+                         SomPreprocessOptions *options)
+{
+  JsonObject *o;
+  JsonNode *m;
+
+  memset (options, 0, sizeof *options);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  o = json_node_get_object (node);
+  if ((m = json_object_get_member (o, "pad")) != NULL && JSON_NODE_HOLDS_VALUE (m))
+    options->pad = (guint) CLAMP (json_node_get_int (m), 0, 4096);
+  if ((m = json_object_get_member (o, "resize")) != NULL && JSON_NODE_HOLDS_ARRAY (m) &&
+      json_array_get_length (json_node_get_array (m)) == 2)
+    {
+      options->resize_height = (guint) CLAMP (json_array_get_int_element (json_node_get_array (m), 0), 0, 65536);
+      options->resize_width = (guint) CLAMP (json_array_get_int_element (json_node_get_array (m), 1), 0, 65536);
+    }
+  for (guint k = 0; k < 2; k++)
+    {
+      JsonArray *a;
+      guint n;
+
+      m = json_object_get_member (o, k == 0 ? "mean" : "std");
+      if (m == NULL || !JSON_NODE_HOLDS_ARRAY (m))
+        continue;
+      a = json_node_get_array (m);
+      n = json_array_get_length (a);
+      if (n != 1 && n != 3)
+        continue;
+      for (guint i = 0; i < n; i++)
+        (k == 0 ? options->mean : options->std)[i] = (float) json_array_get_double_element (a, i);
+      if (k == 0)
+        options->n_mean = n;
+      else
+        options->n_std = n;
+    }
+}
+
 /* A .somscope file: its maps as they were saved; the model and the images
  * when they are still where the session says (for thumbnails and for
  * mapping more layers). */
@@ -910,13 +951,14 @@ load_session (LoadData      *d,
       som_session_get_ref_state (d->session, SOM_SESSION_REF_DATASET) != SOM_SESSION_REF_MISSING)
     {
       SomDatasetOptions options = { NULL, NULL, d->n };
-      SomPreprocessOptions preprocess_options = { 0 };
 
+      /* The images as the session's model saw them (padded, resized…). */
+      preprocessing_from_json (som_session_get_dataset_preprocessing (d->session), &d->preprocessing);
       d->dataset = som_dataset_open (dataset_path, &options, cancellable, error);
       if (d->dataset == NULL)
         return FALSE;
       d->dataset_path = g_strdup (dataset_path);
-      d->preprocess = som_preprocess_new (d->dataset, &preprocess_options, channels, height, width,
+      d->preprocess = som_preprocess_new (d->dataset, &d->preprocessing, channels, height, width,
                                           channels_last, error);
       if (d->preprocess == NULL)
         return FALSE;
@@ -1251,6 +1293,7 @@ apply_load (SomscopeDocument *self,
       if (d->dataset_path != NULL)
         self->dataset_file = g_file_new_for_path (d->dataset_path);
       self->model_state = d->model_state;
+      self->preprocessing = d->preprocessing;
       self->model_sha256 = g_strdup (som_session_get_ref_sha256 (d->session, SOM_SESSION_REF_MODEL));
       if (d->model == NULL)
         self->model_ref_path = g_strdup (som_session_get_ref_path (d->session, SOM_SESSION_REF_MODEL));

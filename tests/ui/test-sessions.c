@@ -913,6 +913,40 @@ test_model_changed (void)
   copy_file (model_backup, model_path);
 }
 
+/* A session of a model that needs padded images (3×32×32 against 1×28×28)
+ * opens again with the same padding and maps. */
+static void
+test_padded_model (void)
+{
+  g_autofree char *bnres = g_build_filename (g_getenv ("SOMSCOPE_SOURCE_DIR"), "tests", "data", "fixtures",
+                                             "bnres.onnx", NULL);
+  g_autofree char *path = g_build_filename (tmpdir, "padded.somscope", NULL);
+  g_autoptr(GFile) model = g_file_new_for_path (bnres);
+  SomscopeDocument *before = somscope_window_get_document (window);
+  SomPreprocessOptions pad = { .pad = 2 };
+  g_autoptr(GPtrArray) maps = NULL;
+  g_autoptr(GListModel) maps_model = NULL;
+
+  somscope_window_open_with_preprocessing (window, model, somscope_document_get_dataset_file (before), &pad);
+  wait_for (other_document_ready, before, "the padded model");
+  wait_for (maps_trained, NULL, "its maps");
+  wait_for (app_idle, NULL, "its jobs");
+  maps = mapped_snapshot ();
+  maps_model = as_model (maps);
+  clear_last_error ();
+  somscope_window_save_to (window, path);
+  wait_for (session_jobs_done, NULL, "the save");
+  g_assert_false (has_error ());
+
+  open_session (path);
+  g_assert_cmpint (somscope_document_get_model_state (somscope_window_get_document (window)), ==,
+                   SOM_SESSION_REF_OK);
+  g_assert_cmpuint (somscope_document_get_preprocessing (somscope_window_get_document (window))->pad, ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (somscope_window_get_gallery (window)), ==, N_INPUTS);
+  assert_same_maps (maps_model, somscope_window_get_mapped_layers (window));
+  g_unlink (path);
+}
+
 static gboolean
 flag_set (gpointer data)
 {
@@ -937,7 +971,8 @@ test_cancel_stress (void)
   const char *actions[] = { "win.train", "win.attack", "win.open-demo" };
   guint counts[G_N_ELEMENTS (actions)] = { 0 };
 
-  open_session (session_path);
+  if (session_path != NULL)
+    open_session (session_path);
   for (guint round = 0; round < rounds; round++)
     {
       guint which = g_rand_int_range (rand, 0, G_N_ELEMENTS (actions));
@@ -1052,6 +1087,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sessions/model-deleted", test_model_deleted);
   g_test_add_func ("/sessions/model-moved", test_model_moved);
   g_test_add_func ("/sessions/model-changed", test_model_changed);
+  g_test_add_func ("/sessions/padded-model", test_padded_model);
   g_test_add_func ("/sessions/cancel-stress", test_cancel_stress);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
