@@ -971,6 +971,9 @@ test_cancel_stress (void)
   const char *actions[] = { "win.train", "win.attack", "win.open-demo" };
   guint counts[G_N_ELEMENTS (actions)] = { 0 };
 
+  /* Run alone (-p), it starts on the demo as it loads. */
+  wait_for (maps_trained, NULL, "the maps");
+  wait_for (app_idle, NULL, "the jobs");
   if (session_path != NULL)
     open_session (session_path);
   for (guint round = 0; round < rounds; round++)
