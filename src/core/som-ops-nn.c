@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "som-ops-private.h"
+#include "som-conv-depthwise.h"
 #include "som-conv-winograd.h"
 #include "som-tsan-private.h"
 
@@ -400,35 +401,9 @@ depthwise_range (gsize begin, gsize end, gpointer data)
   for (gsize plane = begin; plane < end; plane++)
     {
       gint64 ch = plane % dw->C;
-      const float *src = dw->x + plane * D * H * W;
-      const float *k = dw->wt + ch * KD * KH * KW;
-      float *dst = dw->y + plane * OD * OH * OW;
-      float b = dw->bias ? dw->bias[ch] : 0.0f;
-      for (gint64 od = 0; od < OD; od++)
-        for (gint64 oh = 0; oh < OH; oh++)
-          for (gint64 ow = 0; ow < OW; ow++)
-            {
-              float acc = b;
-              for (gint64 a = 0; a < KD; a++)
-                {
-                  gint64 id = od * w->s[0] - w->pb[0] + a * w->d[0];
-                  if (id < 0 || id >= D)
-                    continue;
-                  for (gint64 i = 0; i < KH; i++)
-                    {
-                      gint64 ih = oh * w->s[1] - w->pb[1] + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < KW; j++)
-                        {
-                          gint64 iw = ow * w->s[2] - w->pb[2] + j * w->d[2];
-                          if (iw >= 0 && iw < W)
-                            acc += src[(id * H + ih) * W + iw] * k[(a * KH + i) * KW + j];
-                        }
-                    }
-                }
-              dst[(od * OH + oh) * OW + ow] = acc;
-            }
+
+      _som_depthwise_plane (dw->x + plane * D * H * W, dw->wt + ch * KD * KH * KW,
+                            dw->bias ? dw->bias[ch] : 0.0f, dw->y + plane * OD * OH * OW, w);
     }
 }
 
@@ -537,8 +512,12 @@ _som_conv_compute (SomOpCtx *c, GError **error)
             float *yo = (float *) y->data + (n * M + g * Mg) * ohw;
             if (bias)
               for (gint64 m = 0; m < Mg; m++)
-                for (gint64 p = 0; p < ohw; p++)
-                  yo[m * ohw + p] = bias[g * Mg + m];
+                {
+                  /* in a local, or it is reloaded after every store */
+                  float b = bias[g * Mg + m];
+                  for (gint64 p = 0; p < ohw; p++)
+                    yo[m * ohw + p] = b;
+                }
             cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, ohw, K, 1.0f,
                          (const float *) wt->data + g * Mg * K, K,
                          (const float *) x->data + (n * C + g * Cg) * hw, hw, bias ? 1.0f : 0.0f, yo, ohw);
@@ -1409,6 +1388,76 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
         ((float *) y->data)[i] = (float) (log (acc[i]) + mx[i]);
       return TRUE;
     }
+  /* float32 with the reduced axes adjacent (dimensions of size 1 between
+   * them do not matter): x is outer × R × inner, and each output adds the
+   * same terms in the same order as the loop below, without the index
+   * arithmetic per element */
+  if (x->dtype == SOM_DTYPE_F32 && (kind <= 3 || (kind >= 5 && kind <= 7) || kind == 11))
+    {
+      int first = -1, end = -1;
+      gboolean adjacent = TRUE;
+      gint64 outer = 1, R = 1, inner = 1;
+
+      for (guint d = 0; d < x->ndim; d++)
+        if (red[d])
+          {
+            if (first < 0)
+              first = d;
+            end = d + 1;
+          }
+      for (int d = MAX (first, 0); d < end; d++)
+        if (!red[d] && x->shape[d] != 1)
+          adjacent = FALSE;
+      if (first >= 0 && adjacent)
+        {
+          const float *xs = x->data;
+
+          for (int d = 0; d < (int) x->ndim; d++)
+            {
+              if (d < first)
+                outer *= x->shape[d];
+              else if (d < end)
+                R *= x->shape[d];
+              else
+                inner *= x->shape[d];
+            }
+          for (gint64 o = 0; o < outer; o++)
+            for (gint64 r = 0; r < R; r++)
+              {
+                const float *row = xs + (o * R + r) * inner;
+                double *a = acc + o * inner;
+
+                switch (kind)
+                  {
+                  case 0: case 1: case 11:
+                    for (gint64 i = 0; i < inner; i++)
+                      a[i] += row[i];
+                    break;
+                  case 2:
+                    for (gint64 i = 0; i < inner; i++)
+                      if (row[i] > a[i] || isnan (row[i]))
+                        a[i] = row[i];
+                    break;
+                  case 3:
+                    for (gint64 i = 0; i < inner; i++)
+                      if (row[i] < a[i] || isnan (row[i]))
+                        a[i] = row[i];
+                    break;
+                  case 5: case 7:
+                    for (gint64 i = 0; i < inner; i++)
+                      a[i] += (double) row[i] * row[i];
+                    break;
+                  case 6:
+                    for (gint64 i = 0; i < inner; i++)
+                      a[i] += fabs ((double) row[i]);
+                    break;
+                  default:
+                    break;
+                  }
+              }
+          goto finish;
+        }
+    }
   for (gsize e = 0; e < x->n; e++)
     {
       gint64 o = 0, pos = 0;
@@ -1438,6 +1487,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
           idx[d] = 0;
         }
     }
+finish:
   for (gsize i = 0; i < y->n; i++)
     {
       double v = acc[i];

@@ -341,6 +341,16 @@ bin_row (gsize n, gsize oo, const gint64 *off, const gint64 *is, gpointer data)
           case BIN_SUB: BIN_ROW_F32 (BIN_SUB); return;
           case BIN_MUL: BIN_ROW_F32 (BIN_MUL); return;
           case BIN_DIV: BIN_ROW_F32 (BIN_DIV); return;
+          case BIN_POW:
+            /* x² (the variance in LayerNorm exported as primitives): one
+             * correctly rounded multiply, as PyTorch computes it, not powf */
+            if (sb == 0 && b[0] == 2.0f)
+              {
+                for (gsize i = 0; i < n; i++)
+                  o[i] = a[i * sa] * a[i * sa];
+                return;
+              }
+            G_GNUC_FALLTHROUGH;
           default:
             for (gsize i = 0; i < n; i++)
               {
@@ -804,8 +814,13 @@ unary_range (gsize begin, gsize end, gpointer data)
     case U_THRESH: for (gsize i = begin; i < end; i++) y[i] = x[i] > alpha ? x[i] : 0; break;
     case U_MISH: for (gsize i = begin; i < end; i++) y[i] = x[i] * tanhf (x[i] > 20 ? x[i] : log1pf (expf (x[i]))); break;
     case U_CLIP:
-      for (gsize i = begin; i < end; i++)
-        y[i] = x[i] < u->lo ? u->lo : x[i] > u->hi ? u->hi : x[i];
+      {
+        /* the bounds in locals: read through @u, they would be reloaded
+         * after every store and the loop would not vectorize */
+        float lo = u->lo, hi = u->hi;
+        for (gsize i = begin; i < end; i++)
+          y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+      }
       break;
     default: break;
     }
