@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "som-ops-private.h"
+#include "som-conv-direct.h"
 #include "som-conv-winograd.h"
 #include "som-tsan-private.h"
 
@@ -488,6 +489,15 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       Depthwise dw = { x->data, wt->data, bias, y->data, C, &w };
       _som_parallel_for (N * C, 4, depthwise_range, &dw);
       return TRUE;
+    }
+
+  /* Few channels on a small plane: direct kernels, no im2col, no packing */
+  if (group == 1 && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && M >= 8 && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
+    {
+      SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
+                         w.out[2] };
+      if (_som_direct_conv_fits (&cg) && _som_direct_conv (&cg, x->data, wt->data, bias, y->data))
+        return TRUE;
     }
 
   /* 3×3, stride 1, enough channels: Winograd F(4×4, 3×3), with the kernels

@@ -1,0 +1,37 @@
+/* som-conv-direct.h: direct 2-D convolutions for few channels on small planes
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "som-ops-private.h"
+
+G_BEGIN_DECLS
+
+/* The geometry of one 2-D convolution (group 1, dilation 1): x is
+ * N × C × H × W, the weights M × C × KH × KW, y is N × M × OH × OW;
+ * output (oy, ox) reads input (oy·sy − pt + ky, ox·sx − pl + kx). */
+typedef struct
+{
+  gint64 N, C, H, W, M, KH, KW, sy, sx, pt, pl, OH, OW;
+} SomConvGeom;
+
+/* Whether the direct kernels suit @g (few channels, small planes, stride
+ * 1 or 2, small kernels); the callers fall back to im2col/Winograd. */
+gboolean _som_direct_conv_fits       (const SomConvGeom *g);
+/* y = conv (x, wt) + bias (@bias may be NULL).  FALSE when out of memory. */
+gboolean _som_direct_conv            (const SomConvGeom *g,
+                                      const float       *x,
+                                      const float       *wt,
+                                      const float       *bias,
+                                      float             *y);
+/* dx (=, or += when @add) the input gradient of the convolution for the
+ * output gradient @dy.  FALSE (nothing written) when the end padding is
+ * larger than the window or out of memory. */
+gboolean _som_direct_conv_grad_input (const SomConvGeom *g,
+                                      const float       *dy,
+                                      const float       *wt,
+                                      float             *dx,
+                                      gboolean           add);
+
+G_END_DECLS
