@@ -7,8 +7,8 @@
  * One kernel does the work: for input planes q (one per channel, rows QW
  * floats long), a list of tap offsets and weights w[c][t][m],
  *   o[m][p] = Σ_c Σ_t w[c][t][m] · q[c][p + off[t]],
- * for 8 output channels × 48 consecutive positions at a time in vector
- * registers (positions along the vectors, weights broadcast).  Position
+ * for 8 output channels × 48 consecutive positions (or 4 × 64) at a time in
+ * vector registers (positions along the vectors, weights broadcast).  Position
  * p = y·QW + x; the columns x past the output's width are computed and
  * dropped, which costs less than tests.
  *
@@ -51,7 +51,7 @@
 #define PV 3            /* vectors of positions per block */
 #define STEP 192        /* positions are computed in multiples of this (of MB·… and 1·… blocks) */
 #define MAX_TAPS 49
-#define SLACK 256       /* zeros after each plane: blocks run past the last position */
+#define SLACK 64        /* zeros after each plane: blocks run past the last position */
 
 /* The vectors never cross a call that is not inlined: no ABI to keep. */
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -151,9 +151,16 @@ planes (const Planes *k)
 {
   gint64 m0 = 0;
 
-  for (; m0 + MB <= k->M; m0 += MB)
-    for (gint64 p = 0; p < k->L; p += PV * VL)
-      block (k, m0, p, MB, PV);
+  /* 8 channels × 48 positions, or 4 × 64 when that computes fewer
+   * positions past the end (small planes: 7 × 9 positions are 64) */
+  if (round_up (k->L, (PV + 1) * VL) < round_up (k->L, PV * VL))
+    for (; m0 + MB / 2 <= k->M; m0 += MB / 2)
+      for (gint64 p = 0; p < k->L; p += (PV + 1) * VL)
+        block (k, m0, p, MB / 2, PV + 1);
+  else
+    for (; m0 + MB <= k->M; m0 += MB)
+      for (gint64 p = 0; p < k->L; p += PV * VL)
+        block (k, m0, p, MB, PV);
   for (; m0 < k->M; m0++)
     for (gint64 p = 0; p < k->L; p += (PV + 1) * VL)
       block (k, m0, p, 1, PV + 1);
@@ -177,7 +184,8 @@ fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
   gint64 QH = f->QH, QW = f->QW;
   Planes k = { q, f->cstride, g->C, f->T, f->off, f->wp, g->M, f->Mp, o, f->os, f->L };
 
-  /* the phase planes of every input channel */
+  /* the phase planes of every input channel: the input's pixels (the
+   * padding around them was zeroed once for all images) */
   for (gint64 c = 0; c < g->C; c++)
     for (gint64 a = 0; a < g->sy; a++)
       for (gint64 b = 0; b < g->sx; b++)
@@ -192,22 +200,15 @@ fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
               float *restrict drow = dst + u * QW;
               const float *restrict srow;
               if (iy < 0 || iy >= g->H)
-                {
-                  memset (drow, 0, sizeof (float) * QW);
-                  continue;
-                }
+                continue;
               srow = x + (c * g->H + iy) * g->W + b - g->pl;
-              for (gint64 v = 0; v < v0; v++)
-                drow[v] = 0.0f;
               if (g->sx == 1)
-                memcpy (drow + v0, srow + v0, sizeof (float) * (v1 - v0));
+                for (gint64 v = v0; v < v1; v++)
+                  drow[v] = srow[v];
               else
                 for (gint64 v = v0; v < v1; v++)
                   drow[v] = srow[2 * v];
-              for (gint64 v = v1; v < QW; v++)
-                drow[v] = 0.0f;
             }
-          memset (dst + QH * QW, 0, sizeof (float) * (f->qplane - QH * QW));
         }
   planes (&k);
   /* to M × OH × OW, dropping the extra columns, with the bias */
@@ -232,6 +233,7 @@ fwd_range (gsize begin, gsize end, gpointer data)
   float *q = _som_buffer_alloc (sizeof (float) * g->C * f->cstride);
   float *o = _som_buffer_alloc (sizeof (float) * f->Mp * f->os);
 
+  memset (q, 0, sizeof (float) * g->C * f->cstride);
   for (gsize n = begin; n < end; n++)
     fwd_image (f, f->x + n * g->C * g->H * g->W, f->y + n * g->M * g->OH * g->OW, q, o);
   _som_buffer_free (q);
@@ -289,14 +291,16 @@ bwd_image (const Bwd *b, const float *dy, float *dx, float *q, float *o)
   const SomConvGeom *g = b->g;
   gint64 OHW = g->OH * g->OW;
 
-  /* dY with KHm − 1 rows and KWm − 1 columns of zeros before, zeros after */
+  /* dY with KHm − 1 rows and KWm − 1 columns of zeros before, zeros after
+   * (zeroed once for all images) */
   for (gint64 m = 0; m < g->M; m++)
-    {
-      float *dst = q + m * b->plane;
-      memset (dst, 0, sizeof (float) * b->plane);
-      for (gint64 oy = 0; oy < g->OH; oy++)
-        memcpy (dst + (oy + b->KHm - 1) * b->RW + b->KWm - 1, dy + m * OHW + oy * g->OW, sizeof (float) * g->OW);
-    }
+    for (gint64 oy = 0; oy < g->OH; oy++)
+      {
+        float *restrict drow = q + m * b->plane + (oy + b->KHm - 1) * b->RW + b->KWm - 1;
+        const float *restrict srow = dy + m * OHW + oy * g->OW;
+        for (gint64 ox = 0; ox < g->OW; ox++)
+          drow[ox] = srow[ox];
+      }
   for (gint64 a = 0; a < g->sy; a++)
     for (gint64 bb = 0; bb < g->sx; bb++)
       {
@@ -342,6 +346,7 @@ bwd_range (gsize begin, gsize end, gpointer data)
   float *q = _som_buffer_alloc (sizeof (float) * g->M * b->plane);
   float *o = _som_buffer_alloc (sizeof (float) * b->Cp * b->os);
 
+  memset (q, 0, sizeof (float) * g->M * b->plane);
   for (gsize n = begin; n < end; n++)
     bwd_image (b, b->dy + n * g->M * g->OH * g->OW, b->dx + n * g->C * g->H * g->W, q, o);
   _som_buffer_free (q);
