@@ -72,6 +72,35 @@ vstore (float *p, Vec v)
   memcpy (p, &v, sizeof v);
 }
 
+typedef gint32 IVec __attribute__ ((vector_size (VL * sizeof (gint32))));
+
+/* dst[i] = src[i] + b, or dst[i] += src[i] when @add, for i < n, a vector at
+ * a time; the last vector reads up to VL − 1 floats past both rows and
+ * writes their old values back into dst unless @last (a scalar tail): the
+ * caller owns them. */
+static inline __attribute__ ((always_inline)) void
+row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboolean add, gboolean last)
+{
+  const IVec lane = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+  gint64 i = 0;
+
+  for (; i + VL <= n; i += VL)
+    vstore (dst + i, add ? vload (dst + i) + vload (src + i) : vload (src + i) + b);
+  if (i == n)
+    return;
+  if (last)
+    {
+      for (; i < n; i++)
+        dst[i] = add ? dst[i] + src[i] : src[i] + b;
+      return;
+    }
+  {
+    IVec keep = lane >= (gint32) (n - i);
+    Vec old = vload (dst + i), val = add ? old + vload (src + i) : vload (src + i) + b;
+    vstore (dst + i, (Vec) (((IVec) old & keep) | ((IVec) val & ~keep)));
+  }
+}
+
 static inline gint64
 round_up (gint64 n, gint64 k)
 {
@@ -216,12 +245,8 @@ fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
     {
       float b = f->bias != NULL ? f->bias[m] : 0.0f;
       for (gint64 oy = 0; oy < g->OH; oy++)
-        {
-          float *restrict drow = y + (m * g->OH + oy) * g->OW;
-          const float *restrict srow = o + m * f->os + oy * QW;
-          for (gint64 ox = 0; ox < g->OW; ox++)
-            drow[ox] = srow[ox] + b;
-        }
+        row_out (y + (m * g->OH + oy) * g->OW, o + m * f->os + oy * QW, g->OW, b, FALSE,
+                 m == g->M - 1 && oy == g->OH - 1);
     }
 }
 
@@ -231,7 +256,7 @@ fwd_range (gsize begin, gsize end, gpointer data)
   Fwd *f = data;
   const SomConvGeom *g = f->g;
   float *q = _som_buffer_alloc (sizeof (float) * g->C * f->cstride);
-  float *o = _som_buffer_alloc (sizeof (float) * f->Mp * f->os);
+  float *o = _som_buffer_alloc (sizeof (float) * (f->Mp * f->os + VL));
 
   memset (q, 0, sizeof (float) * g->C * f->cstride);
   for (gsize n = begin; n < end; n++)
@@ -320,14 +345,7 @@ bwd_image (const Bwd *b, const float *dy, float *dx, float *q, float *o)
                 continue;
               drow = dx + (c * g->H + iy) * g->W + bb - g->pl;
               if (g->sx == 1)
-                {
-                  if (b->add)
-                    for (gint64 v = v0; v < v1; v++)
-                      drow[v] += srow[v];
-                  else
-                    for (gint64 v = v0; v < v1; v++)
-                      drow[v] = srow[v];
-                }
+                row_out (drow + v0, srow + v0, v1 - v0, 0.0f, b->add, c == g->C - 1 && iy == g->H - 1);
               else if (b->add)
                 for (gint64 v = v0; v < v1; v++)
                   drow[2 * v] += srow[v];
@@ -344,7 +362,7 @@ bwd_range (gsize begin, gsize end, gpointer data)
   Bwd *b = data;
   const SomConvGeom *g = b->g;
   float *q = _som_buffer_alloc (sizeof (float) * g->M * b->plane);
-  float *o = _som_buffer_alloc (sizeof (float) * b->Cp * b->os);
+  float *o = _som_buffer_alloc (sizeof (float) * (b->Cp * b->os + VL));
 
   memset (q, 0, sizeof (float) * g->M * b->plane);
   for (gsize n = begin; n < end; n++)
