@@ -66,20 +66,31 @@ vload (const float *p)
   return v;
 }
 
-static inline __attribute__ ((always_inline)) void
-vstore (float *p, Vec v)
-{
-  memcpy (p, &v, sizeof v);
-}
+/* a macro: as a function, GCC notes the ABI of vector arguments */
+#define vstore(p, v) \
+  G_STMT_START { \
+    Vec v_ = (v); \
+    memcpy ((p), &v_, sizeof v_); \
+  } G_STMT_END
 
 typedef gint32 IVec __attribute__ ((vector_size (VL * sizeof (gint32))));
 
-/* dst[i] = src[i] + b, or dst[i] += src[i] when @add, for i < n, a vector at
- * a time; the last vector reads up to VL − 1 floats past both rows and
- * writes their old values back into dst unless @last (a scalar tail): the
- * caller owns them. */
+/* How row_out() may treat the floats after a row, up to VL − 1 of them */
+typedef enum
+{
+  ROW_MINE,     /* the caller writes them later: stored over with anything */
+  ROW_KEEP,     /* the caller owns them: their values are kept */
+  ROW_LAST,     /* not the caller's (fewer than VL floats are left in the
+                 * image): not touched, a scalar tail */
+} RowEnd;
+
+/* dst[i] = src[i] + b, or dst[i] += src[i] when @add, for i < n, a vector
+ * at a time; the last vector reads up to VL − 1 floats past src's row, and
+ * past dst's for ROW_KEEP.  ROW_MINE stores no load of dst, which is fresh
+ * memory: loading it would wait for the cache line, and on rows shorter
+ * than a vector for the previous row's store. */
 static inline __attribute__ ((always_inline)) void
-row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboolean add, gboolean last)
+row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboolean add, RowEnd end)
 {
   const IVec lane = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
   gint64 i = 0;
@@ -88,17 +99,17 @@ row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboo
     vstore (dst + i, add ? vload (dst + i) + vload (src + i) : vload (src + i) + b);
   if (i == n)
     return;
-  if (last)
+  if (end == ROW_MINE && !add)
+    vstore (dst + i, vload (src + i) + b);
+  else if (end == ROW_KEEP)
     {
-      for (; i < n; i++)
-        dst[i] = add ? dst[i] + src[i] : src[i] + b;
-      return;
+      IVec keep = lane >= (gint32) (n - i);
+      Vec old = vload (dst + i), val = add ? old + vload (src + i) : vload (src + i) + b;
+      vstore (dst + i, (Vec) (((IVec) old & keep) | ((IVec) val & ~keep)));
     }
-  {
-    IVec keep = lane >= (gint32) (n - i);
-    Vec old = vload (dst + i), val = add ? old + vload (src + i) : vload (src + i) + b;
-    vstore (dst + i, (Vec) (((IVec) old & keep) | ((IVec) val & ~keep)));
-  }
+  else
+    for (; i < n; i++)
+      dst[i] = add ? dst[i] + src[i] : src[i] + b;
 }
 
 static inline gint64
@@ -246,7 +257,7 @@ fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
       float b = f->bias != NULL ? f->bias[m] : 0.0f;
       for (gint64 oy = 0; oy < g->OH; oy++)
         row_out (y + (m * g->OH + oy) * g->OW, o + m * f->os + oy * QW, g->OW, b, FALSE,
-                 m == g->M - 1 && oy == g->OH - 1);
+                 (g->M * g->OH - (m * g->OH + oy + 1)) * g->OW >= VL ? ROW_MINE : ROW_LAST);
     }
 }
 
@@ -345,7 +356,9 @@ bwd_image (const Bwd *b, const float *dy, float *dx, float *q, float *o)
                 continue;
               drow = dx + (c * g->H + iy) * g->W + bb - g->pl;
               if (g->sx == 1)
-                row_out (drow + v0, srow + v0, v1 - v0, 0.0f, b->add, c == g->C - 1 && iy == g->H - 1);
+                row_out (drow + v0, srow + v0, v1 - v0, 0.0f, b->add,
+                         (g->C * g->H - (c * g->H + iy + 1)) * g->W < VL ? ROW_LAST
+                         : g->sy == 1 ? ROW_MINE : ROW_KEEP);
               else if (b->add)
                 for (gint64 v = v0; v < v1; v++)
                   drow[2 * v] += srow[v];
