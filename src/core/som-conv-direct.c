@@ -276,10 +276,70 @@ fwd_range (gsize begin, gsize end, gpointer data)
   _som_buffer_free (o);
 }
 
+/* The weights prepared by @pack (@n floats): from *@cache, or made and
+ * kept there (atomically: two threads may both make them, the first one
+ * kept wins); without a cache, in a scratch buffer (release with
+ * release_weights()). */
+static float *
+prepared_weights (gpointer *cache, gsize n, void (*pack) (gconstpointer data, float *wp), gconstpointer data)
+{
+  float *wp;
+
+  if (cache == NULL)
+    {
+      wp = _som_buffer_alloc (sizeof (float) * n);
+      if (wp != NULL)
+        pack (data, wp);
+      return wp;
+    }
+  wp = g_atomic_pointer_get (cache);
+  if (wp != NULL)
+    return wp;
+  wp = g_try_malloc (sizeof (float) * n);
+  if (wp == NULL)
+    return NULL;
+  pack (data, wp);
+  if (!g_atomic_pointer_compare_and_exchange (cache, NULL, wp))
+    {
+      g_free (wp);
+      wp = g_atomic_pointer_get (cache);
+    }
+  return wp;
+}
+
+static void
+release_weights (gpointer *cache, float *wp)
+{
+  if (cache == NULL)
+    _som_buffer_free (wp);
+}
+
+typedef struct
+{
+  const SomConvGeom *g;
+  const float *wt;
+  gint64       T, Mp;
+} Pack;
+
+static void
+pack_forward (gconstpointer data, float *wp)
+{
+  const Pack *k = data;
+  const SomConvGeom *g = k->g;
+
+  memset (wp, 0, sizeof (float) * g->C * k->T * k->Mp);
+  for (gint64 m = 0; m < g->M; m++)
+    for (gint64 c = 0; c < g->C; c++)
+      for (gint64 t = 0; t < k->T; t++)
+        wp[(c * k->T + t) * k->Mp + m] = k->wt[(m * g->C + c) * k->T + t];
+}
+
 gboolean
-_som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const float *bias, float *y)
+_som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const float *bias, float *y,
+                  gpointer *cache)
 {
   Fwd f = { g, x, NULL, bias, y };
+  Pack pk;
   float *wp;
 
   g_return_val_if_fail (_som_direct_conv_fits (g), FALSE);
@@ -294,17 +354,13 @@ _som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const f
   for (gint64 ky = 0; ky < g->KH; ky++)
     for (gint64 kx = 0; kx < g->KW; kx++)
       f.off[ky * g->KW + kx] = ((ky % g->sy) * g->sx + kx % g->sx) * f.qplane + (ky / g->sy) * f.QW + kx / g->sx;
-  wp = _som_buffer_alloc (sizeof (float) * g->C * f.T * f.Mp);
+  pk = (Pack) { g, wt, f.T, f.Mp };
+  wp = prepared_weights (cache, g->C * f.T * f.Mp, pack_forward, &pk);
   if (wp == NULL)
     return FALSE;
-  memset (wp, 0, sizeof (float) * g->C * f.T * f.Mp);
-  for (gint64 m = 0; m < g->M; m++)
-    for (gint64 c = 0; c < g->C; c++)
-      for (gint64 t = 0; t < f.T; t++)
-        wp[(c * f.T + t) * f.Mp + m] = wt[(m * g->C + c) * f.T + t];
   f.wp = wp;
   _som_parallel_for (g->N, 1, fwd_range, &f);
-  _som_buffer_free (wp);
+  release_weights (cache, wp);
   return TRUE;
 }
 
@@ -384,11 +440,40 @@ bwd_range (gsize begin, gsize end, gpointer data)
   _som_buffer_free (o);
 }
 
+/* Per phase (a, b): [m][t'][Cp] for its taps in the order of Bwd.off */
+static void
+pack_grad (gconstpointer data, float *wp)
+{
+  const Pack *k = data;
+  const SomConvGeom *g = k->g;
+  gint64 n = 0, Cp = k->Mp;
+
+  memset (wp, 0, sizeof (float) * g->M * k->T * Cp);
+  for (gint64 a = 0; a < g->sy; a++)
+    for (gint64 bb = 0; bb < g->sx; bb++)
+      {
+        gint64 per_row = (g->KW - bb + g->sx - 1) / g->sx, t = 0;
+        for (gint64 ky = a; ky < g->KH; ky += g->sy)
+          for (gint64 kx = bb; kx < g->KW; kx += g->sx)
+            t++;
+        for (gint64 m = 0; m < g->M; m++)
+          for (gint64 t1 = 0; t1 < t; t1++)
+            {
+              gint64 ky = a + g->sy * (t1 / per_row), kx = bb + g->sx * (t1 % per_row);
+              for (gint64 c = 0; c < g->C; c++)
+                wp[(n + m * t + t1) * Cp + c] = k->wt[((m * g->C + c) * g->KH + ky) * g->KW + kx];
+            }
+        n += g->M * t;
+      }
+}
+
 gboolean
-_som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float *wt, float *dx, gboolean add)
+_som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float *wt, float *dx, gboolean add,
+                             gpointer *cache)
 {
   Bwd b = { g, dy, NULL, dx };
   gint64 T = g->KH * g->KW, n = 0;
+  Pack pk;
   float *wp;
 
   g_return_val_if_fail (_som_direct_conv_fits (g), FALSE);
@@ -407,10 +492,6 @@ _som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float 
   /* dY's rows must fit in the padded plane: (OH − 1) + KHm − 1 < R */
   if (g->OH > b.U || g->OW > b.V)
     return FALSE;
-  wp = _som_buffer_alloc (sizeof (float) * g->M * T * b.Cp);
-  if (wp == NULL)
-    return FALSE;
-  memset (wp, 0, sizeof (float) * g->M * T * b.Cp);
   for (gint64 a = 0; a < g->sy; a++)
     for (gint64 bb = 0; bb < g->sx; bb++)
       {
@@ -420,19 +501,14 @@ _som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float 
           for (gint64 kx = bb, l1 = 0; kx < g->KW; kx += g->sx, l1++, t++)
             b.off[ph][t] = (b.KHm - 1 - k1) * b.RW + b.KWm - 1 - l1;
         b.T[ph] = t;
-        for (gint64 m = 0; m < g->M; m++)
-          for (gint64 t1 = 0; t1 < t; t1++)
-            {
-              /* the phase's taps in the order of off[] */
-              gint64 ky = a + g->sy * (t1 / ((g->KW - bb + g->sx - 1) / g->sx));
-              gint64 kx = bb + g->sx * (t1 % ((g->KW - bb + g->sx - 1) / g->sx));
-              for (gint64 c = 0; c < g->C; c++)
-                wp[(n + m * t + t1) * b.Cp + c] = wt[((m * g->C + c) * g->KH + ky) * g->KW + kx];
-            }
         n += g->M * t;
       }
+  pk = (Pack) { g, wt, T, b.Cp };
+  wp = prepared_weights (cache, g->M * T * b.Cp, pack_grad, &pk);
+  if (wp == NULL)
+    return FALSE;
   b.wp = wp;
   _som_parallel_for (g->N, 1, bwd_range, &b);
-  _som_buffer_free (wp);
+  release_weights (cache, wp);
   return TRUE;
 }

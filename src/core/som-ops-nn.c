@@ -496,7 +496,10 @@ _som_conv_compute (SomOpCtx *c, GError **error)
     {
       SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
                          w.out[2] };
-      if (_som_direct_conv_fits (&cg) && _som_direct_conv (&cg, x->data, wt->data, bias, y->data))
+      SomValue *wv = _som_model_get_value (c->model, c->node->in[1]);
+      gboolean constant = wv != NULL && wv->constant != NULL && wv->constant->data == wt->data;
+      if (_som_direct_conv_fits (&cg)
+          && _som_direct_conv (&cg, x->data, wt->data, bias, y->data, constant ? &c->node->direct_cache : NULL))
         return TRUE;
     }
 

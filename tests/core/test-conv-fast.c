@@ -131,7 +131,19 @@ check_direct_forward (const DCase *k)
     wt[i] = g_rand_double_range (rand, -1, 1);
   for (gint64 i = 0; i < k->m; i++)
     bias[i] = g_rand_double_range (rand, -1, 1);
-  g_assert_true (_som_direct_conv (&g, x, wt, bias, y));
+  g_assert_true (_som_direct_conv (&g, x, wt, bias, y, NULL));
+  {
+    /* the weights prepared once, kept and used again: the same results */
+    g_autofree float *y2 = g_new (float, k->n * k->m * OHW);
+    gpointer cache = NULL;
+    for (int round = 0; round < 2; round++)
+      {
+        g_assert_true (_som_direct_conv (&g, x, wt, bias, y2, &cache));
+        g_assert_nonnull (cache);
+        g_assert_cmpmem (y, sizeof (float) * k->n * k->m * OHW, y2, sizeof (float) * k->n * k->m * OHW);
+      }
+    g_free (cache);
+  }
   for (gint64 n = 0; n < k->n; n++)
     for (gint64 m = 0; m < k->m; m++)
       for (gint64 oy = 0; oy < g.OH; oy++)
@@ -186,7 +198,20 @@ check_direct_grad (const DCase *k, gboolean add)
   /* what is there before: added to, or overwritten (NaN would show) */
   for (gint64 i = 0; i < k->n * k->c * HW; i++)
     before[i] = dx[i] = add ? g_rand_double_range (rand, -1, 1) : NAN;
-  g_assert_true (_som_direct_conv_grad_input (&g, dy, wt, dx, add));
+  {
+    /* with the prepared weights kept (made on the first call, used on the second) */
+    gpointer cache = NULL;
+    g_autofree float *kept = g_memdup2 (dx, sizeof (float) * k->n * k->c * HW);
+    g_assert_true (_som_direct_conv_grad_input (&g, dy, wt, dx, add, NULL));
+    for (int round = 0; round < 2; round++)
+      {
+        g_autofree float *again = g_memdup2 (kept, sizeof (float) * k->n * k->c * HW);
+        g_assert_true (_som_direct_conv_grad_input (&g, dy, wt, again, add, &cache));
+        g_assert_nonnull (cache);
+        g_assert_cmpmem (dx, sizeof (float) * k->n * k->c * HW, again, sizeof (float) * k->n * k->c * HW);
+      }
+    g_free (cache);
+  }
   for (gint64 n = 0; n < k->n; n++)
     for (gint64 m = 0; m < k->m; m++)
       for (gint64 oy = 0; oy < g.OH; oy++)
