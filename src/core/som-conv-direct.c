@@ -7,7 +7,7 @@
  * One kernel does the work: for input planes q (one per channel, rows QW
  * floats long), a list of tap offsets and weights w[c][t][m],
  *   o[m][p] = Σ_c Σ_t w[c][t][m] · q[c][p + off[t]],
- * for 8 output channels × 48 consecutive positions (or 4 × 64) at a time in
+ * for 8 output channels × 48 consecutive positions (or 8 × 32, 4 × 64) at a time in
  * vector registers (positions along the vectors, weights broadcast).  Position
  * p = y·QW + x; the columns x past the output's width are computed and
  * dropped, which costs less than tests.
@@ -191,12 +191,20 @@ planes (const Planes *k)
 {
   gint64 m0 = 0;
 
-  /* 8 channels × 48 positions, or 4 × 64 when that computes fewer
-   * positions past the end (small planes: 7 × 9 positions are 64) */
-  if (round_up (k->L, (PV + 1) * VL) < round_up (k->L, PV * VL))
+  /* 8 channels × 48 positions, or 8 × 32 or 4 × 64 when that computes
+   * fewer positions past the end (small planes: 7 × 9 positions are 64,
+   * 14 × 16 are 224) */
+  gint64 n48 = round_up (k->L, PV * VL), n32 = round_up (k->L, (PV - 1) * VL);
+  gint64 n64 = round_up (k->L, (PV + 1) * VL);
+
+  if (n64 < n48 && n64 < n32)
     for (; m0 + MB / 2 <= k->M; m0 += MB / 2)
       for (gint64 p = 0; p < k->L; p += (PV + 1) * VL)
         block (k, m0, p, MB / 2, PV + 1);
+  else if (n32 < n48)
+    for (; m0 + MB <= k->M; m0 += MB)
+      for (gint64 p = 0; p < k->L; p += (PV - 1) * VL)
+        block (k, m0, p, MB, PV - 1);
   else
     for (; m0 + MB <= k->M; m0 += MB)
       for (gint64 p = 0; p < k->L; p += PV * VL)
