@@ -863,7 +863,9 @@ grad_conv (GradCtx *g, GError **error)
       SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
                          w.out[2] };
       SomValue *wv = _som_model_get_value (g->model, g->node->in[1]);
-      gboolean constant = wv != NULL && wv->constant != NULL && wv->constant->data == wt->data;
+      /* kept on the node when the weights are the model's constant */
+      gboolean constant = wv != NULL && wv->constant != NULL && wv->constant->data == wt->data
+                          && _som_model_get_node (g->model, g->node->index) == g->node;
       if (_som_direct_conv_fits (&cg)
           && _som_direct_conv_grad_input (&cg, dyt->data, wt->data, g->din[0]->data, !g->fresh[0],
                                           constant ? &g->node->direct_grad_cache : NULL))
