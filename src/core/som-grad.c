@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "onnx.pb-c.h"
+#include "som-conv-direct.h"
 #include "som-grad.h"
 #include "som-ops-private.h"
 
@@ -844,16 +845,6 @@ grad_conv (GradCtx *g, GError **error)
     return grad_error (g, error, "weights that depend on the input are not supported");
   if (g->din[0] == NULL)
     return TRUE;
-  /* By the forward Conv when it has at least as many output channels as
-   * input channels (its im2col copies dY's channels); else (the first
-   * layer: 1 or 3 channels in) sgemm and col2im, which copy the fewer. */
-  if (wt->shape[0] <= x->shape[1])
-    {
-      if (!conv_grad_by_conv (g, &done, error))
-        return FALSE;
-      if (done)
-        return TRUE;
-    }
   for (guint i = 2; i < wt->ndim; i++)
     kernel[i - 2] = wt->shape[i];
   /* the forward pass's own window (pads, auto_pad, strides, dilations) */
@@ -865,6 +856,34 @@ grad_conv (GradCtx *g, GError **error)
   N = x->shape[0];
   C = x->shape[1];
   M = wt->shape[0];
+  /* Few channels on a small plane: the direct kernel, any stride */
+  if (group == 1 && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && C >= 8 && N > 0
+      && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
+    {
+      SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
+                         w.out[2] };
+      SomValue *wv = _som_model_get_value (g->model, g->node->in[1]);
+      /* kept on the node when the weights are the model's constant */
+      gboolean constant = wv != NULL && wv->constant != NULL && wv->constant->data == wt->data
+                          && _som_model_get_node (g->model, g->node->index) == g->node;
+      if (_som_direct_conv_fits (&cg)
+          && _som_direct_conv_grad_input (&cg, dyt->data, wt->data, g->din[0]->data, !g->fresh[0],
+                                          constant ? &g->node->direct_grad_cache : NULL))
+        {
+          g->fresh[0] = FALSE;
+          return TRUE;
+        }
+    }
+  /* By the forward Conv when it has at least as many output channels as
+   * input channels (its im2col copies dY's channels); else (the first
+   * layer: 1 or 3 channels in) sgemm and col2im, which copy the fewer. */
+  if (M <= C)
+    {
+      if (!conv_grad_by_conv (g, &done, error))
+        return FALSE;
+      if (done)
+        return TRUE;
+    }
   Cg = C / group;
   Mg = M / group;
   K = Cg * w.k[0] * w.k[1] * w.k[2];

@@ -97,20 +97,25 @@ struct _SomNode
   const SomOpDef *def;        /* NULL: unsupported */
   guint        index;         /* topological position */
   gboolean     folded;        /* every output is a load-time constant */
-  /* Conv: weights prepared once for a faster kernel (Winograd), built on
-   * first use (set atomically); freed with g_free. */
+  /* Conv: weights prepared once for a faster kernel (Winograd; the direct
+   * kernels' forward and input gradient), built on first use (set
+   * atomically); freed with g_free.  Keep them last (_som_node_copy). */
   gpointer     kernel_cache;
+  gpointer     direct_cache;
+  gpointer     direct_grad_cache;
 };
 
 /* A copy of @src for running its operator on other inputs (the gradients):
- * everything but the kernel cache, which another thread may be setting and
- * which belongs to the original's weights. */
+ * everything but the kernel caches, which another thread may be setting and
+ * which belong to the original's weights. */
 static inline void
 _som_node_copy (SomNode *dst, const SomNode *src)
 {
-  G_STATIC_ASSERT (G_STRUCT_OFFSET (SomNode, kernel_cache) + sizeof (gpointer) == sizeof (SomNode));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (SomNode, direct_grad_cache) + sizeof (gpointer) == sizeof (SomNode));
   memcpy (dst, src, G_STRUCT_OFFSET (SomNode, kernel_cache));
   dst->kernel_cache = NULL;
+  dst->direct_cache = NULL;
+  dst->direct_grad_cache = NULL;
 }
 
 typedef struct

@@ -65,6 +65,8 @@ node_free (gpointer p)
     }
   g_free (n->attrs);
   g_free (n->kernel_cache);
+  g_free (n->direct_cache);
+  g_free (n->direct_grad_cache);
   g_free (n);
 }
 

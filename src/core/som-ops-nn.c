@@ -15,6 +15,7 @@
 
 #include "som-ops-private.h"
 #include "som-conv-depthwise.h"
+#include "som-conv-direct.h"
 #include "som-conv-winograd.h"
 #include "som-tsan-private.h"
 
@@ -434,6 +435,19 @@ scatter_range (gsize begin, gsize end, gpointer data)
     }
 }
 
+/* Whether the weights of @c are the model's constant and its node the
+ * model's own (not a gradient's copy on the stack): then what is prepared
+ * from them may be kept on the node, which lives as long as the model. */
+static gboolean
+constant_weights (SomOpCtx *c, const SomTensor *wt)
+{
+  SomValue *wv = _som_model_get_value (c->model, c->node->in[1]);
+
+  return wv != NULL && wv->constant != NULL && wv->constant->data == wt->data
+         && c->node->index < _som_model_get_n_nodes (c->model)
+         && _som_model_get_node (c->model, c->node->index) == c->node;
+}
+
 gboolean
 _som_conv_compute (SomOpCtx *c, GError **error)
 {
@@ -465,16 +479,26 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       return TRUE;
     }
 
+  /* Few channels on a small plane: direct kernels, no im2col, no packing */
+  if (group == 1 && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && M >= 8 && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
+    {
+      SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
+                         w.out[2] };
+      if (_som_direct_conv_fits (&cg)
+          && _som_direct_conv (&cg, x->data, wt->data, bias, y->data,
+                               constant_weights (c, wt) ? &c->node->direct_cache : NULL))
+        return TRUE;
+    }
+
   /* 3×3, stride 1, enough channels: Winograd F(4×4, 3×3), with the kernels
    * transformed once per node when the weights are constants */
   if (group == 1 && w.nsp == 2 && w.k[1] == 3 && w.k[2] == 3 && w.s[1] == 1 && w.s[2] == 1 && w.d[1] == 1
       && w.d[2] == 1 && C >= 16 && M >= 16 && g_getenv ("SOMSCOPE_NO_WINOGRAD") == NULL)
     {
       SomNode *node = c->node;
-      SomValue *wv = _som_model_get_value (c->model, node->in[1]);
       g_autofree float *own = NULL;
       const float *u;
-      if (wv != NULL && wv->constant != NULL && wv->constant->data == wt->data)
+      if (constant_weights (c, wt))
         {
           /* Atomics TSan sees (g_once_init_leave is hidden in libglib): two
            * threads may both transform the kernel; the first one kept wins. */

@@ -1,6 +1,7 @@
-/* test-conv-fast.c: the fast convolution kernels (Winograd F(4×4, 3×3))
- * against a direct convolution in double precision, on sizes that are not
- * multiples of the tile, with and without padding
+/* test-conv-fast.c: the fast convolution kernels (Winograd F(4×4, 3×3),
+ * the direct kernels for few channels and their input gradient) against a
+ * plain convolution in double precision, on sizes that are not multiples
+ * of the tile or the vector, with and without padding, strides 1 and 2
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -9,6 +10,7 @@
 #include <math.h>
 
 #include "som.h"
+#include "som-conv-direct.h"
 #include "som-conv-winograd.h"
 
 typedef struct
@@ -84,10 +86,215 @@ test_winograd_sizes (void)
     check_case (&cases[i]);
 }
 
+/* ---- direct kernels ------------------------------------------------------------ */
+
+typedef struct
+{
+  gint64 n, c, m, h, w, kh, kw, sy, sx, pt, pl, pb, pr;
+} DCase;
+
+static void
+direct_geom (const DCase *k, SomConvGeom *g)
+{
+  *g = (SomConvGeom) { k->n, k->c, k->h, k->w, k->m, k->kh, k->kw, k->sy, k->sx, k->pt, k->pl,
+                       (k->h + k->pt + k->pb - k->kh) / k->sy + 1, (k->w + k->pl + k->pr - k->kw) / k->sx + 1 };
+}
+
+/* the input pixel output (oy, ox) reads through tap (i, j), or −1 in the padding */
+static gint64
+tap_pixel (const DCase *k, const SomConvGeom *g, gint64 oy, gint64 ox, gint64 i, gint64 j)
+{
+  gint64 iy = oy * g->sy - g->pt + i, ix = ox * g->sx - g->pl + j;
+
+  return iy < 0 || iy >= k->h || ix < 0 || ix >= k->w ? -1 : iy * k->w + ix;
+}
+
+static void
+check_direct_forward (const DCase *k)
+{
+  SomConvGeom g;
+  g_autofree float *x = NULL, *wt = NULL, *bias = NULL, *y = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (k->c * 1000 + k->m * 10 + k->h);
+  gint64 T = k->kh * k->kw, OHW;
+  double worst = 0;
+
+  direct_geom (k, &g);
+  OHW = g.OH * g.OW;
+  g_assert_true (_som_direct_conv_fits (&g));
+  x = g_new (float, k->n * k->c * k->h * k->w);
+  wt = g_new (float, k->m * k->c * T);
+  bias = g_new (float, k->m);
+  y = g_new (float, k->n * k->m * OHW);
+  for (gint64 i = 0; i < k->n * k->c * k->h * k->w; i++)
+    x[i] = g_rand_double_range (rand, -1, 1);
+  for (gint64 i = 0; i < k->m * k->c * T; i++)
+    wt[i] = g_rand_double_range (rand, -1, 1);
+  for (gint64 i = 0; i < k->m; i++)
+    bias[i] = g_rand_double_range (rand, -1, 1);
+  g_assert_true (_som_direct_conv (&g, x, wt, bias, y, NULL));
+  {
+    /* the weights prepared once, kept and used again: the same results */
+    g_autofree float *y2 = g_new (float, k->n * k->m * OHW);
+    gpointer cache = NULL;
+    for (int round = 0; round < 2; round++)
+      {
+        g_assert_true (_som_direct_conv (&g, x, wt, bias, y2, &cache));
+        g_assert_nonnull (cache);
+        g_assert_cmpmem (y, sizeof (float) * k->n * k->m * OHW, y2, sizeof (float) * k->n * k->m * OHW);
+      }
+    g_free (cache);
+  }
+  for (gint64 n = 0; n < k->n; n++)
+    for (gint64 m = 0; m < k->m; m++)
+      for (gint64 oy = 0; oy < g.OH; oy++)
+        for (gint64 ox = 0; ox < g.OW; ox++)
+          {
+            double acc = bias[m], mag = fabs (bias[m]), err;
+            float got = y[(n * k->m + m) * OHW + oy * g.OW + ox];
+            for (gint64 c = 0; c < k->c; c++)
+              for (gint64 i = 0; i < k->kh; i++)
+                for (gint64 j = 0; j < k->kw; j++)
+                  {
+                    gint64 px = tap_pixel (k, &g, oy, ox, i, j);
+                    double t;
+                    if (px < 0)
+                      continue;
+                    t = (double) x[(n * k->c + c) * k->h * k->w + px] * wt[(m * k->c + c) * T + i * k->kw + j];
+                    acc += t;
+                    mag += fabs (t);
+                  }
+            err = fabs (got - acc) / (mag + 1e-30);
+            worst = MAX (worst, err);
+            if (err > 1e-6)
+              g_error ("forward n %" G_GINT64_FORMAT " m %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT ", %"
+                       G_GINT64_FORMAT "): %.9g, reference %.9g", n, m, oy, ox, got, acc);
+          }
+  g_test_message ("forward: largest error relative to the sum of |terms|: %.3g", worst);
+}
+
+static void
+check_direct_grad (const DCase *k, gboolean add)
+{
+  SomConvGeom g;
+  g_autofree float *dy = NULL, *wt = NULL, *dx = NULL, *before = NULL;
+  g_autofree double *ref = NULL, *mag = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (k->c * 1000 + k->m * 10 + k->w);
+  gint64 T = k->kh * k->kw, OHW, HW = k->h * k->w;
+  double worst = 0;
+
+  direct_geom (k, &g);
+  OHW = g.OH * g.OW;
+  g_assert_true (_som_direct_conv_fits (&g));
+  dy = g_new (float, k->n * k->m * OHW);
+  wt = g_new (float, k->m * k->c * T);
+  dx = g_new (float, k->n * k->c * HW);
+  before = g_new (float, k->n * k->c * HW);
+  ref = g_new0 (double, k->n * k->c * HW);
+  mag = g_new0 (double, k->n * k->c * HW);
+  for (gint64 i = 0; i < k->n * k->m * OHW; i++)
+    dy[i] = g_rand_double_range (rand, -1, 1);
+  for (gint64 i = 0; i < k->m * k->c * T; i++)
+    wt[i] = g_rand_double_range (rand, -1, 1);
+  /* what is there before: added to, or overwritten (NaN would show) */
+  for (gint64 i = 0; i < k->n * k->c * HW; i++)
+    before[i] = dx[i] = add ? g_rand_double_range (rand, -1, 1) : NAN;
+  {
+    /* with the prepared weights kept (made on the first call, used on the second) */
+    gpointer cache = NULL;
+    g_autofree float *kept = g_memdup2 (dx, sizeof (float) * k->n * k->c * HW);
+    g_assert_true (_som_direct_conv_grad_input (&g, dy, wt, dx, add, NULL));
+    for (int round = 0; round < 2; round++)
+      {
+        g_autofree float *again = g_memdup2 (kept, sizeof (float) * k->n * k->c * HW);
+        g_assert_true (_som_direct_conv_grad_input (&g, dy, wt, again, add, &cache));
+        g_assert_nonnull (cache);
+        g_assert_cmpmem (dx, sizeof (float) * k->n * k->c * HW, again, sizeof (float) * k->n * k->c * HW);
+      }
+    g_free (cache);
+  }
+  for (gint64 n = 0; n < k->n; n++)
+    for (gint64 m = 0; m < k->m; m++)
+      for (gint64 oy = 0; oy < g.OH; oy++)
+        for (gint64 ox = 0; ox < g.OW; ox++)
+          for (gint64 c = 0; c < k->c; c++)
+            for (gint64 i = 0; i < k->kh; i++)
+              for (gint64 j = 0; j < k->kw; j++)
+                {
+                  gint64 px = tap_pixel (k, &g, oy, ox, i, j);
+                  double t;
+                  if (px < 0)
+                    continue;
+                  t = (double) dy[(n * k->m + m) * OHW + oy * g.OW + ox] * wt[(m * k->c + c) * T + i * k->kw + j];
+                  ref[(n * k->c + c) * HW + px] += t;
+                  mag[(n * k->c + c) * HW + px] += fabs (t);
+                }
+  for (gint64 i = 0; i < k->n * k->c * HW; i++)
+    {
+      double want = ref[i] + (add ? before[i] : 0.0), err;
+      err = fabs (dx[i] - want) / (mag[i] + (add ? fabs (before[i]) : 0.0) + 1e-30);
+      worst = MAX (worst, err);
+      if (!(err <= 1e-6))
+        g_error ("input gradient at %" G_GINT64_FORMAT ": %.9g, reference %.9g", i, dx[i], want);
+    }
+  g_test_message ("input gradient: largest error relative to the sum of |terms|: %.3g", worst);
+}
+
+static const DCase direct_cases[] = {
+  /* n   c   m   h   w  kh kw sy sx pt pl pb pr */
+  { 2, 16, 16, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1 },   /* the demo's first block */
+  { 3, 16, 32, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1 },   /* its stride-2 convolution */
+  { 2, 16, 32, 28, 28, 1, 1, 2, 2, 0, 0, 0, 0 },   /* its 1×1 shortcut */
+  { 1, 64, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1 },     /* batch 1, 7×7 */
+  { 2, 1, 16, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1 },    /* one input channel */
+  { 1, 5, 12, 13, 11, 3, 3, 1, 1, 1, 1, 1, 1 },    /* channels not a multiple of 8, odd planes */
+  { 2, 7, 9, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1 },      /* stride 2 on odd sizes */
+  { 1, 8, 3, 15, 17, 5, 5, 1, 1, 2, 2, 2, 2 },     /* 5×5, three output channels */
+  { 1, 6, 10, 12, 9, 2, 3, 1, 2, 0, 1, 1, 0 },     /* uneven kernel, strides and padding */
+  { 1, 9, 17, 11, 14, 3, 3, 2, 1, 0, 2, 2, 0 },    /* asymmetric padding */
+  { 2, 4, 8, 1, 20, 1, 3, 1, 2, 0, 1, 0, 1 },      /* a 1-D convolution as H = 1 */
+  { 1, 3, 33, 5, 5, 3, 3, 1, 1, 0, 0, 0, 0 },      /* no padding */
+  { 1, 2, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1 },       /* a single pixel */
+};
+
+static void
+test_direct_forward (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
+    check_direct_forward (&direct_cases[i]);
+}
+
+static void
+test_direct_grad (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
+    {
+      check_direct_grad (&direct_cases[i], FALSE);
+      check_direct_grad (&direct_cases[i], TRUE);
+    }
+}
+
+static void
+test_direct_fits (void)
+{
+  SomConvGeom small = { 64, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 28, 28 };
+  SomConvGeom wide = { 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 14, 14 };
+  SomConvGeom big = { 1, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 112, 112 };
+  SomConvGeom stride3 = { 1, 16, 28, 28, 16, 3, 3, 3, 3, 1, 1, 10, 10 };
+
+  g_assert_true (_som_direct_conv_fits (&small));
+  /* many channels or large planes: sgemm and Winograd do better */
+  g_assert_false (_som_direct_conv_fits (&wide));
+  g_assert_false (_som_direct_conv_fits (&big));
+  g_assert_false (_som_direct_conv_fits (&stride3));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/conv-fast/winograd-sizes", test_winograd_sizes);
+  g_test_add_func ("/conv-fast/direct-forward", test_direct_forward);
+  g_test_add_func ("/conv-fast/direct-input-gradient", test_direct_grad);
+  g_test_add_func ("/conv-fast/direct-fits", test_direct_fits);
   return g_test_run ();
 }

@@ -1,0 +1,43 @@
+/* som-conv-direct.h: direct 2-D convolutions for few channels on small planes
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "som-ops-private.h"
+
+G_BEGIN_DECLS
+
+/* The geometry of one 2-D convolution (group 1, dilation 1): x is
+ * N × C × H × W, the weights M × C × KH × KW, y is N × M × OH × OW;
+ * output (oy, ox) reads input (oy·sy − pt + ky, ox·sx − pl + kx). */
+typedef struct
+{
+  gint64 N, C, H, W, M, KH, KW, sy, sx, pt, pl, OH, OW;
+} SomConvGeom;
+
+/* Whether the direct kernels suit @g (few channels, small planes, stride
+ * 1 or 2, small kernels); the callers fall back to im2col/Winograd. */
+gboolean _som_direct_conv_fits       (const SomConvGeom *g);
+/* y = conv (x, wt) + bias (@bias may be NULL).  @cache: NULL, or where
+ * the weights prepared for the kernel are kept when they are constant (a
+ * node's direct_cache; they depend on the weights and their shape only).
+ * FALSE when out of memory. */
+gboolean _som_direct_conv            (const SomConvGeom *g,
+                                      const float       *x,
+                                      const float       *wt,
+                                      const float       *bias,
+                                      float             *y,
+                                      gpointer          *cache);
+/* dx (=, or += when @add) the input gradient of the convolution for the
+ * output gradient @dy; @cache as above (a node's direct_grad_cache; the
+ * prepared weights depend on the strides too).  FALSE (nothing written)
+ * when the end padding is larger than the window or out of memory. */
+gboolean _som_direct_conv_grad_input (const SomConvGeom *g,
+                                      const float       *dy,
+                                      const float       *wt,
+                                      float             *dx,
+                                      gboolean           add,
+                                      gpointer          *cache);
+
+G_END_DECLS
