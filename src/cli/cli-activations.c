@@ -254,8 +254,13 @@ cli_cmd_activations (CliContext *ctx, int argc, char **argv)
   st.model_path = argv[1];
   st.count = som_dataset_get_count (dataset);
   st.predictions = g_new0 (gint32, MAX (st.count, 1));
-  if (!cli_dataset_run_model (ctx, model, pp, (const guint *) st.taps->data, st.taps->len,
-                              act_batch, &st, &error))
+  /* Channel means are taken inside the pass, batch by batch, so no tap
+   * outlives its last consumer (ResNet-50's 52 taps would be 40 MB an image). */
+  if (!(st.codes == CODES_MEAN
+        ? cli_dataset_run_model_means (ctx, model, pp, (const guint *) st.taps->data, st.taps->len,
+                                       act_batch, &st, &error)
+        : cli_dataset_run_model (ctx, model, pp, (const guint *) st.taps->data, st.taps->len,
+                                 act_batch, &st, &error)))
     goto fail;
 
   for (guint t = 0; t < st.taps->len; t++)
