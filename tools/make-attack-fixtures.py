@@ -250,7 +250,7 @@ def grad_models():
     # The operators added late: LRN, MeanVarianceNormalization (default axes and the last two),
     # ReverseSequence, Det (4×4 and 2×2), ReduceProd, ReduceL1, ReduceL2, MaxUnpool (the executor's
     # MaxPool has no Indices output: fixed indices on the first image), ScatterElements and ScatterND with reduction 'add' (repeated indices; data and updates
-    # both from the input)
+    # both from the input), Mod (fmod, the divisor from the input too; kinks off the test's grid)
     model("grad-extra", [
         helper.make_node("Conv", ["input", "cw"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         helper.make_node("LRN", ["c"], ["lrn"], size=3, alpha=0.5, beta=0.75, bias=1.5),
@@ -279,19 +279,23 @@ def grad_models():
         helper.make_node("Slice", ["input", "n0", "n3", "ax0"], ["updn"]),
         helper.make_node("ScatterND", ["input", "ndidx", "updn"], ["snd"], reduction="add"),
         helper.make_node("Mul", ["snd", "snd"], ["snd2"]),
+        helper.make_node("Mod", ["input", "quarter"], ["md1"], fmod=1),
+        helper.make_node("Add", ["input", "three"], ["x3"]),
+        helper.make_node("Mod", ["six", "x3"], ["md2"], fmod=1),
     ] + [helper.make_node("Flatten", [v], ["f_" + v], axis=1)
-         for v in ("lrn", "mvn1", "mvn2", "rs2", "d4", "d2", "rp", "l1", "l2", "mu", "se", "snd2")] + [
+         for v in ("lrn", "mvn1", "mvn2", "rs2", "d4", "d2", "rp", "l1", "l2", "mu", "se", "snd2", "md1",
+                   "md2")] + [
         helper.make_node("Concat", ["f_" + v for v in ("lrn", "mvn1", "mvn2", "rs2", "d4", "d2", "rp", "l1", "l2",
-                                                        "mu", "se", "snd2")], ["z"], axis=1),
+                                                        "mu", "se", "snd2", "md1", "md2")], ["z"], axis=1),
     ], {"cw": f32(rng.standard_normal((4, 1, 3, 3)) * 0.5), "shape3": i64(0, 8, 8),
         "lens": i64(8, 3, 1, 5, 8, 2, 7, 4), "shape44": i64(0, 4, 4, 4), "shape22": i64(0, 16, 2, 2),
-        "pairs": i64(0, 32, 2), "three": f32(3.0),
+        "pairs": i64(0, 32, 2), "three": f32(3.0), "quarter": f32(0.25), "six": f32(6.0),
         "s0": i64(0, 0, 2, 0), "s1": i64(1, 1, 4, 8), "s2": i64(0, 1, 2, 3),
         "sidx": i64(*[1, 3, 3, 0, 7, 7, 2, 1, 5, 5, 5, 0, 6, 2, 4, 4]).reshape(1, 1, 2, 8),
         "n0": i64(0), "n1": i64(1), "n3": i64(3), "ax0": i64(0), "ndidx": i64(0, 0, 2).reshape(3, 1),
         "upi": np.array([[(2 * (k // 4) + (k % 2)) * 8 + 2 * (k % 4) + (k // 8) % 2 for k in range(16)]],
                         np.int64).reshape(1, 1, 4, 4)},
-          256 + 256 + 64 + 64 + 4 + 16 + 32 + 8 + 8 + 64 + 64 + 64)
+          256 + 256 + 64 + 64 + 4 + 16 + 32 + 8 + 8 + 64 + 64 + 64 + 64 + 64)
     # The losses (NLL on a LogSoftmax with per-class weights and ignore_index; SoftmaxCrossEntropyLoss
     # with both outputs used; a mean-reduced loss scaling features), Resize with
     # tf_crop_and_resize (linear and nearest, extrapolated positions, extrapolation_value ≠ 0), and

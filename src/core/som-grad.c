@@ -327,7 +327,7 @@ grad_unary (GradCtx *g, GError **error)
 
 /* ---- broadcasting binary and variadic ops ------------------------------------- */
 
-typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_MEAN, B_PRELU } GBinOp;
+typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_MEAN, B_PRELU, B_MOD } GBinOp;
 
 typedef struct
 {
@@ -407,6 +407,14 @@ binary_grad_range (gsize b, gsize e, gpointer data)
                 break;
               }
           break;
+        case B_MOD:
+          {
+            /* y = a − q·b with q whole (truncated or floored): ∂y/∂a = 1, ∂y/∂b = −q */
+            float a = bg->x[0][off[0]], c = bg->x[1][off[1]];
+            if (bg->dx[0]) bg->dx[0][off[0]] += gy;
+            if (bg->dx[1] && c != 0) bg->dx[1][off[1]] -= gy * nearbyintf ((a - bg->y[i]) / c);
+          }
+          break;
         case B_PRELU:
           {
             float a = bg->x[0][off[0]], s = bg->x[1][off[1]];
@@ -471,6 +479,7 @@ grad_binary (GradCtx *g, GError **error)
   static const struct { const char *name; GBinOp op; } map[] = {
     { "Add", B_ADD }, { "Sum", B_ADD }, { "Sub", B_SUB }, { "Mul", B_MUL }, { "Div", B_DIV },
     { "Pow", B_POW }, { "Max", B_MAX }, { "Min", B_MIN }, { "Mean", B_MEAN }, { "PRelu", B_PRELU },
+    { "Mod", B_MOD },
   };
   BinGrad bg = { 0 };
   SomTensor *y = g->out[0];
@@ -2810,7 +2819,7 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
   { "SoftmaxCrossEntropyLoss", grad_loss, GRAD_ADD_ONLY },
   { "LogSoftmax", grad_softmax, GRAD_ADD_ONLY }, { "MatMul", grad_matmul, GRAD_ADD_ONLY },
   { "Max", grad_binary }, { "MaxPool", grad_pool }, { "Mean", grad_binary }, { "Min", grad_binary },
-  { "Mish", grad_unary }, { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary },
+  { "Mish", grad_unary }, { "Mod", grad_binary }, { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary },
   { "Pad", grad_pad, GRAD_ADD_ONLY }, { "Pow", grad_binary }, { "Reciprocal", grad_unary },
   { "ReduceL1", grad_reduce, GRAD_ADD_ONLY }, { "ReduceL2", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceLogSum", grad_reduce, GRAD_ADD_ONLY }, { "ReduceLogSumExp", grad_reduce, GRAD_ADD_ONLY },
@@ -2836,7 +2845,7 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
  * constant results): a path through them is not a differentiable path. */
 static const char * const no_grad_ops[] = {
   "ArgMax", "ArgMin", "Ceil", "Equal", "Floor", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
-  "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range", "Mod",
+  "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range",
   "Constant", "IsInf", "IsNaN", "OneHot", "EyeLike", "Hardmax", "NonZero", "HannWindow", "HammingWindow",
   "BlackmanWindow", NULL,
 };
