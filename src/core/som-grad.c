@@ -1848,10 +1848,11 @@ grad_cumsum (GradCtx *g, GError **error)
 
 /* ---- Resize and Upsample (linear, cubic): separable linear maps ---------------- */
 
-/* The interpolation matrix A (out × in) of spatial axis @d (one of the last
- * two), from the operator itself: run on probes that hold a one-hot along
- * axis d and ones along the other axis, each probe in its own batch row, it
- * returns A's columns (the weights along the other axis sum to one). */
+/* The interpolation matrix A (out × in) of spatial axis @d (≥ 2), from the
+ * operator itself: run on probes that hold a one-hot along axis d and ones
+ * along the other spatial axes (the channel axis 1), each probe in its own
+ * batch row, it returns A's columns (the weights along the other axes sum
+ * to one, or to zero where tf_crop_and_resize extrapolates). */
 static gboolean
 resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
 {
@@ -1863,15 +1864,11 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
   gint64 L = x->shape[d], OL = y->shape[d], pshape[SOM_ARRAY_MAX_DIMS];
   g_autofree SomTensor **ins = g_new0 (SomTensor *, MAX (n->n_in, 1));
   SomTensor *out[1] = { NULL };
-  gsize plane;
   gboolean ok = FALSE;
 
   for (guint j = 0; j < nd; j++)
-    pshape[j] = j + 2 >= nd ? x->shape[j] : 1;
+    pshape[j] = j >= 2 ? x->shape[j] : 1;
   pshape[0] = L;
-  plane = 1;
-  for (guint j = nd - 2; j < nd; j++)
-    plane *= pshape[j];
   for (guint k = 0; k < n->n_in; k++)
     if (g->in[k] != NULL)
       ins[k] = _som_tensor_ref (g->in[k]);
@@ -1894,14 +1891,13 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
   }
   if (strcmp (n->op, "Resize") == 0 && n->n_in > 3 && g->in[3] != NULL && g->in[3]->n == nd)
     {
-      /* sizes: the probes' batch and the unit leading dimensions */
-      gint64 one = 1;
+      /* sizes: the probes' batch, one channel, the spatial sizes */
       g_clear_pointer (&ins[3], _som_tensor_unref);
       ins[3] = _som_tensor_new (SOM_DTYPE_I64, 1, &(gint64) { nd }, error);
       if (ins[3] == NULL)
         goto out;
       for (guint j = 0; j < nd; j++)
-        ((gint64 *) ins[3]->data)[j] = j == 0 ? L : j + 2 >= nd ? y->shape[j] : one;
+        ((gint64 *) ins[3]->data)[j] = j == 0 ? L : j == 1 ? 1 : y->shape[j];
     }
   if (!run_op (g, n, ins, n->n_in, out, 1, error))
     goto out;
@@ -1911,29 +1907,39 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
       goto out;
     }
   {
-    gint64 ostride = d == nd - 1 ? 1 : out[0]->shape[nd - 1];
-    /* the other axis: ones in, each position gets A's column, or 0 where
-     * tf_crop_and_resize extrapolates: read a position that does not */
-    guint od = d == nd - 1 ? nd - 2 : nd - 1;
-    gint64 on = out[0]->shape[od], os = d == nd - 1 ? out[0]->shape[nd - 1] : 1, r = 0;
-    gsize oplane = out[0]->n / L;
-    for (gint64 q = 0; q < on; q++)
+    /* Each position along the other axes holds A's column, or 0 where
+     * tf_crop_and_resize extrapolates: read one that does not. */
+    gint64 st[SOM_ARRAY_MAX_DIMS], idx[SOM_ARRAY_MAX_DIMS] = { 0 }, base = 0;
+    gsize others = out[0]->n / (L * OL);
+    _som_contiguous_strides (nd, out[0]->shape, st);
+    for (gsize q = 0; q < others; q++)
       {
+        gint64 off = 0;
         gboolean any = FALSE;
+        for (guint j = 1; j < nd; j++)
+          if (j != d)
+            off += idx[j] * st[j];
         for (gint64 k = 0; k < L && !any; k++)
           for (gint64 o = 0; o < OL && !any; o++)
-            any = F (out[0])[k * oplane + o * ostride + q * os] != 0;
+            any = F (out[0])[k * st[0] + o * st[d] + off] != 0;
         if (any)
           {
-            r = q;
+            base = off;
             break;
+          }
+        for (int j = (int) nd - 1; j >= 1; j--)
+          {
+            if ((guint) j == d)
+              continue;
+            if (++idx[j] < out[0]->shape[j])
+              break;
+            idx[j] = 0;
           }
       }
     for (gint64 k = 0; k < L; k++)
       for (gint64 o = 0; o < OL; o++)
-        A[o * L + k] = F (out[0])[k * oplane + o * ostride + r * os];
+        A[o * L + k] = F (out[0])[k * st[0] + o * st[d] + base];
   }
-  (void) plane;
   ok = TRUE;
 
 out:
@@ -1943,6 +1949,8 @@ out:
   return ok;
 }
 
+/* dX = dY ×₂ A₂ᵀ ×₃ A₃ᵀ … over the spatial axes (mode products with the
+ * per-axis interpolation matrices), last axis first. */
 static gboolean
 grad_resize (GradCtx *g, GError **error)
 {
@@ -1950,43 +1958,50 @@ grad_resize (GradCtx *g, GError **error)
   SomTensor *x = g->in[0], *y = g->out[0], *dy = g->dout[0];
   const char *mode = _som_node_attr_string (n, "mode", "nearest");
   guint nd = x->ndim;
-  gint64 H, W, OH, OW;
-  gsize planes;
-  g_autofree float *Ah = NULL, *Aw = NULL, *t = NULL;
+  gint64 cur[SOM_ARRAY_MAX_DIMS];
+  g_autofree float *t = NULL;
 
   if (dy == NULL || g->din[0] == NULL)
     return TRUE;
   if (strcmp (mode, "nearest") == 0)
     return grad_index_map (g, error);
-  if (nd < 3 || nd > 4)
-    return grad_error (g, error, "%u dimensions (3 and 4 are supported)", nd);
-  for (guint j = 0; j + 2 < nd; j++)
-    if (x->shape[j] != y->shape[j])
-      return grad_error (g, error, "resizing the batch or channel dimension");
-  H = nd == 4 ? x->shape[2] : 1;
-  OH = nd == 4 ? y->shape[2] : 1;
-  W = x->shape[nd - 1];
-  OW = y->shape[nd - 1];
-  planes = x->n / MAX (H * W, 1);
-  Aw = g_new (float, MAX (OW * W, 1));
-  if (!resize_axis_matrix (g, nd - 1, Aw, error))
-    return FALSE;
-  /* T (planes·OH × W) = dY (planes·OH × OW) · Aw */
-  t = g_new (float, MAX (planes * OH * W, 1));
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, planes * OH, W, OW, 1.0f, F (dy), OW, Aw, W, 0.0f,
-               t, W);
-  if (nd == 3)
+  if (nd < 3)
+    return grad_error (g, error, "%u dimensions (3 or more are supported)", nd);
+  if (x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1])
+    return grad_error (g, error, "resizing the batch or channel dimension");
+  if (strcmp (_som_node_attr_string (n, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize") == 0
+      && n->n_in > 1 && g->in[1] != NULL && g->in[1]->n == 2 * nd)
+    for (guint j = 0; j < 2; j++)
+      if (_som_tensor_get_f64 (g->in[1], j) != 0 || _som_tensor_get_f64 (g->in[1], j + nd) != 1)
+        return grad_error (g, error, "a region of interest that crops the batch or channel dimension");
+  memcpy (cur, y->shape, nd * sizeof (gint64));
+  t = g_memdup2 (F (dy), MAX (dy->n, 1) * sizeof (float));
+  for (guint d = nd - 1; d >= 2; d--)
     {
-      accumulate (g->din[0], t);
-      return TRUE;
+      gint64 L = x->shape[d], M = cur[d];
+      gsize outer = 1, inner = 1;
+      g_autofree float *A = g_new (float, MAX (M * L, 1));
+      g_autofree float *r = NULL;
+      if (!resize_axis_matrix (g, d, A, error))
+        return FALSE;
+      for (guint j = 0; j < d; j++)
+        outer *= cur[j];
+      for (guint j = d + 1; j < nd; j++)
+        inner *= cur[j];
+      r = g_new (float, MAX (outer * L * inner, 1));
+      if (inner == 1)
+        /* R (outer × L) = T (outer × M) · A (M × L) */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, outer, L, M, 1.0f, t, M, A, L, 0.0f, r, L);
+      else
+        /* R_o (L × inner) = Aᵀ (L × M) · T_o (M × inner) */
+        for (gsize o = 0; o < outer; o++)
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, L, inner, M, 1.0f, A, L, t + o * M * inner, inner,
+                       0.0f, r + o * L * inner, inner);
+      g_free (t);
+      t = g_steal_pointer (&r);
+      cur[d] = L;
     }
-  Ah = g_new (float, MAX (OH * H, 1));
-  if (!resize_axis_matrix (g, 2, Ah, error))
-    return FALSE;
-  /* dX_p (H × W) += Ahᵀ (H × OH) · T_p (OH × W) */
-  for (gsize p = 0; p < planes; p++)
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, H, W, OH, 1.0f, Ah, H, t + p * OH * W, W, 1.0f,
-                 F (g->din[0]) + p * H * W, W);
+  accumulate (g->din[0], t);
   return TRUE;
 }
 
