@@ -300,7 +300,8 @@ def grad_models():
     # with both outputs used; a mean-reduced loss scaling features), Resize with
     # tf_crop_and_resize (linear and nearest, extrapolated positions, extrapolation_value ≠ 0), and
     # Einsum with '...' (explicit, broadcast against a size-1 dimension, and implicit output), and a
-    # trilinear Resize of a 5-D tensor (up along two axes, down along the third)
+    # trilinear Resize of a 5-D tensor (up along two axes, down along the third); Einsum with a
+    # repeated index (a diagonal, a product of traces, a diagonal under '...')
     model("grad-losses", [
         helper.make_node("Reshape", ["input", "shape3"], ["r"]),
         helper.make_node("Shape", ["input"], ["sh"]),
@@ -322,16 +323,19 @@ def grad_models():
         helper.make_node("Einsum", ["input", "input"], ["e3"], equation="...ij,...kj"),
         helper.make_node("Reshape", ["input", "shape5"], ["v"]),
         helper.make_node("Resize", ["v", "", "scales5"], ["rz3"], mode="linear"),
+        helper.make_node("Einsum", ["input"], ["e4"], equation="nchh->nch"),
+        helper.make_node("Einsum", ["input", "input"], ["e5"], equation="nchh,ncww->nc"),
+        helper.make_node("Einsum", ["input", "ew"], ["e6"], equation="...ii,ik->...k"),
     ] + [helper.make_node("Flatten", [v], ["f_" + v], axis=1)
-         for v in ("nll", "sce", "lps", "rz1", "rz2", "e1", "e2", "e3", "rz3")] + [
+         for v in ("nll", "sce", "lps", "rz1", "rz2", "e1", "e2", "e3", "rz3", "e4", "e5", "e6")] + [
         helper.make_node("Concat", ["f_" + v for v in ("nll", "sce", "lps", "rz1", "rz2", "e1", "e2", "e3",
-                                                        "rz3")], ["z"], axis=1),
+                                                        "rz3", "e4", "e5", "e6")], ["z"], axis=1),
     ], {"shape3": i64(0, 8, 8), "z0": i64(0), "z1": i64(1), "eight": i64(8),
         "tgt": i64(3, 2, 0, 7, 2, 5, 1, 6).reshape(1, 8), "wts": f32(rng.uniform(0.5, 1.5, 8)),
         "roi": f32([0, 0, 0.1, -0.2, 1, 1, 0.8, 1.15]), "scales": f32([1, 1, 1.5, 1.25]),
         "ew": f32(rng.standard_normal((8, 3)) * 0.5), "eb": f32(rng.standard_normal((2, 8, 3)) * 0.5),
         "shape5": i64(0, 1, 4, 4, 4), "scales5": f32([1, 1, 1.5, 2, 0.75])},
-          8 + 8 + 64 + 120 + 120 + 24 + 48 + 64 + 144)
+          8 + 8 + 64 + 120 + 120 + 24 + 48 + 64 + 144 + 8 + 1 + 3)
     return models
 
 

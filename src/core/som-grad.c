@@ -2320,11 +2320,16 @@ grad_einsum (GradCtx *g, GError **error)
       SomAttr attr;
       gint64 kshape[SOM_ARRAY_MAX_DIMS], xst[SOM_ARRAY_MAX_DIMS];
       guint nk = 0, ni = 0;
+      int first[SOM_ARRAY_MAX_DIMS];
       if (g->din[k] == NULL)
         continue;
-      for (const char *p = terms[k]; *p; p++)
-        if (strchr (p + 1, *p) != NULL)
-          return grad_error (g, error, "a repeated index in operand %u (a diagonal) is not supported", k);
+      /* a repeated index (a diagonal): dims after the first with the same
+       * letter take the first's index, and only the diagonal gets a gradient */
+      for (guint d = 0; terms[k][d]; d++)
+        {
+          const char *p = strchr (terms[k], terms[k][d]);
+          first[d] = (guint) (p - terms[k]) < d ? (int) (p - terms[k]) : -1;
+        }
       /* dX_k = einsum (dY, the other operands -> X_k's indices that occur
        * elsewhere); indices only X_k has are broadcast back afterwards */
       e = g_string_new (out_term);
@@ -2346,9 +2351,9 @@ grad_einsum (GradCtx *g, GError **error)
           /* a dimension of 1 broadcast against a larger one is summed */
           if (x->shape[d] == 1)
             elsewhere = FALSE;
-          if (elsewhere)
+          if (elsewhere && first[d] < 0)
             g_string_append_c (kept, c);
-          kshape[d] = elsewhere ? x->shape[d] : 1;
+          kshape[d] = elsewhere && first[d] < 0 ? x->shape[d] : 1;
         }
       g_string_append_printf (e, "->%s", kept->str);
       nk = kept->len;
@@ -2378,7 +2383,12 @@ grad_einsum (GradCtx *g, GError **error)
         _som_broadcast_strides (&view, x->ndim, x->shape, xst);
         for (gsize i = 0; i < x->n; i++)
           {
-            F (g->din[k])[i] += F (outs[0])[off];
+            gboolean diagonal = TRUE;
+            for (guint d = 0; d < x->ndim; d++)
+              if (first[d] >= 0 && idx[d] != idx[first[d]])
+                diagonal = FALSE;
+            if (diagonal)
+              F (g->din[k])[i] += F (outs[0])[off];
             for (int d = (int) x->ndim - 1; d >= 0; d--)
               {
                 off += xst[d];
