@@ -10,6 +10,7 @@
 
 #include "onnx.pb-c.h"
 #include "som-grad.h"
+#include "som-grad-private.h"
 #include "som-ops-private.h"
 
 /* What a backward function sees: the node, its forward inputs and outputs
@@ -137,12 +138,6 @@ grad_identity (GradCtx *g, GError **error)
 {
   if (g->din[0] != NULL && g->dout[0] != NULL && !steal_dout (g, 0, 0))
     write_or_add (g, 0, g->dout[0]->data);
-  return TRUE;
-}
-
-static gboolean
-grad_zero (GradCtx *g, GError **error)
-{
   return TRUE;
 }
 
@@ -2825,13 +2820,13 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
   { "Abs", grad_unary }, { "Acos", grad_unary }, { "Acosh", grad_unary }, { "Add", grad_binary },
   { "Asin", grad_unary }, { "Asinh", grad_unary }, { "Atan", grad_unary }, { "Atanh", grad_unary },
   { "AveragePool", grad_pool }, { "BatchNormalization", grad_batchnorm, GRAD_ADD_ONLY }, { "Cast", grad_cast },
-  { "CastLike", grad_cast }, { "Ceil", grad_zero }, { "Celu", grad_unary }, { "Clip", grad_unary },
+  { "CastLike", grad_cast }, { "Celu", grad_unary }, { "Clip", grad_unary },
   { "Compress", grad_index_map, GRAD_ADD_ONLY }, { "Concat", grad_concat, GRAD_ADD_ONLY },
   { "Conv", grad_conv }, { "ConvTranspose", grad_conv_transpose }, { "Cos", grad_unary },
   { "Cosh", grad_unary }, { "CumSum", grad_cumsum }, { "DepthToSpace", grad_index_map, GRAD_ADD_ONLY },
   { "Div", grad_binary }, { "Dropout", grad_identity }, { "Einsum", grad_einsum, GRAD_ADD_ONLY },
   { "Elu", grad_unary }, { "Erf", grad_unary }, { "Exp", grad_unary },
-  { "Expand", grad_expand, GRAD_ADD_ONLY }, { "Flatten", grad_identity }, { "Floor", grad_zero },
+  { "Expand", grad_expand, GRAD_ADD_ONLY }, { "Flatten", grad_identity },
   { "Gather", grad_index_map, GRAD_ADD_ONLY }, { "GatherElements", grad_index_map, GRAD_ADD_ONLY },
   { "GatherND", grad_index_map, GRAD_ADD_ONLY }, { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool },
   { "GlobalMaxPool", grad_pool }, { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary },
@@ -2852,9 +2847,9 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
   { "ReduceMin", grad_reduce, GRAD_ADD_ONLY }, { "ReduceProd", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceSum", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceSumSquare", grad_reduce, GRAD_ADD_ONLY }, { "Relu", grad_unary }, { "Reshape", grad_identity },
-  { "Resize", grad_resize, GRAD_ADD_ONLY }, { "Round", grad_zero },
+  { "Resize", grad_resize, GRAD_ADD_ONLY },
   { "ScatterElements", grad_index_map, GRAD_ADD_ONLY }, { "ScatterND", grad_index_map, GRAD_ADD_ONLY },
-  { "Selu", grad_unary }, { "Shrink", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
+  { "Selu", grad_unary }, { "Shrink", grad_unary }, { "Sigmoid", grad_unary },
   { "Sin", grad_unary }, { "Sinh", grad_unary }, { "Slice", grad_slice, GRAD_ADD_ONLY },
   { "Softmax", grad_softmax, GRAD_ADD_ONLY }, { "Softplus", grad_unary }, { "Softsign", grad_unary },
   { "SpaceToDepth", grad_index_map, GRAD_ADD_ONLY }, { "Split", grad_split, GRAD_ADD_ONLY },
@@ -2867,7 +2862,8 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
 };
 
 /* Ops whose outputs never carry a gradient (integer, boolean or piecewise
- * constant results): a path through them is not a differentiable path. */
+ * constant results, whose derivative is zero wherever it exists): a path
+ * through them is not a differentiable path.  No op is in both tables. */
 static const char * const no_grad_ops[] = {
   "ArgMax", "ArgMin", "Ceil", "Equal", "Floor", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
   "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range",
@@ -2892,6 +2888,14 @@ static GradFunc
 grad_lookup (const char *op)
 {
   return grad_lookup_flags (op, NULL);
+}
+
+SomGradKind
+_som_grad_op_kind (const char *op)
+{
+  if (grad_lookup (op) != NULL)
+    return g_strv_contains (no_grad_ops, op) ? SOM_GRAD_UNKNOWN : SOM_GRAD_DEFINED;
+  return g_strv_contains (no_grad_ops, op) ? SOM_GRAD_NONE : SOM_GRAD_UNKNOWN;
 }
 
 /* ---- planning: which values carry a gradient ----------------------------------- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "som.h"
+#include "som-grad-private.h"
 
 static char *
 source_path (const char *rel)
@@ -112,6 +113,34 @@ static void
 test_grad_channels_last (void)
 {
   check_grad ("tests/data/fixtures/channels-last.onnx", "tests/data/fixtures/channels-last.npz");
+}
+
+/* Issue 10: every operator the executor runs has a gradient or carries
+ * none by definition (integer or piecewise constant), never neither and
+ * never both. */
+static void
+test_grad_every_op (void)
+{
+  const char * const *ops = som_model_supported_ops ();
+  guint n = 0, none = 0;
+  const char *no_grad[] = { "ArgMax", "Equal", "Floor", "Hardmax", "NonZero", "Shape", "HannWindow" };
+  const char *grad[] = { "Conv", "LRN", "MeanVarianceNormalization", "Det", "ReduceProd", "Mod",
+                         "ReverseSequence", "MaxUnpool", "SoftmaxCrossEntropyLoss", "Scatter" };
+
+  for (guint i = 0; ops[i] != NULL; i++, n++)
+    {
+      SomGradKind k = _som_grad_op_kind (ops[i]);
+      if (k == SOM_GRAD_UNKNOWN)
+        g_error ("%s has neither a gradient nor a place among the ops that carry none", ops[i]);
+      none += k == SOM_GRAD_NONE;
+    }
+  g_test_message ("%u operators: %u with a gradient, %u that carry none", n, n - none, none);
+  g_assert_cmpuint (n, >, 100);
+  for (guint i = 0; i < G_N_ELEMENTS (no_grad); i++)
+    g_assert_cmpint (_som_grad_op_kind (no_grad[i]), ==, SOM_GRAD_NONE);
+  for (guint i = 0; i < G_N_ELEMENTS (grad); i++)
+    g_assert_cmpint (_som_grad_op_kind (grad[i]), ==, SOM_GRAD_DEFINED);
+  g_assert_cmpint (_som_grad_op_kind ("NoSuchOp"), ==, SOM_GRAD_UNKNOWN);
 }
 
 /* LRN, MeanVarianceNormalization, ReduceProd/L1/L2, Det, Einsum with '...',
@@ -282,6 +311,7 @@ main (int argc, char **argv)
   g_test_add_func ("/grad/bnres", test_grad_bnres);
   g_test_add_func ("/grad/channels-last", test_grad_channels_last);
   g_test_add_func ("/grad/torch-late-ops", test_grad_torch_late);
+  g_test_add_func ("/grad/every-op", test_grad_every_op);
   g_test_add_func ("/grad/ops-finite-differences", test_grad_ops_finite_differences);
   /* MatMul with broadcast batch dims and 1-D operands */
   g_test_add_data_func ("/grad/matmul", "grad-matmul", check_finite_differences);
