@@ -336,6 +336,32 @@ def grad_models():
         "ew": f32(rng.standard_normal((8, 3)) * 0.5), "eb": f32(rng.standard_normal((2, 8, 3)) * 0.5),
         "shape5": i64(0, 1, 4, 4, 4), "scales5": f32([1, 1, 1.5, 2, 0.75])},
           8 + 8 + 64 + 120 + 120 + 24 + 48 + 64 + 144 + 8 + 1 + 3)
+    # ScatterElements with reduction mul, max (updates above the data, and below it) and min, ScatterND
+    # with mul (repeated indices; the max/min updates 1.75 or more away from the data and 1/128 apart, so
+    # no step swaps a maximum; the mul updates in [0.25, 0.75], so the others' product matters); alone in
+    # their model, so the updates' share of the gradient is large
+    model("grad-scatter", [
+        helper.make_node("Slice", ["input", "s0", "s1", "s2"], ["upd"]),
+        helper.make_node("Mul", ["upd", "quarter"], ["uq"]),
+        helper.make_node("Add", ["uq", "half"], ["u_mul"]),
+        helper.make_node("Add", ["uq", "two"], ["u_hi"]),
+        helper.make_node("Sub", ["uq", "two"], ["u_lo"]),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_mul"], ["sc_mul"], axis=2, reduction="mul"),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_hi"], ["sc_max"], axis=2, reduction="max"),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_lo"], ["sc_max2"], axis=2, reduction="max"),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_lo"], ["sc_min"], axis=2, reduction="min"),
+        helper.make_node("Slice", ["input", "n0", "n3", "ax0"], ["updn"]),
+        helper.make_node("Mul", ["updn", "quarter"], ["unq"]),
+        helper.make_node("Add", ["unq", "half"], ["un_mul"]),
+        helper.make_node("ScatterND", ["input", "ndidx", "un_mul"], ["snd_mul"], reduction="mul"),
+    ] + [helper.make_node("Flatten", [v], ["f_" + v], axis=1)
+         for v in ("sc_mul", "sc_max", "sc_max2", "sc_min", "snd_mul")] + [
+        helper.make_node("Concat", ["f_" + v for v in ("sc_mul", "sc_max", "sc_max2", "sc_min", "snd_mul")],
+                         ["z"], axis=1),
+    ], {"s0": i64(0, 0, 2, 0), "s1": i64(1, 1, 4, 8), "s2": i64(0, 1, 2, 3), "quarter": f32(0.25),
+        "half": f32(0.5), "two": f32(2.0),
+        "sidx": i64(*[1, 3, 3, 0, 7, 7, 2, 1, 5, 5, 5, 0, 6, 2, 4, 4]).reshape(1, 1, 2, 8),
+        "n0": i64(0), "n3": i64(3), "ax0": i64(0), "ndidx": i64(0, 0, 2).reshape(3, 1)}, 5 * 64)
     return models
 
 

@@ -1641,7 +1641,7 @@ fail:
   return FALSE;
 }
 
-static gboolean grad_scatter_add (GradCtx *g, GError **error);
+static gboolean grad_scatter_reduce (GradCtx *g, const char *red, GError **error);
 
 /* A copy of a Resize node for probing: extrapolated positions of
  * tf_crop_and_resize must come out 0 (they take no input), whatever the
@@ -1706,10 +1706,8 @@ grad_index_map (GradCtx *g, GError **error)
   if (g_str_has_prefix (n->op, "Scatter"))
     {
       const char *red = _som_node_attr_string (n, "reduction", "none");
-      if (strcmp (red, "add") == 0)
-        return grad_scatter_add (g, error);
       if (strcmp (red, "none") != 0)
-        return grad_error (g, error, "reduction '%s' (only 'none' and 'add' have a gradient here)", red);
+        return grad_scatter_reduce (g, red, error);
     }
   probe = g_new0 (SomTensor *, MAX (n->n_in, 1));
   for (guint k = 0; k < n->n_in; k++)
@@ -2773,23 +2771,48 @@ grad_loss (GradCtx *g, GError **error)
   return TRUE;
 }
 
-/* ---- Scatter with reduction 'add': the data's gradient passes through, the
- * updates' gradient is dY gathered at the indices -------------------------------- */
+/* ---- Scatter with a reduction: y[p] = f(data[p], the updates sent to p) ------- */
 
+/* Where each update goes comes from the gather that mirrors the scatter
+ * (GatherElements for ScatterElements, GatherND for ScatterND) run on the
+ * position numbers of the data; then add: the data's gradient passes
+ * through, each update gets dY at its position; mul: the product of the
+ * others (zeros counted apart); max and min: the data, else the first update
+ * in order, that equals the result takes it all. */
 static gboolean
-grad_scatter_add (GradCtx *g, GError **error)
+grad_scatter_reduce (GradCtx *g, const char *red, GError **error)
 {
+  SomTensor *data = g->in[0], *upd = g->in[2], *y = g->out[0], *dy = g->dout[0];
+  gboolean nd = strcmp (g->node->op, "ScatterND") == 0;
+  g_autoptr(SomTensor) nums = NULL;
+  SomTensor *ins[2], *outs[1] = { NULL };
+  g_autofree gsize *pos = NULL;
+  g_autofree guint *zeros = NULL;
+  g_autofree double *prod = NULL;
+  g_autofree gboolean *taken = NULL;
   SomNode node;
   SomAttr attr;
-  gboolean nd = strcmp (g->node->op, "ScatterND") == 0;
-  SomTensor *ins[2] = { g->dout[0], g->in[1] }, *outs[1] = { NULL };
+  enum { S_ADD, S_MUL, S_MAX, S_MIN } kind;
 
-  if (g->dout[0] == NULL)
+  if (dy == NULL)
     return TRUE;
-  if (g->din[0] != NULL)
-    accumulate (g->din[0], F (g->dout[0]));
-  if (g->din[2] == NULL)
-    return TRUE;
+  if (strcmp (red, "add") == 0)
+    kind = S_ADD;
+  else if (strcmp (red, "mul") == 0)
+    kind = S_MUL;
+  else if (strcmp (red, "max") == 0)
+    kind = S_MAX;
+  else if (strcmp (red, "min") == 0)
+    kind = S_MIN;
+  else
+    return grad_error (g, error, "reduction '%s'", red);
+  if (data->n >= (1u << 24))
+    return grad_error (g, error, "more than 2²⁴ elements");
+  nums = _som_tensor_new (SOM_DTYPE_F32, data->ndim, data->shape, error);
+  if (nums == NULL)
+    return FALSE;
+  for (gsize i = 0; i < data->n; i++)
+    F (nums)[i] = (float) (i + 1);
   _som_node_copy (&node, g->node);
   node.op = (char *) (nd ? "GatherND" : "GatherElements");
   node.def = _som_op_lookup (node.op);
@@ -2799,15 +2822,71 @@ grad_scatter_add (GradCtx *g, GError **error)
   node.n_attrs = nd ? 0 : 1;
   node.n_in = 2;
   node.n_out = 1;
+  ins[0] = nums;
+  ins[1] = g->in[1];
   if (!run_op (g, &node, ins, 2, outs, 1, error))
     return FALSE;
-  if (outs[0]->n != g->din[2]->n)
+  if (outs[0]->n != upd->n)
     {
       _som_tensor_unref (outs[0]);
-      return grad_error (g, error, "the updates' gradient has the wrong shape");
+      return grad_error (g, error, "the updates' positions have the wrong shape");
     }
-  accumulate (g->din[2], F (outs[0]));
+  pos = g_new (gsize, MAX (upd->n, 1));
+  for (gsize j = 0; j < upd->n; j++)
+    pos[j] = (gsize) F (outs[0])[j] - 1;
   _som_tensor_unref (outs[0]);
+
+  switch (kind)
+    {
+    case S_ADD:
+      if (g->din[0] != NULL)
+        accumulate (g->din[0], F (dy));
+      for (gsize j = 0; g->din[2] != NULL && j < upd->n; j++)
+        F (g->din[2])[j] += F (dy)[pos[j]];
+      break;
+    case S_MUL:
+      zeros = g_new0 (guint, MAX (data->n, 1));
+      prod = g_new (double, MAX (data->n, 1));
+      for (gsize i = 0; i < data->n; i++)
+        prod[i] = 1;
+      for (gsize j = 0; j < upd->n; j++)
+        {
+          float u = F (upd)[j];
+          if (u == 0)
+            zeros[pos[j]]++;
+          else
+            prod[pos[j]] *= u;
+        }
+      for (gsize i = 0; g->din[0] != NULL && i < data->n; i++)
+        if (zeros[i] == 0)
+          F (g->din[0])[i] += (float) (F (dy)[i] * prod[i]);
+      for (gsize j = 0; g->din[2] != NULL && j < upd->n; j++)
+        {
+          gsize p = pos[j];
+          float u = F (upd)[j];
+          double others = u != 0 ? (zeros[p] == 0 ? prod[p] / u : 0) : (zeros[p] == 1 ? prod[p] : 0);
+          F (g->din[2])[j] += (float) (F (dy)[p] * F (data)[p] * others);
+        }
+      break;
+    case S_MAX:
+    case S_MIN:
+      taken = g_new0 (gboolean, MAX (data->n, 1));
+      for (gsize i = 0; i < data->n; i++)
+        if (F (data)[i] == F (y)[i])
+          {
+            taken[i] = TRUE;
+            if (g->din[0] != NULL)
+              F (g->din[0])[i] += F (dy)[i];
+          }
+      for (gsize j = 0; j < upd->n; j++)
+        if (!taken[pos[j]] && F (upd)[j] == F (y)[pos[j]])
+          {
+            taken[pos[j]] = TRUE;
+            if (g->din[2] != NULL)
+              F (g->din[2])[j] += F (dy)[pos[j]];
+          }
+      break;
+    }
   return TRUE;
 }
 

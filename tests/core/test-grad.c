@@ -336,7 +336,9 @@ main (int argc, char **argv)
    * ScatterElements and ScatterND with reduction 'add' */
   g_test_add_data_func ("/grad/extra", "grad-extra", check_finite_differences);
   /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, Resize with tf_crop_and_resize,
-   * Einsum with '...' */
+   * Einsum with '...' and repeated indices, a trilinear 5-D Resize */
   g_test_add_data_func ("/grad/losses-crop-ellipsis", "grad-losses", check_finite_differences);
+  /* ScatterElements with reduction mul, max and min, ScatterND with mul */
+  g_test_add_data_func ("/grad/scatter-reductions", "grad-scatter", check_finite_differences);
   return g_test_run ();
 }
