@@ -362,6 +362,15 @@ def grad_models():
         "half": f32(0.5), "two": f32(2.0),
         "sidx": i64(*[1, 3, 3, 0, 7, 7, 2, 1, 5, 5, 5, 0, 6, 2, 4, 4]).reshape(1, 1, 2, 8),
         "n0": i64(0), "n3": i64(3), "ax0": i64(0), "ndidx": i64(0, 0, 2).reshape(3, 1)}, 5 * 64)
+    # Slice-1 (opset 9: starts, ends and axes as attributes), its gradient as an index map
+    model("grad-slice9", [
+        helper.make_node("Slice", ["input"], ["s1"], starts=[1, 2], ends=[7, 100], axes=[2, 3]),
+        helper.make_node("Slice", ["input"], ["s2"], starts=[-3], ends=[-1], axes=[3]),
+        helper.make_node("Tanh", ["s2"], ["t2"]),
+        helper.make_node("Flatten", ["s1"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["t2"], ["f2"], axis=1),
+        helper.make_node("Concat", ["f1", "f2"], ["z"], axis=1),
+    ], {}, 36 + 16, opset=9)
     return models
 
 

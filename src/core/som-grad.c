@@ -1413,6 +1413,8 @@ grad_pad (GradCtx *g, GError **error)
   return TRUE;
 }
 
+static gboolean grad_index_map (GradCtx *g, GError **error);
+
 static gboolean
 grad_slice (GradCtx *g, GError **error)
 {
@@ -1425,7 +1427,7 @@ grad_slice (GradCtx *g, GError **error)
   if (g->dout[0] == NULL || g->din[0] == NULL)
     return TRUE;
   if (g->node->opset < 10 || g->node->n_in < 3)
-    return grad_error (g, error, "Slice before opset 10 is not supported");
+    return grad_index_map (g, error);  /* Slice-1: starts, ends and axes as attributes */
   for (guint d = 0; d < nd; d++)
     step[d] = 1;
   na = g->in[1]->n;
@@ -1674,7 +1676,8 @@ resize_probe_node (const SomNode *src, SomNode *dst)
 static const struct { const char *op; guint data; } index_map_ops[] = {
   { "Compress", 1 }, { "DepthToSpace", 1 }, { "Gather", 1 }, { "GatherElements", 1 }, { "GatherND", 1 },
   { "MaxUnpool", 1 }, { "Resize", 1 }, { "ReverseSequence", 1 }, { "Scatter", 5 }, { "ScatterElements", 5 },
-  { "ScatterND", 5 }, { "SpaceToDepth", 1 }, { "Tile", 1 }, { "Trilu", 1 }, { "Upsample", 1 }, { "Where", 6 },
+  { "ScatterND", 5 }, { "Slice", 1 }, { "SpaceToDepth", 1 }, { "Tile", 1 }, { "Trilu", 1 }, { "Upsample", 1 },
+  { "Where", 6 },
 };
 
 static gboolean

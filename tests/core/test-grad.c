@@ -340,5 +340,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/grad/losses-crop-ellipsis", "grad-losses", check_finite_differences);
   /* ScatterElements with reduction mul, max and min, ScatterND with mul */
   g_test_add_data_func ("/grad/scatter-reductions", "grad-scatter", check_finite_differences);
+  /* Slice-1 (opset 9, attributes) */
+  g_test_add_data_func ("/grad/slice-opset9", "grad-slice9", check_finite_differences);
   return g_test_run ();
 }
