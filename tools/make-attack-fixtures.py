@@ -247,6 +247,130 @@ def grad_models():
         helper.make_node("Flatten", ["a2"], ["f4"], axis=1),
         helper.make_node("Concat", ["f1", "f2", "f3", "f4"], ["z"], axis=1),
     ], {"shape5": i64(0, 1, 4, 4, 4), "shape1d": i64(0, 1, 64)}, 16 + 16 + 20 + 16)
+    # The operators added late: LRN, MeanVarianceNormalization (default axes and the last two),
+    # ReverseSequence, Det (4×4 and 2×2), ReduceProd, ReduceL1, ReduceL2, MaxUnpool (the executor's
+    # MaxPool has no Indices output: fixed indices on the first image), ScatterElements and ScatterND with reduction 'add' (repeated indices; data and updates
+    # both from the input), Mod (fmod, the divisor from the input too; kinks off the test's grid)
+    model("grad-extra", [
+        helper.make_node("Conv", ["input", "cw"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("LRN", ["c"], ["lrn"], size=3, alpha=0.5, beta=0.75, bias=1.5),
+        helper.make_node("MeanVarianceNormalization", ["c"], ["mvn1"]),
+        helper.make_node("MeanVarianceNormalization", ["input"], ["mvn2"], axes=[2, 3]),
+        helper.make_node("Reshape", ["input", "shape3"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["rt"], perm=[1, 2, 0]),
+        helper.make_node("ReverseSequence", ["rt", "lens"], ["rs"], batch_axis=1, time_axis=0),
+        helper.make_node("Transpose", ["rs"], ["rs2"], perm=[2, 0, 1]),
+        helper.make_node("Reshape", ["input", "shape44"], ["m4"]),
+        helper.make_node("Det", ["m4"], ["d4"]),
+        helper.make_node("Reshape", ["input", "shape22"], ["m2"]),
+        helper.make_node("Det", ["m2"], ["d2"]),
+        helper.make_node("Reshape", ["input", "pairs"], ["pr"]),
+        helper.make_node("ReduceProd", ["pr"], ["rp"], axes=[2], keepdims=0),
+        helper.make_node("ReduceL1", ["input"], ["l1"], axes=[3], keepdims=0),
+        helper.make_node("ReduceL2", ["input"], ["l2"], axes=[2], keepdims=0),
+        helper.make_node("Slice", ["input", "n0", "n1", "ax0"], ["first"]),
+        helper.make_node("AveragePool", ["first"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Sin", ["ap"], ["aps"]),
+        helper.make_node("MaxUnpool", ["aps", "upi"], ["mu1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Add", ["input", "mu1"], ["mu"]),
+        helper.make_node("Slice", ["input", "s0", "s1", "s2"], ["upd"]),
+        helper.make_node("Mul", ["upd", "three"], ["upd3"]),
+        helper.make_node("ScatterElements", ["input", "sidx", "upd3"], ["se"], axis=2, reduction="add"),
+        helper.make_node("Slice", ["input", "n0", "n3", "ax0"], ["updn"]),
+        helper.make_node("ScatterND", ["input", "ndidx", "updn"], ["snd"], reduction="add"),
+        helper.make_node("Mul", ["snd", "snd"], ["snd2"]),
+        helper.make_node("Mod", ["input", "quarter"], ["md1"], fmod=1),
+        helper.make_node("Add", ["input", "three"], ["x3"]),
+        helper.make_node("Mod", ["six", "x3"], ["md2"], fmod=1),
+    ] + [helper.make_node("Flatten", [v], ["f_" + v], axis=1)
+         for v in ("lrn", "mvn1", "mvn2", "rs2", "d4", "d2", "rp", "l1", "l2", "mu", "se", "snd2", "md1",
+                   "md2")] + [
+        helper.make_node("Concat", ["f_" + v for v in ("lrn", "mvn1", "mvn2", "rs2", "d4", "d2", "rp", "l1", "l2",
+                                                        "mu", "se", "snd2", "md1", "md2")], ["z"], axis=1),
+    ], {"cw": f32(rng.standard_normal((4, 1, 3, 3)) * 0.5), "shape3": i64(0, 8, 8),
+        "lens": i64(8, 3, 1, 5, 8, 2, 7, 4), "shape44": i64(0, 4, 4, 4), "shape22": i64(0, 16, 2, 2),
+        "pairs": i64(0, 32, 2), "three": f32(3.0), "quarter": f32(0.25), "six": f32(6.0),
+        "s0": i64(0, 0, 2, 0), "s1": i64(1, 1, 4, 8), "s2": i64(0, 1, 2, 3),
+        "sidx": i64(*[1, 3, 3, 0, 7, 7, 2, 1, 5, 5, 5, 0, 6, 2, 4, 4]).reshape(1, 1, 2, 8),
+        "n0": i64(0), "n1": i64(1), "n3": i64(3), "ax0": i64(0), "ndidx": i64(0, 0, 2).reshape(3, 1),
+        "upi": np.array([[(2 * (k // 4) + (k % 2)) * 8 + 2 * (k % 4) + (k // 8) % 2 for k in range(16)]],
+                        np.int64).reshape(1, 1, 4, 4)},
+          256 + 256 + 64 + 64 + 4 + 16 + 32 + 8 + 8 + 64 + 64 + 64 + 64 + 64)
+    # The losses (NLL on a LogSoftmax with per-class weights and ignore_index; SoftmaxCrossEntropyLoss
+    # with both outputs used; a mean-reduced loss scaling features), Resize with
+    # tf_crop_and_resize (linear and nearest, extrapolated positions, extrapolation_value ≠ 0), and
+    # Einsum with '...' (explicit, broadcast against a size-1 dimension, and implicit output), and a
+    # trilinear Resize of a 5-D tensor (up along two axes, down along the third); Einsum with a
+    # repeated index (a diagonal, a product of traces, a diagonal under '...')
+    model("grad-losses", [
+        helper.make_node("Reshape", ["input", "shape3"], ["r"]),
+        helper.make_node("Shape", ["input"], ["sh"]),
+        helper.make_node("Slice", ["sh", "z0", "z1"], ["n"]),
+        helper.make_node("Concat", ["n", "eight"], ["tshape"], axis=0),
+        helper.make_node("Expand", ["tgt", "tshape"], ["t"]),
+        helper.make_node("LogSoftmax", ["r"], ["lsm"], axis=1),
+        helper.make_node("NegativeLogLikelihoodLoss", ["lsm", "t", "wts"], ["nll"], reduction="none",
+                         ignore_index=2),
+        helper.make_node("SoftmaxCrossEntropyLoss", ["r", "t"], ["sce", "logp"], reduction="none"),
+        helper.make_node("SoftmaxCrossEntropyLoss", ["r", "t", "wts"], ["scem"], reduction="mean"),
+        helper.make_node("Mul", ["logp", "scem"], ["lps"]),
+        helper.make_node("Resize", ["input", "roi", "scales"], ["rz1"], mode="linear",
+                         coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=5.0),
+        helper.make_node("Resize", ["input", "roi", "scales"], ["rz2"], mode="nearest",
+                         coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=2.0),
+        helper.make_node("Einsum", ["input", "ew"], ["e1"], equation="...ij,jk->...ik"),
+        helper.make_node("Einsum", ["input", "eb"], ["e2"], equation="...ij,...jk->...ik"),
+        helper.make_node("Einsum", ["input", "input"], ["e3"], equation="...ij,...kj"),
+        helper.make_node("Reshape", ["input", "shape5"], ["v"]),
+        helper.make_node("Resize", ["v", "", "scales5"], ["rz3"], mode="linear"),
+        helper.make_node("Einsum", ["input"], ["e4"], equation="nchh->nch"),
+        helper.make_node("Einsum", ["input", "input"], ["e5"], equation="nchh,ncww->nc"),
+        helper.make_node("Einsum", ["input", "ew"], ["e6"], equation="...ii,ik->...k"),
+    ] + [helper.make_node("Flatten", [v], ["f_" + v], axis=1)
+         for v in ("nll", "sce", "lps", "rz1", "rz2", "e1", "e2", "e3", "rz3", "e4", "e5", "e6")] + [
+        helper.make_node("Concat", ["f_" + v for v in ("nll", "sce", "lps", "rz1", "rz2", "e1", "e2", "e3",
+                                                        "rz3", "e4", "e5", "e6")], ["z"], axis=1),
+    ], {"shape3": i64(0, 8, 8), "z0": i64(0), "z1": i64(1), "eight": i64(8),
+        "tgt": i64(3, 2, 0, 7, 2, 5, 1, 6).reshape(1, 8), "wts": f32(rng.uniform(0.5, 1.5, 8)),
+        "roi": f32([0, 0, 0.1, -0.2, 1, 1, 0.8, 1.15]), "scales": f32([1, 1, 1.5, 1.25]),
+        "ew": f32(rng.standard_normal((8, 3)) * 0.5), "eb": f32(rng.standard_normal((2, 8, 3)) * 0.5),
+        "shape5": i64(0, 1, 4, 4, 4), "scales5": f32([1, 1, 1.5, 2, 0.75])},
+          8 + 8 + 64 + 120 + 120 + 24 + 48 + 64 + 144 + 8 + 1 + 3)
+    # ScatterElements with reduction mul, max (updates above the data, and below it) and min, ScatterND
+    # with mul (repeated indices; the max/min updates 1.75 or more away from the data and 1/128 apart, so
+    # no step swaps a maximum; the mul updates in [0.25, 0.75], so the others' product matters); alone in
+    # their model, so the updates' share of the gradient is large
+    model("grad-scatter", [
+        helper.make_node("Slice", ["input", "s0", "s1", "s2"], ["upd"]),
+        helper.make_node("Mul", ["upd", "quarter"], ["uq"]),
+        helper.make_node("Add", ["uq", "half"], ["u_mul"]),
+        helper.make_node("Add", ["uq", "two"], ["u_hi"]),
+        helper.make_node("Sub", ["uq", "two"], ["u_lo"]),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_mul"], ["sc_mul"], axis=2, reduction="mul"),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_hi"], ["sc_max"], axis=2, reduction="max"),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_lo"], ["sc_max2"], axis=2, reduction="max"),
+        helper.make_node("ScatterElements", ["input", "sidx", "u_lo"], ["sc_min"], axis=2, reduction="min"),
+        helper.make_node("Slice", ["input", "n0", "n3", "ax0"], ["updn"]),
+        helper.make_node("Mul", ["updn", "quarter"], ["unq"]),
+        helper.make_node("Add", ["unq", "half"], ["un_mul"]),
+        helper.make_node("ScatterND", ["input", "ndidx", "un_mul"], ["snd_mul"], reduction="mul"),
+    ] + [helper.make_node("Flatten", [v], ["f_" + v], axis=1)
+         for v in ("sc_mul", "sc_max", "sc_max2", "sc_min", "snd_mul")] + [
+        helper.make_node("Concat", ["f_" + v for v in ("sc_mul", "sc_max", "sc_max2", "sc_min", "snd_mul")],
+                         ["z"], axis=1),
+    ], {"s0": i64(0, 0, 2, 0), "s1": i64(1, 1, 4, 8), "s2": i64(0, 1, 2, 3), "quarter": f32(0.25),
+        "half": f32(0.5), "two": f32(2.0),
+        "sidx": i64(*[1, 3, 3, 0, 7, 7, 2, 1, 5, 5, 5, 0, 6, 2, 4, 4]).reshape(1, 1, 2, 8),
+        "n0": i64(0), "n3": i64(3), "ax0": i64(0), "ndidx": i64(0, 0, 2).reshape(3, 1)}, 5 * 64)
+    # Slice-1 (opset 9: starts, ends and axes as attributes), its gradient as an index map
+    model("grad-slice9", [
+        helper.make_node("Slice", ["input"], ["s1"], starts=[1, 2], ends=[7, 100], axes=[2, 3]),
+        helper.make_node("Slice", ["input"], ["s2"], starts=[-3], ends=[-1], axes=[3]),
+        helper.make_node("Tanh", ["s2"], ["t2"]),
+        helper.make_node("Flatten", ["s1"], ["f1"], axis=1),
+        helper.make_node("Flatten", ["t2"], ["f2"], axis=1),
+        helper.make_node("Concat", ["f1", "f2"], ["z"], axis=1),
+    ], {}, 36 + 16, opset=9)
     return models
 
 
@@ -258,7 +382,7 @@ def main():
         helper.make_node("Cast", ["idx"], ["output"], to=TensorProto.FLOAT),
     ], "output", ["N", 1])
     onnx.save(argmax, os.path.join(OUT, "argmax-output.onnx"))
-    # Hardmax: runs, but Somscope has no gradient for it.
+    # Hardmax: piecewise constant in the input, like ArgMax: no differentiable path.
     hardmax = linear_graph([
         helper.make_node("Hardmax", ["scores"], ["output"], axis=1),
     ], "output", ["N", 10])

@@ -87,7 +87,11 @@ codes_batch (gsize s, gsize n, gpointer data, GError **error)
   s += j->offset;
   part = slice_rows (j->pixels, s, n);
   in = som_pixel_transform_apply (j->tf, part);
-  out = som_model_run_images (j->model, in, j->taps, j->n_taps, &tv, NULL, error);
+  /* Means are taken inside the pass: no tap outlives its last consumer. */
+  if (j->flatten)
+    out = som_model_run_images (j->model, in, j->taps, j->n_taps, &tv, NULL, error);
+  else
+    out = som_model_run_images_means (j->model, in, j->taps, j->n_taps, &tv, NULL, error);
   if (out == NULL)
     return FALSE;
   if (j->predictions != NULL

@@ -207,6 +207,7 @@ typedef struct
   SomPreprocess *preprocess;
   const guint   *taps;
   guint          n_taps;
+  gboolean       means;         /* taps as channel means (som_model_run_images_means) */
   CliBatchFunc   func;
   gpointer       user_data;
   gsize          count;
@@ -231,8 +232,11 @@ run_one (RunState *st, gsize b, GError **error)
   input = som_preprocess_read_model_input (st->preprocess, start, n, error);
   if (input == NULL)
     return FALSE;
-  output = som_model_run_images (st->model, input, st->taps, st->n_taps,
-                                 st->n_taps > 0 ? &taps : NULL, st->cancellable, error);
+  if (st->means)
+    output = som_model_run_images_means (st->model, input, st->taps, st->n_taps, &taps, st->cancellable, error);
+  else
+    output = som_model_run_images (st->model, input, st->taps, st->n_taps,
+                                   st->n_taps > 0 ? &taps : NULL, st->cancellable, error);
   if (output == NULL)
     return FALSE;
   return st->func (start, n, output, taps, st->user_data, error);
@@ -279,15 +283,16 @@ run_worker (gpointer data)
   return NULL;
 }
 
-gboolean
-cli_dataset_run_model (CliContext    *ctx,
-                       SomModel      *model,
-                       SomPreprocess *preprocess,
-                       const guint   *taps,
-                       guint          n_taps,
-                       CliBatchFunc   func,
-                       gpointer       user_data,
-                       GError       **error)
+static gboolean
+run_model (CliContext    *ctx,
+           SomModel      *model,
+           SomPreprocess *preprocess,
+           const guint   *taps,
+           guint          n_taps,
+           gboolean       means,
+           CliBatchFunc   func,
+           gpointer       user_data,
+           GError       **error)
 {
   RunState st = { 0 };
   int threads = cli_threads (ctx);
@@ -301,6 +306,7 @@ cli_dataset_run_model (CliContext    *ctx,
   st.preprocess = preprocess;
   st.taps = taps;
   st.n_taps = n_taps;
+  st.means = means;
   st.func = func;
   st.user_data = user_data;
   st.count = som_dataset_get_count (som_preprocess_get_dataset (preprocess));
@@ -343,4 +349,30 @@ cli_dataset_run_model (CliContext    *ctx,
   g_mutex_clear (&st.lock);
   g_clear_object (&st.cancellable);
   return ok;
+}
+
+gboolean
+cli_dataset_run_model (CliContext    *ctx,
+                       SomModel      *model,
+                       SomPreprocess *preprocess,
+                       const guint   *taps,
+                       guint          n_taps,
+                       CliBatchFunc   func,
+                       gpointer       user_data,
+                       GError       **error)
+{
+  return run_model (ctx, model, preprocess, taps, n_taps, FALSE, func, user_data, error);
+}
+
+gboolean
+cli_dataset_run_model_means (CliContext    *ctx,
+                             SomModel      *model,
+                             SomPreprocess *preprocess,
+                             const guint   *taps,
+                             guint          n_taps,
+                             CliBatchFunc   func,
+                             gpointer       user_data,
+                             GError       **error)
+{
+  return run_model (ctx, model, preprocess, taps, n_taps, TRUE, func, user_data, error);
 }

@@ -80,5 +80,15 @@ gboolean       cli_dataset_run_model        (CliContext         *ctx,
                                              CliBatchFunc        func,
                                              gpointer            user_data,
                                              GError            **error);
+/* The same with the taps reduced to channel means inside the pass (see
+ * som_model_run_images_means()): @func gets N×C per tap. */
+gboolean       cli_dataset_run_model_means  (CliContext         *ctx,
+                                             SomModel           *model,
+                                             SomPreprocess      *preprocess,
+                                             const guint        *taps,
+                                             guint               n_taps,
+                                             CliBatchFunc        func,
+                                             gpointer            user_data,
+                                             GError            **error);
 
 G_END_DECLS

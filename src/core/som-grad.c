@@ -11,6 +11,7 @@
 #include "onnx.pb-c.h"
 #include "som-conv-direct.h"
 #include "som-grad.h"
+#include "som-grad-private.h"
 #include "som-ops-private.h"
 
 /* What a backward function sees: the node, its forward inputs and outputs
@@ -138,12 +139,6 @@ grad_identity (GradCtx *g, GError **error)
 {
   if (g->din[0] != NULL && g->dout[0] != NULL && !steal_dout (g, 0, 0))
     write_or_add (g, 0, g->dout[0]->data);
-  return TRUE;
-}
-
-static gboolean
-grad_zero (GradCtx *g, GError **error)
-{
   return TRUE;
 }
 
@@ -328,7 +323,7 @@ grad_unary (GradCtx *g, GError **error)
 
 /* ---- broadcasting binary and variadic ops ------------------------------------- */
 
-typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_MEAN, B_PRELU } GBinOp;
+typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_MEAN, B_PRELU, B_MOD } GBinOp;
 
 typedef struct
 {
@@ -408,6 +403,14 @@ binary_grad_range (gsize b, gsize e, gpointer data)
                 break;
               }
           break;
+        case B_MOD:
+          {
+            /* y = a − q·b with q whole (truncated or floored): ∂y/∂a = 1, ∂y/∂b = −q */
+            float a = bg->x[0][off[0]], c = bg->x[1][off[1]];
+            if (bg->dx[0]) bg->dx[0][off[0]] += gy;
+            if (bg->dx[1] && c != 0) bg->dx[1][off[1]] -= gy * nearbyintf ((a - bg->y[i]) / c);
+          }
+          break;
         case B_PRELU:
           {
             float a = bg->x[0][off[0]], s = bg->x[1][off[1]];
@@ -472,6 +475,7 @@ grad_binary (GradCtx *g, GError **error)
   static const struct { const char *name; GBinOp op; } map[] = {
     { "Add", B_ADD }, { "Sum", B_ADD }, { "Sub", B_SUB }, { "Mul", B_MUL }, { "Div", B_DIV },
     { "Pow", B_POW }, { "Max", B_MAX }, { "Min", B_MIN }, { "Mean", B_MEAN }, { "PRelu", B_PRELU },
+    { "Mod", B_MOD },
   };
   BinGrad bg = { 0 };
   SomTensor *y = g->out[0];
@@ -1428,6 +1432,8 @@ grad_pad (GradCtx *g, GError **error)
   return TRUE;
 }
 
+static gboolean grad_index_map (GradCtx *g, GError **error);
+
 static gboolean
 grad_slice (GradCtx *g, GError **error)
 {
@@ -1440,7 +1446,7 @@ grad_slice (GradCtx *g, GError **error)
   if (g->dout[0] == NULL || g->din[0] == NULL)
     return TRUE;
   if (g->node->opset < 10 || g->node->n_in < 3)
-    return grad_error (g, error, "Slice before opset 10 is not supported");
+    return grad_index_map (g, error);  /* Slice-1: starts, ends and axes as attributes */
   for (guint d = 0; d < nd; d++)
     step[d] = 1;
   na = g->in[1]->n;
@@ -1481,21 +1487,25 @@ grad_slice (GradCtx *g, GError **error)
 }
 
 /* ReduceSum, ReduceMean, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp,
- * ReduceMax, ReduceMin: the output gradient broadcast back, times
- * ∂y/∂x (1, 1/count, 2x, e^−y, e^(x−y); for Max and Min the first element
- * that equals the result takes it all). */
+ * ReduceMax, ReduceMin, ReduceL1, ReduceL2, ReduceProd: the output gradient
+ * broadcast back, times ∂y/∂x (1, 1/count, 2x, e^−y, e^(x−y), sign x, x/y,
+ * the product of the others; for Max and Min the first element that equals
+ * the result takes it all). */
 static gboolean
 grad_reduce (GradCtx *g, GError **error)
 {
-  enum { R_SUM, R_MEAN, R_SUMSQ, R_LOGSUM, R_LOGSUMEXP, R_MAX, R_MIN } kind = R_SUM;
+  enum { R_SUM, R_MEAN, R_SUMSQ, R_LOGSUM, R_LOGSUMEXP, R_MAX, R_MIN, R_L1, R_L2, R_PROD } kind = R_SUM;
   static const char * const names[] = { "ReduceSum", "ReduceMean", "ReduceSumSquare", "ReduceLogSum",
-                                        "ReduceLogSumExp", "ReduceMax", "ReduceMin" };
+                                        "ReduceLogSumExp", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
+                                        "ReduceProd" };
   SomTensor *x = g->in[0];
   gboolean red[SOM_ARRAY_MAX_DIMS] = { FALSE };
   gboolean any = FALSE;
   gint64 kshape[SOM_ARRAY_MAX_DIMS], count = 1;
   SomTensor view = { 0 };
   g_autofree gboolean *taken = NULL;
+  g_autofree guint *zeros = NULL;
+  g_autofree double *nz_prod = NULL;
   const float *dy, *y;
 
   if (g->dout[0] == NULL || g->din[0] == NULL)
@@ -1546,6 +1556,32 @@ grad_reduce (GradCtx *g, GError **error)
   y = g->out[0]->data;
   if (kind == R_MAX || kind == R_MIN)
     taken = g_new0 (gboolean, MAX (view.n, 1));
+  if (kind == R_PROD)
+    {
+      /* per output: the zeros among its inputs and the product of the others */
+      gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 }, st[SOM_ARRAY_MAX_DIMS], off = 0;
+      zeros = g_new0 (guint, MAX (view.n, 1));
+      nz_prod = g_new (double, MAX (view.n, 1));
+      for (gsize i = 0; i < view.n; i++)
+        nz_prod[i] = 1;
+      _som_broadcast_strides (&view, x->ndim, x->shape, st);
+      for (gsize i = 0; i < x->n; i++)
+        {
+          float v = F (x)[i];
+          if (v == 0)
+            zeros[off]++;
+          else
+            nz_prod[off] *= v;
+          for (int d = (int) x->ndim - 1; d >= 0; d--)
+            {
+              off += st[d];
+              if (++idx[d] < x->shape[d])
+                break;
+              off -= st[d] * x->shape[d];
+              idx[d] = 0;
+            }
+        }
+    }
   {
     gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 }, st[SOM_ARRAY_MAX_DIMS];
     gint64 off = 0;
@@ -1561,6 +1597,14 @@ grad_reduce (GradCtx *g, GError **error)
           case R_SUMSQ: dx[i] += 2.0f * xs[i] * dy[off]; break;
           case R_LOGSUM: dx[i] += dy[off] * expf (-y[off]); break;
           case R_LOGSUMEXP: dx[i] += dy[off] * expf (xs[i] - y[off]); break;
+          case R_L1: dx[i] += xs[i] > 0 ? dy[off] : xs[i] < 0 ? -dy[off] : 0.0f; break;
+          case R_L2: dx[i] += y[off] != 0 ? dy[off] * xs[i] / y[off] : 0.0f; break;
+          case R_PROD:
+            if (zeros[off] == 0)
+              dx[i] += (float) (dy[off] * (nz_prod[off] / xs[i]));
+            else if (zeros[off] == 1 && xs[i] == 0)
+              dx[i] += (float) (dy[off] * nz_prod[off]);
+            break;
           case R_MAX:
           case R_MIN:
             if (!taken[off] && xs[i] == y[off])
@@ -1618,6 +1662,28 @@ fail:
   return FALSE;
 }
 
+static gboolean grad_scatter_reduce (GradCtx *g, const char *red, GError **error);
+
+/* A copy of a Resize node for probing: extrapolated positions of
+ * tf_crop_and_resize must come out 0 (they take no input), whatever the
+ * model's extrapolation_value.  Returns the attributes to free. */
+static SomAttr *
+resize_probe_node (const SomNode *src, SomNode *dst)
+{
+  SomAttr *attrs = g_new0 (SomAttr, src->n_attrs + 1);
+  guint n = 0;
+
+  _som_node_copy (dst, src);
+  for (guint i = 0; i < src->n_attrs; i++)
+    if (strcmp (src->attrs[i].name, "extrapolation_value") != 0)
+      attrs[n++] = src->attrs[i];
+  attrs[n++] = (SomAttr) { .name = (char *) "extrapolation_value",
+                           .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, .f = 0.0f };
+  dst->attrs = attrs;
+  dst->n_attrs = n;
+  return attrs;
+}
+
 /* ---- index maps: every output element is a copy of one input element (or 0) -- */
 
 /* Gather, Tile, Where, DepthToSpace, Resize (nearest)…: the operator itself
@@ -1628,14 +1694,16 @@ fail:
  * shapes) keep their values, so the selection is the forward pass's. */
 static const struct { const char *op; guint data; } index_map_ops[] = {
   { "Compress", 1 }, { "DepthToSpace", 1 }, { "Gather", 1 }, { "GatherElements", 1 }, { "GatherND", 1 },
-  { "Resize", 1 }, { "ScatterElements", 5 }, { "ScatterND", 5 }, { "SpaceToDepth", 1 }, { "Tile", 1 },
-  { "Trilu", 1 }, { "Upsample", 1 }, { "Where", 6 },
+  { "MaxUnpool", 1 }, { "Resize", 1 }, { "ReverseSequence", 1 }, { "Scatter", 5 }, { "ScatterElements", 5 },
+  { "ScatterND", 5 }, { "Slice", 1 }, { "SpaceToDepth", 1 }, { "Tile", 1 }, { "Trilu", 1 }, { "Upsample", 1 },
+  { "Where", 6 },
 };
 
 static gboolean
 grad_index_map (GradCtx *g, GError **error)
 {
-  SomNode *n = g->node;
+  SomNode *n = g->node, probe_node;
+  g_autofree SomAttr *probe_attrs = NULL;
   guint mask = 0;
   gsize base[8] = { 0 }, total = 0;
   g_autofree SomTensor **probe = NULL;
@@ -1654,9 +1722,15 @@ grad_index_map (GradCtx *g, GError **error)
       const char *mode = _som_node_attr_string (n, "mode", "nearest");
       if (strcmp (mode, "nearest") != 0)
         return grad_error (g, error, "mode '%s' (only 'nearest' has a gradient here)", mode);
+      probe_attrs = resize_probe_node (g->node, &probe_node);
+      n = &probe_node;
     }
-  if (g_str_has_prefix (n->op, "Scatter") && strcmp (_som_node_attr_string (n, "reduction", "none"), "none") != 0)
-    return grad_error (g, error, "a reduction other than 'none'");
+  if (g_str_has_prefix (n->op, "Scatter"))
+    {
+      const char *red = _som_node_attr_string (n, "reduction", "none");
+      if (strcmp (red, "none") != 0)
+        return grad_scatter_reduce (g, red, error);
+    }
   probe = g_new0 (SomTensor *, MAX (n->n_in, 1));
   for (guint k = 0; k < n->n_in; k++)
     {
@@ -1789,28 +1863,27 @@ grad_cumsum (GradCtx *g, GError **error)
 
 /* ---- Resize and Upsample (linear, cubic): separable linear maps ---------------- */
 
-/* The interpolation matrix A (out × in) of spatial axis @d (one of the last
- * two), from the operator itself: run on probes that hold a one-hot along
- * axis d and ones along the other axis, each probe in its own batch row, it
- * returns A's columns (the weights along the other axis sum to one). */
+/* The interpolation matrix A (out × in) of spatial axis @d (≥ 2), from the
+ * operator itself: run on probes that hold a one-hot along axis d and ones
+ * along the other spatial axes (the channel axis 1), each probe in its own
+ * batch row, it returns A's columns (the weights along the other axes sum
+ * to one, or to zero where tf_crop_and_resize extrapolates). */
 static gboolean
 resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
 {
-  SomNode *n = g->node;
+  SomNode probe_node;
+  g_autofree SomAttr *probe_attrs = resize_probe_node (g->node, &probe_node);
+  SomNode *n = &probe_node;
   SomTensor *x = g->in[0], *y = g->out[0];
   guint nd = x->ndim;
   gint64 L = x->shape[d], OL = y->shape[d], pshape[SOM_ARRAY_MAX_DIMS];
   g_autofree SomTensor **ins = g_new0 (SomTensor *, MAX (n->n_in, 1));
   SomTensor *out[1] = { NULL };
-  gsize plane;
   gboolean ok = FALSE;
 
   for (guint j = 0; j < nd; j++)
-    pshape[j] = j + 2 >= nd ? x->shape[j] : 1;
+    pshape[j] = j >= 2 ? x->shape[j] : 1;
   pshape[0] = L;
-  plane = 1;
-  for (guint j = nd - 2; j < nd; j++)
-    plane *= pshape[j];
   for (guint k = 0; k < n->n_in; k++)
     if (g->in[k] != NULL)
       ins[k] = _som_tensor_ref (g->in[k]);
@@ -1833,14 +1906,13 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
   }
   if (strcmp (n->op, "Resize") == 0 && n->n_in > 3 && g->in[3] != NULL && g->in[3]->n == nd)
     {
-      /* sizes: the probes' batch and the unit leading dimensions */
-      gint64 one = 1;
+      /* sizes: the probes' batch, one channel, the spatial sizes */
       g_clear_pointer (&ins[3], _som_tensor_unref);
       ins[3] = _som_tensor_new (SOM_DTYPE_I64, 1, &(gint64) { nd }, error);
       if (ins[3] == NULL)
         goto out;
       for (guint j = 0; j < nd; j++)
-        ((gint64 *) ins[3]->data)[j] = j == 0 ? L : j + 2 >= nd ? y->shape[j] : one;
+        ((gint64 *) ins[3]->data)[j] = j == 0 ? L : j == 1 ? 1 : y->shape[j];
     }
   if (!run_op (g, n, ins, n->n_in, out, 1, error))
     goto out;
@@ -1850,13 +1922,39 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
       goto out;
     }
   {
-    gint64 ostride = d == nd - 1 ? 1 : out[0]->shape[nd - 1];
-    gsize oplane = out[0]->n / L;
+    /* Each position along the other axes holds A's column, or 0 where
+     * tf_crop_and_resize extrapolates: read one that does not. */
+    gint64 st[SOM_ARRAY_MAX_DIMS], idx[SOM_ARRAY_MAX_DIMS] = { 0 }, base = 0;
+    gsize others = out[0]->n / (L * OL);
+    _som_contiguous_strides (nd, out[0]->shape, st);
+    for (gsize q = 0; q < others; q++)
+      {
+        gint64 off = 0;
+        gboolean any = FALSE;
+        for (guint j = 1; j < nd; j++)
+          if (j != d)
+            off += idx[j] * st[j];
+        for (gint64 k = 0; k < L && !any; k++)
+          for (gint64 o = 0; o < OL && !any; o++)
+            any = F (out[0])[k * st[0] + o * st[d] + off] != 0;
+        if (any)
+          {
+            base = off;
+            break;
+          }
+        for (int j = (int) nd - 1; j >= 1; j--)
+          {
+            if ((guint) j == d)
+              continue;
+            if (++idx[j] < out[0]->shape[j])
+              break;
+            idx[j] = 0;
+          }
+      }
     for (gint64 k = 0; k < L; k++)
       for (gint64 o = 0; o < OL; o++)
-        A[o * L + k] = F (out[0])[k * oplane + o * ostride];
+        A[o * L + k] = F (out[0])[k * st[0] + o * st[d] + base];
   }
-  (void) plane;
   ok = TRUE;
 
 out:
@@ -1866,6 +1964,8 @@ out:
   return ok;
 }
 
+/* dX = dY ×₂ A₂ᵀ ×₃ A₃ᵀ … over the spatial axes (mode products with the
+ * per-axis interpolation matrices), last axis first. */
 static gboolean
 grad_resize (GradCtx *g, GError **error)
 {
@@ -1873,45 +1973,50 @@ grad_resize (GradCtx *g, GError **error)
   SomTensor *x = g->in[0], *y = g->out[0], *dy = g->dout[0];
   const char *mode = _som_node_attr_string (n, "mode", "nearest");
   guint nd = x->ndim;
-  gint64 H, W, OH, OW;
-  gsize planes;
-  g_autofree float *Ah = NULL, *Aw = NULL, *t = NULL;
+  gint64 cur[SOM_ARRAY_MAX_DIMS];
+  g_autofree float *t = NULL;
 
   if (dy == NULL || g->din[0] == NULL)
     return TRUE;
   if (strcmp (mode, "nearest") == 0)
     return grad_index_map (g, error);
-  if (strcmp (_som_node_attr_string (n, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize") == 0)
-    return grad_error (g, error, "coordinate_transformation_mode tf_crop_and_resize");
-  if (nd < 3 || nd > 4)
-    return grad_error (g, error, "%u dimensions (3 and 4 are supported)", nd);
-  for (guint j = 0; j + 2 < nd; j++)
-    if (x->shape[j] != y->shape[j])
-      return grad_error (g, error, "resizing the batch or channel dimension");
-  H = nd == 4 ? x->shape[2] : 1;
-  OH = nd == 4 ? y->shape[2] : 1;
-  W = x->shape[nd - 1];
-  OW = y->shape[nd - 1];
-  planes = x->n / MAX (H * W, 1);
-  Aw = g_new (float, MAX (OW * W, 1));
-  if (!resize_axis_matrix (g, nd - 1, Aw, error))
-    return FALSE;
-  /* T (planes·OH × W) = dY (planes·OH × OW) · Aw */
-  t = g_new (float, MAX (planes * OH * W, 1));
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, planes * OH, W, OW, 1.0f, F (dy), OW, Aw, W, 0.0f,
-               t, W);
-  if (nd == 3)
+  if (nd < 3)
+    return grad_error (g, error, "%u dimensions (3 or more are supported)", nd);
+  if (x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1])
+    return grad_error (g, error, "resizing the batch or channel dimension");
+  if (strcmp (_som_node_attr_string (n, "coordinate_transformation_mode", "half_pixel"), "tf_crop_and_resize") == 0
+      && n->n_in > 1 && g->in[1] != NULL && g->in[1]->n == 2 * nd)
+    for (guint j = 0; j < 2; j++)
+      if (_som_tensor_get_f64 (g->in[1], j) != 0 || _som_tensor_get_f64 (g->in[1], j + nd) != 1)
+        return grad_error (g, error, "a region of interest that crops the batch or channel dimension");
+  memcpy (cur, y->shape, nd * sizeof (gint64));
+  t = g_memdup2 (F (dy), MAX (dy->n, 1) * sizeof (float));
+  for (guint d = nd - 1; d >= 2; d--)
     {
-      accumulate (g->din[0], t);
-      return TRUE;
+      gint64 L = x->shape[d], M = cur[d];
+      gsize outer = 1, inner = 1;
+      g_autofree float *A = g_new (float, MAX (M * L, 1));
+      g_autofree float *r = NULL;
+      if (!resize_axis_matrix (g, d, A, error))
+        return FALSE;
+      for (guint j = 0; j < d; j++)
+        outer *= cur[j];
+      for (guint j = d + 1; j < nd; j++)
+        inner *= cur[j];
+      r = g_new (float, MAX (outer * L * inner, 1));
+      if (inner == 1)
+        /* R (outer × L) = T (outer × M) · A (M × L) */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, outer, L, M, 1.0f, t, M, A, L, 0.0f, r, L);
+      else
+        /* R_o (L × inner) = Aᵀ (L × M) · T_o (M × inner) */
+        for (gsize o = 0; o < outer; o++)
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, L, inner, M, 1.0f, A, L, t + o * M * inner, inner,
+                       0.0f, r + o * L * inner, inner);
+      g_free (t);
+      t = g_steal_pointer (&r);
+      cur[d] = L;
     }
-  Ah = g_new (float, MAX (OH * H, 1));
-  if (!resize_axis_matrix (g, 2, Ah, error))
-    return FALSE;
-  /* dX_p (H × W) += Ahᵀ (H × OH) · T_p (OH × W) */
-  for (gsize p = 0; p < planes; p++)
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, H, W, OH, 1.0f, Ah, H, t + p * OH * W, W, 1.0f,
-                 F (g->din[0]) + p * H * W, W);
+  accumulate (g->din[0], t);
   return TRUE;
 }
 
@@ -2087,6 +2192,89 @@ grad_instnorm (GradCtx *g, GError **error)
 
 /* ---- Einsum: each operand's gradient is an Einsum of dY and the others ---------- */
 
+/* The equation with each '...' spelled out in letters it does not use,
+ * right-aligned as ONNX broadcasts them; an implicit output gets the
+ * ellipsis letters first, then the letters seen once, as ONNX orders it. */
+static char *
+expand_ellipsis (GradCtx *g, const char *eq, GError **error)
+{
+  g_auto(GStrv) sides = g_strsplit (eq, "->", 2);
+  g_auto(GStrv) terms = g_strsplit (sides[0], ",", -1);
+  guint nt = g_strv_length (terms), rank = 0;
+  char free_letters[SOM_ARRAY_MAX_DIMS + 1] = { 0 };
+  guint nf = 0;
+  GString *out = g_string_new (NULL);
+
+  if (nt != g->node->n_in)
+    {
+      g_string_free (out, TRUE);
+      grad_error (g, error, "equation '%s' does not fit the inputs", eq);
+      return NULL;
+    }
+  for (guint k = 0; k < nt; k++)
+    if (strstr (terms[k], "...") != NULL)
+      {
+        guint letters = 0;
+        for (const char *p = terms[k]; *p; p++)
+          letters += g_ascii_isalpha (*p) != 0;
+        if (g->in[k]->ndim >= letters)
+          rank = MAX (rank, g->in[k]->ndim - letters);
+      }
+  for (int c = 'A'; c <= 'z' && nf < rank; c++)
+    if (g_ascii_isalpha (c) && strchr (eq, c) == NULL)
+      free_letters[nf++] = (char) c;
+  if (nf < rank)
+    {
+      g_string_free (out, TRUE);
+      grad_error (g, error, "too many letters in equation '%s'", eq);
+      return NULL;
+    }
+  for (guint k = 0; k < nt; k++)
+    {
+      const char *e = strstr (terms[k], "...");
+      if (k > 0)
+        g_string_append_c (out, ',');
+      if (e == NULL)
+        g_string_append (out, terms[k]);
+      else
+        {
+          guint letters = 0, r;
+          for (const char *p = terms[k]; *p; p++)
+            letters += g_ascii_isalpha (*p) != 0;
+          r = g->in[k]->ndim >= letters ? g->in[k]->ndim - letters : 0;
+          g_string_append_len (out, terms[k], e - terms[k]);
+          g_string_append_len (out, free_letters + (rank - r), r);
+          g_string_append (out, e + 3);
+        }
+    }
+  g_string_append (out, "->");
+  if (sides[1] != NULL)
+    {
+      const char *e = strstr (sides[1], "...");
+      if (e == NULL)
+        g_string_append (out, sides[1]);
+      else
+        {
+          g_string_append_len (out, sides[1], e - sides[1]);
+          g_string_append_len (out, free_letters, rank);
+          g_string_append (out, e + 3);
+        }
+    }
+  else
+    {
+      g_string_append_len (out, free_letters, rank);
+      for (int c = 'A'; c <= 'z'; c++)
+        {
+          int count = 0;
+          for (const char *p = sides[0]; *p; p++)
+            count += *p == c;
+          if (count == 1 && g_ascii_isalpha (c))
+            g_string_append_c (out, (char) c);
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 grad_einsum (GradCtx *g, GError **error)
 {
@@ -2099,8 +2287,8 @@ grad_einsum (GradCtx *g, GError **error)
 
   if (g->dout[0] == NULL)
     return TRUE;
-  if (eq == NULL || strstr (eq, "...") != NULL)
-    return grad_error (g, error, "equations with '...' are not supported");
+  if (eq == NULL)
+    return grad_error (g, error, "no equation");
   clean = g_strdup (eq);
   {
     char *w = clean;
@@ -2109,6 +2297,14 @@ grad_einsum (GradCtx *g, GError **error)
         *w++ = *r;
     *w = '\0';
   }
+  if (strstr (clean, "...") != NULL)
+    {
+      char *expanded = expand_ellipsis (g, clean, error);
+      if (expanded == NULL)
+        return FALSE;
+      g_free (clean);
+      clean = expanded;
+    }
   sides = g_strsplit (clean, "->", 2);
   terms = g_strsplit (sides[0], ",", -1);
   nt = g_strv_length (terms);
@@ -2139,11 +2335,16 @@ grad_einsum (GradCtx *g, GError **error)
       SomAttr attr;
       gint64 kshape[SOM_ARRAY_MAX_DIMS], xst[SOM_ARRAY_MAX_DIMS];
       guint nk = 0, ni = 0;
+      int first[SOM_ARRAY_MAX_DIMS];
       if (g->din[k] == NULL)
         continue;
-      for (const char *p = terms[k]; *p; p++)
-        if (strchr (p + 1, *p) != NULL)
-          return grad_error (g, error, "a repeated index in operand %u (a diagonal) is not supported", k);
+      /* a repeated index (a diagonal): dims after the first with the same
+       * letter take the first's index, and only the diagonal gets a gradient */
+      for (guint d = 0; terms[k][d]; d++)
+        {
+          const char *p = strchr (terms[k], terms[k][d]);
+          first[d] = (guint) (p - terms[k]) < d ? (int) (p - terms[k]) : -1;
+        }
       /* dX_k = einsum (dY, the other operands -> X_k's indices that occur
        * elsewhere); indices only X_k has are broadcast back afterwards */
       e = g_string_new (out_term);
@@ -2162,9 +2363,12 @@ grad_einsum (GradCtx *g, GError **error)
           for (guint j = 0; j < nt && !elsewhere; j++)
             if (j != k && strchr (terms[j], c) != NULL)
               elsewhere = TRUE;
-          if (elsewhere)
+          /* a dimension of 1 broadcast against a larger one is summed */
+          if (x->shape[d] == 1)
+            elsewhere = FALSE;
+          if (elsewhere && first[d] < 0)
             g_string_append_c (kept, c);
-          kshape[d] = elsewhere ? x->shape[d] : 1;
+          kshape[d] = elsewhere && first[d] < 0 ? x->shape[d] : 1;
         }
       g_string_append_printf (e, "->%s", kept->str);
       nk = kept->len;
@@ -2194,7 +2398,12 @@ grad_einsum (GradCtx *g, GError **error)
         _som_broadcast_strides (&view, x->ndim, x->shape, xst);
         for (gsize i = 0; i < x->n; i++)
           {
-            F (g->din[k])[i] += F (outs[0])[off];
+            gboolean diagonal = TRUE;
+            for (guint d = 0; d < x->ndim; d++)
+              if (first[d] >= 0 && idx[d] != idx[first[d]])
+                diagonal = FALSE;
+            if (diagonal)
+              F (g->din[k])[i] += F (outs[0])[off];
             for (int d = (int) x->ndim - 1; d >= 0; d--)
               {
                 off += xst[d];
@@ -2309,6 +2518,400 @@ grad_matmul (GradCtx *g, GError **error)
   return TRUE;
 }
 
+/* ---- LRN, MeanVarianceNormalization, Det ---------------------------------------- */
+
+/* LRN: y_c = x_c·s_c^−β with s_c = bias + α/size·Σ_{k∈W(c)} x_k², W(c) =
+ * [c − lo, c + hi]; so dx_k = dy_k·s_k^−β − 2αβ/size·x_k·Σ_{c: k∈W(c)}
+ * dy_c·x_c·s_c^(−β−1), where k ∈ W(c) ⟺ c ∈ [k − hi, k + lo]. */
+static gboolean
+grad_lrn (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  gint64 size = _som_node_attr_int (g->node, "size", 1), N = x->shape[0], C = x->shape[1], inner = 1;
+  double alpha = _som_node_attr_float (g->node, "alpha", 1e-4f), beta = _som_node_attr_float (g->node, "beta", 0.75f);
+  double bias = _som_node_attr_float (g->node, "bias", 1.0f);
+  gint64 lo = (size - 1) / 2, hi = (size - 1) - lo;
+  g_autofree double *s = NULL, *t = NULL;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  for (guint d = 2; d < x->ndim; d++)
+    inner *= x->shape[d];
+  s = g_new (double, MAX (C, 1));
+  t = g_new (double, MAX (C, 1));
+  for (gint64 n = 0; n < N; n++)
+    for (gint64 i = 0; i < inner; i++)
+      {
+        const float *xs = F (x) + n * C * inner + i, *dy = F (g->dout[0]) + n * C * inner + i;
+        float *dx = F (g->din[0]) + n * C * inner + i;
+        for (gint64 c = 0; c < C; c++)
+          {
+            double sq = 0;
+            for (gint64 k = MAX (0, c - lo); k <= MIN (C - 1, c + hi); k++)
+              sq += (double) xs[k * inner] * xs[k * inner];
+            s[c] = bias + alpha / size * sq;
+            /* dy_c·x_c·s_c^(−β−1) */
+            t[c] = (double) dy[c * inner] * xs[c * inner] * pow (s[c], -beta - 1);
+          }
+        for (gint64 k = 0; k < C; k++)
+          {
+            double acc = 0;
+            for (gint64 c = MAX (0, k - hi); c <= MIN (C - 1, k + lo); c++)
+              acc += t[c];
+            dx[k * inner] += (float) (dy[k * inner] * pow (s[k], -beta) - 2 * alpha * beta / size * xs[k * inner] * acc);
+          }
+      }
+  return TRUE;
+}
+
+/* MeanVarianceNormalization: y = (x − μ)/σ' with σ' = √v + 1e-9, v = E[x²] − μ²
+ * over the node's axes; dx = (ĝ − mean ĝ)/σ' − (x − μ)·mean(ĝ·(x − μ))/(σ'²·√v)
+ * with ĝ = dy (the second term vanishes with v). */
+static gboolean
+grad_mvn (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  static const gint64 def_axes[] = { 0, 2, 3 };
+  guint n_axes;
+  const gint64 *axes = _som_node_attr_ints (g->node, "axes", &n_axes);
+  gboolean red[SOM_ARRAY_MAX_DIMS] = { FALSE };
+  gint64 strides[SOM_ARRAY_MAX_DIMS];
+  gsize groups = 1, count = 1;
+  g_autofree gsize *grp = NULL;
+  g_autofree double *sum = NULL, *sum2 = NULL, *sg = NULL, *sgx = NULL;
+  const float *xs = F (x), *dy;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  dy = F (g->dout[0]);
+  if (axes == NULL)
+    {
+      axes = def_axes;
+      n_axes = 3;
+    }
+  for (guint i = 0; i < n_axes; i++)
+    {
+      gint64 a = axes[i] < 0 ? axes[i] + x->ndim : axes[i];
+      if (a < 0 || a >= (gint64) x->ndim)
+        return grad_error (g, error, "axis %" G_GINT64_FORMAT " is out of range", axes[i]);
+      red[a] = TRUE;
+    }
+  _som_contiguous_strides (x->ndim, x->shape, strides);
+  for (guint d = 0; d < x->ndim; d++)
+    if (red[d])
+      count *= x->shape[d];
+    else
+      groups *= x->shape[d];
+  grp = g_new (gsize, MAX (x->n, 1));
+  sum = g_new0 (double, MAX (groups, 1));
+  sum2 = g_new0 (double, MAX (groups, 1));
+  sg = g_new0 (double, MAX (groups, 1));
+  sgx = g_new0 (double, MAX (groups, 1));
+  for (gsize i = 0; i < x->n; i++)
+    {
+      gsize r = i, q = 0;
+      for (guint d = 0; d < x->ndim; d++)
+        {
+          gsize k = r / strides[d];
+          r %= strides[d];
+          if (!red[d])
+            q = q * x->shape[d] + k;
+        }
+      grp[i] = q;
+      sum[q] += xs[i];
+      sum2[q] += (double) xs[i] * xs[i];
+      sg[q] += dy[i];
+    }
+  for (gsize q = 0; q < groups; q++)
+    {
+      double mean = sum[q] / count;
+      sum[q] = mean;
+      sum2[q] = MAX (0.0, sum2[q] / count - mean * mean);
+      sg[q] /= count;
+    }
+  for (gsize i = 0; i < x->n; i++)
+    sgx[grp[i]] += (double) dy[i] * (xs[i] - sum[grp[i]]);
+  for (gsize i = 0; i < x->n; i++)
+    {
+      gsize q = grp[i];
+      double sd = sqrt (sum2[q]), sp = sd + 1e-9, v;
+      v = (dy[i] - sg[q]) / sp;
+      if (sd > 0)
+        v -= (xs[i] - sum[q]) * (sgx[q] / count) / (sp * sp * sd);
+      F (g->din[0])[i] += (float) v;
+    }
+  return TRUE;
+}
+
+/* The determinant of an M×M matrix (row-major, double), by LU with partial
+ * pivoting; @a is overwritten. */
+static double
+det_lu (double *a, gint64 M)
+{
+  double det = 1;
+
+  for (gint64 k = 0; k < M; k++)
+    {
+      gint64 p = k;
+      for (gint64 i = k + 1; i < M; i++)
+        if (fabs (a[i * M + k]) > fabs (a[p * M + k]))
+          p = i;
+      if (a[p * M + k] == 0)
+        return 0;
+      if (p != k)
+        {
+          for (gint64 j = 0; j < M; j++)
+            {
+              double t = a[k * M + j];
+              a[k * M + j] = a[p * M + j];
+              a[p * M + j] = t;
+            }
+          det = -det;
+        }
+      det *= a[k * M + k];
+      for (gint64 i = k + 1; i < M; i++)
+        {
+          double f = a[i * M + k] / a[k * M + k];
+          for (gint64 j = k; j < M; j++)
+            a[i * M + j] -= f * a[k * M + j];
+        }
+    }
+  return det;
+}
+
+/* Det: ∂det A/∂A_ij is the cofactor C_ij = (−1)^(i+j)·det(A without row i and
+ * column j), which stays right for singular matrices (det·A^−T would not). */
+#define DET_GRAD_MAX 64
+
+static gboolean
+grad_det (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0];
+  gint64 M = x->shape[x->ndim - 1];
+  gsize count = M > 0 ? x->n / (M * M) : 0;
+  g_autofree double *minor = NULL;
+
+  if (g->dout[0] == NULL || g->din[0] == NULL)
+    return TRUE;
+  if (M > DET_GRAD_MAX)
+    return grad_error (g, error, "%" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " matrices (up to %d×%d have one here)",
+                       M, M, DET_GRAD_MAX, DET_GRAD_MAX);
+  minor = g_new (double, MAX ((M - 1) * (M - 1), 1));
+  for (gsize m = 0; m < count; m++)
+    {
+      const float *a = F (x) + m * M * M;
+      float dy = F (g->dout[0])[m];
+      float *dx = F (g->din[0]) + m * M * M;
+      if (M == 1)
+        {
+          dx[0] += dy;
+          continue;
+        }
+      for (gint64 i = 0; i < M; i++)
+        for (gint64 j = 0; j < M; j++)
+          {
+            gint64 w = 0;
+            for (gint64 r = 0; r < M; r++)
+              for (gint64 cc = 0; cc < M; cc++)
+                if (r != i && cc != j)
+                  minor[w++] = a[r * M + cc];
+            dx[i * M + j] += (float) (dy * ((i + j) % 2 ? -1.0 : 1.0) * det_lu (minor, M - 1));
+          }
+    }
+  return TRUE;
+}
+
+/* ---- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss --------------------------- */
+
+/* The loss is −w_t·s_t per position (s: the scores, or their log-softmax),
+ * reduced by none, sum or mean (over the weights taken); so ∂/∂s_t = −w_t·c
+ * with c the reduction's factor.  Through the log-softmax (and with a
+ * gradient on the log_prob output), dx = g − softmax·Σ_classes g. */
+static gboolean
+grad_loss (GradCtx *g, GError **error)
+{
+  SomTensor *x = g->in[0], *t = g->in[1], *w = g->node->n_in > 2 ? g->in[2] : NULL;
+  const char *reduction = _som_node_attr_string (g->node, "reduction", "mean");
+  const SomAttr *ig = _som_node_attr (g->node, "ignore_index");
+  gboolean sce = strcmp (g->node->op, "SoftmaxCrossEntropyLoss") == 0;
+  gint64 C = x->shape[1];
+  gsize N = x->shape[0], inner = C ? x->n / (N * C) : 0;
+  g_autofree float *gs = NULL;
+  double wsum = 0;
+
+  if (g->din[0] == NULL)
+    return TRUE;
+  if (g->din[1] != NULL || (g->node->n_in > 2 && g->din[2] != NULL))
+    return grad_error (g, error, "weights that depend on the input are not supported");
+  gs = g_new0 (float, MAX (x->n, 1));
+  for (gsize i = 0; i < N * inner; i++)
+    {
+      gint64 k = ((const gint64 *) t->data)[i];
+      if (!(ig != NULL && k == ig->i) && k >= 0 && k < C)
+        wsum += w != NULL ? F (w)[k] : 1.0;
+    }
+  if (g->dout[0] != NULL)
+    for (gsize n = 0; n < N; n++)
+      for (gsize i = 0; i < inner; i++)
+        {
+          gint64 k = ((const gint64 *) t->data)[n * inner + i];
+          double c;
+          if ((ig != NULL && k == ig->i) || k < 0 || k >= C)
+            continue;
+          if (strcmp (reduction, "none") == 0)
+            c = F (g->dout[0])[n * inner + i];
+          else if (strcmp (reduction, "sum") == 0)
+            c = F (g->dout[0])[0];
+          else
+            c = wsum != 0 ? F (g->dout[0])[0] / wsum : 0.0;
+          gs[n * C * inner + k * inner + i] = (float) (-(w != NULL ? F (w)[k] : 1.0) * c);
+        }
+  if (!sce)
+    {
+      accumulate (g->din[0], gs);
+      return TRUE;
+    }
+  if (g->node->n_out > 1 && g->dout[1] != NULL)
+    for (gsize i = 0; i < x->n; i++)
+      gs[i] += F (g->dout[1])[i];
+  for (gsize n = 0; n < N; n++)
+    for (gsize i = 0; i < inner; i++)
+      {
+        const float *src = F (x) + n * C * inner + i;
+        float *gr = gs + n * C * inner + i, *dx = F (g->din[0]) + n * C * inner + i;
+        double mx = -INFINITY, sum = 0, gsum = 0;
+        for (gint64 k = 0; k < C; k++)
+          {
+            mx = MAX (mx, src[k * inner]);
+            gsum += gr[k * inner];
+          }
+        for (gint64 k = 0; k < C; k++)
+          sum += exp ((double) src[k * inner] - mx);
+        for (gint64 k = 0; k < C; k++)
+          dx[k * inner] += (float) (gr[k * inner] - exp ((double) src[k * inner] - mx) / sum * gsum);
+      }
+  return TRUE;
+}
+
+/* ---- Scatter with a reduction: y[p] = f(data[p], the updates sent to p) ------- */
+
+/* Where each update goes comes from the gather that mirrors the scatter
+ * (GatherElements for ScatterElements, GatherND for ScatterND) run on the
+ * position numbers of the data; then add: the data's gradient passes
+ * through, each update gets dY at its position; mul: the product of the
+ * others (zeros counted apart); max and min: the data, else the first update
+ * in order, that equals the result takes it all. */
+static gboolean
+grad_scatter_reduce (GradCtx *g, const char *red, GError **error)
+{
+  SomTensor *data = g->in[0], *upd = g->in[2], *y = g->out[0], *dy = g->dout[0];
+  gboolean nd = strcmp (g->node->op, "ScatterND") == 0;
+  g_autoptr(SomTensor) nums = NULL;
+  SomTensor *ins[2], *outs[1] = { NULL };
+  g_autofree gsize *pos = NULL;
+  g_autofree guint *zeros = NULL;
+  g_autofree double *prod = NULL;
+  g_autofree gboolean *taken = NULL;
+  SomNode node;
+  SomAttr attr;
+  enum { S_ADD, S_MUL, S_MAX, S_MIN } kind;
+
+  if (dy == NULL)
+    return TRUE;
+  if (strcmp (red, "add") == 0)
+    kind = S_ADD;
+  else if (strcmp (red, "mul") == 0)
+    kind = S_MUL;
+  else if (strcmp (red, "max") == 0)
+    kind = S_MAX;
+  else if (strcmp (red, "min") == 0)
+    kind = S_MIN;
+  else
+    return grad_error (g, error, "reduction '%s'", red);
+  if (data->n >= (1u << 24))
+    return grad_error (g, error, "more than 2²⁴ elements");
+  nums = _som_tensor_new (SOM_DTYPE_F32, data->ndim, data->shape, error);
+  if (nums == NULL)
+    return FALSE;
+  for (gsize i = 0; i < data->n; i++)
+    F (nums)[i] = (float) (i + 1);
+  _som_node_copy (&node, g->node);
+  node.op = (char *) (nd ? "GatherND" : "GatherElements");
+  node.def = _som_op_lookup (node.op);
+  attr = (SomAttr) { .name = (char *) "axis", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                     .i = _som_node_attr_int (g->node, "axis", 0) };
+  node.attrs = &attr;
+  node.n_attrs = nd ? 0 : 1;
+  node.n_in = 2;
+  node.n_out = 1;
+  ins[0] = nums;
+  ins[1] = g->in[1];
+  if (!run_op (g, &node, ins, 2, outs, 1, error))
+    return FALSE;
+  if (outs[0]->n != upd->n)
+    {
+      _som_tensor_unref (outs[0]);
+      return grad_error (g, error, "the updates' positions have the wrong shape");
+    }
+  pos = g_new (gsize, MAX (upd->n, 1));
+  for (gsize j = 0; j < upd->n; j++)
+    pos[j] = (gsize) F (outs[0])[j] - 1;
+  _som_tensor_unref (outs[0]);
+
+  switch (kind)
+    {
+    case S_ADD:
+      if (g->din[0] != NULL)
+        accumulate (g->din[0], F (dy));
+      for (gsize j = 0; g->din[2] != NULL && j < upd->n; j++)
+        F (g->din[2])[j] += F (dy)[pos[j]];
+      break;
+    case S_MUL:
+      zeros = g_new0 (guint, MAX (data->n, 1));
+      prod = g_new (double, MAX (data->n, 1));
+      for (gsize i = 0; i < data->n; i++)
+        prod[i] = 1;
+      for (gsize j = 0; j < upd->n; j++)
+        {
+          float u = F (upd)[j];
+          if (u == 0)
+            zeros[pos[j]]++;
+          else
+            prod[pos[j]] *= u;
+        }
+      for (gsize i = 0; g->din[0] != NULL && i < data->n; i++)
+        if (zeros[i] == 0)
+          F (g->din[0])[i] += (float) (F (dy)[i] * prod[i]);
+      for (gsize j = 0; g->din[2] != NULL && j < upd->n; j++)
+        {
+          gsize p = pos[j];
+          float u = F (upd)[j];
+          double others = u != 0 ? (zeros[p] == 0 ? prod[p] / u : 0) : (zeros[p] == 1 ? prod[p] : 0);
+          F (g->din[2])[j] += (float) (F (dy)[p] * F (data)[p] * others);
+        }
+      break;
+    case S_MAX:
+    case S_MIN:
+      taken = g_new0 (gboolean, MAX (data->n, 1));
+      for (gsize i = 0; i < data->n; i++)
+        if (F (data)[i] == F (y)[i])
+          {
+            taken[i] = TRUE;
+            if (g->din[0] != NULL)
+              F (g->din[0])[i] += F (dy)[i];
+          }
+      for (gsize j = 0; j < upd->n; j++)
+        if (!taken[pos[j]] && F (upd)[j] == F (y)[pos[j]])
+          {
+            taken[pos[j]] = TRUE;
+            if (g->din[2] != NULL)
+              F (g->din[2])[j] += F (dy)[pos[j]];
+          }
+      break;
+    }
+  return TRUE;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 /* GRAD_ADD_ONLY: the function adds into its accumulators (see GradCtx). */
@@ -2318,29 +2921,36 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
   { "Abs", grad_unary }, { "Acos", grad_unary }, { "Acosh", grad_unary }, { "Add", grad_binary },
   { "Asin", grad_unary }, { "Asinh", grad_unary }, { "Atan", grad_unary }, { "Atanh", grad_unary },
   { "AveragePool", grad_pool }, { "BatchNormalization", grad_batchnorm, GRAD_ADD_ONLY }, { "Cast", grad_cast },
-  { "CastLike", grad_cast }, { "Ceil", grad_zero }, { "Celu", grad_unary }, { "Clip", grad_unary },
+  { "CastLike", grad_cast }, { "Celu", grad_unary }, { "Clip", grad_unary },
   { "Compress", grad_index_map, GRAD_ADD_ONLY }, { "Concat", grad_concat, GRAD_ADD_ONLY },
   { "Conv", grad_conv }, { "ConvTranspose", grad_conv_transpose }, { "Cos", grad_unary },
   { "Cosh", grad_unary }, { "CumSum", grad_cumsum }, { "DepthToSpace", grad_index_map, GRAD_ADD_ONLY },
   { "Div", grad_binary }, { "Dropout", grad_identity }, { "Einsum", grad_einsum, GRAD_ADD_ONLY },
   { "Elu", grad_unary }, { "Erf", grad_unary }, { "Exp", grad_unary },
-  { "Expand", grad_expand, GRAD_ADD_ONLY }, { "Flatten", grad_identity }, { "Floor", grad_zero },
+  { "Expand", grad_expand, GRAD_ADD_ONLY }, { "Flatten", grad_identity },
   { "Gather", grad_index_map, GRAD_ADD_ONLY }, { "GatherElements", grad_index_map, GRAD_ADD_ONLY },
   { "GatherND", grad_index_map, GRAD_ADD_ONLY }, { "Gemm", grad_gemm }, { "GlobalAveragePool", grad_pool },
   { "GlobalMaxPool", grad_pool }, { "HardSigmoid", grad_unary }, { "HardSwish", grad_unary },
   { "Identity", grad_identity }, { "InstanceNormalization", grad_instnorm, GRAD_ADD_ONLY },
   { "LayerNormalization", grad_layernorm, GRAD_ADD_ONLY }, { "LeakyRelu", grad_unary }, { "Log", grad_unary },
+  { "LRN", grad_lrn, GRAD_ADD_ONLY }, { "MaxUnpool", grad_index_map, GRAD_ADD_ONLY },
+  { "MeanVarianceNormalization", grad_mvn, GRAD_ADD_ONLY },
+  { "NegativeLogLikelihoodLoss", grad_loss, GRAD_ADD_ONLY }, { "Det", grad_det, GRAD_ADD_ONLY },
+  { "ReverseSequence", grad_index_map, GRAD_ADD_ONLY }, { "Scatter", grad_index_map, GRAD_ADD_ONLY },
+  { "SoftmaxCrossEntropyLoss", grad_loss, GRAD_ADD_ONLY },
   { "LogSoftmax", grad_softmax, GRAD_ADD_ONLY }, { "MatMul", grad_matmul, GRAD_ADD_ONLY },
   { "Max", grad_binary }, { "MaxPool", grad_pool }, { "Mean", grad_binary }, { "Min", grad_binary },
-  { "Mish", grad_unary }, { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary },
+  { "Mish", grad_unary }, { "Mod", grad_binary }, { "Mul", grad_binary }, { "Neg", grad_unary }, { "PRelu", grad_binary },
   { "Pad", grad_pad, GRAD_ADD_ONLY }, { "Pow", grad_binary }, { "Reciprocal", grad_unary },
+  { "ReduceL1", grad_reduce, GRAD_ADD_ONLY }, { "ReduceL2", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceLogSum", grad_reduce, GRAD_ADD_ONLY }, { "ReduceLogSumExp", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceMax", grad_reduce, GRAD_ADD_ONLY }, { "ReduceMean", grad_reduce, GRAD_ADD_ONLY },
-  { "ReduceMin", grad_reduce, GRAD_ADD_ONLY }, { "ReduceSum", grad_reduce, GRAD_ADD_ONLY },
+  { "ReduceMin", grad_reduce, GRAD_ADD_ONLY }, { "ReduceProd", grad_reduce, GRAD_ADD_ONLY },
+  { "ReduceSum", grad_reduce, GRAD_ADD_ONLY },
   { "ReduceSumSquare", grad_reduce, GRAD_ADD_ONLY }, { "Relu", grad_unary }, { "Reshape", grad_identity },
-  { "Resize", grad_resize, GRAD_ADD_ONLY }, { "Round", grad_zero },
+  { "Resize", grad_resize, GRAD_ADD_ONLY },
   { "ScatterElements", grad_index_map, GRAD_ADD_ONLY }, { "ScatterND", grad_index_map, GRAD_ADD_ONLY },
-  { "Selu", grad_unary }, { "Shrink", grad_unary }, { "Sigmoid", grad_unary }, { "Sign", grad_zero },
+  { "Selu", grad_unary }, { "Shrink", grad_unary }, { "Sigmoid", grad_unary },
   { "Sin", grad_unary }, { "Sinh", grad_unary }, { "Slice", grad_slice, GRAD_ADD_ONLY },
   { "Softmax", grad_softmax, GRAD_ADD_ONLY }, { "Softplus", grad_unary }, { "Softsign", grad_unary },
   { "SpaceToDepth", grad_index_map, GRAD_ADD_ONLY }, { "Split", grad_split, GRAD_ADD_ONLY },
@@ -2353,11 +2963,13 @@ static const struct { const char *op; GradFunc func; int flags; } grad_table[] =
 };
 
 /* Ops whose outputs never carry a gradient (integer, boolean or piecewise
- * constant results): a path through them is not a differentiable path. */
+ * constant results, whose derivative is zero wherever it exists): a path
+ * through them is not a differentiable path.  No op is in both tables. */
 static const char * const no_grad_ops[] = {
   "ArgMax", "ArgMin", "Ceil", "Equal", "Floor", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
-  "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range", "Mod",
-  "Constant", "IsInf", "IsNaN", "OneHot", "EyeLike", NULL,
+  "Not", "And", "Or", "Xor", "Round", "Shape", "Sign", "Size", "ConstantOfShape", "Range",
+  "Constant", "IsInf", "IsNaN", "OneHot", "EyeLike", "Hardmax", "NonZero", "HannWindow", "HammingWindow",
+  "BlackmanWindow", NULL,
 };
 
 static GradFunc
@@ -2377,6 +2989,14 @@ static GradFunc
 grad_lookup (const char *op)
 {
   return grad_lookup_flags (op, NULL);
+}
+
+SomGradKind
+_som_grad_op_kind (const char *op)
+{
+  if (grad_lookup (op) != NULL)
+    return g_strv_contains (no_grad_ops, op) ? SOM_GRAD_UNKNOWN : SOM_GRAD_DEFINED;
+  return g_strv_contains (no_grad_ops, op) ? SOM_GRAD_NONE : SOM_GRAD_UNKNOWN;
 }
 
 /* ---- planning: which values carry a gradient ----------------------------------- */

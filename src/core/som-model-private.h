@@ -64,6 +64,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomTensor, _som_tensor_unref)
 gpointer   _som_buffer_alloc        (gsize         bytes);
 void       _som_buffer_free         (gpointer      p);
 void       _som_buffer_cache_clear  (void);
+/* Bytes of buffers in use (cached ones not counted) and their peak since
+ * the last reset: a debug counter for tests. */
+gsize      _som_buffer_live_bytes   (void);
+gsize      _som_buffer_peak_bytes   (void);
+void       _som_buffer_peak_reset   (void);
 
 typedef struct
 {

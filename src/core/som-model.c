@@ -1201,21 +1201,73 @@ som_model_check_runnable (SomModel *model, GError **error)
   return TRUE;
 }
 
+/* A tap reduced to codes: N×C channel means of an N×C×… value (in double,
+ * as a 56×56 mean in float loses digits), an N×D value as it is, float32. */
+static SomTensor *
+channel_means (SomModel *self, const SomTensor *t, GError **error)
+{
+  SomTensor *m;
+  gsize rows, inner = 1;
+
+  if (t->ndim > 2)
+    {
+      gint64 shape[2] = { t->shape[0], t->shape[1] };
+      for (guint d = 2; d < t->ndim; d++)
+        inner *= (gsize) t->shape[d];
+      m = _som_tensor_new (SOM_DTYPE_F32, 2, shape, error);
+    }
+  else
+    m = _som_tensor_new (SOM_DTYPE_F32, t->ndim, t->shape, error);
+  if (m == NULL)
+    {
+      g_prefix_error (error, "%s: ", self->path);
+      return NULL;
+    }
+  rows = m->n;
+  for (gsize i = 0; i < rows; i++)
+    {
+      double s = 0;
+      if (t->dtype == SOM_DTYPE_F32)
+        {
+          const float *x = (const float *) t->data + i * inner;
+          for (gsize j = 0; j < inner; j++)
+            s += x[j];
+        }
+      else
+        for (gsize j = 0; j < inner; j++)
+          s += _som_tensor_get_f64 (t, i * inner + j);
+      ((float *) m->data)[i] = inner > 0 ? (float) (s / inner) : 0.0f;
+    }
+  return m;
+}
+
 /* Runs the nodes needed for @want (value ids).  Returns the value table (kept
- * values set, others NULL); with @keep_all every computed value stays. */
+ * values set, others NULL); with @keep_all every computed value stays.
+ * Wanted values from @first_reduced on are taps reduced to channel means as
+ * soon as they are computed, into @reduced (n_want − first_reduced
+ * entries): they are not kept, so every intermediate dies after its last
+ * consumer. */
 static SomTensor **
 execute (SomModel *self, SomTensor * const *inputs, const int *want, guint n_want, gboolean keep_all,
-         GCancellable *cancellable, GError **error)
+         guint first_reduced, SomTensor **reduced, GCancellable *cancellable, GError **error)
 {
   guint nv = self->values->len;
   SomTensor **vals = g_new0 (SomTensor *, nv);
   g_autofree guint *uses = g_new0 (guint, nv);
   g_autofree gboolean *need = g_new0 (gboolean, nv);
   g_autofree gboolean *pinned = g_new0 (gboolean, nv);
+  g_autofree gboolean *tapped = g_new0 (gboolean, nv);
   g_autofree gboolean *run = g_new0 (gboolean, self->nodes->len + 1);
 
+  g_assert (first_reduced >= n_want || reduced != NULL);
   for (guint i = 0; i < n_want; i++)
-    need[want[i]] = pinned[want[i]] = TRUE;
+    {
+      need[want[i]] = TRUE;
+      if (i < first_reduced)
+        pinned[want[i]] = TRUE;
+      else
+        tapped[want[i]] = TRUE;
+    }
   for (int i = (int) self->nodes->len - 1; i >= 0; i--)
     {
       SomNode *n = g_ptr_array_index (self->nodes, i);
@@ -1247,6 +1299,14 @@ execute (SomModel *self, SomTensor * const *inputs, const int *want, guint n_wan
       SomValue *v = g_ptr_array_index (self->values, i);
       if (pinned[i] && v->constant != NULL)
         vals[i] = _som_tensor_ref (v->constant);
+    }
+  /* taps no node computes: constants and graph inputs */
+  for (guint j = first_reduced; j < n_want; j++)
+    {
+      SomValue *v = g_ptr_array_index (self->values, want[j]);
+      SomTensor *t = v->constant != NULL ? v->constant : vals[want[j]];
+      if (t != NULL && (reduced[j - first_reduced] = channel_means (self, t, error)) == NULL)
+        goto fail;
     }
 
   for (guint i = 0; i < self->nodes->len; i++)
@@ -1298,8 +1358,18 @@ execute (SomModel *self, SomTensor * const *inputs, const int *want, guint n_wan
           goto fail;
         }
       for (guint k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && tapped[n->out[k]] && out[k] != NULL)
+          for (guint j = first_reduced; j < n_want; j++)
+            if (want[j] == n->out[k] && reduced[j - first_reduced] == NULL
+                && (reduced[j - first_reduced] = channel_means (self, out[k], error)) == NULL)
+              {
+                for (guint m = 0; m < n->n_out; m++)
+                  g_clear_pointer (&out[m], _som_tensor_unref);
+                goto fail;
+              }
+      for (guint k = 0; k < n->n_out; k++)
         {
-          if (n->out[k] >= 0 && (need[n->out[k]] || keep_all))
+          if (n->out[k] >= 0 && (keep_all || pinned[n->out[k]] || uses[n->out[k]] > 0))
             {
               g_clear_pointer (&vals[n->out[k]], _som_tensor_unref);
               vals[n->out[k]] = out[k];
@@ -1411,7 +1481,7 @@ som_model_run (SomModel *model, const SomArray * const *inputs, guint n_inputs,
         }
       want[n_want++] = _som_model_get_node (model, l->node_index)->out[l->output_index];
     }
-  vals = ok ? execute (model, in, want, n_want, FALSE, cancellable, error) : NULL;
+  vals = ok ? execute (model, in, want, n_want, FALSE, n_want, NULL, cancellable, error) : NULL;
   for (guint i = 0; i < n_inputs; i++)
     _som_tensor_unref (in[i]);
   if (vals == NULL)
@@ -1458,6 +1528,82 @@ som_model_run_images (SomModel *model, const SomArray *images, const guint *taps
   return g_ptr_array_steal_index (outs, 0);
 }
 
+SomArray *
+som_model_run_images_means (SomModel *model, const SomArray *images, const guint *taps, guint n_taps,
+                            GPtrArray **means, GCancellable *cancellable, GError **error)
+{
+  g_autofree SomTensor **in = NULL;
+  g_autofree int *want = NULL;
+  g_autofree SomTensor **reduced = NULL;
+  g_autoptr(GPtrArray) tv = NULL;
+  SomArray *out = NULL;
+  SomTensor **vals = NULL;
+  const SomArray *inputs[1] = { images };
+  int out_id;
+
+  g_return_val_if_fail (SOM_IS_MODEL (model), NULL);
+  g_return_val_if_fail (n_taps == 0 || means != NULL, NULL);
+
+  if (!som_model_get_image_shape (model, NULL, NULL, NULL, NULL, error))
+    return NULL;
+  if (model->outputs->len == 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: the model has no outputs", model->path);
+      return NULL;
+    }
+  if (model->bad_input != NULL)
+    {
+      g_set_error_literal (error, SOM_ERROR, SOM_ERROR_UNSUPPORTED, model->bad_input);
+      return NULL;
+    }
+  want = g_new0 (int, n_taps + 1);
+  out_id = g_array_index (model->output_ids, int, 0);
+  want[0] = out_id;
+  for (guint i = 0; i < n_taps; i++)
+    {
+      const SomLayer *l = som_model_get_layer (model, taps[i]);
+      if (l == NULL)
+        {
+          g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "%s: layer %u does not exist (the model has %u)",
+                       model->path, taps[i], model->layers->len);
+          return NULL;
+        }
+      want[1 + i] = _som_model_get_node (model, l->node_index)->out[l->output_index];
+    }
+  in = convert_inputs (model, inputs, 1, error);
+  if (in == NULL)
+    return NULL;
+  reduced = g_new0 (SomTensor *, n_taps + 1);
+  vals = execute (model, in, want, n_taps + 1, FALSE, 1, reduced, cancellable, error);
+  _som_tensor_unref (in[0]);
+  if (vals == NULL)
+    goto out;
+  tv = g_ptr_array_new_with_free_func ((GDestroyNotify) som_array_free);
+  for (guint i = 0; i < n_taps; i++)
+    {
+      SomArray *a = reduced[i] != NULL ? _som_tensor_to_array (reduced[i], error) : NULL;
+      if (a == NULL)
+        {
+          if (reduced[i] == NULL)
+            g_set_error (error, SOM_ERROR, SOM_ERROR_FAILED, "%s: layer %u was not computed", model->path,
+                         taps[i]);
+          goto out;
+        }
+      g_ptr_array_add (tv, a);
+    }
+  out = _som_tensor_to_array (vals[out_id] != NULL ? vals[out_id]
+                              : _som_model_get_value (model, out_id)->constant, error);
+  if (out != NULL && means != NULL)
+    *means = g_steal_pointer (&tv);
+
+out:
+  for (guint i = 0; i < n_taps; i++)
+    g_clear_pointer (&reduced[i], _som_tensor_unref);
+  if (vals != NULL)
+    free_vals (model, vals);
+  return out;
+}
+
 SomTensor **
 _som_model_forward_all (SomModel *model, SomTensor * const *inputs, GCancellable *cancellable, GError **error)
 {
@@ -1465,7 +1611,8 @@ _som_model_forward_all (SomModel *model, SomTensor * const *inputs, GCancellable
 
   for (guint i = 0; i < model->outputs->len; i++)
     want[i] = g_array_index (model->output_ids, int, i);
-  return execute (model, inputs, want, model->outputs->len, TRUE, cancellable, error);
+  return execute (model, inputs, want, model->outputs->len, TRUE, model->outputs->len, NULL, cancellable,
+                  error);
 }
 
 void

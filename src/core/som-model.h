@@ -147,6 +147,20 @@ SomArray          *som_model_run_images           (SomModel       *model,
                                                    GCancellable   *cancellable,
                                                    GError        **error);
 
+/* Like som_model_run_images(), for taps wanted as codes: each tap is reduced
+ * as soon as its node has run, to N×C channel means (mean over every
+ * dimension after the channels, in double) or, for an N×D value, taken as
+ * it is (float32).  The tap itself is then freed after its last consumer, so
+ * a pass holds only the activations still to be consumed, not every tap.
+ * @means: (out): a GPtrArray of SomArray*, one per tap. */
+SomArray          *som_model_run_images_means     (SomModel       *model,
+                                                   const SomArray *images,
+                                                   const guint    *taps,
+                                                   guint           n_taps,
+                                                   GPtrArray     **means,
+                                                   GCancellable   *cancellable,
+                                                   GError        **error);
+
 /* An ONNX TensorProto file (.pb, as in ONNX's test data) as a SomArray
  * (float32, float64 → float32, int64, int32, bool, uint8 kept). */
 SomArray          *som_onnx_tensor_load           (const char    *path,

@@ -35,10 +35,49 @@ static GMutex  buffer_lock;
 static GQueue  buffer_cache = G_QUEUE_INIT;  /* newest first */
 static gsize   buffer_cached;
 
+/* Bytes handed out and not yet freed (the cache not counted), and their
+ * peak: what a pass holds at once, for tests and benchmarks. */
+static gsize   buffer_live;
+static gsize   buffer_peak;
+
 static inline gsize *
 buffer_header (gpointer p)
 {
   return (gsize *) ((guint8 *) p - BUFFER_ALIGN);
+}
+
+static void
+count_alloc (gsize bytes)
+{
+  gsize live = (gsize) g_atomic_pointer_add (&buffer_live, (gssize) bytes) + bytes;
+  gsize peak = (gsize) g_atomic_pointer_get (&buffer_peak);
+
+  while (live > peak && !g_atomic_pointer_compare_and_exchange (&buffer_peak, (gpointer) peak, (gpointer) live))
+    peak = (gsize) g_atomic_pointer_get (&buffer_peak);
+}
+
+static void
+count_free (gsize bytes)
+{
+  g_atomic_pointer_add (&buffer_live, -(gssize) bytes);
+}
+
+gsize
+_som_buffer_live_bytes (void)
+{
+  return (gsize) g_atomic_pointer_get (&buffer_live);
+}
+
+gsize
+_som_buffer_peak_bytes (void)
+{
+  return (gsize) g_atomic_pointer_get (&buffer_peak);
+}
+
+void
+_som_buffer_peak_reset (void)
+{
+  g_atomic_pointer_set (&buffer_peak, g_atomic_pointer_get (&buffer_live));
 }
 
 gpointer
@@ -62,13 +101,17 @@ _som_buffer_alloc (gsize bytes)
           }
       g_mutex_unlock (&buffer_lock);
       if (found != NULL)
-        return found;
+        {
+          count_alloc (bytes);
+          return found;
+        }
     }
 #endif
   if (bytes > G_MAXSIZE - BUFFER_ALIGN)
     return NULL;
   raw = g_aligned_alloc (bytes + BUFFER_ALIGN, 1, BUFFER_ALIGN);
   *(gsize *) raw = bytes;
+  count_alloc (bytes);
   return raw + BUFFER_ALIGN;
 }
 
@@ -81,6 +124,7 @@ _som_buffer_free (gpointer p)
   if (p == NULL)
     return;
   bytes = *buffer_header (p);
+  count_free (bytes);
 #if SOM_BUFFER_CACHE
   if (bytes >= BUFFER_CACHE_MIN && bytes <= BUFFER_CACHE_MAX / 4)
     {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "som.h"
+#include "som-grad-private.h"
 
 static char *
 source_path (const char *rel)
@@ -114,6 +115,70 @@ test_grad_channels_last (void)
   check_grad ("tests/data/fixtures/channels-last.onnx", "tests/data/fixtures/channels-last.npz");
 }
 
+/* Issue 10: every operator the executor runs has a gradient or carries
+ * none by definition (integer or piecewise constant), never neither and
+ * never both. */
+static void
+test_grad_every_op (void)
+{
+  const char * const *ops = som_model_supported_ops ();
+  guint n = 0, none = 0;
+  const char *no_grad[] = { "ArgMax", "Equal", "Floor", "Hardmax", "NonZero", "Shape", "HannWindow" };
+  const char *grad[] = { "Conv", "LRN", "MeanVarianceNormalization", "Det", "ReduceProd", "Mod",
+                         "ReverseSequence", "MaxUnpool", "SoftmaxCrossEntropyLoss", "Scatter" };
+
+  for (guint i = 0; ops[i] != NULL; i++, n++)
+    {
+      SomGradKind k = _som_grad_op_kind (ops[i]);
+      if (k == SOM_GRAD_UNKNOWN)
+        g_error ("%s has neither a gradient nor a place among the ops that carry none", ops[i]);
+      none += k == SOM_GRAD_NONE;
+    }
+  g_test_message ("%u operators: %u with a gradient, %u that carry none", n, n - none, none);
+  g_assert_cmpuint (n, >, 100);
+  for (guint i = 0; i < G_N_ELEMENTS (no_grad); i++)
+    g_assert_cmpint (_som_grad_op_kind (no_grad[i]), ==, SOM_GRAD_NONE);
+  for (guint i = 0; i < G_N_ELEMENTS (grad); i++)
+    g_assert_cmpint (_som_grad_op_kind (grad[i]), ==, SOM_GRAD_DEFINED);
+  g_assert_cmpint (_som_grad_op_kind ("NoSuchOp"), ==, SOM_GRAD_UNKNOWN);
+}
+
+/* LRN, MeanVarianceNormalization, ReduceProd/L1/L2, Det, Einsum with '...',
+ * NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss and ScatterElements
+ * with 'add' (tools/make-grad-torch-fixtures.py): the forward pass against
+ * PyTorch's logits, then the gradient against PyTorch autograd's. */
+static void
+test_grad_torch_late (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mp = source_path ("tests/data/attacks/torch-late.onnx");
+  g_autofree char *np = source_path ("tests/data/attacks/torch-late.npz");
+  g_autoptr(SomNpzReader) r = som_npz_reader_open (np, &error);
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(SomArray) input = NULL;
+  g_autoptr(SomArray) ref = NULL;
+  g_autoptr(SomArray) logits = NULL;
+  double scale = 0, worst = 0;
+
+  g_assert_no_error (error);
+  model = som_model_load (mp, &error);
+  g_assert_no_error (error);
+  input = som_npz_reader_read_array (r, "input", &error);
+  g_assert_no_error (error);
+  ref = som_npz_reader_read_array (r, "logits", &error);
+  g_assert_no_error (error);
+  logits = som_model_run_images (model, input, NULL, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (som_array_n_elements (logits), ==, som_array_n_elements (ref));
+  for (gsize i = 0; i < som_array_n_elements (ref); i++)
+    scale = MAX (scale, fabsf (((float *) ref->data)[i]));
+  for (gsize i = 0; i < som_array_n_elements (ref); i++)
+    worst = MAX (worst, fabsf (((float *) logits->data)[i] - ((float *) ref->data)[i]) / scale);
+  g_test_message ("torch-late: logits within %g of PyTorch's (relative to max |logit| %g)", worst, scale);
+  g_assert_cmpfloat (worst, <=, 1e-5);
+  check_grad ("tests/data/attacks/torch-late.onnx", "tests/data/attacks/torch-late.npz");
+}
+
 /* The summed cross-entropy from the engine's own forward pass; the model
  * ends in Softmax, so the loss is −Σ ln p[label]. */
 static double
@@ -195,6 +260,7 @@ check_finite_differences (gconstpointer data)
   gsize shape[4] = { 3, 1, 8, 8 };
   gint32 labels[3] = { 1, 8, 3 };
   double gmax = 0, worst = 0;
+  gboolean ok;
 
   model = som_model_load (p, &error);
   g_assert_no_error (error);
@@ -214,8 +280,9 @@ check_finite_differences (gconstpointer data)
           v[j] = t;
         }
     }
-  g_assert_true (som_model_input_gradient (model, x, labels, &grad, NULL, NULL, NULL, &error));
+  ok = som_model_input_gradient (model, x, labels, &grad, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
+  g_assert_true (ok);
   for (gsize i = 0; i < som_array_n_elements (x); i++)
     gmax = MAX (gmax, fabsf (((float *) grad->data)[i]));
   g_assert_cmpfloat (gmax, >, 0);
@@ -243,6 +310,8 @@ main (int argc, char **argv)
   g_test_add_func ("/grad/demo", test_grad_demo);
   g_test_add_func ("/grad/bnres", test_grad_bnres);
   g_test_add_func ("/grad/channels-last", test_grad_channels_last);
+  g_test_add_func ("/grad/torch-late-ops", test_grad_torch_late);
+  g_test_add_func ("/grad/every-op", test_grad_every_op);
   g_test_add_func ("/grad/ops-finite-differences", test_grad_ops_finite_differences);
   /* MatMul with broadcast batch dims and 1-D operands */
   g_test_add_data_func ("/grad/matmul", "grad-matmul", check_finite_differences);
@@ -263,5 +332,15 @@ main (int argc, char **argv)
   g_test_add_data_func ("/grad/conv-transpose", "grad-tconv", check_finite_differences);
   /* ReduceMax, TopK, Softmax on a middle axis, Shrink, Tan, Cosh, Asin, Acos, Asinh, Atanh */
   g_test_add_data_func ("/grad/selections", "grad-select", check_finite_differences);
+  /* LRN, MeanVarianceNormalization, ReverseSequence, Det, ReduceProd/L1/L2, MaxUnpool,
+   * ScatterElements and ScatterND with reduction 'add' */
+  g_test_add_data_func ("/grad/extra", "grad-extra", check_finite_differences);
+  /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, Resize with tf_crop_and_resize,
+   * Einsum with '...' and repeated indices, a trilinear 5-D Resize */
+  g_test_add_data_func ("/grad/losses-crop-ellipsis", "grad-losses", check_finite_differences);
+  /* ScatterElements with reduction mul, max and min, ScatterND with mul */
+  g_test_add_data_func ("/grad/scatter-reductions", "grad-scatter", check_finite_differences);
+  /* Slice-1 (opset 9, attributes) */
+  g_test_add_data_func ("/grad/slice-opset9", "grad-slice9", check_finite_differences);
   return g_test_run ();
 }

@@ -274,7 +274,7 @@ test_no_differentiable_path (void)
   const char *root = g_getenv ("SOMSCOPE_SOURCE_DIR");
   const char *cases[][2] = {
     { "tests/data/attacks/argmax-output.onnx", "no differentiable path" },
-    { "tests/data/attacks/hardmax-output.onnx", "no gradient for Hardmax" },
+    { "tests/data/attacks/hardmax-output.onnx", "no differentiable path" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

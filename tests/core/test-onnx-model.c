@@ -13,6 +13,7 @@
 
 #include "onnx.pb-c.h"
 #include "som.h"
+#include "som-model-private.h"
 
 /* ---- a tiny graph builder -------------------------------------------------- */
 
@@ -1125,6 +1126,116 @@ test_layer_tree (void)
   g_assert_false (som_layer_matches (som_model_get_layer (model, 3), "2"));
 }
 
+/* ---- memory: intermediates die after their last consumer ---------------------- */
+
+#define CHAIN_LEN 8
+
+/* input → Transpose ×8 (each a fresh buffer: Transpose never works in place)
+ * → GlobalAveragePool → Flatten. */
+static GBytes *
+build_chain (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  gint64 in[4] = { -1, 4, 16, 16 }, perm[4] = { 0, 1, 3, 2 };
+  Onnx__NodeProto *n;
+
+  add_input (b, "input", 4, in);
+  for (int i = 1; i <= CHAIN_LEN; i++)
+    {
+      g_autofree char *src = i == 1 ? g_strdup ("input") : g_strdup_printf ("t%d", i - 1);
+      g_autofree char *dst = g_strdup_printf ("t%d", i);
+      g_autofree char *name = g_strdup_printf ("transpose%d", i);
+      n = add_node (b, "Transpose", name, src, dst);
+      attr_ints (b, n, "perm", 4, perm);
+    }
+  add_node (b, "GlobalAveragePool", "gap", "t8", "gap");
+  add_node (b, "Flatten", "flatten", "gap", "out");
+  add_output (b, "out");
+  return builder_pack (b);
+}
+
+static void
+test_memory_chain (void)
+{
+  g_autoptr(GBytes) bytes = build_chain ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = som_model_load_from_bytes (bytes, "chain.onnx", &error);
+  gsize shape[4] = { 16, 4, 16, 16 };
+  g_autoptr(SomArray) x = som_array_new (SOM_DTYPE_F32, 4, shape, NULL);
+  gsize S = som_array_n_bytes (x), base;
+  guint taps[CHAIN_LEN];
+
+  g_assert_no_error (error);
+  for (gsize i = 0; i < som_array_n_elements (x); i++)
+    ((float *) x->data)[i] = sinf ((float) i * 0.37f);
+  for (int i = 0; i < CHAIN_LEN; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("t%d", i + 1);
+      const SomLayer *l = som_model_find_layer (model, name, &error);
+      g_assert_no_error (error);
+      taps[i] = l->index;
+    }
+
+  /* No taps: the input, one intermediate being read and the one being
+   * written are alive at once, never the whole chain. */
+  {
+    g_autoptr(SomArray) out = NULL;
+    base = _som_buffer_live_bytes ();
+    _som_buffer_peak_reset ();
+    out = som_model_run_images (model, x, NULL, 0, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (_som_buffer_peak_bytes () - base, <=, 3 * S + 4096);
+    g_assert_cmpuint (_som_buffer_live_bytes (), ==, base);
+  }
+  /* Raw taps are values the caller gets: each is kept to the end. */
+  {
+    g_autoptr(SomArray) out = NULL;
+    g_autoptr(GPtrArray) tv = NULL;
+    base = _som_buffer_live_bytes ();
+    _som_buffer_peak_reset ();
+    out = som_model_run_images (model, x, taps, CHAIN_LEN, &tv, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (_som_buffer_peak_bytes () - base, >=, (CHAIN_LEN + 1) * S);
+    g_assert_cmpuint (_som_buffer_live_bytes (), ==, base);
+  }
+  /* Taps reduced to channel means inside the pass: as lean as no taps, and
+   * the means are those of the raw taps. */
+  {
+    g_autoptr(SomArray) out = NULL;
+    g_autoptr(SomArray) ref_out = NULL;
+    g_autoptr(GPtrArray) means = NULL;
+    g_autoptr(GPtrArray) raw = NULL;
+    base = _som_buffer_live_bytes ();
+    _som_buffer_peak_reset ();
+    out = som_model_run_images_means (model, x, taps, CHAIN_LEN, &means, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (_som_buffer_peak_bytes () - base, <=, 3 * S + 4096);
+    g_assert_cmpuint (_som_buffer_live_bytes (), ==, base);
+    ref_out = som_model_run_images (model, x, taps, CHAIN_LEN, &raw, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (means->len, ==, CHAIN_LEN);
+    g_assert_cmpmem (out->data, som_array_n_bytes (out), ref_out->data, som_array_n_bytes (ref_out));
+    for (guint t = 0; t < CHAIN_LEN; t++)
+      {
+        const SomArray *m = g_ptr_array_index (means, t);
+        g_autoptr(SomArray) c = som_features_codes (g_ptr_array_index (raw, t), SOM_CODES_MEAN, "t", &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (m->ndim, ==, 2);
+        g_assert_cmpuint (m->shape[0], ==, 16);
+        g_assert_cmpuint (m->shape[1], ==, 4);
+        g_assert_cmpmem (m->data, som_array_n_bytes (m), c->data, som_array_n_bytes (c));
+      }
+  }
+  /* A tap that does not exist */
+  {
+    guint bad = 999;
+    g_autoptr(GPtrArray) means = NULL;
+    g_assert_null (som_model_run_images_means (model, x, &bad, 1, &means, NULL, &error));
+    g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+    g_assert_null (means);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1145,5 +1256,6 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
   g_test_add_func ("/onnx-model/layer-short-name", test_layer_short_name);
+  g_test_add_func ("/onnx-model/memory/chain", test_memory_chain);
   return g_test_run ();
 }
