@@ -176,17 +176,12 @@ get_layout (SomscopeMapView *self,
  * texture and the marks on top.  One render per view is in flight at a time:
  * changes meanwhile bump the serial, and when the render comes back a new
  * one starts from the latest state, so superseded states are never drawn.
- * The job owns everything it reads: a reference to the map (whose arrays are
- * not written once a layer shows it) and copies of the layer's own arrays. */
+ * The job owns everything it reads (somscope_layer_dup_map_data ()). */
 
 typedef struct
 {
-  SomMap            *map;
-  char              *name;
-  char             **class_names;
-  float             *response;
+  SomscopeMapDataCopy *copy;
   SomView            view;
-  SomMapData         data;
   SomRenderOptions   options;
   int                width;
   int                height;
@@ -201,10 +196,7 @@ typedef struct
 static void
 render_job_free (RenderJob *job)
 {
-  g_clear_object (&job->map);
-  g_free (job->name);
-  g_strfreev (job->class_names);
-  g_free (job->response);
+  g_clear_pointer (&job->copy, somscope_map_data_copy_free);
   g_free (job);
 }
 
@@ -233,7 +225,7 @@ render_thread (GTask        *task,
   cairo_scale (cr, job->scale, job->scale);
   cairo_translate (cr, job->pan_x, job->pan_y);
   cairo_scale (cr, job->zoom, job->zoom);
-  if (!som_render_view (cr, job->width, job->height, job->view, &job->data, &job->options, &error))
+  if (!som_render_view (cr, job->width, job->height, job->view, &job->copy->data, &job->options, &error))
     g_debug ("%s", error->message);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
@@ -304,7 +296,6 @@ schedule_render (SomscopeMapView *self)
   SomRenderOptions options;
   RenderJob *job;
   GWeakRef *ref;
-  guint n_units;
 
   if (self->rendering || self->texture_serial == self->serial || width <= 0 || height <= 0)
     return;
@@ -318,17 +309,9 @@ schedule_render (SomscopeMapView *self)
     }
 
   job = g_new0 (RenderJob, 1);
-  job->map = g_object_ref (shown_map (self));
+  job->copy = somscope_layer_dup_map_data (self->layer);
   job->view = core_view (self->view);
-  job->data = data;
   job->options = options;
-  job->name = g_strdup (data.name);
-  job->data.name = job->name;
-  job->class_names = data.class_names ? g_strdupv ((char **) data.class_names) : NULL;
-  job->data.class_names = (const char * const *) job->class_names;
-  n_units = som_grid_get_n_units (data.grid);
-  job->response = data.response ? g_memdup2 (data.response, n_units * sizeof (float)) : NULL;
-  job->data.response = job->response;
   job->width = width;
   job->height = height;
   job->scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
