@@ -33,6 +33,8 @@ struct _SomscopeMapView
   double          texture_pan_x;
   double          texture_pan_y;
   gboolean        rendering;     /* a render is in flight (at most one) */
+  int             alloc_width;   /* the last allocation */
+  int             alloc_height;
   guint           layer_serial;  /* bumped when the layer changes */
   GCancellable   *render_cancellable;
 
@@ -589,8 +591,14 @@ somscope_map_view_size_allocate (GtkWidget *widget,
 {
   SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
 
-  if (width != self->texture_width || height != self->texture_height)
-    invalidate (self);
+  /* Against the last allocation, not the texture: a render of another
+   * size may be in flight. */
+  if (width != self->alloc_width || height != self->alloc_height)
+    {
+      self->alloc_width = width;
+      self->alloc_height = height;
+      invalidate (self);
+    }
 }
 
 static void

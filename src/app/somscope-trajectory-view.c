@@ -31,6 +31,8 @@ struct _SomscopeTrajectoryView
   guint          serial;       /* bumped whenever the drawing changes */
   guint          texture_serial;
   gboolean       rendering;    /* a render is in flight (at most one) */
+  int            alloc_width;  /* the last allocation */
+  int            alloc_height;
   GCancellable  *render_cancellable;
 };
 
@@ -385,8 +387,14 @@ somscope_trajectory_view_size_allocate (GtkWidget *widget,
 {
   SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
 
-  if (width != self->texture_width || height != self->texture_height)
-    invalidate (self);
+  /* Against the last allocation, not the texture: a render of another
+   * size may be in flight. */
+  if (width != self->alloc_width || height != self->alloc_height)
+    {
+      self->alloc_width = width;
+      self->alloc_height = height;
+      invalidate (self);
+    }
 }
 
 static void
@@ -585,4 +593,11 @@ somscope_trajectory_view_has_chart (SomscopeTrajectoryView *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), FALSE);
   return self->chart;
+}
+
+GdkTexture *
+somscope_trajectory_view_get_texture (SomscopeTrajectoryView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NULL);
+  return self->texture_serial == self->serial && !self->rendering ? self->texture : NULL;
 }
