@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <cblas.h>
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <gdk/gdk.h>
 
@@ -129,7 +130,13 @@ enum {
   N_PROPS
 };
 
+enum {
+  AUTOSAVE_FAILED,
+  N_SIGNALS
+};
+
 static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SomscopeDocument, somscope_document, G_TYPE_OBJECT)
 
@@ -297,6 +304,18 @@ somscope_document_class_init (SomscopeDocumentClass *klass)
   properties[PROP_SELECTED_UNIT] =
     g_param_spec_int ("selected-unit", NULL, NULL, -1, G_MAXINT, -1, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * SomscopeDocument::autosave-failed:
+   * @path: the autosave file
+   * @message: what went wrong
+   *
+   * The maps could not be written to the autosave file.  The document is
+   * unchanged (still modified).
+   */
+  signals[AUTOSAVE_FAILED] = g_signal_new ("autosave-failed", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -1613,12 +1632,19 @@ somscope_document_load_finish (SomscopeDocument  *self,
 
 /* -- training: one job per layer in a shared GThreadPool */
 
-/* Where a trainer's intermediate maps go: shared by the job and every
- * epoch's update, so an update outlives neither. */
+/* Where a trainer's intermediate maps go: shared by the job and the idle
+ * that applies them.  Epochs arrive faster than frames, so they are
+ * coalesced: the trainer leaves its latest map in @pending (dropping one not
+ * yet shown) and schedules one idle unless one is scheduled already; the
+ * idle takes whatever is latest then.  @lock guards the pending fields. */
 typedef struct
 {
   GWeakRef        layer;
   GCancellable   *cancellable;
+  GMutex          lock;
+  SomMap         *pending;
+  guint           pending_epoch;
+  gboolean        scheduled;
 } LiveTarget;
 
 static void
@@ -1626,6 +1652,8 @@ live_target_clear (LiveTarget *t)
 {
   g_weak_ref_clear (&t->layer);
   g_clear_object (&t->cancellable);
+  g_clear_object (&t->pending);
+  g_mutex_clear (&t->lock);
 }
 
 static LiveTarget *
@@ -1636,6 +1664,7 @@ live_target_new (SomscopeLayer *layer,
 
   g_weak_ref_init (&t->layer, layer);
   t->cancellable = g_object_ref (cancellable);
+  g_mutex_init (&t->lock);
   return t;
 }
 
@@ -1645,35 +1674,29 @@ live_target_unref (LiveTarget *t)
   g_atomic_rc_box_release_full (t, (GDestroyNotify) live_target_clear);
 }
 
-typedef struct
-{
-  LiveTarget *target;
-  SomMap     *map;
-  guint       epoch;
-} LiveUpdate;
-
-static void
-live_update_free (LiveUpdate *u)
-{
-  live_target_unref (u->target);
-  g_object_unref (u->map);
-  g_free (u);
-}
-
-/* Main thread: the map views redraw the layer with the epoch's codebook,
- * unless the training has been stopped, replaced or finished since. */
+/* Main thread: the map views redraw the layer with the latest epoch's
+ * codebook, unless the training has been stopped, replaced or finished
+ * since. */
 static gboolean
 live_update_idle (gpointer data)
 {
-  LiveUpdate *u = data;
-  g_autoptr(SomscopeLayer) layer = g_weak_ref_get (&u->target->layer);
+  LiveTarget *t = data;
+  g_autoptr(SomscopeLayer) layer = g_weak_ref_get (&t->layer);
+  g_autoptr(SomMap) map = NULL;
+  guint epoch;
   SomscopeLayerStatus status;
 
-  if (layer == NULL || g_cancellable_is_cancelled (u->target->cancellable))
+  g_mutex_lock (&t->lock);
+  map = g_steal_pointer (&t->pending);
+  epoch = t->pending_epoch;
+  t->scheduled = FALSE;
+  g_mutex_unlock (&t->lock);
+
+  if (map == NULL || layer == NULL || g_cancellable_is_cancelled (t->cancellable))
     return G_SOURCE_REMOVE;
   status = somscope_layer_get_status (layer);
   if (status == SOMSCOPE_LAYER_STATUS_WAITING || status == SOMSCOPE_LAYER_STATUS_TRAINING)
-    somscope_layer_set_live_map (layer, u->map, u->epoch);
+    somscope_layer_set_live_map (layer, map, epoch);
   return G_SOURCE_REMOVE;
 }
 
@@ -1819,9 +1842,10 @@ out:
 
 /* Training thread, after each epoch (SomEpochFunc): the codebook is copied
  * into a map of its own with its U-matrix, computed here rather than on the
- * main thread, and handed to the main loop.  Updates are not coalesced, so
- * every epoch reaches the views in order; the last epoch's codebook comes
- * with the trained map instead. */
+ * main thread, and left for the main loop.  A map not yet shown is replaced
+ * (the views only ever draw the latest epoch, at most once per idle); the
+ * last epoch's codebook comes with the trained map instead, whose idle is
+ * queued after any pending update's. */
 static void
 train_epoch_cb (guint        epoch,
                 guint        epochs,
@@ -1832,7 +1856,8 @@ train_epoch_cb (guint        epoch,
   TrainJob *job = user_data;
   guint dim = job->codes->array->shape[1];
   g_autoptr(SomMap) map = NULL;
-  LiveUpdate *u;
+  g_autoptr(SomMap) superseded = NULL;
+  gboolean schedule;
 
   if (epoch >= epochs || job->grid == NULL || g_cancellable_is_cancelled (job->cancellable))
     return;
@@ -1843,12 +1868,18 @@ train_epoch_cb (guint        epoch,
   som_map_take_array (map, "umatrix", som_map_umatrix (map, SOM_UMATRIX_MEAN));
   som_map_set_errors (map, qe, NAN);
 
-  u = g_new0 (LiveUpdate, 1);
-  u->target = g_atomic_rc_box_acquire (job->live);
-  u->map = g_steal_pointer (&map);
-  u->epoch = epoch;
+  g_mutex_lock (&job->live->lock);
+  superseded = g_steal_pointer (&job->live->pending);
+  job->live->pending = g_steal_pointer (&map);
+  job->live->pending_epoch = epoch;
+  schedule = !job->live->scheduled;
+  job->live->scheduled = TRUE;
+  g_mutex_unlock (&job->live->lock);
+
   /* The same priority as the finished map's idle, which comes after. */
-  g_idle_add_full (G_PRIORITY_DEFAULT, live_update_idle, u, (GDestroyNotify) live_update_free);
+  if (schedule)
+    g_idle_add_full (G_PRIORITY_DEFAULT, live_update_idle, g_atomic_rc_box_acquire (job->live),
+                     (GDestroyNotify) live_target_unref);
 }
 
 static void
@@ -2908,13 +2939,19 @@ autosave_done_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  g_autofree char *path = somscope_document_autosave_path ();
   g_autoptr(GError) error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
-    g_message ("Autosave failed: %s", error->message);
+    {
+      g_message ("Autosave failed: %s", error->message);
+      g_signal_emit (self, signals[AUTOSAVE_FAILED], 0, path, error->message);
+    }
 }
 
-/* After the training jobs: the maps go to $XDG_STATE_HOME/somscope/. */
+/* After the training jobs: the maps go to $XDG_STATE_HOME/somscope/.  A
+ * failure is reported (autosave-failed) and changes nothing else. */
 static void
 somscope_document_autosave (SomscopeDocument *self)
 {
@@ -2923,7 +2960,14 @@ somscope_document_autosave (SomscopeDocument *self)
   g_autoptr(GTask) task = NULL;
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
-    return;
+    {
+      int saved_errno = errno;
+      g_autofree char *message = g_strdup_printf ("%s: %s", dir, g_strerror (saved_errno));
+
+      g_message ("Autosave failed: %s", message);
+      g_signal_emit (self, signals[AUTOSAVE_FAILED], 0, path, message);
+      return;
+    }
   task = g_task_new (self, NULL, autosave_done_cb, NULL);
   g_task_set_source_tag (task, somscope_document_autosave);
   g_task_set_task_data (task, snapshot_for_save (self, path), (GDestroyNotify) save_data_free);

@@ -686,6 +686,41 @@ somscope_layer_get_map_data (SomscopeLayer *self,
   return TRUE;
 }
 
+SomscopeMapDataCopy *
+somscope_layer_dup_map_data (SomscopeLayer *self)
+{
+  SomscopeMapDataCopy *copy;
+  SomMapData data;
+
+  g_return_val_if_fail (SOMSCOPE_IS_LAYER (self), NULL);
+
+  if (!somscope_layer_get_map_data (self, &data))
+    return NULL;
+  copy = g_new0 (SomscopeMapDataCopy, 1);
+  copy->data = data;
+  copy->map = g_object_ref (self->live_map != NULL ? self->live_map : self->map);
+  copy->name = g_strdup (data.name);
+  copy->data.name = copy->name;
+  copy->class_names = data.class_names ? g_strdupv ((char **) data.class_names) : NULL;
+  copy->data.class_names = (const char * const *) copy->class_names;
+  copy->response = data.response ? g_memdup2 (data.response, som_grid_get_n_units (data.grid) * sizeof (float))
+                                 : NULL;
+  copy->data.response = copy->response;
+  return copy;
+}
+
+void
+somscope_map_data_copy_free (SomscopeMapDataCopy *copy)
+{
+  if (copy == NULL)
+    return;
+  g_clear_object (&copy->map);
+  g_free (copy->name);
+  g_strfreev (copy->class_names);
+  g_free (copy->response);
+  g_free (copy);
+}
+
 SomMap *
 somscope_layer_get_live_map (SomscopeLayer *self)
 {

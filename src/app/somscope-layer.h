@@ -107,6 +107,24 @@ const SomArray      *somscope_layer_get_adversarial_bmus  (SomscopeLayer *self);
 void                 somscope_layer_set_adversarial_bmus  (SomscopeLayer *self,
                                                            SomMap        *map,
                                                            SomArray      *bmus);
+/* The map as the core renderer takes it, owned, for a worker thread: a
+ * reference to the map drawn (whose arrays are not written once a layer shows
+ * it) and copies of the layer's own arrays.  NULL without a map. */
+typedef struct
+{
+  SomMapData   data;
+
+  /*< private >*/
+  SomMap      *map;
+  char        *name;
+  char       **class_names;
+  float       *response;
+} SomscopeMapDataCopy;
+
+SomscopeMapDataCopy *somscope_layer_dup_map_data          (SomscopeLayer *self);
+void                 somscope_map_data_copy_free          (SomscopeMapDataCopy *copy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomscopeMapDataCopy, somscope_map_data_copy_free)
+
 guint                somscope_layer_get_revision          (SomscopeLayer *self);
 void                 somscope_layer_bump_revision         (SomscopeLayer *self);
 

@@ -33,6 +33,11 @@ int            somscope_map_view_get_hover_unit    (SomscopeMapView *self);
 /* Whether the map is drawn in the renderer's crisp mode (live redraws:
  * while its map trains, during a zoom or a pan). */
 gboolean       somscope_map_view_get_crisp         (SomscopeMapView *self);
+/* Whether the map drawn is the current one: its render (in a worker) has
+ * come back since the last change.  Screenshots and tests wait for it. */
+gboolean       somscope_map_view_get_rendered      (SomscopeMapView *self);
+/* The rendered map (device pixels, without the marks) when current, or NULL. */
+GdkTexture    *somscope_map_view_get_texture       (SomscopeMapView *self);
 double         somscope_map_view_get_zoom          (SomscopeMapView *self);
 void           somscope_map_view_set_zoom          (SomscopeMapView *self,
                                                     double           zoom);

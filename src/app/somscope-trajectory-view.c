@@ -25,9 +25,15 @@ struct _SomscopeTrajectoryView
   GArray        *distances;    /* double per shown layer */
   int            divergence;
   gboolean       chart;
-  GskRenderNode *cache;
-  int            cache_width;
-  int            cache_height;
+  GdkTexture    *texture;      /* the drawing, rendered in a worker */
+  int            texture_width;
+  int            texture_height;
+  guint          serial;       /* bumped whenever the drawing changes */
+  guint          texture_serial;
+  gboolean       rendering;    /* a render is in flight (at most one) */
+  int            alloc_width;  /* the last allocation */
+  int            alloc_height;
+  GCancellable  *render_cancellable;
 };
 
 enum {
@@ -42,10 +48,172 @@ G_DEFINE_FINAL_TYPE (SomscopeTrajectoryView, somscope_trajectory_view, GTK_TYPE_
 
 #define FONT_SIZE 9.0
 
+/* -- rendering in a worker, as the map view does: the core renderer draws
+ * into a cairo image surface in a GTask thread from data the job owns, the
+ * main thread paints the texture; one render in flight, the latest state
+ * rendered next. */
+
+typedef struct
+{
+  GPtrArray        *copies;      /* SomscopeMapDataCopy, one per shown layer */
+  SomMapData       *data;
+  int              *clean;
+  int              *adversarial;
+  double           *distances;   /* or NULL: no chart */
+  int               divergence;
+  SomRenderOptions  options;
+  int               width;
+  int               height;
+  int               scale;
+  guint             serial;
+} TrajectoryJob;
+
+static void
+trajectory_job_free (TrajectoryJob *job)
+{
+  g_ptr_array_unref (job->copies);
+  g_free (job->data);
+  g_free (job->clean);
+  g_free (job->adversarial);
+  g_free (job->distances);
+  g_free (job);
+}
+
+static void
+render_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  TrajectoryJob *job = task_data;
+  g_autoptr(GError) error = NULL;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, job->width * job->scale, job->height * job->scale);
+  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                               cairo_status_to_string (cairo_surface_status (surface)));
+      cairo_surface_destroy (surface);
+      return;
+    }
+  cr = cairo_create (surface);
+  cairo_scale (cr, job->scale, job->scale);
+  if (!som_render_trajectory (cr, job->width, job->height, job->data, job->copies->len,
+                              job->clean, job->adversarial, job->distances, job->divergence,
+                              &job->options, &error))
+    g_debug ("trajectory: %s", error->message);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  g_task_return_pointer (task, surface, (GDestroyNotify) cairo_surface_destroy);
+}
+
+static void schedule_render (SomscopeTrajectoryView *self);
+
+static void
+render_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GWeakRef *ref = user_data;
+  g_autoptr(SomscopeTrajectoryView) self = g_weak_ref_get (ref);
+  TrajectoryJob *job = g_task_get_task_data (G_TASK (result));
+  cairo_surface_t *surface = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->render_cancellable)
+    {
+      g_clear_pointer (&surface, cairo_surface_destroy);
+      return;
+    }
+  self->rendering = FALSE;
+  self->texture_serial = job->serial;
+  if (surface != NULL)
+    {
+      g_autoptr(GBytes) bytes = NULL;
+
+      bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                          (gsize) cairo_image_surface_get_stride (surface) *
+                                          cairo_image_surface_get_height (surface),
+                                          (GDestroyNotify) cairo_surface_destroy, surface);
+      g_clear_object (&self->texture);
+      self->texture = gdk_memory_texture_new (cairo_image_surface_get_width (surface),
+                                              cairo_image_surface_get_height (surface),
+                                              GDK_MEMORY_DEFAULT, bytes,
+                                              cairo_image_surface_get_stride (surface));
+      self->texture_width = job->width;
+      self->texture_height = job->height;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+  if (self->texture_serial != self->serial)
+    schedule_render (self);
+}
+
+static void
+schedule_render (SomscopeTrajectoryView *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+  g_autoptr(GTask) task = NULL;
+  TrajectoryJob *job;
+  GWeakRef *ref;
+  guint n = self->shown->len;
+
+  if (self->rendering || self->texture_serial == self->serial || width <= 0 || height <= 0)
+    return;
+  if (n == 0)
+    {
+      g_clear_object (&self->texture);
+      self->texture_serial = self->serial;
+      return;
+    }
+
+  job = g_new0 (TrajectoryJob, 1);
+  job->copies = g_ptr_array_new_with_free_func ((GDestroyNotify) somscope_map_data_copy_free);
+  job->data = g_new0 (SomMapData, n);
+  for (guint i = 0; i < n; i++)
+    {
+      SomscopeMapDataCopy *copy = somscope_layer_dup_map_data (g_ptr_array_index (self->shown, i));
+
+      /* shown holds layers with a map, so there is data for each */
+      g_ptr_array_add (job->copies, copy);
+      if (copy != NULL)
+        job->data[i] = copy->data;
+    }
+  job->clean = g_memdup2 (self->clean->data, n * sizeof (int));
+  job->adversarial = g_memdup2 (self->adversarial->data, n * sizeof (int));
+  job->distances = self->chart ? g_memdup2 (self->distances->data, n * sizeof (double)) : NULL;
+  job->divergence = self->divergence;
+  som_render_options_init (&job->options);
+  if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
+    job->options.theme = SOM_RENDER_THEME_DARK;
+  job->options.font_size = FONT_SIZE;
+  job->width = width;
+  job->height = height;
+  job->scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  job->serial = self->serial;
+
+  if (self->render_cancellable == NULL)
+    self->render_cancellable = g_cancellable_new ();
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  self->rendering = TRUE;
+  /* No source object: the task's last reference may go in the worker. */
+  task = g_task_new (NULL, self->render_cancellable, render_done_cb, ref);
+  g_task_set_source_tag (task, schedule_render);
+  g_task_set_task_data (task, job, (GDestroyNotify) trajectory_job_free);
+  g_task_run_in_thread (task, render_thread);
+}
+
 static void
 invalidate (SomscopeTrajectoryView *self)
 {
-  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  self->serial++;
+  schedule_render (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -169,33 +337,13 @@ somscope_trajectory_view_snapshot (GtkWidget   *widget,
       return;
     }
 
-  if (self->cache == NULL)
-    {
-      g_autoptr(GtkSnapshot) sub = gtk_snapshot_new ();
-      g_autofree SomMapData *data = g_new0 (SomMapData, self->shown->len);
-      g_autoptr(GError) error = NULL;
-      SomRenderOptions options;
-      cairo_t *cr;
-
-      for (guint i = 0; i < self->shown->len; i++)
-        somscope_layer_get_map_data (g_ptr_array_index (self->shown, i), &data[i]);
-      som_render_options_init (&options);
-      if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
-        options.theme = SOM_RENDER_THEME_DARK;
-      options.font_size = FONT_SIZE;
-      cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, width, height));
-      if (!som_render_trajectory (cr, width, height, data, self->shown->len,
-                                  (const int *) self->clean->data, (const int *) self->adversarial->data,
-                                  self->chart ? (const double *) self->distances->data : NULL,
-                                  self->divergence, &options, &error))
-        g_debug ("trajectory: %s", error->message);
-      cairo_destroy (cr);
-      self->cache = gtk_snapshot_free_to_node (g_steal_pointer (&sub));
-      self->cache_width = width;
-      self->cache_height = height;
-    }
-  if (self->cache != NULL)
-    gtk_snapshot_append_node (snapshot, self->cache);
+  /* The drawing comes from the worker; until a newer one arrives the last
+   * is shown. */
+  if (self->texture_serial != self->serial)
+    schedule_render (self);
+  if (self->texture != NULL)
+    gtk_snapshot_append_texture (snapshot, self->texture,
+                                 &GRAPHENE_RECT_INIT (0, 0, self->texture_width, self->texture_height));
 }
 
 static GtkSizeRequestMode
@@ -239,8 +387,14 @@ somscope_trajectory_view_size_allocate (GtkWidget *widget,
 {
   SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
 
-  if (width != self->cache_width || height != self->cache_height)
-    g_clear_pointer (&self->cache, gsk_render_node_unref);
+  /* Against the last allocation, not the texture: a render of another
+   * size may be in flight. */
+  if (width != self->alloc_width || height != self->alloc_height)
+    {
+      self->alloc_width = width;
+      self->alloc_height = height;
+      invalidate (self);
+    }
 }
 
 static void
@@ -249,7 +403,11 @@ somscope_trajectory_view_dispose (GObject *object)
   SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (object);
 
   somscope_trajectory_view_set_layers (self, NULL);
-  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  if (self->render_cancellable != NULL)
+    g_cancellable_cancel (self->render_cancellable);
+  g_clear_object (&self->render_cancellable);
+  self->rendering = FALSE;
+  g_clear_object (&self->texture);
   G_OBJECT_CLASS (somscope_trajectory_view_parent_class)->dispose (object);
 }
 
@@ -435,4 +593,11 @@ somscope_trajectory_view_has_chart (SomscopeTrajectoryView *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), FALSE);
   return self->chart;
+}
+
+GdkTexture *
+somscope_trajectory_view_get_texture (SomscopeTrajectoryView *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NULL);
+  return self->texture_serial == self->serial && !self->rendering ? self->texture : NULL;
 }

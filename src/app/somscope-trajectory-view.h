@@ -35,5 +35,7 @@ double      somscope_trajectory_view_get_distance         (SomscopeTrajectoryVie
 int         somscope_trajectory_view_get_divergence_layer (SomscopeTrajectoryView *self);
 /* Whether the chart is drawn: every layer has both BMUs. */
 gboolean    somscope_trajectory_view_has_chart            (SomscopeTrajectoryView *self);
+/* The drawing rendered in the worker (device pixels) when it is current, or NULL. */
+GdkTexture *somscope_trajectory_view_get_texture          (SomscopeTrajectoryView *self);
 
 G_END_DECLS

@@ -62,6 +62,7 @@ struct _SomscopeWindow
   GtkSingleSelection  *multiple_selection;
   GtkFilterListModel  *filtered_inputs;
   GtkCustomFilter     *input_filter;
+  GtkSliceListModel   *gallery_slice;     /* what the gallery shows of filtered_inputs */
   GtkSingleSelection  *input_selection;
 
   /* Owned */
@@ -77,6 +78,7 @@ struct _SomscopeWindow
 
   GtkTreeListModel    *layer_tree;        /* the sidebar's layers by module */
   GSignalGroup        *layers_signals;    /* the document's layer list */
+  guint                gallery_grow_id;   /* tick callback growing gallery_slice */
   gboolean             syncing_selection;
   gboolean             close_after_save;
   gboolean             close_confirmed;

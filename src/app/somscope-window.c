@@ -403,6 +403,54 @@ input_selection_changed_cb (SomscopeWindow *self)
                                         input ? (int) somscope_input_get_index (input) : -1);
 }
 
+/* A GtkGridView in GTK 4.8 makes a cell for up to 30 rows of its columns at
+ * once, 360 cells of six widgets each: about 80 ms in the frame that shows
+ * a loaded document.  The gallery's model therefore starts with two rows
+ * and grows by one row (~3 ms of cells) per frame until it covers that
+ * window, then shows everything. */
+#define GALLERY_COLUMNS 12
+#define GALLERY_STEP GALLERY_COLUMNS
+#define GALLERY_WINDOW (30 * GALLERY_COLUMNS)
+
+static void
+show_whole_gallery (SomscopeWindow *self)
+{
+  if (self->gallery_grow_id != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->gallery_grow_id);
+  self->gallery_grow_id = 0;
+  gtk_slice_list_model_set_size (self->gallery_slice, G_MAXUINT);
+}
+
+static gboolean
+grow_gallery_cb (GtkWidget     *widget,
+                 GdkFrameClock *clock,
+                 gpointer       user_data)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+  guint size = gtk_slice_list_model_get_size (self->gallery_slice);
+
+  size = size < GALLERY_WINDOW ? size + GALLERY_STEP : size;
+  if (size >= GALLERY_WINDOW)
+    {
+      self->gallery_grow_id = 0;
+      gtk_slice_list_model_set_size (self->gallery_slice, G_MAXUINT);
+      return G_SOURCE_REMOVE;
+    }
+  gtk_slice_list_model_set_size (self->gallery_slice, size);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Before the gallery gets a new document's inputs. */
+static void
+start_gallery (SomscopeWindow *self)
+{
+  show_whole_gallery (self);
+  if (self->document == NULL)
+    return;
+  gtk_slice_list_model_set_size (self->gallery_slice, 2 * GALLERY_STEP);
+  self->gallery_grow_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), grow_gallery_cb, NULL, NULL);
+}
+
 static void
 sync_selected_input (SomscopeWindow *self)
 {
@@ -415,11 +463,16 @@ sync_selected_input (SomscopeWindow *self)
     input = g_list_model_get_item (somscope_document_get_inputs (self->document), index);
 
   /* The gallery shows the selection, whoever made it. */
-  self->syncing_selection = TRUE;
-  gtk_single_selection_set_selected (self->input_selection,
-                                     input ? find_position (G_LIST_MODEL (self->filtered_inputs), input)
-                                           : GTK_INVALID_LIST_POSITION);
-  self->syncing_selection = FALSE;
+  {
+    guint position = input ? find_position (G_LIST_MODEL (self->filtered_inputs), input)
+                           : GTK_INVALID_LIST_POSITION;
+
+    if (position != GTK_INVALID_LIST_POSITION && position >= gtk_slice_list_model_get_size (self->gallery_slice))
+      show_whole_gallery (self);
+    self->syncing_selection = TRUE;
+    gtk_single_selection_set_selected (self->input_selection, position);
+    self->syncing_selection = FALSE;
+  }
 
   if (input == NULL)
     {
@@ -558,6 +611,7 @@ set_document (SomscopeWindow   *self,
   rebuild_layer_tree (self);
   gtk_filter_list_model_set_model (self->mapped_layers,
                                    document ? somscope_document_get_layers (document) : NULL);
+  start_gallery (self);
   gtk_filter_list_model_set_model (self->filtered_inputs,
                                    document ? somscope_document_get_inputs (document) : NULL);
   sync_class_names (self);
@@ -812,6 +866,23 @@ somscope_window_show_error (SomscopeWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+/* The maps stay as they are (and modified): only the user is told. */
+static void
+autosave_failed_cb (SomscopeWindow *self,
+                    const char     *path,
+                    const char     *message)
+{
+  g_autofree char *text = NULL;
+
+  if (g_str_has_prefix (message, path))
+    /* Translators: %s is the error, which names the file */
+    text = g_strdup_printf (_("Could not autosave the maps: %s"), message);
+  else
+    /* Translators: the autosave file, then the error */
+    text = g_strdup_printf (_("Could not autosave the maps to %s: %s"), path, message);
+  somscope_window_show_error (self, text);
+}
+
 void
 somscope_window_show_message (SomscopeWindow *self,
                               const char     *message)
@@ -1057,6 +1128,9 @@ somscope_window_dispose (GObject *object)
   g_clear_object (&self->layers_signals);
   g_clear_object (&self->document_bindings);
   g_clear_object (&self->document);
+  if (self->gallery_grow_id != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->gallery_grow_id);
+  self->gallery_grow_id = 0;
 
   gtk_widget_dispose_template (GTK_WIDGET (object), SOMSCOPE_TYPE_WINDOW);
   g_clear_object (&self->layer_tree);
@@ -1157,6 +1231,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, multiple_selection);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, filtered_inputs);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_filter);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery_slice);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_selection);
   gtk_widget_class_bind_template_callback (widget_class, layer_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, layer_search_changed_cb);
@@ -1225,6 +1300,8 @@ somscope_window_init (SomscopeWindow *self)
                                   G_CALLBACK (sync_summary), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::busy",
                                   G_CALLBACK (somscope_window_update_actions), self);
+  g_signal_group_connect_swapped (self->document_signals, "autosave-failed",
+                                  G_CALLBACK (autosave_failed_cb), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::selected-layer",
                                   G_CALLBACK (somscope_window_update_actions), self);
 

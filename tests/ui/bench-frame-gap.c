@@ -7,8 +7,8 @@
  * with nothing running (the machine's baseline: on a shared machine the
  * scheduler, not the app, makes most gaps), and the main thread's CPU time
  * per frame.  Prints the longest, 99th percentile and median of each.  The
- * target is 20 ms.  Counts the intermediate maps (one per epoch) the views
- * were handed while training, and times, side by side in the same run, the
+ * target is 20 ms.  Counts the intermediate maps the views were handed
+ * while training (epochs coalesce: at most one waiting per layer), and times, side by side in the same run, the
  * renderer's crisp mode (what live redraws use) against its smooth mode on
  * every trained map at the size of the main view.  Prints the load average
  * next to the figures: on a loaded machine the gaps measure the machine.
@@ -355,7 +355,7 @@ main (int argc, char **argv)
 
     g_print ("load average %s on %u cores\n", load, g_get_num_processors ());
   }
-  g_print ("training took %.1f s; %u intermediate maps (one per epoch and layer) reached the views\n",
+  g_print ("training took %.1f s; %u intermediate maps (the latest epoch's of a layer, coalesced) reached the views\n",
            (stopped - started) / 1e6, live_updates);
   g_print ("frame that showed the loaded document: gap %.1f ms, main-thread CPU %.1f ms\n",
            opening_gap, opening_cpu);
