@@ -52,7 +52,7 @@ count_alloc (gsize bytes)
   gsize live = (gsize) g_atomic_pointer_add (&buffer_live, (gssize) bytes) + bytes;
   gsize peak = (gsize) g_atomic_pointer_get (&buffer_peak);
 
-  while (live > peak && !g_atomic_pointer_compare_and_exchange (&buffer_peak, (gpointer) peak, (gpointer) live))
+  while (live > peak && !g_atomic_pointer_compare_and_exchange (&buffer_peak, peak, live))
     peak = (gsize) g_atomic_pointer_get (&buffer_peak);
 }
 
