@@ -407,12 +407,7 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
       { "no-figures", 0, 0, G_OPTION_ARG_NONE, &no_figures, "Do not write DIR/figures/", NULL },
       { NULL }
     };
-    guint na = 0;
-    while (aentries[na].long_name != NULL)
-      na++;
-    own = g_new0 (GOptionEntry, na + G_N_ELEMENTS (extra));
-    memcpy (own, aentries, na * sizeof (GOptionEntry));
-    memcpy (own + na, extra, sizeof extra);
+    own = cli_entries_concat (aentries, extra);
   }
   entries = cli_dataset_entries (&dopts, own);
   parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));

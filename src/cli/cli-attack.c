@@ -96,12 +96,7 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
       { "compress", 0, 0, G_OPTION_ARG_NONE, &compress, "Deflate the .npz members", NULL },
       { NULL }
     };
-    guint na = 0;
-    while (aentries[na].long_name != NULL)
-      na++;
-    own = g_new0 (GOptionEntry, na + G_N_ELEMENTS (extra));
-    memcpy (own, aentries, na * sizeof (GOptionEntry));
-    memcpy (own + na, extra, sizeof extra);
+    own = cli_entries_concat (aentries, extra);
   }
   entries = cli_dataset_entries (&dopts, own);
   /* option parsing compacts argv in place: keep the full command line for provenance */
