@@ -1262,71 +1262,56 @@ grad_softmax (GradCtx *g, GError **error)
 
 /* ---- shape ops: Concat, Transpose, Pad, Split, Slice ----------------------------- */
 
-static gboolean
-grad_concat (GradCtx *g, GError **error)
+/* Concat and Split are each other's gradient: @whole is the node's @parts
+ * laid end to end along its axis.  @to_parts adds @dwhole into the parts'
+ * gradients @dparts (Concat), else the parts' into @dwhole (Split); a NULL
+ * part or part gradient is skipped. */
+static void
+grad_concat_split (GradCtx *g, const SomTensor *whole, SomTensor *dwhole, SomTensor **parts,
+                   SomTensor **dparts, guint n_parts, gboolean to_parts)
 {
-  SomTensor *y = g->out[0];
   gint64 axis = _som_node_attr_int (g->node, "axis", 0), outer = 1, inner = 1, pos = 0;
 
-  if (g->dout[0] == NULL)
-    return TRUE;
   if (axis < 0)
-    axis += y->ndim;
+    axis += whole->ndim;
   for (gint64 d = 0; d < axis; d++)
-    outer *= y->shape[d];
-  for (gint64 d = axis + 1; d < (gint64) y->ndim; d++)
-    inner *= y->shape[d];
-  for (guint k = 0; k < g->node->n_in; k++)
+    outer *= whole->shape[d];
+  for (gint64 d = axis + 1; d < (gint64) whole->ndim; d++)
+    inner *= whole->shape[d];
+  for (guint k = 0; k < n_parts; k++)
     {
-      SomTensor *x = g->in[k];
+      SomTensor *x = parts[k];
       gint64 len;
       if (x == NULL)
         continue;
       len = x->ndim > (guint) axis ? x->shape[axis] : 0;
-      if (g->din[k] != NULL)
+      if (dparts[k] != NULL)
         for (gint64 o = 0; o < outer; o++)
           {
-            const float *src = F (g->dout[0]) + (o * y->shape[axis] + pos) * inner;
-            float *dst = F (g->din[k]) + o * len * inner;
+            float *w = F (dwhole) + (o * whole->shape[axis] + pos) * inner;
+            float *p = F (dparts[k]) + o * len * inner;
+            const float *src = to_parts ? w : p;
+            float *dst = to_parts ? p : w;
             for (gint64 i = 0; i < len * inner; i++)
               dst[i] += src[i];
           }
       pos += len;
     }
+}
+
+static gboolean
+grad_concat (GradCtx *g, GError **error)
+{
+  if (g->dout[0] != NULL)
+    grad_concat_split (g, g->out[0], g->dout[0], g->in, g->din, g->node->n_in, TRUE);
   return TRUE;
 }
 
 static gboolean
 grad_split (GradCtx *g, GError **error)
 {
-  SomTensor *x = g->in[0];
-  gint64 axis = _som_node_attr_int (g->node, "axis", 0), outer = 1, inner = 1, pos = 0;
-
-  if (g->din[0] == NULL)
-    return TRUE;
-  if (axis < 0)
-    axis += x->ndim;
-  for (gint64 d = 0; d < axis; d++)
-    outer *= x->shape[d];
-  for (gint64 d = axis + 1; d < (gint64) x->ndim; d++)
-    inner *= x->shape[d];
-  for (guint k = 0; k < g->node->n_out; k++)
-    {
-      SomTensor *y = g->out[k];
-      gint64 len;
-      if (y == NULL)
-        continue;
-      len = y->shape[axis];
-      if (g->dout[k] != NULL)
-        for (gint64 o = 0; o < outer; o++)
-          {
-            const float *src = F (g->dout[k]) + o * len * inner;
-            float *dst = F (g->din[0]) + (o * x->shape[axis] + pos) * inner;
-            for (gint64 i = 0; i < len * inner; i++)
-              dst[i] += src[i];
-          }
-      pos += len;
-    }
+  if (g->din[0] != NULL)
+    grad_concat_split (g, g->in[0], g->din[0], g->out, g->dout, g->node->n_out, FALSE);
   return TRUE;
 }
 
