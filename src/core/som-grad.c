@@ -950,17 +950,6 @@ typedef struct
   gboolean max, include_pad;
 } PoolGrad;
 
-/* The taps of one window along one axis that fall inside [lo, hi) */
-static inline gint64
-taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
-{
-  gint64 n = 0;
-
-  for (gint64 t = 0; t < k; t++)
-    n += start + t * d >= lo && start + t * d < hi;
-  return n;
-}
-
 /* One (image, channel) volume per item; 1-, 2- and 3-D windows alike (the
  * unused leading slots have size 1). */
 static void
@@ -969,7 +958,11 @@ pool_grad_range (gsize b, gsize e, gpointer data)
   PoolGrad *p = data;
   const SomWindow *w = p->w;
   gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  SomWindowTaps *taps[3];
+  g_autofree SomWindowTaps *table = NULL;
 
+  _som_window_taps (w, taps);
+  table = taps[0];
   for (gsize plane = b; plane < e; plane++)
     {
       const float *src = p->x + plane * D * H * W;
@@ -979,68 +972,32 @@ pool_grad_range (gsize b, gsize e, gpointer data)
         for (gint64 oh = 0; oh < OH; oh++)
           for (gint64 ow = 0; ow < OW; ow++)
             {
+              const SomWindowTaps *ta = &taps[0][od], *ti = &taps[1][oh], *tj = &taps[2][ow];
               gint64 d0 = od * w->s[0] - w->pb[0], h0 = oh * w->s[1] - w->pb[1], w0 = ow * w->s[2] - w->pb[2];
-              gint64 best = -1, count = 0;
+              gint64 best = -1;
               float acc = -INFINITY, g = gy[(od * OH + oh) * OW + ow];
-              for (gint64 a = 0; a < w->k[0]; a++)
+              if (!p->max)
                 {
-                  gint64 id = d0 + a * w->d[0];
-                  if (id < 0 || id >= D)
+                  gint64 count = _som_window_taps_count (ta, ti, tj, p->include_pad);
+                  if (count <= 0)
                     continue;
-                  for (gint64 i = 0; i < w->k[1]; i++)
+                  g /= (float) count;
+                }
+              for (gint64 a = ta->t0; a < ta->t1; a++)
+                for (gint64 i = ti->t0; i < ti->t1; i++)
+                  for (gint64 j = tj->t0; j < tj->t1; j++)
                     {
-                      gint64 ih = h0 + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < w->k[2]; j++)
+                      gint64 at = ((d0 + a * w->d[0]) * H + h0 + i * w->d[1]) * W + w0 + j * w->d[2];
+                      if (!p->max)
+                        dst[at] += g;
+                      else if (best < 0 || src[at] > acc)
                         {
-                          gint64 iw = w0 + j * w->d[2];
-                          if (iw < 0 || iw >= W)
-                            continue;
-                          if (p->max)
-                            {
-                              float v = src[(id * H + ih) * W + iw];
-                              if (best < 0 || v > acc)
-                                {
-                                  acc = v;
-                                  best = (id * H + ih) * W + iw;
-                                }
-                            }
-                          count++;
+                          acc = src[at];
+                          best = at;
                         }
                     }
-                }
-              if (p->max)
-                {
-                  if (best >= 0)
-                    dst[best] += g;
-                  continue;
-                }
-              if (p->include_pad)
-                count = taps_inside (d0, w->k[0], w->d[0], -w->pb[0], D + w->pe[0])
-                        * taps_inside (h0, w->k[1], w->d[1], -w->pb[1], H + w->pe[1])
-                        * taps_inside (w0, w->k[2], w->d[2], -w->pb[2], W + w->pe[2]);
-              if (count <= 0)
-                continue;
-              g /= (float) count;
-              for (gint64 a = 0; a < w->k[0]; a++)
-                {
-                  gint64 id = d0 + a * w->d[0];
-                  if (id < 0 || id >= D)
-                    continue;
-                  for (gint64 i = 0; i < w->k[1]; i++)
-                    {
-                      gint64 ih = h0 + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < w->k[2]; j++)
-                        {
-                          gint64 iw = w0 + j * w->d[2];
-                          if (iw >= 0 && iw < W)
-                            dst[(id * H + ih) * W + iw] += g;
-                        }
-                    }
-                }
+              if (best >= 0)
+                dst[best] += g;
             }
     }
 }

@@ -219,6 +219,31 @@ bad:
   return FALSE;
 }
 
+void
+_som_window_taps (const SomWindow *w, SomWindowTaps *taps[3])
+{
+  SomWindowTaps *t = g_new (SomWindowTaps, w->out[0] + w->out[1] + w->out[2]);
+
+  for (guint a = 0; a < 3; a++)
+    {
+      taps[a] = t;
+      for (gint64 o = 0; o < w->out[a]; o++, t++)
+        {
+          gint64 start = o * w->s[a] - w->pb[a];
+
+          t->padded = 0;
+          for (gint64 k = 0; k < w->k[a]; k++)
+            t->padded += start + k * w->d[a] >= -w->pb[a] && start + k * w->d[a] < w->in[a] + w->pe[a];
+          t->t0 = 0;
+          while (t->t0 < w->k[a] && start + t->t0 * w->d[a] < 0)
+            t->t0++;
+          t->t1 = w->k[a];
+          while (t->t1 > t->t0 && start + (t->t1 - 1) * w->d[a] >= w->in[a])
+            t->t1--;
+        }
+    }
+}
+
 static void
 window_out_shape (const SomTensor *x, gint64 channels, const SomWindow *w, gint64 *shape)
 {
@@ -653,17 +678,6 @@ typedef struct
   gboolean max, include_pad;
 } PoolData;
 
-/* number of window taps inside [lo, hi) along one dimension */
-static gint64
-taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
-{
-  gint64 n = 0;
-  for (gint64 i = 0; i < k; i++)
-    if (start + i * d >= lo && start + i * d < hi)
-      n++;
-  return n;
-}
-
 /* 2-D MaxPool, separably: the maximum down each column of the window's rows
  * into a padded row, then along that row (NaN propagates as in pool_range). */
 static void
@@ -716,7 +730,11 @@ pool_range (gsize begin, gsize end, gpointer data)
   PoolData *p = data;
   const SomWindow *w = p->w;
   gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  SomWindowTaps *taps[3];
+  g_autofree SomWindowTaps *table = NULL;
 
+  _som_window_taps (w, taps);
+  table = taps[0];
   for (gsize plane = begin; plane < end; plane++)
     {
       const float *src = p->x + plane * D * H * W;
@@ -725,41 +743,25 @@ pool_range (gsize begin, gsize end, gpointer data)
         for (gint64 oh = 0; oh < OH; oh++)
           for (gint64 ow = 0; ow < OW; ow++)
             {
+              const SomWindowTaps *ta = &taps[0][od], *ti = &taps[1][oh], *tj = &taps[2][ow];
               gint64 d0 = od * w->s[0] - w->pb[0], h0 = oh * w->s[1] - w->pb[1], w0 = ow * w->s[2] - w->pb[2];
               float acc = p->max ? -INFINITY : 0.0f;
-              gint64 count = 0;
-              for (gint64 a = 0; a < w->k[0]; a++)
-                {
-                  gint64 id = d0 + a * w->d[0];
-                  if (id < 0 || id >= D)
-                    continue;
-                  for (gint64 i = 0; i < w->k[1]; i++)
-                    {
-                      gint64 ih = h0 + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < w->k[2]; j++)
-                        {
-                          gint64 iw = w0 + j * w->d[2];
-                          float v;
-                          if (iw < 0 || iw >= W)
-                            continue;
-                          v = src[(id * H + ih) * W + iw];
-                          if (p->max)
-                            acc = v > acc || isnan (v) ? v : acc;
-                          else
-                            acc += v;
-                          count++;
-                        }
-                    }
-                }
+              for (gint64 a = ta->t0; a < ta->t1; a++)
+                for (gint64 i = ti->t0; i < ti->t1; i++)
+                  {
+                    const float *row = src + ((d0 + a * w->d[0]) * H + h0 + i * w->d[1]) * W;
+                    for (gint64 j = tj->t0; j < tj->t1; j++)
+                      {
+                        float v = row[w0 + j * w->d[2]];
+                        if (p->max)
+                          acc = v > acc || isnan (v) ? v : acc;
+                        else
+                          acc += v;
+                      }
+                  }
               if (!p->max)
                 {
-                  if (p->include_pad)
-                    /* the taps inside the padded input */
-                    count = taps_inside (d0, w->k[0], w->d[0], -w->pb[0], D + w->pe[0])
-                            * taps_inside (h0, w->k[1], w->d[1], -w->pb[1], H + w->pe[1])
-                            * taps_inside (w0, w->k[2], w->d[2], -w->pb[2], W + w->pe[2]);
+                  gint64 count = _som_window_taps_count (ta, ti, tj, p->include_pad);
                   acc = count > 0 ? acc / (float) count : 0.0f;
                 }
               dst[(od * OH + oh) * OW + ow] = acc;

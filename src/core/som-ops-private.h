@@ -63,6 +63,32 @@ gboolean _som_window_params      (SomOpCtx     *c,
                                   SomWindow    *w,
                                   GError      **error);
 
+/* Where a pool window stands along one axis, at one output position: its
+ * taps [t0, t1) fall inside the input, @padded of them inside the padded
+ * input. */
+typedef struct
+{
+  gint64 t0, t1, padded;
+} SomWindowTaps;
+
+/* Fills taps[a] with w->out[a] entries for each slot a, in one block that
+ * the caller frees with g_free (taps[0]). */
+void     _som_window_taps        (const SomWindow *w,
+                                  SomWindowTaps *taps[3]);
+
+/* AveragePool's divisor at the output position of @a, @i and @j (one per
+ * slot): the taps inside the input, or with @include_pad the padded input. */
+static inline gint64
+_som_window_taps_count (const SomWindowTaps *a,
+                        const SomWindowTaps *i,
+                        const SomWindowTaps *j,
+                        gboolean             include_pad)
+{
+  if (include_pad)
+    return a->padded * i->padded * j->padded;
+  return (a->t1 - a->t0) * (i->t1 - i->t0) * (j->t1 - j->t0);
+}
+
 #define SOM_DECLARE_OP(name) \
   gboolean _som_##name##_shape (SomOpCtx *c, GError **error); \
   gboolean _som_##name##_compute (SomOpCtx *c, GError **error);
