@@ -356,7 +356,6 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
   g_autofree GOptionEntry *aentries = NULL;
   g_autofree GOptionEntry *own = NULL;
   g_autofree GOptionEntry *entries = NULL;
-  g_autofree char **parse_argv = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(SomModel) model = NULL;
   g_autoptr(SomDataset) dataset = NULL;
@@ -410,8 +409,6 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
     own = cli_entries_concat (aentries, extra);
   }
   entries = cli_dataset_entries (&dopts, own);
-  parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "(MODEL DATASET | --activations FILE.npz) --out DIR",
                   "The method of Lee & Vijayan: one SOM per layer (same settings for all), trained on 80 % of\n"
                   "the inputs (stratified, per seed) or on --train, evaluated on the rest; homogeneity and\n"

@@ -69,7 +69,6 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
   g_autofree GOptionEntry *aentries = NULL;
   g_autofree GOptionEntry *own = NULL;
   g_autofree GOptionEntry *entries = NULL;
-  g_autofree char **parse_argv = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(SomModel) model = NULL;
   g_autoptr(SomDataset) dataset = NULL;
@@ -99,9 +98,6 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
     own = cli_entries_concat (aentries, extra);
   }
   entries = cli_dataset_entries (&dopts, own);
-  /* option parsing compacts argv in place: keep the full command line for provenance */
-  parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "MODEL DATASET",
                   "Adversarial examples on the [0,1] pixel scale: FGSM/FGM (one step) or PGD (L∞ or L2),\n"
                   "untargeted or --targeted, with any --mean/--std applied inside the model's input.\n"

@@ -161,10 +161,6 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
     { NULL }
   };
 
-  /* option parsing compacts argv in place: keep the full command line for provenance */
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "MODEL",
                   "Show an ONNX model's inputs, outputs and layers (every node output) with shapes, "
                   "parameters, FLOPs per image and the default taps (marked *).", entries, TRUE))

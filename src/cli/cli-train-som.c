@@ -143,11 +143,6 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
   const char *input_spec;
   int threads;
 
-  /* Option parsing compacts argv in place: parse a copy, so the full command
-   * line stays in ctx for provenance. */
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "INPUT", "Train a self-organizing map on an N×D (or N×C×H×W) matrix.",
                   entries, TRUE))
     return CLI_EXIT_USAGE;
@@ -348,9 +343,6 @@ cli_cmd_convert (CliContext *ctx, int argc, char **argv)
     { NULL }
   };
 
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "IN OUT",
                   "Convert a map between SOM.npz and SOM_PAK .cod (by extension).", entries, FALSE))
     return CLI_EXIT_USAGE;
