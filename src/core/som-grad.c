@@ -2585,42 +2585,6 @@ grad_mvn (GradCtx *g, GError **error)
   return TRUE;
 }
 
-/* The determinant of an M×M matrix (row-major, double), by LU with partial
- * pivoting; @a is overwritten. */
-static double
-det_lu (double *a, gint64 M)
-{
-  double det = 1;
-
-  for (gint64 k = 0; k < M; k++)
-    {
-      gint64 p = k;
-      for (gint64 i = k + 1; i < M; i++)
-        if (fabs (a[i * M + k]) > fabs (a[p * M + k]))
-          p = i;
-      if (a[p * M + k] == 0)
-        return 0;
-      if (p != k)
-        {
-          for (gint64 j = 0; j < M; j++)
-            {
-              double t = a[k * M + j];
-              a[k * M + j] = a[p * M + j];
-              a[p * M + j] = t;
-            }
-          det = -det;
-        }
-      det *= a[k * M + k];
-      for (gint64 i = k + 1; i < M; i++)
-        {
-          double f = a[i * M + k] / a[k * M + k];
-          for (gint64 j = k; j < M; j++)
-            a[i * M + j] -= f * a[k * M + j];
-        }
-    }
-  return det;
-}
-
 /* Det: ∂det A/∂A_ij is the cofactor C_ij = (−1)^(i+j)·det(A without row i and
  * column j), which stays right for singular matrices (det·A^−T would not). */
 #define DET_GRAD_MAX 64
@@ -2657,7 +2621,7 @@ grad_det (GradCtx *g, GError **error)
               for (gint64 cc = 0; cc < M; cc++)
                 if (r != i && cc != j)
                   minor[w++] = a[r * M + cc];
-            dx[i * M + j] += (float) (dy * ((i + j) % 2 ? -1.0 : 1.0) * det_lu (minor, M - 1));
+            dx[i * M + j] += (float) (dy * ((i + j) % 2 ? -1.0 : 1.0) * _som_det_lu (minor, M - 1));
           }
     }
   return TRUE;

@@ -89,6 +89,11 @@ _som_window_taps_count (const SomWindowTaps *a,
   return (a->t1 - a->t0) * (i->t1 - i->t0) * (j->t1 - j->t0);
 }
 
+/* The determinant of an M×M matrix (row-major, double) by LU with partial
+ * pivoting, for Det and its gradient; @a is overwritten. */
+double   _som_det_lu             (double       *a,
+                                  gint64        M);
+
 #define SOM_DECLARE_OP(name) \
   gboolean _som_##name##_shape (SomOpCtx *c, GError **error); \
   gboolean _som_##name##_compute (SomOpCtx *c, GError **error);
