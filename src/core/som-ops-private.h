@@ -113,7 +113,6 @@ SOM_DECLARE_OP (scatter_nd)
 SOM_DECLARE_OP (depth_space)
 SOM_DECLARE_OP (onehot)
 SOM_DECLARE_OP (isx)
-SOM_DECLARE_OP (castlike)
 SOM_DECLARE_OP (resize)
 SOM_DECLARE_OP (conv_transpose)
 SOM_DECLARE_OP (topk)
@@ -129,6 +128,8 @@ SOM_DECLARE_OP (window_fn)
 SOM_DECLARE_OP (nonzero)
 SOM_DECLARE_OP (maxunpool)
 gboolean _som_mvn_compute (SomOpCtx *c, GError **error);
+/* CastLike computes with Cast's function */
+gboolean _som_castlike_shape (SomOpCtx *c, GError **error);
 gboolean _som_same_shape_shape (SomOpCtx *c, GError **error);
 gboolean _som_trilu_compute (SomOpCtx *c, GError **error);
 gboolean _som_cumsum_compute (SomOpCtx *c, GError **error);

@@ -2034,7 +2034,7 @@ static const SomOpDef op_table[] = {
   { "AveragePool", 0, _som_pool_shape, _som_pool_compute },
   { "BatchNormalization", SOM_OP_INPLACE, _som_batchnorm_shape, _som_batchnorm_compute },
   { "Cast", 0, cast_shape, cast_compute },
-  { "CastLike", 0, _som_castlike_shape, _som_castlike_compute },
+  { "CastLike", 0, _som_castlike_shape, cast_compute },
   { "Ceil", SOM_OP_INPLACE, unary_shape, unary_compute },
   { "Celu", SOM_OP_INPLACE, unary_shape, unary_compute },
   { "Clip", SOM_OP_INPLACE, unary_shape, unary_compute },
