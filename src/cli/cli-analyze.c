@@ -47,20 +47,6 @@ parse_codes (const char *text, CodesSpec *spec)
   return TRUE;
 }
 
-static SomArray *
-slice_rows (const SomArray *a, gsize start, gsize n)
-{
-  gsize shape[SOM_ARRAY_MAX_DIMS];
-  gsize row = som_array_n_bytes (a) / MAX (a->shape[0], 1);
-  SomArray *out;
-
-  memcpy (shape, a->shape, sizeof shape);
-  shape[0] = n;
-  out = som_array_new (a->dtype, a->ndim, shape, NULL);
-  memcpy (out->data, (const guint8 *) a->data + start * row, n * row);
-  return out;
-}
-
 typedef struct
 {
   SomModel                *model;
@@ -85,7 +71,7 @@ codes_batch (gsize s, gsize n, gpointer data, GError **error)
   g_autoptr(SomArray) out = NULL;
 
   s += j->offset;
-  part = slice_rows (j->pixels, s, n);
+  part = som_array_slice_rows (j->pixels, s, n);
   in = som_pixel_transform_apply (j->tf, part);
   /* Means are taken inside the pass: no tap outlives its last consumer. */
   if (j->flatten)
