@@ -16,16 +16,6 @@ static const char *const fashion_names[] = {
 };
 
 static void
-add_double (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_float_list (JsonBuilder *b, const char *name, const SomArray *a)
 {
   json_builder_set_member_name (b, name);
@@ -305,9 +295,9 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
     {
       b = json_builder_new ();
       json_builder_begin_object (b);
-      add_double (b, "seconds_per_epoch", som_map_get_seconds_per_epoch (map));
-      add_double (b, "quantization_error", som_map_get_quantization_error (map));
-      add_double (b, "topographic_error", som_map_get_topographic_error (map));
+      som_json_add_number (b, "seconds_per_epoch", som_map_get_seconds_per_epoch (map));
+      som_json_add_number (b, "quantization_error", som_map_get_quantization_error (map));
+      som_json_add_number (b, "topographic_error", som_map_get_topographic_error (map));
       add_float_list (b, "qe_per_epoch", som_map_get_array (map, "qe_per_epoch"));
       add_float_list (b, "te_per_epoch", som_map_get_array (map, "te_per_epoch"));
       json_builder_set_member_name (b, "epochs");
