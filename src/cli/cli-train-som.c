@@ -10,11 +10,6 @@
 
 #include "cli-commands.h"
 
-static const char *const fashion_names[] = {
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-};
-
 static void
 add_float_list (JsonBuilder *b, const char *name, const SomArray *a)
 {
@@ -274,6 +269,7 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
       g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
       g_autofree char *lower = g_ascii_strdown (input_spec, -1);
       gboolean fashion = strstr (lower, "fashion") != NULL && k <= 10;
+      const char * const *fashion_names = som_fashion_mnist_class_names ();
 
       for (guint c = 0; c < k; c++)
         g_ptr_array_add (names, fashion ? g_strdup (fashion_names[c]) : g_strdup_printf ("%u", c));
