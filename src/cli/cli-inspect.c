@@ -72,9 +72,11 @@ print_values (SomModel *model, gboolean inputs)
 
   for (guint i = 0; i < n; i++)
     {
-      const SomValueInfo *v = inputs ? som_model_get_input (model, i) : som_model_get_output (model, i);
+      const SomValueInfo *v = inputs ? som_model_get_input (model, i)
+                                     : som_model_get_output (model, i);
       g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
-      printf ("%-6s %s: %s %s\n", inputs ? "input" : "output", v->name, som_dtype_name (v->dtype), s);
+      printf ("%-6s %s: %s %s\n", inputs ? "input" : "output", v->name,
+              som_dtype_name (v->dtype), s);
     }
 }
 

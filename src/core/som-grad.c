@@ -987,7 +987,8 @@ pool_grad_range (gsize b, gsize e, gpointer data)
                 for (gint64 i = ti->t0; i < ti->t1; i++)
                   for (gint64 j = tj->t0; j < tj->t1; j++)
                     {
-                      gint64 at = ((d0 + a * w->d[0]) * H + h0 + i * w->d[1]) * W + w0 + j * w->d[2];
+                      gint64 at = ((d0 + a * w->d[0]) * H + h0 + i * w->d[1]) * W
+                                  + w0 + j * w->d[2];
                       if (!p->max)
                         dst[at] += g;
                       else if (best < 0 || src[at] > acc)

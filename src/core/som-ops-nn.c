@@ -233,7 +233,10 @@ _som_window_taps (const SomWindow *w, SomWindowTaps *taps[3])
 
           t->padded = 0;
           for (gint64 k = 0; k < w->k[a]; k++)
-            t->padded += start + k * w->d[a] >= -w->pb[a] && start + k * w->d[a] < w->in[a] + w->pe[a];
+            {
+              gint64 x = start + k * w->d[a];
+              t->padded += x >= -w->pb[a] && x < w->in[a] + w->pe[a];
+            }
           t->t0 = 0;
           while (t->t0 < w->k[a] && start + t->t0 * w->d[a] < 0)
             t->t0++;
