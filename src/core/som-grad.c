@@ -701,6 +701,28 @@ depthwise_grad_range (gsize b, gsize e, gpointer data)
     }
 }
 
+/* @node: a copy of the gradient's node with two inputs, one output and the
+ * Conv attributes strides, dilations, pads (2·@nsp entries) and group, which
+ * it reads from @attrs (4 entries). */
+static void
+conv_node (GradCtx *g, SomNode *node, SomAttr *attrs, gint64 *strides, gint64 *dil, gint64 *pads, guint nsp,
+           gint64 group)
+{
+  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = strides, .n_ints = nsp };
+  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = dil, .n_ints = nsp };
+  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = pads, .n_ints = 2 * nsp };
+  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                         .i = group };
+  _som_node_copy (node, g->node);
+  node->attrs = attrs;
+  node->n_attrs = 4;
+  node->n_in = 2;
+  node->n_out = 1;
+}
+
 /* A stride-1 convolution's input gradient is itself a stride-1 convolution:
  * of dY with the weights flipped in space and with input and output channels
  * swapped (per group), padded by (k−1)·d − pads.  The forward Conv kernel
@@ -804,19 +826,7 @@ conv_grad_by_conv (GradCtx *g, gboolean *done, GError **error)
         return FALSE;
       dx = tmp;
     }
-  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = strides, .n_ints = nsp };
-  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = dil, .n_ints = nsp };
-  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = pads, .n_ints = 2 * nsp };
-  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
-                         .i = group };
-  _som_node_copy (&node, g->node);
-  node.attrs = attrs;
-  node.n_attrs = G_N_ELEMENTS (attrs);
-  node.n_in = 2;
-  node.n_out = 1;
+  conv_node (g, &node, attrs, strides, dil, pads, nsp, group);
   ins[0] = dy;
   ins[1] = wflip;
   outs[0] = dx;
@@ -2022,21 +2032,9 @@ grad_conv_transpose (GradCtx *g, GError **error)
       pads[i] = pb;
       pads[i + nsp] = pe;
     }
-  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = strides, .n_ints = nsp };
-  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = dil, .n_ints = nsp };
-  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = pads, .n_ints = 2 * nsp };
-  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
-                         .i = group };
-  _som_node_copy (&node, g->node);
+  conv_node (g, &node, attrs, strides, dil, pads, nsp, group);
   node.op = (char *) "Conv";
   node.def = _som_op_lookup ("Conv");
-  node.attrs = attrs;
-  node.n_attrs = G_N_ELEMENTS (attrs);
-  node.n_in = 2;
-  node.n_out = 1;
   if (!run_op (g, &node, ins, 2, outs, 1, error))
     return FALSE;
   if (outs[0]->n != x->n)
