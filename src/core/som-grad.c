@@ -1375,12 +1375,7 @@ grad_pad (GradCtx *g, GError **error)
         }
       if (inside)
         F (g->din[0])[off] += F (g->dout[0])[i];
-      for (int d = (int) nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < y->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, y->shape, nd);
     }
   return TRUE;
 }
@@ -1429,12 +1424,7 @@ grad_slice (GradCtx *g, GError **error)
       for (guint d = 0; d < nd; d++)
         off += (start[d] + idx[d] * step[d]) * xstr[d];
       F (g->din[0])[off] += F (g->dout[0])[i];
-      for (int d = (int) nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < y->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, y->shape, nd);
     }
   return TRUE;
 }
@@ -1849,12 +1839,7 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
     for (gsize i = 0; i < ins[0]->n; i++)
       {
         F (ins[0])[i] = idx[d] == idx[0] ? 1.0f : 0.0f;
-        for (int j = (int) nd - 1; j >= 0; j--)
-          {
-            if (++idx[j] < pshape[j])
-              break;
-            idx[j] = 0;
-          }
+        _som_index_next (idx, pshape, nd);
       }
   }
   if (strcmp (n->op, "Resize") == 0 && n->n_in > 3 && g->in[3] != NULL && g->in[3]->n == nd)
@@ -2449,12 +2434,7 @@ grad_matmul (GradCtx *g, GError **error)
       if (g->din[1] != NULL)
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, F (A) + ao, K, dy, N, 1.0f,
                      F (g->din[1]) + bo, N);
-      for (int d = (int) nb - 1; d >= 0; d--)
-        {
-          if (++idx[d] < batch[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, batch, nb);
     }
   return TRUE;
 }

@@ -812,12 +812,7 @@ _som_einsum_compute (SomOpCtx *c, GError **error)
       for (guint l = 0; l < e.out_len; l++)
         yo += idx[l] * st[8][l];
       acc[yo] += prod;
-      for (int l = (int) nl - 1; l >= 0; l--)
-        {
-          if (++idx[l] < lsize[l])
-            break;
-          idx[l] = 0;
-        }
+      _som_index_next (idx, lsize, nl);
     }
   for (gsize i = 0; i < c->out[0]->n; i++)
     ((float *) c->out[0]->data)[i] = (float) acc[i];

@@ -993,12 +993,7 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
                    (const float *) a->data + ao * s.M * s.K, s.K,
                    (const float *) b->data + bo * s.K * s.N, s.N, 0.0f,
                    (float *) y->data + i * s.M * s.N, s.N);
-      for (int d = (int) s.nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < s.batch[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, s.batch, s.nd);
     }
   return TRUE;
 }
@@ -1392,12 +1387,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
           for (guint d = 0; d < x->ndim; d++)
             o += idx[d] * ost[d];
           mx[o] = MAX (mx[o], _som_tensor_get_f64 (x, e));
-          for (int d = (int) x->ndim - 1; d >= 0; d--)
-            {
-              if (++idx[d] < x->shape[d])
-                break;
-              idx[d] = 0;
-            }
+          _som_index_next (idx, x->shape, x->ndim);
         }
       memset (idx, 0, sizeof idx);
       for (gsize e = 0; e < x->n; e++)
@@ -1406,12 +1396,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
           for (guint d = 0; d < x->ndim; d++)
             o += idx[d] * ost[d];
           acc[o] += exp (_som_tensor_get_f64 (x, e) - mx[o]);
-          for (int d = (int) x->ndim - 1; d >= 0; d--)
-            {
-              if (++idx[d] < x->shape[d])
-                break;
-              idx[d] = 0;
-            }
+          _som_index_next (idx, x->shape, x->ndim);
         }
       for (gsize i = 0; i < y->n; i++)
         ((float *) y->data)[i] = (float) (log (acc[i]) + mx[i]);
@@ -1509,12 +1494,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
         case 9: if (v > acc[o] || (last && v == acc[o])) { acc[o] = v; best[o] = pos; } break;
         case 10: if (v < acc[o] || (last && v == acc[o])) { acc[o] = v; best[o] = pos; } break;
         }
-      for (int d = (int) x->ndim - 1; d >= 0; d--)
-        {
-          if (++idx[d] < x->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, x->shape, x->ndim);
     }
 finish:
   for (gsize i = 0; i < y->n; i++)

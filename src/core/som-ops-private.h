@@ -45,6 +45,21 @@ void     _som_broadcast_strides  (const SomTensor *t,
                                   const gint64 *shape,
                                   gint64       *strides);
 
+/* Steps the multi-index @idx (@nd dimensions, the last fastest) to the next
+ * position in @shape; after the last it wraps to all zeros. */
+static inline void
+_som_index_next (gint64       *idx,
+                 const gint64 *shape,
+                 guint         nd)
+{
+  for (int d = (int) nd - 1; d >= 0; d--)
+    {
+      if (++idx[d] < shape[d])
+        return;
+      idx[d] = 0;
+    }
+}
+
 /* The window of a Conv or pool node.  Spatial dimensions are right-aligned
  * in three slots: 1-D uses slot 2, 2-D slots 1–2, 3-D all three; unused
  * slots have size 1.  Gradients (issue 4) use the same geometry. */

@@ -112,12 +112,7 @@ _som_strided_copy (gpointer dst, gconstpointer src, gsize esize, guint ndim, con
         for (gsize k = 0; k < inner; k++)
           memcpy (d + k * esize, s + (off + (gint64) k * is) * esize, esize);
       d += inner * esize;
-      for (int i = (int) ndim - 2; i >= 0; i--)
-        {
-          if (++idx[i] < shape[i])
-            break;
-          idx[i] = 0;
-        }
+      _som_index_next (idx, shape, ndim - 1);
     }
 }
 
@@ -249,12 +244,7 @@ broadcast_rows (guint n_in, SomTensor **in, guint ndim, const gint64 *shape, Row
           off[i] += idx[d] * cst[i][d];
       row (inner, o, off, innerst, data);
       o += inner;
-      for (int d = (int) cn - 2; d >= 0; d--)
-        {
-          if (++idx[d] < cshape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, cshape, cn - 1);
     }
 }
 
@@ -1842,12 +1832,7 @@ tile_compute (SomOpCtx *c, GError **error)
           for (guint d = 0; d < nd; d++)
             off += (idx[d] % x->shape[d]) * xs[d];
           memcpy ((guint8 *) c->out[0]->data + o * es, (guint8 *) x->data + off * es, es);
-          for (int d = (int) nd - 1; d >= 0; d--)
-            {
-              if (++idx[d] < c->out[0]->shape[d])
-                break;
-              idx[d] = 0;
-            }
+          _som_index_next (idx, c->out[0]->shape, nd);
         }
       return TRUE;
     }
@@ -2007,12 +1992,7 @@ pad_compute (SomOpCtx *c, GError **error)
         ((gint64 *) y->data)[o] = (gint64) v;
       else
         ((guint8 *) y->data)[o] = v != 0;
-      for (int d = (int) nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < y->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, y->shape, nd);
     }
   return TRUE;
 }
