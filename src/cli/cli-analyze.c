@@ -47,20 +47,6 @@ parse_codes (const char *text, CodesSpec *spec)
   return TRUE;
 }
 
-static SomArray *
-slice_rows (const SomArray *a, gsize start, gsize n)
-{
-  gsize shape[SOM_ARRAY_MAX_DIMS];
-  gsize row = som_array_n_bytes (a) / MAX (a->shape[0], 1);
-  SomArray *out;
-
-  memcpy (shape, a->shape, sizeof shape);
-  shape[0] = n;
-  out = som_array_new (a->dtype, a->ndim, shape, NULL);
-  memcpy (out->data, (const guint8 *) a->data + start * row, n * row);
-  return out;
-}
-
 typedef struct
 {
   SomModel                *model;
@@ -85,7 +71,7 @@ codes_batch (gsize s, gsize n, gpointer data, GError **error)
   g_autoptr(SomArray) out = NULL;
 
   s += j->offset;
-  part = slice_rows (j->pixels, s, n);
+  part = som_array_slice_rows (j->pixels, s, n);
   in = som_pixel_transform_apply (j->tf, part);
   /* Means are taken inside the pass: no tap outlives its last consumer. */
   if (j->flatten)
@@ -356,7 +342,6 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
   g_autofree GOptionEntry *aentries = NULL;
   g_autofree GOptionEntry *own = NULL;
   g_autofree GOptionEntry *entries = NULL;
-  g_autofree char **parse_argv = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(SomModel) model = NULL;
   g_autoptr(SomDataset) dataset = NULL;
@@ -407,16 +392,9 @@ cli_cmd_analyze (CliContext *ctx, int argc, char **argv)
       { "no-figures", 0, 0, G_OPTION_ARG_NONE, &no_figures, "Do not write DIR/figures/", NULL },
       { NULL }
     };
-    guint na = 0;
-    while (aentries[na].long_name != NULL)
-      na++;
-    own = g_new0 (GOptionEntry, na + G_N_ELEMENTS (extra));
-    memcpy (own, aentries, na * sizeof (GOptionEntry));
-    memcpy (own + na, extra, sizeof extra);
+    own = cli_entries_concat (aentries, extra);
   }
   entries = cli_dataset_entries (&dopts, own);
-  parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "(MODEL DATASET | --activations FILE.npz) --out DIR",
                   "The method of Lee & Vijayan: one SOM per layer (same settings for all), trained on 80 % of\n"
                   "the inputs (stratified, per seed) or on --train, evaluated on the rest; homogeneity and\n"

@@ -11,16 +11,6 @@
 #include "cli-commands.h"
 #include "cli-dataset.h"
 
-static void
-add_number (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
 static SomArray *
 i32_array (const gint32 *v, gsize n)
 {
@@ -69,7 +59,6 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
   g_autofree GOptionEntry *aentries = NULL;
   g_autofree GOptionEntry *own = NULL;
   g_autofree GOptionEntry *entries = NULL;
-  g_autofree char **parse_argv = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(SomModel) model = NULL;
   g_autoptr(SomDataset) dataset = NULL;
@@ -96,17 +85,9 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
       { "compress", 0, 0, G_OPTION_ARG_NONE, &compress, "Deflate the .npz members", NULL },
       { NULL }
     };
-    guint na = 0;
-    while (aentries[na].long_name != NULL)
-      na++;
-    own = g_new0 (GOptionEntry, na + G_N_ELEMENTS (extra));
-    memcpy (own, aentries, na * sizeof (GOptionEntry));
-    memcpy (own + na, extra, sizeof extra);
+    own = cli_entries_concat (aentries, extra);
   }
   entries = cli_dataset_entries (&dopts, own);
-  /* option parsing compacts argv in place: keep the full command line for provenance */
-  parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "MODEL DATASET",
                   "Adversarial examples on the [0,1] pixel scale: FGSM/FGM (one step) or PGD (L∞ or L2),\n"
                   "untargeted or --targeted, with any --mean/--std applied inside the model's input.\n"
@@ -174,11 +155,11 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
         goto fail;
       som_attack_stats (truth, clean, advp, pixels, adv, p.target, &st);
       json_builder_begin_object (sweep);
-      add_number (sweep, "eps", p.eps);
-      add_number (sweep, "adversarial_accuracy", st.adversarial_accuracy);
-      add_number (sweep, "attack_success_rate", st.attack_success_rate);
-      add_number (sweep, "mean_linf", st.mean_linf);
-      add_number (sweep, "mean_l2", st.mean_l2);
+      som_json_add_number (sweep, "eps", p.eps);
+      som_json_add_number (sweep, "adversarial_accuracy", st.adversarial_accuracy);
+      som_json_add_number (sweep, "attack_success_rate", st.attack_success_rate);
+      som_json_add_number (sweep, "mean_linf", st.mean_linf);
+      som_json_add_number (sweep, "mean_l2", st.mean_l2);
       json_builder_end_object (sweep);
       if (!ctx->json && aopts.eps_list->len > 1)
         printf ("ε %-8g adversarial accuracy %.4f, attack success rate %.4f\n", p.eps, st.adversarial_accuracy,
@@ -225,14 +206,14 @@ cli_cmd_attack (CliContext *ctx, int argc, char **argv)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      add_number (b, "clean_accuracy", st.clean_accuracy);
-      add_number (b, "adversarial_accuracy", st.adversarial_accuracy);
+      som_json_add_number (b, "clean_accuracy", st.clean_accuracy);
+      som_json_add_number (b, "adversarial_accuracy", st.adversarial_accuracy);
       json_builder_set_member_name (b, "count");
       json_builder_add_int_value (b, n);
-      add_number (b, "attack_success_rate", st.attack_success_rate);
-      add_number (b, "mean_linf", st.mean_linf);
-      add_number (b, "mean_l2", st.mean_l2);
-      add_number (b, "seconds", g_timer_elapsed (timer, NULL));
+      som_json_add_number (b, "attack_success_rate", st.attack_success_rate);
+      som_json_add_number (b, "mean_linf", st.mean_linf);
+      som_json_add_number (b, "mean_l2", st.mean_l2);
+      som_json_add_number (b, "seconds", g_timer_elapsed (timer, NULL));
       if (aopts.eps_list->len > 1)
         {
           json_builder_set_member_name (b, "sweep");

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <cblas.h>
 
@@ -63,6 +64,25 @@ cli_parse (CliContext          *ctx,
       return FALSE;
     }
   return TRUE;
+}
+
+GOptionEntry *
+cli_entries_concat (const GOptionEntry *first,
+                    const GOptionEntry *second)
+{
+  guint n1 = 0, n2 = 0;
+  GOptionEntry *all;
+
+  while (first != NULL && first[n1].long_name != NULL)
+    n1++;
+  while (second != NULL && second[n2].long_name != NULL)
+    n2++;
+  all = g_new0 (GOptionEntry, n1 + n2 + 1);
+  if (n1 > 0)
+    memcpy (all, first, n1 * sizeof (GOptionEntry));
+  if (n2 > 0)
+    memcpy (all + n1, second, n2 * sizeof (GOptionEntry));
+  return all;
 }
 
 int

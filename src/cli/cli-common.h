@@ -44,6 +44,11 @@ gboolean    cli_parse              (CliContext     *ctx,
                                     const GOptionEntry *entries,
                                     gboolean        with_json);
 
+/* @first's entries then @second's (each NULL-terminated, or NULL), in one
+ * new NULL-terminated array: g_free it. */
+GOptionEntry *cli_entries_concat   (const GOptionEntry *first,
+                                    const GOptionEntry *second);
+
 /* Prints "somscope-cli: MESSAGE" (one line) and returns CLI_EXIT_FAILURE. */
 int         cli_fail_error         (GError      *error);
 int         cli_fail               (const char  *format,

@@ -22,17 +22,10 @@ cli_dataset_entries (CliDatasetOptions *opts, const GOptionEntry *command_entrie
     { "labels", 0, 0, G_OPTION_ARG_FILENAME, &opts->labels, "IDX labels file (default: the one beside the images)", "FILE" },
     { "class-names", 0, 0, G_OPTION_ARG_FILENAME, &opts->class_names, "Class names, one per line", "FILE" },
     { "limit", 0, 0, G_OPTION_ARG_INT64, &opts->limit, "Only the first N images (image folders: round robin over classes)", "N" },
+    { NULL }
   };
-  guint n_cmd = 0;
-  GOptionEntry *all;
 
-  while (command_entries != NULL && command_entries[n_cmd].long_name != NULL)
-    n_cmd++;
-  all = g_new0 (GOptionEntry, n_cmd + G_N_ELEMENTS (dataset_entries) + 1);
-  if (n_cmd > 0)
-    memcpy (all, command_entries, n_cmd * sizeof (GOptionEntry));
-  memcpy (all + n_cmd, dataset_entries, sizeof dataset_entries);
-  return all;
+  return cli_entries_concat (command_entries, dataset_entries);
 }
 
 gboolean

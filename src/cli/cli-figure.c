@@ -377,29 +377,14 @@ load_session_layers (SomSession *session, const char *layer_name, gboolean all_l
   return TRUE;
 }
 
-/* Input @index's code as stored in a session layer: its distance to every unit. */
-static gboolean
-session_response (FigureLayer *layer, gint64 index, GError **error)
+/* The response view's values: @code's distance to every unit, and the
+ * nearest unit. */
+static void
+set_response (FigureLayer *layer, const float *code, gsize dim)
 {
   guint n_units = som_grid_get_n_units (layer->grid);
-  gsize dim = layer->codebook ? layer->codebook->shape[2] : 0;
-  const float *code;
   double best = INFINITY;
 
-  if (layer->codes == NULL || layer->codes->ndim != 2 || layer->codes->shape[1] != dim || dim == 0)
-    {
-      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
-                   "layer %s: the session stores no codes for it, so the response view cannot be drawn",
-                   layer->name);
-      return FALSE;
-    }
-  if (index < 0 || (guint64) index >= layer->codes->shape[0])
-    {
-      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "--input %" G_GINT64_FORMAT
-                   " is out of range: the session has %zu inputs", index, (size_t) layer->codes->shape[0]);
-      return FALSE;
-    }
-  code = (const float *) layer->codes->data + (gsize) index * dim;
   layer->response = g_new (float, n_units);
   for (guint k = 0; k < n_units; k++)
     {
@@ -415,6 +400,30 @@ session_response (FigureLayer *layer, gint64 index, GError **error)
           layer->response_bmu = k;
         }
     }
+}
+
+/* Input @index's code as stored in a session layer: its distance to every unit. */
+static gboolean
+session_response (FigureLayer *layer, gint64 index, GError **error)
+{
+  gsize dim = layer->codebook ? layer->codebook->shape[2] : 0;
+  const float *code;
+
+  if (layer->codes == NULL || layer->codes->ndim != 2 || layer->codes->shape[1] != dim || dim == 0)
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID,
+                   "layer %s: the session stores no codes for it, so the response view cannot be drawn",
+                   layer->name);
+      return FALSE;
+    }
+  if (index < 0 || (guint64) index >= layer->codes->shape[0])
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "--input %" G_GINT64_FORMAT
+                   " is out of range: the session has %zu inputs", index, (size_t) layer->codes->shape[0]);
+      return FALSE;
+    }
+  code = (const float *) layer->codes->data + (gsize) index * dim;
+  set_response (layer, code, dim);
   return TRUE;
 }
 
@@ -425,11 +434,9 @@ compute_response (FigureLayer *layer, const char *data_path, gint64 index, GErro
 {
   g_autoptr(SomArray) raw = NULL;
   g_autoptr(SomArray) x = NULL;
-  guint n_units = som_grid_get_n_units (layer->grid);
   gsize dim, n, per_row, spatial = 1;
   g_autofree float *code = NULL;
   const float *row;
-  double best = INFINITY;
 
   if (layer->codebook == NULL)
     {
@@ -489,21 +496,7 @@ compute_response (FigureLayer *layer, const char *data_path, gint64 index, GErro
           code[d] = (code[d] - ((float *) layer->feature_mean->data)[d]) / (sd > 0 ? sd : 1);
         }
     }
-  layer->response = g_new (float, n_units);
-  for (guint k = 0; k < n_units; k++)
-    {
-      const float *w = (const float *) layer->codebook->data + (gsize) k * dim;
-      double acc = 0;
-
-      for (gsize d = 0; d < dim; d++)
-        acc += ((double) w[d] - code[d]) * ((double) w[d] - code[d]);
-      layer->response[k] = sqrt (acc);
-      if (acc < best)
-        {
-          best = acc;
-          layer->response_bmu = k;
-        }
-    }
+  set_response (layer, code, dim);
   return TRUE;
 }
 

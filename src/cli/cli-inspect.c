@@ -65,6 +65,21 @@ add_values (JsonBuilder *b, SomModel *model, gboolean inputs)
   json_builder_end_array (b);
 }
 
+static void
+print_values (SomModel *model, gboolean inputs)
+{
+  guint n = inputs ? som_model_get_n_inputs (model) : som_model_get_n_outputs (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const SomValueInfo *v = inputs ? som_model_get_input (model, i)
+                                     : som_model_get_output (model, i);
+      g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
+      printf ("%-6s %s: %s %s\n", inputs ? "input" : "output", v->name,
+              som_dtype_name (v->dtype), s);
+    }
+}
+
 /* {"name", "path", "layers", "default_taps", "children": […]} for a group,
  * {"name", "index"} for a layer */
 static void
@@ -111,11 +126,10 @@ print_tree (SomModel *model, const SomLayerTree *t, int level, int depth, const 
             continue;
           printf ("%*s%s%s  [%u %s %s]\n", 2 * level, "", l->default_tap ? "* " : "", c->name, l->index, l->op, s);
         }
-      else if (level + 1 >= depth && (query == NULL || query[0] == '\0'))
-        printf ("%*s%s/  (%u layers, %u taps)\n", 2 * level, "", c->name, c->n_layers, c->n_default_taps);
       else
         {
           gboolean any = query == NULL || query[0] == '\0';
+          gboolean open = level + 1 < depth || !any;
           /* with a query, a group shows only when something below matches */
           for (guint k = 0; !any && k < som_model_get_n_layers (model); k++)
             {
@@ -127,7 +141,8 @@ print_tree (SomModel *model, const SomLayerTree *t, int level, int depth, const 
           if (!any)
             continue;
           printf ("%*s%s/  (%u layers, %u taps)\n", 2 * level, "", c->name, c->n_layers, c->n_default_taps);
-          print_tree (model, c, level + 1, depth, query);
+          if (open)
+            print_tree (model, c, level + 1, depth, query);
         }
     }
 }
@@ -148,10 +163,6 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
     { NULL }
   };
 
-  /* option parsing compacts argv in place: keep the full command line for provenance */
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "MODEL",
                   "Show an ONNX model's inputs, outputs and layers (every node output) with shapes, "
                   "parameters, FLOPs per image and the default taps (marked *).", entries, TRUE))
@@ -243,18 +254,8 @@ cli_cmd_inspect (CliContext *ctx, int argc, char **argv)
 
   printf ("%s (producer %s, opset %" G_GINT64_FORMAT ")\n", argv[1], som_model_get_producer (model),
           som_model_get_opset (model, ""));
-  for (guint i = 0; i < som_model_get_n_inputs (model); i++)
-    {
-      const SomValueInfo *v = som_model_get_input (model, i);
-      g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
-      printf ("input  %s: %s %s\n", v->name, som_dtype_name (v->dtype), s);
-    }
-  for (guint i = 0; i < som_model_get_n_outputs (model); i++)
-    {
-      const SomValueInfo *v = som_model_get_output (model, i);
-      g_autofree char *s = shape_text (v->ndim, v->shape, TRUE);
-      printf ("output %s: %s %s\n", v->name, som_dtype_name (v->dtype), s);
-    }
+  print_values (model, TRUE);
+  print_values (model, FALSE);
   if (tree)
     {
       g_autoptr(SomLayerTree) t = som_layer_tree_new (model, FALSE);

@@ -71,10 +71,6 @@ cli_cmd_run (CliContext *ctx, int argc, char **argv)
   guint n_in;
   gint64 t0 = g_get_monotonic_time ();
 
-  /* option parsing compacts argv in place: keep the full command line for provenance */
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "MODEL",
                   "Run an ONNX model on given tensors and write its outputs (and any --layer values) to a .npz.",
                   entries, TRUE))

@@ -10,21 +10,6 @@
 
 #include "cli-commands.h"
 
-static const char *const fashion_names[] = {
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-};
-
-static void
-add_double (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
 static void
 add_float_list (JsonBuilder *b, const char *name, const SomArray *a)
 {
@@ -143,11 +128,6 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
   const char *input_spec;
   int threads;
 
-  /* Option parsing compacts argv in place: parse a copy, so the full command
-   * line stays in ctx for provenance. */
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "INPUT", "Train a self-organizing map on an N×D (or N×C×H×W) matrix.",
                   entries, TRUE))
     return CLI_EXIT_USAGE;
@@ -289,6 +269,7 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
       g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
       g_autofree char *lower = g_ascii_strdown (input_spec, -1);
       gboolean fashion = strstr (lower, "fashion") != NULL && k <= 10;
+      const char * const *fashion_names = som_fashion_mnist_class_names ();
 
       for (guint c = 0; c < k; c++)
         g_ptr_array_add (names, fashion ? g_strdup (fashion_names[c]) : g_strdup_printf ("%u", c));
@@ -310,9 +291,9 @@ cli_cmd_train_som (CliContext *ctx, int argc, char **argv)
     {
       b = json_builder_new ();
       json_builder_begin_object (b);
-      add_double (b, "seconds_per_epoch", som_map_get_seconds_per_epoch (map));
-      add_double (b, "quantization_error", som_map_get_quantization_error (map));
-      add_double (b, "topographic_error", som_map_get_topographic_error (map));
+      som_json_add_number (b, "seconds_per_epoch", som_map_get_seconds_per_epoch (map));
+      som_json_add_number (b, "quantization_error", som_map_get_quantization_error (map));
+      som_json_add_number (b, "topographic_error", som_map_get_topographic_error (map));
       add_float_list (b, "qe_per_epoch", som_map_get_array (map, "qe_per_epoch"));
       add_float_list (b, "te_per_epoch", som_map_get_array (map, "te_per_epoch"));
       json_builder_set_member_name (b, "epochs");
@@ -348,9 +329,6 @@ cli_cmd_convert (CliContext *ctx, int argc, char **argv)
     { NULL }
   };
 
-  g_autofree char **parse_argv = g_memdup2 (ctx->argv, (ctx->argc + 1) * sizeof (char *));
-
-  argv = parse_argv + 1;
   if (!cli_parse (ctx, &argc, &argv, "IN OUT",
                   "Convert a map between SOM.npz and SOM_PAK .cod (by extension).", entries, FALSE))
     return CLI_EXIT_USAGE;

@@ -10,6 +10,7 @@
 
 #include "som-analysis.h"
 #include "som-chunk-source.h"
+#include "som-io.h"
 #include "som-metrics.h"
 #include "som-trainer.h"
 
@@ -595,16 +596,6 @@ som_analysis_get_train_seconds (SomAnalysis *a)
 /* ---- JSON ------------------------------------------------------------------------- */
 
 static void
-add_num (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 mean_std (const double *v, guint n, double *mean, double *std)
 {
   double s = 0, ss = 0;
@@ -630,11 +621,11 @@ add_seeds (JsonBuilder *b, const char *name, const double *v, guint S)
   double mean, std;
 
   mean_std (v, S, &mean, &std);
-  add_num (b, name, mean);
+  som_json_add_number (b, name, mean);
   if (S > 1)
     {
       g_autofree char *sn = g_strconcat (name, "_std", NULL);
-      add_num (b, sn, std);
+      som_json_add_number (b, sn, std);
     }
 }
 
@@ -716,7 +707,7 @@ add_trend (SomAnalysis *a, JsonBuilder *b, const char *name, guint g, guint k, g
   mean_std (rho, S, &mean, &std);
   json_builder_set_member_name (b, name);
   json_builder_begin_object (b);
-  add_num (b, "spearman_rho", mean);
+  som_json_add_number (b, "spearman_rho", mean);
   json_builder_set_member_name (b, "rho_per_seed");
   json_builder_begin_array (b);
   for (guint s = 0; s < S; s++)
@@ -725,7 +716,7 @@ add_trend (SomAnalysis *a, JsonBuilder *b, const char *name, guint g, guint k, g
     else
       json_builder_add_null_value (b);
   json_builder_end_array (b);
-  add_num (b, "spread", std);
+  som_json_add_number (b, "spread", std);
   json_builder_end_object (b);
 }
 
@@ -936,12 +927,12 @@ som_analysis_to_json (SomAnalysis *a, const char *model, const char *dataset, Js
             json_builder_add_int_value (b, c);
             json_builder_set_member_name (b, "count");
             json_builder_add_int_value (b, count);
-            add_num (b, "hit_entropy_normalized", ent[c]);
-            add_num (b, "attack_success_rate", succ[c]);
+            som_json_add_number (b, "hit_entropy_normalized", ent[c]);
+            som_json_add_number (b, "attack_success_rate", succ[c]);
             json_builder_end_object (b);
           }
         json_builder_end_array (b);
-        add_num (b, "spearman_rho", som_metrics_spearman (ent, succ, K));
+        som_json_add_number (b, "spearman_rho", som_metrics_spearman (ent, succ, K));
         json_builder_end_object (b);
       }
     }

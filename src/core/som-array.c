@@ -143,6 +143,22 @@ som_array_copy (const SomArray *array)
   return a;
 }
 
+SomArray *
+som_array_slice_rows (const SomArray *array,
+                      gsize           start,
+                      gsize           n)
+{
+  gsize shape[SOM_ARRAY_MAX_DIMS];
+  gsize row = som_array_n_bytes (array) / MAX (array->shape[0], 1);
+  SomArray *out;
+
+  memcpy (shape, array->shape, sizeof shape);
+  shape[0] = n;
+  out = som_array_new (array->dtype, array->ndim, shape, NULL);
+  memcpy (out->data, (const guint8 *) array->data + start * row, n * row);
+  return out;
+}
+
 void
 som_array_free (SomArray *array)
 {

@@ -48,6 +48,10 @@ SomArray *som_array_new_2d_f32         (gsize        rows,
                                         gsize        cols);
 SomArray *som_array_new_1d_i32         (gsize        n);
 SomArray *som_array_copy               (const SomArray *array);
+/* Rows [@start, @start + @n) of @array along its first axis, as a new array. */
+SomArray *som_array_slice_rows         (const SomArray *array,
+                                        gsize           start,
+                                        gsize           n);
 void      som_array_free               (SomArray    *array);
 gsize     som_array_n_elements         (const SomArray *array);
 gsize     som_array_n_bytes            (const SomArray *array);

@@ -302,21 +302,6 @@ argmax_rows (const SomArray *logits, gint32 *pred)
     }
 }
 
-static SomArray *
-slice_rows (const SomArray *a, gsize start, gsize n)
-{
-  gsize shape[SOM_ARRAY_MAX_DIMS];
-  gsize row;
-  SomArray *out;
-
-  memcpy (shape, a->shape, sizeof shape);
-  shape[0] = n;
-  row = som_array_n_bytes (a) / MAX (a->shape[0], 1);
-  out = som_array_new (a->dtype, a->ndim, shape, NULL);
-  memcpy (out->data, (const guint8 *) a->data + start * row, n * row);
-  return out;
-}
-
 typedef struct
 {
   SomModel *model;
@@ -330,7 +315,7 @@ static gboolean
 predict_batch (gsize s, gsize n, gpointer data, GError **error)
 {
   PredictData *pd = data;
-  g_autoptr(SomArray) part = slice_rows (pd->pixels, s, n);
+  g_autoptr(SomArray) part = som_array_slice_rows (pd->pixels, s, n);
   g_autoptr(SomArray) in = som_pixel_transform_apply (pd->tf, part);
   g_autoptr(SomArray) out = som_model_run_images (pd->model, in, NULL, 0, NULL, pd->cancellable, error);
 
@@ -377,7 +362,7 @@ static gboolean
 gradient_part (gsize s, gsize n, gpointer data, GError **error)
 {
   GradData *gd = data;
-  g_autoptr(SomArray) part = slice_rows (gd->pixels, s, n);
+  g_autoptr(SomArray) part = som_array_slice_rows (gd->pixels, s, n);
   g_autoptr(SomArray) g = NULL;
   g_autoptr(SomArray) z = NULL;
   gsize row = som_array_n_elements (part) / MAX (n, 1);
@@ -646,7 +631,7 @@ static gboolean
 attack_one_batch (gsize s, gsize n, gpointer data, GError **error)
 {
   AttackData *ad = data;
-  g_autoptr(SomArray) part = slice_rows (ad->pixels, s, n);
+  g_autoptr(SomArray) part = som_array_slice_rows (ad->pixels, s, n);
   g_autoptr(SomArray) res = som_array_copy (part);
   g_autofree gint32 *pred = g_new (gint32, n);
   gsize row = som_array_n_elements (part) / MAX (n, 1), N = ad->pixels->shape[0];

@@ -701,6 +701,28 @@ depthwise_grad_range (gsize b, gsize e, gpointer data)
     }
 }
 
+/* @node: a copy of the gradient's node with two inputs, one output and the
+ * Conv attributes strides, dilations, pads (2·@nsp entries) and group, which
+ * it reads from @attrs (4 entries). */
+static void
+conv_node (GradCtx *g, SomNode *node, SomAttr *attrs, gint64 *strides, gint64 *dil, gint64 *pads, guint nsp,
+           gint64 group)
+{
+  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = strides, .n_ints = nsp };
+  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = dil, .n_ints = nsp };
+  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                         .ints = pads, .n_ints = 2 * nsp };
+  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                         .i = group };
+  _som_node_copy (node, g->node);
+  node->attrs = attrs;
+  node->n_attrs = 4;
+  node->n_in = 2;
+  node->n_out = 1;
+}
+
 /* A stride-1 convolution's input gradient is itself a stride-1 convolution:
  * of dY with the weights flipped in space and with input and output channels
  * swapped (per group), padded by (k−1)·d − pads.  The forward Conv kernel
@@ -804,19 +826,7 @@ conv_grad_by_conv (GradCtx *g, gboolean *done, GError **error)
         return FALSE;
       dx = tmp;
     }
-  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = strides, .n_ints = nsp };
-  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = dil, .n_ints = nsp };
-  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = pads, .n_ints = 2 * nsp };
-  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
-                         .i = group };
-  _som_node_copy (&node, g->node);
-  node.attrs = attrs;
-  node.n_attrs = G_N_ELEMENTS (attrs);
-  node.n_in = 2;
-  node.n_out = 1;
+  conv_node (g, &node, attrs, strides, dil, pads, nsp, group);
   ins[0] = dy;
   ins[1] = wflip;
   outs[0] = dx;
@@ -950,17 +960,6 @@ typedef struct
   gboolean max, include_pad;
 } PoolGrad;
 
-/* The taps of one window along one axis that fall inside [lo, hi) */
-static inline gint64
-taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
-{
-  gint64 n = 0;
-
-  for (gint64 t = 0; t < k; t++)
-    n += start + t * d >= lo && start + t * d < hi;
-  return n;
-}
-
 /* One (image, channel) volume per item; 1-, 2- and 3-D windows alike (the
  * unused leading slots have size 1). */
 static void
@@ -969,7 +968,11 @@ pool_grad_range (gsize b, gsize e, gpointer data)
   PoolGrad *p = data;
   const SomWindow *w = p->w;
   gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  SomWindowTaps *taps[3];
+  g_autofree SomWindowTaps *table = NULL;
 
+  _som_window_taps (w, taps);
+  table = taps[0];
   for (gsize plane = b; plane < e; plane++)
     {
       const float *src = p->x + plane * D * H * W;
@@ -979,68 +982,33 @@ pool_grad_range (gsize b, gsize e, gpointer data)
         for (gint64 oh = 0; oh < OH; oh++)
           for (gint64 ow = 0; ow < OW; ow++)
             {
+              const SomWindowTaps *ta = &taps[0][od], *ti = &taps[1][oh], *tj = &taps[2][ow];
               gint64 d0 = od * w->s[0] - w->pb[0], h0 = oh * w->s[1] - w->pb[1], w0 = ow * w->s[2] - w->pb[2];
-              gint64 best = -1, count = 0;
+              gint64 best = -1;
               float acc = -INFINITY, g = gy[(od * OH + oh) * OW + ow];
-              for (gint64 a = 0; a < w->k[0]; a++)
+              if (!p->max)
                 {
-                  gint64 id = d0 + a * w->d[0];
-                  if (id < 0 || id >= D)
+                  gint64 count = _som_window_taps_count (ta, ti, tj, p->include_pad);
+                  if (count <= 0)
                     continue;
-                  for (gint64 i = 0; i < w->k[1]; i++)
+                  g /= (float) count;
+                }
+              for (gint64 a = ta->t0; a < ta->t1; a++)
+                for (gint64 i = ti->t0; i < ti->t1; i++)
+                  for (gint64 j = tj->t0; j < tj->t1; j++)
                     {
-                      gint64 ih = h0 + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < w->k[2]; j++)
+                      gint64 at = ((d0 + a * w->d[0]) * H + h0 + i * w->d[1]) * W
+                                  + w0 + j * w->d[2];
+                      if (!p->max)
+                        dst[at] += g;
+                      else if (best < 0 || src[at] > acc)
                         {
-                          gint64 iw = w0 + j * w->d[2];
-                          if (iw < 0 || iw >= W)
-                            continue;
-                          if (p->max)
-                            {
-                              float v = src[(id * H + ih) * W + iw];
-                              if (best < 0 || v > acc)
-                                {
-                                  acc = v;
-                                  best = (id * H + ih) * W + iw;
-                                }
-                            }
-                          count++;
+                          acc = src[at];
+                          best = at;
                         }
                     }
-                }
-              if (p->max)
-                {
-                  if (best >= 0)
-                    dst[best] += g;
-                  continue;
-                }
-              if (p->include_pad)
-                count = taps_inside (d0, w->k[0], w->d[0], -w->pb[0], D + w->pe[0])
-                        * taps_inside (h0, w->k[1], w->d[1], -w->pb[1], H + w->pe[1])
-                        * taps_inside (w0, w->k[2], w->d[2], -w->pb[2], W + w->pe[2]);
-              if (count <= 0)
-                continue;
-              g /= (float) count;
-              for (gint64 a = 0; a < w->k[0]; a++)
-                {
-                  gint64 id = d0 + a * w->d[0];
-                  if (id < 0 || id >= D)
-                    continue;
-                  for (gint64 i = 0; i < w->k[1]; i++)
-                    {
-                      gint64 ih = h0 + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < w->k[2]; j++)
-                        {
-                          gint64 iw = w0 + j * w->d[2];
-                          if (iw >= 0 && iw < W)
-                            dst[(id * H + ih) * W + iw] += g;
-                        }
-                    }
-                }
+              if (best >= 0)
+                dst[best] += g;
             }
     }
 }
@@ -1262,71 +1230,56 @@ grad_softmax (GradCtx *g, GError **error)
 
 /* ---- shape ops: Concat, Transpose, Pad, Split, Slice ----------------------------- */
 
-static gboolean
-grad_concat (GradCtx *g, GError **error)
+/* Concat and Split are each other's gradient: @whole is the node's @parts
+ * laid end to end along its axis.  @to_parts adds @dwhole into the parts'
+ * gradients @dparts (Concat), else the parts' into @dwhole (Split); a NULL
+ * part or part gradient is skipped. */
+static void
+grad_concat_split (GradCtx *g, const SomTensor *whole, SomTensor *dwhole, SomTensor **parts,
+                   SomTensor **dparts, guint n_parts, gboolean to_parts)
 {
-  SomTensor *y = g->out[0];
   gint64 axis = _som_node_attr_int (g->node, "axis", 0), outer = 1, inner = 1, pos = 0;
 
-  if (g->dout[0] == NULL)
-    return TRUE;
   if (axis < 0)
-    axis += y->ndim;
+    axis += whole->ndim;
   for (gint64 d = 0; d < axis; d++)
-    outer *= y->shape[d];
-  for (gint64 d = axis + 1; d < (gint64) y->ndim; d++)
-    inner *= y->shape[d];
-  for (guint k = 0; k < g->node->n_in; k++)
+    outer *= whole->shape[d];
+  for (gint64 d = axis + 1; d < (gint64) whole->ndim; d++)
+    inner *= whole->shape[d];
+  for (guint k = 0; k < n_parts; k++)
     {
-      SomTensor *x = g->in[k];
+      SomTensor *x = parts[k];
       gint64 len;
       if (x == NULL)
         continue;
       len = x->ndim > (guint) axis ? x->shape[axis] : 0;
-      if (g->din[k] != NULL)
+      if (dparts[k] != NULL)
         for (gint64 o = 0; o < outer; o++)
           {
-            const float *src = F (g->dout[0]) + (o * y->shape[axis] + pos) * inner;
-            float *dst = F (g->din[k]) + o * len * inner;
+            float *w = F (dwhole) + (o * whole->shape[axis] + pos) * inner;
+            float *p = F (dparts[k]) + o * len * inner;
+            const float *src = to_parts ? w : p;
+            float *dst = to_parts ? p : w;
             for (gint64 i = 0; i < len * inner; i++)
               dst[i] += src[i];
           }
       pos += len;
     }
+}
+
+static gboolean
+grad_concat (GradCtx *g, GError **error)
+{
+  if (g->dout[0] != NULL)
+    grad_concat_split (g, g->out[0], g->dout[0], g->in, g->din, g->node->n_in, TRUE);
   return TRUE;
 }
 
 static gboolean
 grad_split (GradCtx *g, GError **error)
 {
-  SomTensor *x = g->in[0];
-  gint64 axis = _som_node_attr_int (g->node, "axis", 0), outer = 1, inner = 1, pos = 0;
-
-  if (g->din[0] == NULL)
-    return TRUE;
-  if (axis < 0)
-    axis += x->ndim;
-  for (gint64 d = 0; d < axis; d++)
-    outer *= x->shape[d];
-  for (gint64 d = axis + 1; d < (gint64) x->ndim; d++)
-    inner *= x->shape[d];
-  for (guint k = 0; k < g->node->n_out; k++)
-    {
-      SomTensor *y = g->out[k];
-      gint64 len;
-      if (y == NULL)
-        continue;
-      len = y->shape[axis];
-      if (g->dout[k] != NULL)
-        for (gint64 o = 0; o < outer; o++)
-          {
-            const float *src = F (g->dout[k]) + o * len * inner;
-            float *dst = F (g->din[0]) + (o * x->shape[axis] + pos) * inner;
-            for (gint64 i = 0; i < len * inner; i++)
-              dst[i] += src[i];
-          }
-      pos += len;
-    }
+  if (g->din[0] != NULL)
+    grad_concat_split (g, g->in[0], g->din[0], g->out, g->dout, g->node->n_out, FALSE);
   return TRUE;
 }
 
@@ -1422,12 +1375,7 @@ grad_pad (GradCtx *g, GError **error)
         }
       if (inside)
         F (g->din[0])[off] += F (g->dout[0])[i];
-      for (int d = (int) nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < y->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, y->shape, nd);
     }
   return TRUE;
 }
@@ -1476,12 +1424,7 @@ grad_slice (GradCtx *g, GError **error)
       for (guint d = 0; d < nd; d++)
         off += (start[d] + idx[d] * step[d]) * xstr[d];
       F (g->din[0])[off] += F (g->dout[0])[i];
-      for (int d = (int) nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < y->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, y->shape, nd);
     }
   return TRUE;
 }
@@ -1896,12 +1839,7 @@ resize_axis_matrix (GradCtx *g, guint d, float *A, GError **error)
     for (gsize i = 0; i < ins[0]->n; i++)
       {
         F (ins[0])[i] = idx[d] == idx[0] ? 1.0f : 0.0f;
-        for (int j = (int) nd - 1; j >= 0; j--)
-          {
-            if (++idx[j] < pshape[j])
-              break;
-            idx[j] = 0;
-          }
+        _som_index_next (idx, pshape, nd);
       }
   }
   if (strcmp (n->op, "Resize") == 0 && n->n_in > 3 && g->in[3] != NULL && g->in[3]->n == nd)
@@ -2079,21 +2017,9 @@ grad_conv_transpose (GradCtx *g, GError **error)
       pads[i] = pb;
       pads[i + nsp] = pe;
     }
-  attrs[0] = (SomAttr) { .name = (char *) "strides", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = strides, .n_ints = nsp };
-  attrs[1] = (SomAttr) { .name = (char *) "dilations", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = dil, .n_ints = nsp };
-  attrs[2] = (SomAttr) { .name = (char *) "pads", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-                         .ints = pads, .n_ints = 2 * nsp };
-  attrs[3] = (SomAttr) { .name = (char *) "group", .type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
-                         .i = group };
-  _som_node_copy (&node, g->node);
+  conv_node (g, &node, attrs, strides, dil, pads, nsp, group);
   node.op = (char *) "Conv";
   node.def = _som_op_lookup ("Conv");
-  node.attrs = attrs;
-  node.n_attrs = G_N_ELEMENTS (attrs);
-  node.n_in = 2;
-  node.n_out = 1;
   if (!run_op (g, &node, ins, 2, outs, 1, error))
     return FALSE;
   if (outs[0]->n != x->n)
@@ -2508,12 +2434,7 @@ grad_matmul (GradCtx *g, GError **error)
       if (g->din[1] != NULL)
         cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, F (A) + ao, K, dy, N, 1.0f,
                      F (g->din[1]) + bo, N);
-      for (int d = (int) nb - 1; d >= 0; d--)
-        {
-          if (++idx[d] < batch[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, batch, nb);
     }
   return TRUE;
 }
@@ -2643,42 +2564,6 @@ grad_mvn (GradCtx *g, GError **error)
   return TRUE;
 }
 
-/* The determinant of an M×M matrix (row-major, double), by LU with partial
- * pivoting; @a is overwritten. */
-static double
-det_lu (double *a, gint64 M)
-{
-  double det = 1;
-
-  for (gint64 k = 0; k < M; k++)
-    {
-      gint64 p = k;
-      for (gint64 i = k + 1; i < M; i++)
-        if (fabs (a[i * M + k]) > fabs (a[p * M + k]))
-          p = i;
-      if (a[p * M + k] == 0)
-        return 0;
-      if (p != k)
-        {
-          for (gint64 j = 0; j < M; j++)
-            {
-              double t = a[k * M + j];
-              a[k * M + j] = a[p * M + j];
-              a[p * M + j] = t;
-            }
-          det = -det;
-        }
-      det *= a[k * M + k];
-      for (gint64 i = k + 1; i < M; i++)
-        {
-          double f = a[i * M + k] / a[k * M + k];
-          for (gint64 j = k; j < M; j++)
-            a[i * M + j] -= f * a[k * M + j];
-        }
-    }
-  return det;
-}
-
 /* Det: ∂det A/∂A_ij is the cofactor C_ij = (−1)^(i+j)·det(A without row i and
  * column j), which stays right for singular matrices (det·A^−T would not). */
 #define DET_GRAD_MAX 64
@@ -2715,7 +2600,7 @@ grad_det (GradCtx *g, GError **error)
               for (gint64 cc = 0; cc < M; cc++)
                 if (r != i && cc != j)
                   minor[w++] = a[r * M + cc];
-            dx[i * M + j] += (float) (dy * ((i + j) % 2 ? -1.0 : 1.0) * det_lu (minor, M - 1));
+            dx[i * M + j] += (float) (dy * ((i + j) % 2 ? -1.0 : 1.0) * _som_det_lu (minor, M - 1));
           }
     }
   return TRUE;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -108,4 +109,16 @@ som_io_test_abort_point (void)
 {
   if (g_getenv ("SOMSCOPE_TEST_ABORT_SAVE") != NULL)
     abort ();
+}
+
+void
+som_json_add_number (JsonBuilder *builder,
+                     const char  *member,
+                     double       value)
+{
+  json_builder_set_member_name (builder, member);
+  if (isfinite (value))
+    json_builder_add_double_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
 }

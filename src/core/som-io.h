@@ -1,10 +1,11 @@
-/* som-io.h: atomic file output
+/* som-io.h: atomic file output, and numbers in JSON
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,12 @@ char     *som_file_temp_path_for       (const char  *path);
 gboolean  som_file_commit_atomic       (const char  *tmp_path,
                                         const char  *path,
                                         GError     **error);
+
+/* Sets @member to @value, or to null when @value is not finite (JSON has no
+ * NaN or infinity). */
+void      som_json_add_number          (JsonBuilder *builder,
+                                        const char  *member,
+                                        double       value);
 
 /* For tests of atomicity: when SOMSCOPE_TEST_ABORT_SAVE is set, writers call
  * this midway and the process aborts, leaving only the temporary file. */

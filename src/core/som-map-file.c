@@ -17,16 +17,6 @@ static const char *const known_arrays[] = {
   "feature_mean", "feature_std", "qe_per_epoch", "te_per_epoch",
 };
 
-static void
-add_double_or_null (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
 JsonNode *
 som_map_meta_to_json (SomMap *map)
 {
@@ -76,9 +66,9 @@ som_map_meta_to_json (SomMap *map)
   json_builder_add_int_value (b, (gint64) p->seed);
   json_builder_set_member_name (b, "threads");
   json_builder_add_int_value (b, som_map_get_threads (map));
-  add_double_or_null (b, "quantization_error", som_map_get_quantization_error (map));
-  add_double_or_null (b, "topographic_error", som_map_get_topographic_error (map));
-  add_double_or_null (b, "seconds_per_epoch", som_map_get_seconds_per_epoch (map));
+  som_json_add_number (b, "quantization_error", som_map_get_quantization_error (map));
+  som_json_add_number (b, "topographic_error", som_map_get_topographic_error (map));
+  som_json_add_number (b, "seconds_per_epoch", som_map_get_seconds_per_epoch (map));
   json_builder_set_member_name (b, "class_names");
   json_builder_begin_array (b);
   for (guint i = 0; names != NULL && names[i] != NULL; i++)

@@ -491,23 +491,6 @@ _som_castlike_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
-gboolean
-_som_castlike_compute (SomOpCtx *c, GError **error)
-{
-  SomTensor *x = c->in[0], *y = c->out[0];
-
-  for (gsize i = 0; i < x->n; i++)
-    switch (y->dtype)
-      {
-      case SOM_DTYPE_F32: ((float *) y->data)[i] = (float) _som_tensor_get_f64 (x, i); break;
-      case SOM_DTYPE_I64:
-        ((gint64 *) y->data)[i] = x->dtype == SOM_DTYPE_F32 ? (gint64) ((float *) x->data)[i] : _som_tensor_get_i64 (x, i);
-        break;
-      default: ((guint8 *) y->data)[i] = _som_tensor_get_f64 (x, i) != 0; break;
-      }
-  return TRUE;
-}
-
 /* ---- TopK -------------------------------------------------------------------------------- */
 
 static gboolean
@@ -829,12 +812,7 @@ _som_einsum_compute (SomOpCtx *c, GError **error)
       for (guint l = 0; l < e.out_len; l++)
         yo += idx[l] * st[8][l];
       acc[yo] += prod;
-      for (int l = (int) nl - 1; l >= 0; l--)
-        {
-          if (++idx[l] < lsize[l])
-            break;
-          idx[l] = 0;
-        }
+      _som_index_next (idx, lsize, nl);
     }
   for (gsize i = 0; i < c->out[0]->n; i++)
     ((float *) c->out[0]->data)[i] = (float) acc[i];

@@ -204,6 +204,40 @@ _som_det_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+double
+_som_det_lu (double *a, gint64 M)
+{
+  double det = 1;
+
+  for (gint64 k = 0; k < M && det != 0; k++)
+    {
+      gint64 p = k;
+      for (gint64 i = k + 1; i < M; i++)
+        if (fabs (a[i * M + k]) > fabs (a[p * M + k]))
+          p = i;
+      if (a[p * M + k] == 0)
+        return 0;
+      if (p != k)
+        {
+          for (gint64 j = 0; j < M; j++)
+            {
+              double t = a[k * M + j];
+              a[k * M + j] = a[p * M + j];
+              a[p * M + j] = t;
+            }
+          det = -det;
+        }
+      det *= a[k * M + k];
+      for (gint64 i = k + 1; i < M; i++)
+        {
+          double f = a[i * M + k] / a[k * M + k];
+          for (gint64 j = k; j < M; j++)
+            a[i * M + j] -= f * a[k * M + j];
+        }
+    }
+  return det;
+}
+
 gboolean
 _som_det_compute (SomOpCtx *c, GError **error)
 {
@@ -214,39 +248,9 @@ _som_det_compute (SomOpCtx *c, GError **error)
 
   for (gsize m = 0; m < count; m++)
     {
-      double det = 1;
       for (gint64 i = 0; i < M * M; i++)
         a[i] = ((const float *) x->data)[m * M * M + i];
-      for (gint64 k = 0; k < M && det != 0; k++)
-        {
-          gint64 p = k;
-          for (gint64 i = k + 1; i < M; i++)
-            if (fabs (a[i * M + k]) > fabs (a[p * M + k]))
-              p = i;
-          if (a[p * M + k] == 0)
-            {
-              det = 0;
-              break;
-            }
-          if (p != k)
-            {
-              for (gint64 j = 0; j < M; j++)
-                {
-                  double t = a[k * M + j];
-                  a[k * M + j] = a[p * M + j];
-                  a[p * M + j] = t;
-                }
-              det = -det;
-            }
-          det *= a[k * M + k];
-          for (gint64 i = k + 1; i < M; i++)
-            {
-              double f = a[i * M + k] / a[k * M + k];
-              for (gint64 j = k; j < M; j++)
-                a[i * M + j] -= f * a[k * M + j];
-            }
-        }
-      ((float *) c->out[0]->data)[m] = (float) det;
+      ((float *) c->out[0]->data)[m] = (float) _som_det_lu (a, M);
     }
   return TRUE;
 }

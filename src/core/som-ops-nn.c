@@ -219,6 +219,34 @@ bad:
   return FALSE;
 }
 
+void
+_som_window_taps (const SomWindow *w, SomWindowTaps *taps[3])
+{
+  SomWindowTaps *t = g_new (SomWindowTaps, w->out[0] + w->out[1] + w->out[2]);
+
+  for (guint a = 0; a < 3; a++)
+    {
+      taps[a] = t;
+      for (gint64 o = 0; o < w->out[a]; o++, t++)
+        {
+          gint64 start = o * w->s[a] - w->pb[a];
+
+          t->padded = 0;
+          for (gint64 k = 0; k < w->k[a]; k++)
+            {
+              gint64 x = start + k * w->d[a];
+              t->padded += x >= -w->pb[a] && x < w->in[a] + w->pe[a];
+            }
+          t->t0 = 0;
+          while (t->t0 < w->k[a] && start + t->t0 * w->d[a] < 0)
+            t->t0++;
+          t->t1 = w->k[a];
+          while (t->t1 > t->t0 && start + (t->t1 - 1) * w->d[a] >= w->in[a])
+            t->t1--;
+        }
+    }
+}
+
 static void
 window_out_shape (const SomTensor *x, gint64 channels, const SomWindow *w, gint64 *shape)
 {
@@ -653,17 +681,6 @@ typedef struct
   gboolean max, include_pad;
 } PoolData;
 
-/* number of window taps inside [lo, hi) along one dimension */
-static gint64
-taps_inside (gint64 start, gint64 k, gint64 d, gint64 lo, gint64 hi)
-{
-  gint64 n = 0;
-  for (gint64 i = 0; i < k; i++)
-    if (start + i * d >= lo && start + i * d < hi)
-      n++;
-  return n;
-}
-
 /* 2-D MaxPool, separably: the maximum down each column of the window's rows
  * into a padded row, then along that row (NaN propagates as in pool_range). */
 static void
@@ -716,7 +733,11 @@ pool_range (gsize begin, gsize end, gpointer data)
   PoolData *p = data;
   const SomWindow *w = p->w;
   gint64 D = w->in[0], H = w->in[1], W = w->in[2], OD = w->out[0], OH = w->out[1], OW = w->out[2];
+  SomWindowTaps *taps[3];
+  g_autofree SomWindowTaps *table = NULL;
 
+  _som_window_taps (w, taps);
+  table = taps[0];
   for (gsize plane = begin; plane < end; plane++)
     {
       const float *src = p->x + plane * D * H * W;
@@ -725,41 +746,25 @@ pool_range (gsize begin, gsize end, gpointer data)
         for (gint64 oh = 0; oh < OH; oh++)
           for (gint64 ow = 0; ow < OW; ow++)
             {
+              const SomWindowTaps *ta = &taps[0][od], *ti = &taps[1][oh], *tj = &taps[2][ow];
               gint64 d0 = od * w->s[0] - w->pb[0], h0 = oh * w->s[1] - w->pb[1], w0 = ow * w->s[2] - w->pb[2];
               float acc = p->max ? -INFINITY : 0.0f;
-              gint64 count = 0;
-              for (gint64 a = 0; a < w->k[0]; a++)
-                {
-                  gint64 id = d0 + a * w->d[0];
-                  if (id < 0 || id >= D)
-                    continue;
-                  for (gint64 i = 0; i < w->k[1]; i++)
-                    {
-                      gint64 ih = h0 + i * w->d[1];
-                      if (ih < 0 || ih >= H)
-                        continue;
-                      for (gint64 j = 0; j < w->k[2]; j++)
-                        {
-                          gint64 iw = w0 + j * w->d[2];
-                          float v;
-                          if (iw < 0 || iw >= W)
-                            continue;
-                          v = src[(id * H + ih) * W + iw];
-                          if (p->max)
-                            acc = v > acc || isnan (v) ? v : acc;
-                          else
-                            acc += v;
-                          count++;
-                        }
-                    }
-                }
+              for (gint64 a = ta->t0; a < ta->t1; a++)
+                for (gint64 i = ti->t0; i < ti->t1; i++)
+                  {
+                    const float *row = src + ((d0 + a * w->d[0]) * H + h0 + i * w->d[1]) * W;
+                    for (gint64 j = tj->t0; j < tj->t1; j++)
+                      {
+                        float v = row[w0 + j * w->d[2]];
+                        if (p->max)
+                          acc = v > acc || isnan (v) ? v : acc;
+                        else
+                          acc += v;
+                      }
+                  }
               if (!p->max)
                 {
-                  if (p->include_pad)
-                    /* the taps inside the padded input */
-                    count = taps_inside (d0, w->k[0], w->d[0], -w->pb[0], D + w->pe[0])
-                            * taps_inside (h0, w->k[1], w->d[1], -w->pb[1], H + w->pe[1])
-                            * taps_inside (w0, w->k[2], w->d[2], -w->pb[2], W + w->pe[2]);
+                  gint64 count = _som_window_taps_count (ta, ti, tj, p->include_pad);
                   acc = count > 0 ? acc / (float) count : 0.0f;
                 }
               dst[(od * OH + oh) * OW + ow] = acc;
@@ -988,12 +993,7 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
                    (const float *) a->data + ao * s.M * s.K, s.K,
                    (const float *) b->data + bo * s.K * s.N, s.N, 0.0f,
                    (float *) y->data + i * s.M * s.N, s.N);
-      for (int d = (int) s.nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < s.batch[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, s.batch, s.nd);
     }
   return TRUE;
 }
@@ -1387,12 +1387,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
           for (guint d = 0; d < x->ndim; d++)
             o += idx[d] * ost[d];
           mx[o] = MAX (mx[o], _som_tensor_get_f64 (x, e));
-          for (int d = (int) x->ndim - 1; d >= 0; d--)
-            {
-              if (++idx[d] < x->shape[d])
-                break;
-              idx[d] = 0;
-            }
+          _som_index_next (idx, x->shape, x->ndim);
         }
       memset (idx, 0, sizeof idx);
       for (gsize e = 0; e < x->n; e++)
@@ -1401,12 +1396,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
           for (guint d = 0; d < x->ndim; d++)
             o += idx[d] * ost[d];
           acc[o] += exp (_som_tensor_get_f64 (x, e) - mx[o]);
-          for (int d = (int) x->ndim - 1; d >= 0; d--)
-            {
-              if (++idx[d] < x->shape[d])
-                break;
-              idx[d] = 0;
-            }
+          _som_index_next (idx, x->shape, x->ndim);
         }
       for (gsize i = 0; i < y->n; i++)
         ((float *) y->data)[i] = (float) (log (acc[i]) + mx[i]);
@@ -1504,12 +1494,7 @@ _som_reduce_compute (SomOpCtx *c, GError **error)
         case 9: if (v > acc[o] || (last && v == acc[o])) { acc[o] = v; best[o] = pos; } break;
         case 10: if (v < acc[o] || (last && v == acc[o])) { acc[o] = v; best[o] = pos; } break;
         }
-      for (int d = (int) x->ndim - 1; d >= 0; d--)
-        {
-          if (++idx[d] < x->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, x->shape, x->ndim);
     }
 finish:
   for (gsize i = 0; i < y->n; i++)

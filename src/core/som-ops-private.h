@@ -45,6 +45,21 @@ void     _som_broadcast_strides  (const SomTensor *t,
                                   const gint64 *shape,
                                   gint64       *strides);
 
+/* Steps the multi-index @idx (@nd dimensions, the last fastest) to the next
+ * position in @shape; after the last it wraps to all zeros. */
+static inline void
+_som_index_next (gint64       *idx,
+                 const gint64 *shape,
+                 guint         nd)
+{
+  for (int d = (int) nd - 1; d >= 0; d--)
+    {
+      if (++idx[d] < shape[d])
+        return;
+      idx[d] = 0;
+    }
+}
+
 /* The window of a Conv or pool node.  Spatial dimensions are right-aligned
  * in three slots: 1-D uses slot 2, 2-D slots 1–2, 3-D all three; unused
  * slots have size 1.  Gradients (issue 4) use the same geometry. */
@@ -62,6 +77,37 @@ gboolean _som_window_params      (SomOpCtx     *c,
                                   gboolean      is_pool,
                                   SomWindow    *w,
                                   GError      **error);
+
+/* Where a pool window stands along one axis, at one output position: its
+ * taps [t0, t1) fall inside the input, @padded of them inside the padded
+ * input. */
+typedef struct
+{
+  gint64 t0, t1, padded;
+} SomWindowTaps;
+
+/* Fills taps[a] with w->out[a] entries for each slot a, in one block that
+ * the caller frees with g_free (taps[0]). */
+void     _som_window_taps        (const SomWindow *w,
+                                  SomWindowTaps *taps[3]);
+
+/* AveragePool's divisor at the output position of @a, @i and @j (one per
+ * slot): the taps inside the input, or with @include_pad the padded input. */
+static inline gint64
+_som_window_taps_count (const SomWindowTaps *a,
+                        const SomWindowTaps *i,
+                        const SomWindowTaps *j,
+                        gboolean             include_pad)
+{
+  if (include_pad)
+    return a->padded * i->padded * j->padded;
+  return (a->t1 - a->t0) * (i->t1 - i->t0) * (j->t1 - j->t0);
+}
+
+/* The determinant of an M×M matrix (row-major, double) by LU with partial
+ * pivoting, for Det and its gradient; @a is overwritten. */
+double   _som_det_lu             (double       *a,
+                                  gint64        M);
 
 #define SOM_DECLARE_OP(name) \
   gboolean _som_##name##_shape (SomOpCtx *c, GError **error); \
@@ -82,7 +128,6 @@ SOM_DECLARE_OP (scatter_nd)
 SOM_DECLARE_OP (depth_space)
 SOM_DECLARE_OP (onehot)
 SOM_DECLARE_OP (isx)
-SOM_DECLARE_OP (castlike)
 SOM_DECLARE_OP (resize)
 SOM_DECLARE_OP (conv_transpose)
 SOM_DECLARE_OP (topk)
@@ -98,6 +143,8 @@ SOM_DECLARE_OP (window_fn)
 SOM_DECLARE_OP (nonzero)
 SOM_DECLARE_OP (maxunpool)
 gboolean _som_mvn_compute (SomOpCtx *c, GError **error);
+/* CastLike computes with Cast's function */
+gboolean _som_castlike_shape (SomOpCtx *c, GError **error);
 gboolean _som_same_shape_shape (SomOpCtx *c, GError **error);
 gboolean _som_trilu_compute (SomOpCtx *c, GError **error);
 gboolean _som_cumsum_compute (SomOpCtx *c, GError **error);

@@ -112,12 +112,7 @@ _som_strided_copy (gpointer dst, gconstpointer src, gsize esize, guint ndim, con
         for (gsize k = 0; k < inner; k++)
           memcpy (d + k * esize, s + (off + (gint64) k * is) * esize, esize);
       d += inner * esize;
-      for (int i = (int) ndim - 2; i >= 0; i--)
-        {
-          if (++idx[i] < shape[i])
-            break;
-          idx[i] = 0;
-        }
+      _som_index_next (idx, shape, ndim - 1);
     }
 }
 
@@ -249,12 +244,7 @@ broadcast_rows (guint n_in, SomTensor **in, guint ndim, const gint64 *shape, Row
           off[i] += idx[d] * cst[i][d];
       row (inner, o, off, innerst, data);
       o += inner;
-      for (int d = (int) cn - 2; d >= 0; d--)
-        {
-          if (++idx[d] < cshape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, cshape, cn - 1);
     }
 }
 
@@ -291,6 +281,22 @@ i64_mod (gint64 x, gint64 y)
   return r;
 }
 
+/* A comparison from its three outcomes; NaN, which compares false to
+ * everything, makes all three false and so every comparison false. */
+static inline guint8
+compare_outcome (BinOp op, gboolean lt, gboolean eq, gboolean gt)
+{
+  switch (op)
+    {
+    case BIN_EQ: return eq;
+    case BIN_LT: return lt;
+    case BIN_GT: return gt;
+    case BIN_LE: return lt || eq;
+    case BIN_GE: return gt || eq;
+    default: return 0;
+    }
+}
+
 #define F32_EXPR(OP, x, y) \
   ((OP) == BIN_ADD ? (x) + (y) : (OP) == BIN_SUB ? (x) - (y) : (OP) == BIN_MUL ? (x) * (y) : (x) / (y))
 
@@ -321,15 +327,7 @@ bin_row (gsize n, gsize oo, const gint64 *off, const gint64 *is, gpointer data)
           for (gsize i = 0; i < n; i++)
             {
               float x = a[i * sa], y = b[i * sb];
-              switch (bd->op)
-                {
-                case BIN_EQ: o[i] = x == y; break;
-                case BIN_LT: o[i] = x < y; break;
-                case BIN_GT: o[i] = x > y; break;
-                case BIN_LE: o[i] = x <= y; break;
-                case BIN_GE: o[i] = x >= y; break;
-                default: o[i] = 0;
-                }
+              o[i] = compare_outcome (bd->op, x < y, x == y, x > y);
             }
           return;
         }
@@ -378,15 +376,7 @@ bin_row (gsize n, gsize oo, const gint64 *off, const gint64 *is, gpointer data)
           for (gsize i = 0; i < n; i++)
             {
               gint64 x = a[i * sa], y = b[i * sb];
-              switch (bd->op)
-                {
-                case BIN_EQ: o[i] = x == y; break;
-                case BIN_LT: o[i] = x < y; break;
-                case BIN_GT: o[i] = x > y; break;
-                case BIN_LE: o[i] = x <= y; break;
-                case BIN_GE: o[i] = x >= y; break;
-                default: o[i] = 0;
-                }
+              o[i] = compare_outcome (bd->op, x < y, x == y, x > y);
             }
           return;
         }
@@ -451,8 +441,6 @@ bin_op_of (SomOpCtx *c)
   return BIN_ADD;
 }
 
-static gboolean binary_shape_real (SomOpCtx *c, GError **error);
-
 /* PRelu before opset 7 applies a 1-D slope per channel (axis 1), not by
  * numpy broadcasting: give the slope the shape [C, 1, …, 1]. */
 static SomTensor *
@@ -473,8 +461,10 @@ legacy_prelu_slope (SomOpCtx *c)
   return v;
 }
 
+/* Runs @func (a binary op's shape or compute) with the legacy PRelu slope,
+ * if any, in place of input 1. */
 static gboolean
-binary_shape (SomOpCtx *c, GError **error)
+with_prelu_slope (SomOpCtx *c, gboolean (*func) (SomOpCtx *c, GError **error), GError **error)
 {
   g_autoptr(SomTensor) slope = legacy_prelu_slope (c);
   SomTensor *saved = NULL;
@@ -485,7 +475,7 @@ binary_shape (SomOpCtx *c, GError **error)
       saved = c->in[1];
       c->in[1] = slope;
     }
-  ok = binary_shape_real (c, error);
+  ok = func (c, error);
   if (saved != NULL)
     c->in[1] = saved;
   return ok;
@@ -536,24 +526,10 @@ binary_shape_real (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
-static gboolean binary_compute_real (SomOpCtx *c, GError **error);
-
 static gboolean
-binary_compute (SomOpCtx *c, GError **error)
+binary_shape (SomOpCtx *c, GError **error)
 {
-  g_autoptr(SomTensor) slope = legacy_prelu_slope (c);
-  SomTensor *saved = NULL;
-  gboolean ok;
-
-  if (slope != NULL)
-    {
-      saved = c->in[1];
-      c->in[1] = slope;
-    }
-  ok = binary_compute_real (c, error);
-  if (saved != NULL)
-    c->in[1] = saved;
-  return ok;
+  return with_prelu_slope (c, binary_shape_real, error);
 }
 
 static gboolean
@@ -649,6 +625,12 @@ binary_compute_real (SomOpCtx *c, GError **error)
         o[i] /= (float) n_present;
     }
   return TRUE;
+}
+
+static gboolean
+binary_compute (SomOpCtx *c, GError **error)
+{
+  return with_prelu_slope (c, binary_compute_real, error);
 }
 
 /* ---- Where --------------------------------------------------------------------- */
@@ -1850,12 +1832,7 @@ tile_compute (SomOpCtx *c, GError **error)
           for (guint d = 0; d < nd; d++)
             off += (idx[d] % x->shape[d]) * xs[d];
           memcpy ((guint8 *) c->out[0]->data + o * es, (guint8 *) x->data + off * es, es);
-          for (int d = (int) nd - 1; d >= 0; d--)
-            {
-              if (++idx[d] < c->out[0]->shape[d])
-                break;
-              idx[d] = 0;
-            }
+          _som_index_next (idx, c->out[0]->shape, nd);
         }
       return TRUE;
     }
@@ -2015,12 +1992,7 @@ pad_compute (SomOpCtx *c, GError **error)
         ((gint64 *) y->data)[o] = (gint64) v;
       else
         ((guint8 *) y->data)[o] = v != 0;
-      for (int d = (int) nd - 1; d >= 0; d--)
-        {
-          if (++idx[d] < y->shape[d])
-            break;
-          idx[d] = 0;
-        }
+      _som_index_next (idx, y->shape, nd);
     }
   return TRUE;
 }
@@ -2042,7 +2014,7 @@ static const SomOpDef op_table[] = {
   { "AveragePool", 0, _som_pool_shape, _som_pool_compute },
   { "BatchNormalization", SOM_OP_INPLACE, _som_batchnorm_shape, _som_batchnorm_compute },
   { "Cast", 0, cast_shape, cast_compute },
-  { "CastLike", 0, _som_castlike_shape, _som_castlike_compute },
+  { "CastLike", 0, _som_castlike_shape, cast_compute },
   { "Ceil", SOM_OP_INPLACE, unary_shape, unary_compute },
   { "Celu", SOM_OP_INPLACE, unary_shape, unary_compute },
   { "Clip", SOM_OP_INPLACE, unary_shape, unary_compute },

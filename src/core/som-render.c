@@ -606,6 +606,38 @@ value_bin (double v, double vmin, double vmax, SomScale scale)
   return (guint16) som_colormap_index (t);
 }
 
+/* Sorts 0…@n−1 by @bins into @order (a counting sort); count[b] is then the
+ * end of bin b in @order, and count[b − 1] (0 for b = 0) its start. */
+static void
+order_by_bin (const guint16 *bins,
+              guint          n,
+              guint         *order,
+              guint          count[N_BINS + 1])
+{
+  memset (count, 0, (N_BINS + 1) * sizeof (guint));
+  for (guint k = 0; k < n; k++)
+    count[bins[k] + 1]++;
+  for (guint b = 1; b <= N_BINS; b++)
+    count[b] += count[b - 1];
+  for (guint k = 0; k < n; k++)
+    order[count[bins[k]]++] = k;
+}
+
+/* The fill colour of bin @b (not BIN_SKIP). */
+static void
+set_bin_rgb (cairo_t *cr, guint b, SomColormap cmap, const double empty[3])
+{
+  double rgb[3];
+
+  if (b == BIN_EMPTY)
+    {
+      set_rgb (cr, empty);
+      return;
+    }
+  som_colormap_entry (cmap, b, rgb);
+  set_rgb (cr, rgb);
+}
+
 /* Fills every unit's cell with its bin's colour, one path per colour.  The
  * antialiasing rasteriser pays for the whole extent of every path it fills,
  * so then each row of cells gets its own paths (measured: 28 → 19 ms CPU for
@@ -630,30 +662,15 @@ fill_cells_binned (cairo_t            *cr,
     {
       guint k0 = r0 * cols, k1 = MIN (r0 + band_rows, rows) * cols;
 
-      memset (count, 0, sizeof count);
-      for (guint k = k0; k < k1; k++)
-        count[bins[k] + 1]++;
-      for (guint b = 1; b <= N_BINS; b++)
-        count[b] += count[b - 1];
-      for (guint k = k0; k < k1; k++)
-        order[count[bins[k]]++] = k;
-      /* count[b] is now the end of bin b. */
+      order_by_bin (bins + k0, k1 - k0, order, count);
       for (guint b = 0, start = 0; b < BIN_SKIP; start = count[b], b++)
         {
-          double rgb[3];
-
           if (count[b] == start)
             continue;
           cairo_new_path (cr);
           for (guint i = start; i < count[b]; i++)
-            append_cell (cr, layout, order[i], grow, 1);
-          if (b == BIN_EMPTY)
-            set_rgb (cr, empty);
-          else
-            {
-              som_colormap_entry (cmap, b, rgb);
-              set_rgb (cr, rgb);
-            }
+            append_cell (cr, layout, k0 + order[i], grow, 1);
+          set_bin_rgb (cr, b, cmap, empty);
           cairo_fill (cr);
         }
     }
@@ -1372,23 +1389,15 @@ draw_scalar_cells (cairo_t            *cr,
        * edges, as deep as the gap between them. */
       double half_edge = (is_hex (layout->grid) ? HEX_RADIUS / 2 : 0.5) * INTER_CORE;
       double half_depth = HEX_APOTHEM * (1 - INTER_CORE);
-      guint count[N_BINS + 1] = { 0 };
+      guint count[N_BINS + 1];
       g_autofree guint16 *eb = g_new (guint16, s->n_edges);
       g_autofree guint *order = g_new (guint, s->n_edges);
 
       for (guint e = 0; e < s->n_edges; e++)
-        {
-          eb[e] = value_bin (s->edge_d[e], vmin, vmax, s->opts->scale);
-          count[eb[e] + 1]++;
-        }
-      for (guint b = 1; b <= N_BINS; b++)
-        count[b] += count[b - 1];
-      for (guint e = 0; e < s->n_edges; e++)
-        order[count[eb[e]]++] = e;
+        eb[e] = value_bin (s->edge_d[e], vmin, vmax, s->opts->scale);
+      order_by_bin (eb, s->n_edges, order, count);
       for (guint b = 0, start = 0; b < BIN_SKIP; start = count[b], b++)
         {
-          double rgb[3];
-
           if (count[b] == start)
             continue;
           cairo_new_path (cr);
@@ -1413,13 +1422,7 @@ draw_scalar_cells (cairo_t            *cr,
               cairo_line_to (cr, mx - ux * hd - px * he, my - uy * hd - py * he);
               cairo_close_path (cr);
             }
-          if (b == BIN_EMPTY)
-            set_rgb (cr, s->pal.empty);
-          else
-            {
-              som_colormap_entry (s->cmap, b, rgb);
-              set_rgb (cr, rgb);
-            }
+          set_bin_rgb (cr, b, s->cmap, s->pal.empty);
           cairo_fill (cr);
         }
     }

@@ -42,6 +42,24 @@ test_npy_round_trip (void)
 }
 
 static void
+test_slice_rows (void)
+{
+  gsize shape[3] = { 4, 2, 3 };
+  g_autoptr(SomArray) a = som_array_new (SOM_DTYPE_I32, 3, shape, NULL);
+  g_autoptr(SomArray) b = NULL;
+  gint32 *v = a->data;
+
+  for (int i = 0; i < 24; i++)
+    v[i] = i;
+  b = som_array_slice_rows (a, 1, 2);
+  g_assert_cmpint (b->dtype, ==, SOM_DTYPE_I32);
+  g_assert_cmpuint (b->ndim, ==, 3);
+  g_assert_cmpuint (b->shape[0], ==, 2);
+  g_assert_cmpuint (b->shape[2], ==, 3);
+  g_assert_cmpmem (b->data, 12 * 4, v + 6, 12 * 4);
+}
+
+static void
 test_npz_round_trip (void)
 {
   g_autofree char *path = tmp_path ("b.npz");
@@ -139,5 +157,6 @@ main (int argc, char **argv)
   g_test_add_func ("/array/npy/malformed", test_npy_malformed);
   g_test_add_func ("/array/npz/round-trip", test_npz_round_trip);
   g_test_add_func ("/array/npz/not-a-zip", test_npz_not_a_zip);
+  g_test_add_func ("/array/slice-rows", test_slice_rows);
   return g_test_run ();
 }
