@@ -942,6 +942,43 @@ _som_matmul_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  gboolean     ta, tb;
+  gint64       M, N, K;
+  const float *a, *b;
+  float       *c;
+  const gint64 *a_off, *b_off, *c_off;
+} SgemmBatch;
+
+static void
+sgemm_batch_range (gsize begin, gsize end, gpointer data)
+{
+  SgemmBatch *sb = data;
+
+  for (gsize i = begin; i < end; i++)
+    cblas_sgemm (CblasRowMajor, sb->ta ? CblasTrans : CblasNoTrans, sb->tb ? CblasTrans : CblasNoTrans, sb->M,
+                 sb->N, sb->K, 1.0f, sb->a + sb->a_off[i], sb->ta ? sb->M : sb->K, sb->b + sb->b_off[i],
+                 sb->tb ? sb->K : sb->N, 0.0f, sb->c + sb->c_off[i], sb->N);
+}
+
+/* OpenBLAS 0.3's interface/gemm.c runs a product on one thread when
+ * M·N·K ≤ SMP_THRESHOLD_MIN (65536) × GEMM_MULTITHREAD_THRESHOLD (4). */
+#define SGEMM_ONE_THREAD_MNK 262144.0
+
+void
+_som_sgemm_batch (gboolean ta, gboolean tb, gsize nbatch, gint64 M, gint64 N, gint64 K, const float *a,
+                  const gint64 *a_off, const float *b, const gint64 *b_off, float *c, const gint64 *c_off)
+{
+  SgemmBatch sb = { ta, tb, M, N, K, a, b, c, a_off, b_off, c_off };
+
+  if (nbatch > 1 && (double) M * N * K <= SGEMM_ONE_THREAD_MNK)
+    /* about 2^17 multiply-adds per chunk at least */
+    _som_parallel_for (nbatch, MAX (1, (1 << 17) / MAX (M * N * K, 1)), sgemm_batch_range, &sb);
+  else
+    sgemm_batch_range (0, nbatch, &sb);
+}
+
 gboolean
 _som_matmul_compute (SomOpCtx *c, GError **error)
 {
@@ -952,6 +989,7 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
   guint nd;
   gsize nbatch = 1;
   SomTensor ab = { 0 }, bb = { 0 };
+  g_autofree gint64 *offs = NULL;
 
   matmul_dims (c, &s, shape, &nd, NULL);
   if (y->n == 0)
@@ -976,6 +1014,7 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
   memcpy (bb.shape, b->shape, bb.ndim * sizeof (gint64));
   _som_broadcast_strides (&ab, s.nd, s.batch, ast);
   _som_broadcast_strides (&bb, s.nd, s.batch, bst);
+  offs = g_new (gint64, 3 * nbatch);
   for (gsize i = 0; i < nbatch; i++)
     {
       gint64 ao = 0, bo = 0;
@@ -984,10 +1023,9 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
           ao += idx[d] * ast[d];
           bo += idx[d] * bst[d];
         }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, s.M, s.N, s.K, 1.0f,
-                   (const float *) a->data + ao * s.M * s.K, s.K,
-                   (const float *) b->data + bo * s.K * s.N, s.N, 0.0f,
-                   (float *) y->data + i * s.M * s.N, s.N);
+      offs[i] = ao * s.M * s.K;
+      offs[nbatch + i] = bo * s.K * s.N;
+      offs[2 * nbatch + i] = (gint64) i * s.M * s.N;
       for (int d = (int) s.nd - 1; d >= 0; d--)
         {
           if (++idx[d] < s.batch[d])
@@ -995,6 +1033,8 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
           idx[d] = 0;
         }
     }
+  _som_sgemm_batch (FALSE, FALSE, nbatch, s.M, s.N, s.K, a->data, offs, b->data, offs + nbatch, y->data,
+                    offs + 2 * nbatch);
   return TRUE;
 }
 

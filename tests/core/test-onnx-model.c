@@ -929,6 +929,127 @@ test_einsum (void)
   g_assert_cmpuint (((SomArray *) outs->pdata[4])->ndim, ==, 2);
 }
 
+/* A two-operand Einsum by its definition, in double: every combination of
+ * the labels' values (letters only, no ellipsis) */
+static void
+reference_einsum (const char *eq, const SomArray *A, const SomArray *B, double *out)
+{
+  g_auto(GStrv) sides = g_strsplit (eq, "->", 2);
+  g_auto(GStrv) terms = g_strsplit (sides[0], ",", 2);
+  const char *ta = terms[0], *tb = terms[1], *to = sides[1];
+  const SomArray *ops[2] = { A, B };
+  const char *ts[2] = { ta, tb };
+  gint64 size[128] = { 0 }, val[128] = { 0 };
+  char labels[64];
+  guint nl = 0;
+  gsize on = 1;
+
+  for (guint t = 0; t < 2; t++)
+    for (guint d = 0; ts[t][d]; d++)
+      {
+        gboolean seen = FALSE;
+        size[(int) ts[t][d]] = ops[t]->shape[d];
+        for (guint l = 0; l < nl; l++)
+          seen |= labels[l] == ts[t][d];
+        if (!seen)
+          labels[nl++] = ts[t][d];
+      }
+  for (guint d = 0; to[d]; d++)
+    on *= size[(int) to[d]];
+  memset (out, 0, sizeof (double) * on);
+  for (;;)
+    {
+      double prod = 1;
+      gsize yo = 0;
+      for (guint t = 0; t < 2; t++)
+        {
+          gsize off = 0;
+          for (guint d = 0; ts[t][d]; d++)
+            off = off * ops[t]->shape[d] + val[(int) ts[t][d]];
+          prod *= ((const float *) ops[t]->data)[off];
+        }
+      for (guint d = 0; to[d]; d++)
+        yo = yo * size[(int) to[d]] + val[(int) to[d]];
+      out[yo] += prod;
+      {
+        int l = (int) nl - 1;
+        for (; l >= 0; l--)
+          {
+            if (++val[(int) labels[l]] < size[(int) labels[l]])
+              break;
+            val[(int) labels[l]] = 0;
+          }
+        if (l < 0)
+          break;
+      }
+    }
+}
+
+/* Einsums that run as batched matrix products (operands and result as
+ * they lie, transposed, or copied into place) against the definition */
+static void
+test_einsum_matmul (void)
+{
+  static const struct { const char *eq; gint64 da[4], db[4]; } cases[] = {
+    { "bhid,bhjd->bhij", { 2, 3, 5, 4 }, { 2, 3, 7, 4 } },        /* attention scores: B transposed */
+    { "bhij,bhjd->bhid", { 2, 3, 5, 7 }, { 2, 3, 7, 4 } },        /* attention output: as they lie */
+    { "bhid,bhjd->bhij", { 2, 2, 49, 32 }, { 2, 2, 49, 32 } },    /* MaxViT's size: spread over threads */
+    { "bji,bjk->bik", { 3, 4, 5, -1 }, { 3, 4, 6, -1 } },         /* A transposed */
+    { "bij,bkj->bki", { 3, 5, 4, -1 }, { 3, 6, 4, -1 } },         /* the result transposed */
+    { "ij,jk->ik", { 5, 6, -1, -1 }, { 6, 7, -1, -1 } },
+    { "bi,bi->b", { 4, 9, -1, -1 }, { 4, 9, -1, -1 } },           /* dot products */
+    { "i,j->ij", { 5, -1, -1, -1 }, { 3, -1, -1, -1 } },          /* outer product: nothing summed */
+    { "abcd,cdbe->aeb", { 3, 2, 4, 5 }, { 4, 5, 2, 6 } },         /* everything copied */
+    { "xab,yba->xy", { 2, 1, 3, -1 }, { 4, 3, 1, -1 } },          /* labels of size 1 */
+  };
+
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      g_autoptr(Builder) b = builder_new (13);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = NULL;
+      g_autoptr(GPtrArray) outs = NULL;
+      g_autoptr(SomArray) A = NULL;
+      g_autoptr(SomArray) B = NULL;
+      g_autofree double *ref = NULL;
+      gsize sa[4], sb[4], na = 0, nb = 0;
+      const SomArray *ins[2];
+      const SomArray *y;
+      gsize n;
+
+      while (na < 4 && cases[ci].da[na] > 0)
+        sa[na] = cases[ci].da[na], na++;
+      while (nb < 4 && cases[ci].db[nb] > 0)
+        sb[nb] = cases[ci].db[nb], nb++;
+      A = som_array_new (SOM_DTYPE_F32, na, sa, NULL);
+      B = som_array_new (SOM_DTYPE_F32, nb, sb, NULL);
+      for (gsize i = 0; i < som_array_n_elements (A); i++)
+        ((float *) A->data)[i] = sinf (i * 0.37f + ci);
+      for (gsize i = 0; i < som_array_n_elements (B); i++)
+        ((float *) B->data)[i] = cosf (i * 0.21f - ci);
+      add_input (b, "A", na, cases[ci].da);
+      add_input (b, "B", nb, cases[ci].db);
+      attr_string (b, add_node (b, "Einsum", "e", "A,B", "y"), "equation", cases[ci].eq);
+      add_output (b, "y");
+      bytes = builder_pack (b);
+      model = som_model_load_from_bytes (bytes, "einsum.onnx", &error);
+      g_assert_no_error (error);
+      ins[0] = A;
+      ins[1] = B;
+      g_assert_true (som_model_run (model, ins, 2, NULL, 0, &outs, NULL, NULL, &error));
+      g_assert_no_error (error);
+      y = outs->pdata[0];
+      n = som_array_n_elements (y);
+      ref = g_new (double, n);
+      reference_einsum (cases[ci].eq, A, B, ref);
+      for (gsize i = 0; i < n; i++)
+        if (fabs (((float *) y->data)[i] - ref[i]) > 1e-5 * (1 + fabs (ref[i])))
+          g_error ("%s: element %" G_GSIZE_FORMAT " is %.9g, reference %.9g", cases[ci].eq, i,
+                   ((float *) y->data)[i], ref[i]);
+    }
+}
+
 /* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
 static void
 test_eyelike_gathernd (void)
@@ -1252,6 +1373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/bad/graphs", test_bad_graphs);
   g_test_add_func ("/onnx-model/external-data", test_external_data);
   g_test_add_func ("/onnx-model/einsum", test_einsum);
+  g_test_add_func ("/onnx-model/einsum-matmul", test_einsum_matmul);
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
