@@ -188,74 +188,101 @@ _som_broadcast_strides (const SomTensor *t, guint ndim, const gint64 *shape, gin
 }
 
 /* Iterates the output in rows; calls @row for each contiguous output run
- * with element offsets into up to 3 inputs and their inner strides (0/1). */
+ * with element offsets into up to 3 inputs and their inner strides (0/1).
+ * Large outputs are split over the op pool (runs cut at the split points):
+ * every element is computed alone, so the split does not change a result. */
 typedef void (*RowFunc) (gsize n, gsize o, const gint64 *off, const gint64 *inner, gpointer data);
+
+typedef struct
+{
+  guint    n_in, cn;
+  gint64   cshape[SOM_ARRAY_MAX_DIMS], cst[3][SOM_ARRAY_MAX_DIMS], innerst[3];
+  gsize    inner;
+  RowFunc  row;
+  gpointer data;
+} Rows;
+
+static void
+rows_range (gsize begin, gsize end, gpointer data)
+{
+  Rows *rw = data;
+  gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+  gsize r = begin / rw->inner, k = begin % rw->inner, o = begin;
+
+  for (int d = (int) rw->cn - 2; d >= 0; d--)
+    {
+      idx[d] = (gint64) (r % (gsize) rw->cshape[d]);
+      r /= (gsize) rw->cshape[d];
+    }
+  while (o < end)
+    {
+      gint64 off[3] = { 0, 0, 0 };
+      gsize n = MIN (rw->inner - k, end - o);
+      for (guint i = 0; i < rw->n_in; i++)
+        {
+          for (guint d = 0; d + 1 < rw->cn; d++)
+            off[i] += idx[d] * rw->cst[i][d];
+          off[i] += (gint64) k * rw->innerst[i];
+        }
+      rw->row (n, o, off, rw->innerst, rw->data);
+      o += n;
+      k = 0;
+      for (int d = (int) rw->cn - 2; d >= 0; d--)
+        {
+          if (++idx[d] < rw->cshape[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+}
 
 static void
 broadcast_rows (guint n_in, SomTensor **in, guint ndim, const gint64 *shape, RowFunc row, gpointer data)
 {
   gint64 st[3][SOM_ARRAY_MAX_DIMS];
-  gint64 cshape[SOM_ARRAY_MAX_DIMS], cst[3][SOM_ARRAY_MAX_DIMS];
-  guint cn = 0;
-  gint64 idx[SOM_ARRAY_MAX_DIMS] = { 0 };
-  gsize total = 1, inner, rows, o = 0;
-  gint64 innerst[3];
+  Rows rw = { n_in, 0, { 0 }, { { 0 } }, { 0 }, 0, row, data };
+  gsize total = 1;
 
   for (guint i = 0; i < n_in; i++)
     _som_broadcast_strides (in[i], ndim, shape, st[i]);
   /* collapse dims with the same broadcast pattern */
   for (guint d = 0; d < ndim; d++)
     {
-      gboolean merge = cn > 0;
+      gboolean merge = rw.cn > 0;
       if (shape[d] == 1)
         continue;
       for (guint i = 0; i < n_in && merge; i++)
-        if ((st[i][d] == 0) != (cst[i][cn - 1] == 0))
+        if ((st[i][d] == 0) != (rw.cst[i][rw.cn - 1] == 0))
           merge = FALSE;
       if (merge)
         {
           for (guint i = 0; i < n_in; i++)
-            if (cst[i][cn - 1] != 0)
-              cst[i][cn - 1] = st[i][d];
-          cshape[cn - 1] *= shape[d];
+            if (rw.cst[i][rw.cn - 1] != 0)
+              rw.cst[i][rw.cn - 1] = st[i][d];
+          rw.cshape[rw.cn - 1] *= shape[d];
         }
       else
         {
-          cshape[cn] = shape[d];
+          rw.cshape[rw.cn] = shape[d];
           for (guint i = 0; i < n_in; i++)
-            cst[i][cn] = st[i][d];
-          cn++;
+            rw.cst[i][rw.cn] = st[i][d];
+          rw.cn++;
         }
       total *= shape[d];
     }
   for (guint d = 0; d < ndim; d++)
     if (shape[d] == 0)
       return;
-  if (cn == 0)
+  if (rw.cn == 0)
     {
       gint64 off[3] = { 0, 0, 0 }, is[3] = { 0, 0, 0 };
       row (1, 0, off, is, data);
       return;
     }
-  inner = cshape[cn - 1];
+  rw.inner = rw.cshape[rw.cn - 1];
   for (guint i = 0; i < n_in; i++)
-    innerst[i] = cst[i][cn - 1];
-  rows = total / inner;
-  for (gsize r = 0; r < rows; r++)
-    {
-      gint64 off[3] = { 0, 0, 0 };
-      for (guint i = 0; i < n_in; i++)
-        for (guint d = 0; d + 1 < cn; d++)
-          off[i] += idx[d] * cst[i][d];
-      row (inner, o, off, innerst, data);
-      o += inner;
-      for (int d = (int) cn - 2; d >= 0; d--)
-        {
-          if (++idx[d] < cshape[d])
-            break;
-          idx[d] = 0;
-        }
-    }
+    rw.innerst[i] = rw.cst[i][rw.cn - 1];
+  _som_parallel_for (total, 1 << 15, rows_range, &rw);
 }
 
 /* ---- binary elementwise ------------------------------------------------------- */

@@ -1050,6 +1050,75 @@ test_einsum_matmul (void)
     }
 }
 
+/* Add and Mul on outputs large enough to be split over threads (the split
+ * falls inside rows): every element as a plain loop computes it */
+static void
+test_broadcast_split (void)
+{
+  static const struct { gint64 db[4]; guint nd; } cases[] = {
+    { { 3, 5, 67, 71 }, 4 },   /* same shape: one long run */
+    { { 3, 5, 1, 1 }, 4 },     /* per channel (squeeze-excitation) */
+    { { 71, -1, -1, -1 }, 1 }, /* a row vector */
+    { { 1, 5, 67, 1 }, 4 },    /* runs of one element */
+  };
+  gint64 da[4] = { 3, 5, 67, 71 };
+  gsize sa[4] = { 3, 5, 67, 71 };
+
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    for (int op = 0; op < 2; op++)
+      {
+        g_autoptr(Builder) b = builder_new (13);
+        g_autoptr(GBytes) bytes = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SomModel) model = NULL;
+        g_autoptr(GPtrArray) outs = NULL;
+        g_autoptr(SomArray) A = som_array_new (SOM_DTYPE_F32, 4, sa, NULL);
+        g_autoptr(SomArray) B = NULL;
+        gsize sb[4];
+        const SomArray *ins[2];
+        const float *y, *pa, *pb;
+
+        for (guint d = 0; d < cases[ci].nd; d++)
+          sb[d] = cases[ci].db[d];
+        B = som_array_new (SOM_DTYPE_F32, cases[ci].nd, sb, NULL);
+        for (gsize i = 0; i < som_array_n_elements (A); i++)
+          ((float *) A->data)[i] = sinf (i * 0.01f);
+        for (gsize i = 0; i < som_array_n_elements (B); i++)
+          ((float *) B->data)[i] = 1.0f + cosf (i * 0.3f);
+        add_input (b, "A", 4, da);
+        add_input (b, "B", cases[ci].nd, cases[ci].db);
+        add_node (b, op ? "Mul" : "Add", "op", "A,B", "y");
+        add_output (b, "y");
+        bytes = builder_pack (b);
+        model = som_model_load_from_bytes (bytes, "bcast.onnx", &error);
+        g_assert_no_error (error);
+        ins[0] = A;
+        ins[1] = B;
+        g_assert_true (som_model_run (model, ins, 2, NULL, 0, &outs, NULL, NULL, &error));
+        g_assert_no_error (error);
+        y = ((SomArray *) outs->pdata[0])->data;
+        pa = A->data;
+        pb = B->data;
+        for (gint64 n = 0; n < 3; n++)
+          for (gint64 c = 0; c < 5; c++)
+            for (gint64 h = 0; h < 67; h++)
+              for (gint64 w = 0; w < 71; w++)
+                {
+                  gsize i = ((n * 5 + c) * 67 + h) * 71 + w, j;
+                  float want;
+                  switch (ci)
+                    {
+                    case 0: j = i; break;
+                    case 1: j = n * 5 + c; break;
+                    case 2: j = w; break;
+                    default: j = c * 67 + h; break;
+                    }
+                  want = op ? pa[i] * pb[j] : pa[i] + pb[j];
+                  g_assert_cmpfloat (y[i], ==, want);
+                }
+      }
+}
+
 /* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
 static void
 test_eyelike_gathernd (void)
@@ -1374,6 +1443,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/external-data", test_external_data);
   g_test_add_func ("/onnx-model/einsum", test_einsum);
   g_test_add_func ("/onnx-model/einsum-matmul", test_einsum_matmul);
+  g_test_add_func ("/onnx-model/broadcast-split", test_broadcast_split);
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
