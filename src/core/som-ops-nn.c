@@ -479,11 +479,12 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       return TRUE;
     }
 
-  /* Few channels on a small plane: direct kernels, no im2col, no packing */
-  if (group == 1 && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && M >= 8 && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
+  /* Few channels on a small plane, or few channels per group: direct
+   * kernels, no im2col, no packing */
+  if ((group > 1 || M >= 8) && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
     {
       SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
-                         w.out[2] };
+                         w.out[2], group };
       if (_som_direct_conv_fits (&cg)
           && _som_direct_conv (&cg, x->data, wt->data, bias, y->data,
                                constant_weights (c, wt) ? &c->node->direct_cache : NULL))
