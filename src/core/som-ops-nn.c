@@ -77,6 +77,34 @@ get_pool (void)
   return pool;
 }
 
+/* OpenBLAS's idle workers spin in sched_yield for 2^28 cycles (about 0.1 s)
+ * after each product before they sleep.  Between the sgemms of a network
+ * that is always: on 2 cores the spinning worker takes its share of time
+ * from the op pool doing the elementwise work, depthwise convolutions and
+ * im2col (under perf, the sched_yield calls were a third to a half of the
+ * samples of efficientnet_b0 and regnet_y_400mf at 2 threads).
+ * OPENBLAS_THREAD_TIMEOUT=18 lets them spin 2^18 cycles (about 0.1 ms),
+ * enough to catch the next product of a convolution's loop, but OpenBLAS
+ * reads it only when it loads, before main.  So this constructor (the
+ * executable's run after its libraries') sets it unless the user did, has
+ * OpenBLAS read its environment again and stops its workers; OpenBLAS starts
+ * them again, with the short timeout, at the next threaded product or
+ * openblas_set_num_threads().  The two entry points are exported by
+ * OpenBLAS's pthread build; weak, so that another BLAS only loses this. */
+void openblas_read_env (void) __attribute__ ((weak));
+int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
+__attribute__ ((constructor)) static void
+short_blas_spin (void)
+{
+  if (openblas_read_env == NULL || blas_thread_shutdown_ == NULL || g_getenv ("OPENBLAS_THREAD_TIMEOUT") != NULL)
+    return;
+  g_setenv ("OPENBLAS_THREAD_TIMEOUT", "18", FALSE);
+  openblas_read_env ();
+  g_unsetenv ("OPENBLAS_THREAD_TIMEOUT");
+  blas_thread_shutdown_ ();
+}
+
 static int
 n_threads (void)
 {
