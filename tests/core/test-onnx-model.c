@@ -1119,6 +1119,79 @@ test_broadcast_split (void)
       }
 }
 
+/* Sigmoid (vectorized e^x), HardSigmoid and HardSwish (comparisons instead
+ * of fminf/fmaxf) against their definitions: Sigmoid within 3e-7 relative
+ * of 1 / (1 + e^-x) in double, the hard ones exactly as fmaxf (0, fminf
+ * (1, v)) computes them; extremes, signed zeros, infinities and NaN, and a
+ * length that leaves a partial vector at the end */
+static void
+test_activations (void)
+{
+  const char *ops[3] = { "Sigmoid", "HardSigmoid", "HardSwish" };
+  gint64 dims[1] = { 4099 };
+  gsize n = 4099;
+  static const float special[] = { 0.0f, -0.0f, 1e-30f, -1e-30f, 3.0f, -3.0f, 2.9999998f, -2.5f, 2.5f,
+                                   86.9f, 87.0f, 87.1f, 88.0f, 88.1f, 89.0f, 100.0f, 200.0f,
+                                   -86.9f, -87.0f, -87.1f, -88.0f, -88.1f, -89.0f, -100.0f, -200.0f,
+                                   INFINITY, -INFINITY, NAN, -NAN };
+
+  for (guint oi = 0; oi < G_N_ELEMENTS (ops); oi++)
+    {
+      g_autoptr(Builder) b = builder_new (13);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = NULL;
+      g_autoptr(GPtrArray) outs = NULL;
+      g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 1, &n, NULL);
+      const SomArray *ins[1] = { X };
+      float *x = X->data;
+      const float *y;
+      double worst = 0;
+
+      for (gsize i = 0; i < n; i++)
+        x[i] = i < G_N_ELEMENTS (special) ? special[i] : (float) ((double) i / n * 220.0 - 110.0);
+      add_input (b, "X", 1, dims);
+      add_node (b, ops[oi], "a", "X", "y");
+      add_output (b, "y");
+      bytes = builder_pack (b);
+      model = som_model_load_from_bytes (bytes, "act.onnx", &error);
+      g_assert_no_error (error);
+      g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+      g_assert_no_error (error);
+      y = ((SomArray *) outs->pdata[0])->data;
+      for (gsize i = 0; i < n; i++)
+        {
+          if (oi == 0)
+            {
+              double want = 1.0 / (1.0 + exp (-(double) x[i])), err;
+              if (isnan (x[i]))
+                {
+                  g_assert_true (isnan (y[i]));
+                  continue;
+                }
+              /* below 1e-37 the exact value and our 0 are both below float's normal range */
+              err = want < 1e-37 ? fabs (y[i] - want) : fabs (y[i] - want) / want;
+              worst = MAX (worst, err);
+              if (err > 3e-7)
+                g_error ("Sigmoid (%.9g) = %.9g, exact %.9g", x[i], y[i], want);
+            }
+          else
+            {
+              volatile float v = oi == 1 ? 0.2f * x[i] + 0.5f : x[i] / 6.0f + 0.5f;
+              float want = fmaxf (0, fminf (1, v));
+              if (oi == 2)
+                want *= x[i];
+              if (isnan (want))
+                g_assert_true (isnan (y[i]));
+              else
+                g_assert_cmpmem (&y[i], sizeof (float), &want, sizeof (float));
+            }
+        }
+      if (oi == 0)
+        g_test_message ("Sigmoid: largest relative error %.3g", worst);
+    }
+}
+
 /* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
 static void
 test_eyelike_gathernd (void)
@@ -1444,6 +1517,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/einsum", test_einsum);
   g_test_add_func ("/onnx-model/einsum-matmul", test_einsum_matmul);
   g_test_add_func ("/onnx-model/broadcast-split", test_broadcast_split);
+  g_test_add_func ("/onnx-model/activations", test_activations);
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
