@@ -1098,24 +1098,42 @@ _som_batchnorm_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  const float *x, *scale, *bias, *mean, *var;
+  float       *y;
+  float        eps;
+  gint64       C;
+  gsize        inner;
+} BatchNorm;
+
+static void
+batchnorm_range (gsize begin, gsize end, gpointer data)
+{
+  BatchNorm *bn = data;
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      gint64 ch = plane % bn->C;
+      float a = bn->scale[ch] / sqrtf (bn->var[ch] + bn->eps), b = bn->bias[ch] - bn->mean[ch] * a;
+      const float *src = bn->x + plane * bn->inner;
+      float *dst = bn->y + plane * bn->inner;
+      for (gsize i = 0; i < bn->inner; i++)
+        dst[i] = src[i] * a + b;
+    }
+}
+
 gboolean
 _som_batchnorm_compute (SomOpCtx *c, GError **error)
 {
   SomTensor *x = c->in[0], *y = c->out[0];
-  const float *scale = c->in[1]->data, *bias = c->in[2]->data, *mean = c->in[3]->data, *var = c->in[4]->data;
-  float eps = _som_node_attr_float (c->node, "epsilon", 1e-5f);
   gint64 C = x->shape[1];
-  gsize inner = C ? x->n / (x->shape[0] * C) : 0;
+  BatchNorm bn = { x->data, c->in[1]->data, c->in[2]->data, c->in[3]->data, c->in[4]->data, y->data,
+                   _som_node_attr_float (c->node, "epsilon", 1e-5f), C, C ? x->n / (x->shape[0] * C) : 0 };
 
-  for (gint64 n = 0; n < x->shape[0]; n++)
-    for (gint64 ch = 0; ch < C; ch++)
-      {
-        float a = scale[ch] / sqrtf (var[ch] + eps), b = bias[ch] - mean[ch] * a;
-        const float *src = (const float *) x->data + (n * C + ch) * inner;
-        float *dst = (float *) y->data + (n * C + ch) * inner;
-        for (gsize i = 0; i < inner; i++)
-          dst[i] = src[i] * a + b;
-      }
+  /* planes split over the op pool, at least 2^15 elements each */
+  if (C > 0)
+    _som_parallel_for (x->shape[0] * C, MAX (1, (1 << 15) / MAX (bn.inner, 1)), batchnorm_range, &bn);
   return TRUE;
 }
 

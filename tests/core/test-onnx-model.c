@@ -1192,6 +1192,54 @@ test_activations (void)
     }
 }
 
+/* BatchNormalization on planes split over threads: every element as the
+ * formula computes it, in the same float operations */
+static void
+test_batchnorm_split (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  gint64 dx[4] = { 2, 5, 67, 71 }, dc[1] = { 5 };
+  gsize sx[4] = { 2, 5, 67, 71 };
+  g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 4, sx, NULL);
+  const SomArray *ins[1] = { X };
+  float scale[5], bias[5], mean[5], var[5];
+  const float *x = X->data, *y;
+
+  for (int c = 0; c < 5; c++)
+    {
+      scale[c] = 0.5f + c;
+      bias[c] = 0.25f * c - 0.5f;
+      mean[c] = 0.1f * c;
+      var[c] = 1.0f + 0.3f * c;
+    }
+  for (gsize i = 0; i < som_array_n_elements (X); i++)
+    ((float *) X->data)[i] = sinf (i * 0.013f);
+  add_input (b, "X", 4, dx);
+  g_ptr_array_add (b->inits, tensor (b, "s", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, scale, sizeof scale));
+  g_ptr_array_add (b->inits, tensor (b, "b", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, bias, sizeof bias));
+  g_ptr_array_add (b->inits, tensor (b, "m", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, mean, sizeof mean));
+  g_ptr_array_add (b->inits, tensor (b, "v", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, var, sizeof var));
+  add_node (b, "BatchNormalization", "bn", "X,s,b,m,v", "y");
+  add_output (b, "y");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "bn.onnx", &error);
+  g_assert_no_error (error);
+  g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+  g_assert_no_error (error);
+  y = ((SomArray *) outs->pdata[0])->data;
+  for (gsize i = 0; i < som_array_n_elements (X); i++)
+    {
+      int c = (int) ((i / (67 * 71)) % 5);
+      volatile float a = scale[c] / sqrtf (var[c] + 1e-5f), bb = bias[c] - mean[c] * a, ax = x[i] * a;
+      float want = ax + bb;
+      g_assert_cmpmem (&y[i], sizeof (float), &want, sizeof (float));
+    }
+}
+
 /* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
 static void
 test_eyelike_gathernd (void)
@@ -1518,6 +1566,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/einsum-matmul", test_einsum_matmul);
   g_test_add_func ("/onnx-model/broadcast-split", test_broadcast_split);
   g_test_add_func ("/onnx-model/activations", test_activations);
+  g_test_add_func ("/onnx-model/batchnorm-split", test_batchnorm_split);
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
