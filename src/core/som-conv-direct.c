@@ -140,8 +140,13 @@ _som_direct_conv_fits (const SomConvGeom *g)
 
   if (!(g->sy >= 1 && g->sy <= 2 && g->sx >= 1 && g->sx <= 2 && g->KH >= 1 && g->KW >= 1
         && g->KH * g->KW <= MAX_TAPS && g->C >= 1 && g->M >= 1 && g->C % G == 0 && g->M % G == 0
-        && g->C / G <= 64 && g->M / G <= 64 && g->OH >= 1 && g->OW >= 1 && g->pt >= 0 && g->pl >= 0
-        && g->pt < g->KH && g->pl < g->KW))
+        && g->OH >= 1 && g->OW >= 1 && g->pt >= 0 && g->pl >= 0 && g->pt < g->KH && g->pl < g->KW))
+    return FALSE;
+  /* Few output channels from many (DenseNet's 3×3, 128 → 32): Winograd
+   * would spend its time transforming the input */
+  if (G == 1 && g->M <= 32 && g->C <= 256 && g->KH * g->KW > 1)
+    return g->H * g->W <= 4096 && g->OH * g->OW <= 4096;
+  if (g->C / G > 64 || g->M / G > 64)
     return FALSE;
   if (G == 1)
     return g->OH * g->OW <= 1024 && g->H * g->W <= 4096;

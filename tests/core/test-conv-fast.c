@@ -258,6 +258,8 @@ static const DCase direct_cases[] = {
   { 2, 4, 8, 1, 20, 1, 3, 1, 2, 0, 1, 0, 1 },      /* a 1-D convolution as H = 1 */
   { 1, 3, 33, 5, 5, 3, 3, 1, 1, 0, 0, 0, 0 },      /* no padding */
   { 1, 2, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1 },       /* a single pixel */
+  { 2, 128, 32, 30, 30, 3, 3, 1, 1, 1, 1, 1, 1 },  /* DenseNet's 128 → 32 on a larger plane */
+  { 1, 200, 12, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1 },   /* many inputs, few outputs, stride 2 */
 };
 
 /* Grouped convolutions (forward only), on planes too large for the
@@ -319,6 +321,15 @@ test_direct_fits (void)
     g_assert_true (_som_direct_conv_fits (&resnext));
     g_assert_false (_som_direct_conv_fits (&uneven));
     g_assert_false (_som_direct_conv_fits (&fat));
+  }
+  {
+    /* few outputs from many inputs: planes up to 64×64 */
+    SomConvGeom dense = { 4, 128, 56, 56, 32, 3, 3, 1, 1, 1, 1, 56, 56 };
+    SomConvGeom dense_big = { 4, 128, 112, 112, 32, 3, 3, 1, 1, 1, 1, 112, 112 };
+    SomConvGeom dense_1x1 = { 4, 128, 56, 56, 32, 1, 1, 1, 1, 0, 0, 56, 56 };
+    g_assert_true (_som_direct_conv_fits (&dense));
+    g_assert_false (_som_direct_conv_fits (&dense_big));
+    g_assert_false (_som_direct_conv_fits (&dense_1x1));
   }
 }
 
