@@ -7,6 +7,10 @@
 /* The elementwise loops are the hot path next to sgemm: let GCC vectorize
  * them (the build is -O2, which does not). */
 #pragma GCC optimize ("tree-vectorize")
+/* Separate multiplies and adds: the AVX clones below (target_clones) would
+ * otherwise contract them into FMAs and round differently from the
+ * baseline's code, so that results would depend on the machine. */
+#pragma GCC optimize ("fp-contract=off")
 
 #include <math.h>
 #include <pthread.h>
@@ -796,36 +800,49 @@ typedef struct
 } UnaryData;
 
 /* Sigmoid without a call per element (glibc's expf: with it, Sigmoid was a
- * third of efficientnet_b0's time), four at a time in GCC's vector types
+ * third of efficientnet_b0's time), 16 at a time in GCC's vector types
  * (plain C with selects would not vectorize: GCC moves the division into
- * the branches of a select).  e^-x is Cephes' expf: −x = n·ln 2 + r with
+ * the branches of a select), in AVX-512 or AVX2 registers when the
+ * machine has them (the division limits it: SSE's 4 lanes were half as
+ * fast).  e^-x is Cephes' expf: −x = n·ln 2 + r with
  * n = round (−x·log2 e) and |r| ≤ ln 2 / 2 (ln 2 in two parts, so r is
  * exact), e^r by its minimax polynomial, 2^n put in the exponent bits;
  * within 2 ulp of e^-x for −x in [−87, 88], 0 below and +∞ above, so that
  * Sigmoid gives 1 and 0 there, as 1 / (1 + expf (−x)) does; NaN stays NaN.
  * The last elements run through the same vector code, so every element
- * rounds the same way, and there is no FMA (not in the build's baseline). */
-typedef float V4f __attribute__ ((vector_size (16)));
-typedef gint32 V4i __attribute__ ((vector_size (16)));
+ * rounds the same way, and there is no FMA (fp-contract=off above): the
+ * clones agree bit for bit. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
+    && !defined(__SANITIZE_THREAD__)
+#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define SIMD_CLONES
+#endif
 
-static inline V4f
-select4 (V4i mask, V4f a, V4f b)
+/* The vectors never cross a call that is not inlined: no ABI to keep. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#define VL 16
+typedef float VecF __attribute__ ((vector_size (VL * sizeof (float))));
+typedef gint32 VecI __attribute__ ((vector_size (VL * sizeof (float))));
+
+static inline __attribute__ ((always_inline)) VecF
+vselect (VecI mask, VecF a, VecF b)
 {
-  return (V4f) (((V4i) a & mask) | ((V4i) b & ~mask));
+  return (VecF) (((VecI) a & mask) | ((VecI) b & ~mask));
 }
 
-static inline V4f
-sigmoid4 (V4f x)
+static inline __attribute__ ((always_inline)) VecF
+vsigmoid (VecF x)
 {
-  const V4f big = { 88.0f, 88.0f, 88.0f, 88.0f }, small = { -87.0f, -87.0f, -87.0f, -87.0f };
-  const V4f zero = { 0 }, inf = { INFINITY, INFINITY, INFINITY, INFINITY };
-  const V4f magic = { 12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f };
-  V4f v = -x, vc, t, fn, r, z, p;
-  V4i bits;
+  const VecF zero = { 0 }, big = zero + 88.0f, small = zero - 87.0f, inf = zero + INFINITY;
+  const VecF magic = zero + 12582912.0f;
+  VecF v = -x, vc, t, fn, r, z, p;
+  VecI bits;
 
-  vc = select4 (v == v, v, zero);
-  vc = select4 (vc > big, big, vc);
-  vc = select4 (vc < small, small, vc);
+  vc = vselect (v == v, v, zero);
+  vc = vselect (vc > big, big, vc);
+  vc = vselect (vc < small, small, vc);
   /* round to nearest: 1.5·2^23 leaves no fraction bits, and n is then
    * the low bits of t */
   t = vc * 1.44269504088896341f + magic;
@@ -839,31 +856,31 @@ sigmoid4 (V4f x)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
-  bits = ((V4i) t - 0x4b400000 + 127) << 23;
-  p = p * (V4f) bits;
-  p = select4 (v > big, inf, p);
-  p = select4 (v < small, zero, p);
+  bits = ((VecI) t - 0x4b400000 + 127) << 23;
+  p = p * (VecF) bits;
+  p = vselect (v > big, inf, p);
+  p = vselect (v < small, zero, p);
   p = 1.0f / (1.0f + p);
-  return select4 (x == x, p, x);
+  return vselect (x == x, p, x);
 }
 
-static void
+SIMD_CLONES static void
 sigmoid_range (const float *x, float *y, gsize begin, gsize end)
 {
   gsize i = begin;
 
-  for (; i + 4 <= end; i += 4)
+  for (; i + VL <= end; i += VL)
     {
-      V4f v;
+      VecF v;
       memcpy (&v, x + i, sizeof v);
-      v = sigmoid4 (v);
+      v = vsigmoid (v);
       memcpy (y + i, &v, sizeof v);
     }
   if (i < end)
     {
-      V4f v = { 0 };
+      VecF v = { 0 };
       memcpy (&v, x + i, (end - i) * sizeof (float));
-      v = sigmoid4 (v);
+      v = vsigmoid (v);
       memcpy (y + i, &v, (end - i) * sizeof (float));
     }
 }
