@@ -739,6 +739,72 @@ max_pool_2d_range (gsize begin, gsize end, gpointer data)
     }
 }
 
+/* 2-D AveragePool (dilation 1), a row at a time: for each window tap (i, j)
+ * the output columns it reaches form one interval, added over without a
+ * test (and vectorized at stride 1).  Each output adds its taps in the same
+ * order as pool_range() and divides by the same count: the same results. */
+static void
+avg_pool_2d_range (gsize begin, gsize end, gpointer data)
+{
+  PoolData *p = data;
+  const SomWindow *w = p->w;
+  gint64 H = w->in[1], W = w->in[2], OH = w->out[1], OW = w->out[2], KH = w->k[1], KW = w->k[2];
+  gint64 sh = w->s[1], sw = w->s[2];
+  g_autofree float *acc = g_new (float, OW);
+  g_autofree gint64 *lo = g_new (gint64, KW);
+  g_autofree gint64 *hi = g_new (gint64, KW);
+  g_autofree gint64 *ccount = g_new (gint64, OW);
+
+  /* per tap column: the outputs ow with 0 ≤ ow·sw − pw + j < W */
+  for (gint64 j = 0; j < KW; j++)
+    {
+      gint64 off = j - w->pb[2];
+      gint64 a = off < 0 ? (-off + sw - 1) / sw : 0, b = W - 1 - off >= 0 ? (W - 1 - off) / sw + 1 : 0;
+      lo[j] = MIN (a, OW);
+      hi[j] = MAX (lo[j], MIN (b, OW));
+    }
+  for (gint64 ow = 0; ow < OW; ow++)
+    {
+      gint64 w0 = ow * sw - w->pb[2];
+      ccount[ow] = p->include_pad ? taps_inside (w0, KW, 1, -w->pb[2], W + w->pe[2]) : taps_inside (w0, KW, 1, 0, W);
+    }
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      const float *src = p->x + plane * H * W;
+      float *dst = p->y + plane * OH * OW;
+      for (gint64 oh = 0; oh < OH; oh++)
+        {
+          gint64 h0 = oh * sh - w->pb[1];
+          gint64 rcount = p->include_pad ? taps_inside (h0, KH, 1, -w->pb[1], H + w->pe[1]) : taps_inside (h0, KH, 1, 0, H);
+          float *d = dst + oh * OW;
+          for (gint64 ow = 0; ow < OW; ow++)
+            acc[ow] = 0.0f;
+          for (gint64 i = 0; i < KH; i++)
+            {
+              gint64 ih = h0 + i;
+              const float *srow = src + ih * W;
+              if (ih < 0 || ih >= H)
+                continue;
+              for (gint64 j = 0; j < KW; j++)
+                {
+                  const float *s = srow + j - w->pb[2];
+                  if (sw == 1)
+                    for (gint64 ow = lo[j]; ow < hi[j]; ow++)
+                      acc[ow] += s[ow];
+                  else
+                    for (gint64 ow = lo[j]; ow < hi[j]; ow++)
+                      acc[ow] += s[ow * sw];
+                }
+            }
+          for (gint64 ow = 0; ow < OW; ow++)
+            {
+              gint64 count = rcount * ccount[ow];
+              d[ow] = count > 0 ? acc[ow] / (float) count : 0.0f;
+            }
+        }
+    }
+}
+
 static void
 pool_range (gsize begin, gsize end, gpointer data)
 {
@@ -823,7 +889,12 @@ _som_pool_compute (SomOpCtx *c, GError **error)
     PoolData p = { x->data, y->data, &w, strcmp (c->node->op, "MaxPool") == 0,
                    _som_node_attr_int (c->node, "count_include_pad", 0) != 0 };
     _som_window_params (c, x, ks, TRUE, &w, NULL);
-    _som_parallel_for (planes, 8, p.max && w.nsp == 2 ? max_pool_2d_range : pool_range, &p);
+    if (p.max && w.nsp == 2)
+      _som_parallel_for (planes, 8, max_pool_2d_range, &p);
+    else if (!p.max && w.nsp == 2 && w.d[1] == 1 && w.d[2] == 1)
+      _som_parallel_for (planes, 8, avg_pool_2d_range, &p);
+    else
+      _som_parallel_for (planes, 8, pool_range, &p);
   }
   return TRUE;
 }

@@ -2095,6 +2095,50 @@ pad_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+/* Constant padding, no pad negative: the output filled with the value, then
+ * each row of the input copied into place (Inception's average pools are
+ * exported as Pad + AveragePool; the per-element index arithmetic below was
+ * 5 % of inception_v3's time).  FALSE, having done nothing, otherwise. */
+static gboolean
+pad_constant_rows (const SomTensor *x, SomTensor *y, const gint64 *pads, double v)
+{
+  guint nd = x->ndim;
+  gint64 ys[SOM_ARRAY_MAX_DIMS], idx[SOM_ARRAY_MAX_DIMS] = { 0 };
+  gsize es = _som_dtype_size (x->dtype), inner = x->shape[nd - 1], rows;
+
+  for (guint d = 0; d < 2 * nd; d++)
+    if (pads[d] < 0)
+      return FALSE;
+  if (y->dtype == SOM_DTYPE_F32 && (v != 0 || signbit (v)))
+    for (gsize o = 0; o < y->n; o++)
+      ((float *) y->data)[o] = (float) v;
+  else if (y->dtype == SOM_DTYPE_I64 && (gint64) v != 0)
+    for (gsize o = 0; o < y->n; o++)
+      ((gint64 *) y->data)[o] = (gint64) v;
+  else if (y->dtype == SOM_DTYPE_BOOL)
+    memset (y->data, v != 0, y->n);
+  else
+    memset (y->data, 0, y->n * es);
+  if (x->n == 0)
+    return TRUE;
+  _som_contiguous_strides (nd, y->shape, ys);
+  rows = x->n / inner;
+  for (gsize r = 0; r < rows; r++)
+    {
+      gint64 off = pads[nd - 1];
+      for (guint d = 0; d + 1 < nd; d++)
+        off += (idx[d] + pads[d]) * ys[d];
+      memcpy ((guint8 *) y->data + off * es, (const guint8 *) x->data + r * inner * es, inner * es);
+      for (int d = (int) nd - 2; d >= 0; d--)
+        {
+          if (++idx[d] < x->shape[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 pad_compute (SomOpCtx *c, GError **error)
 {
@@ -2108,6 +2152,8 @@ pad_compute (SomOpCtx *c, GError **error)
 
   pad_params (c, pads, &v, &mode, NULL);
   m = strcmp (mode, "constant") == 0 ? 0 : strcmp (mode, "reflect") == 0 ? 1 : 2;
+  if (m == 0 && nd > 0 && pad_constant_rows (x, y, pads, v))
+    return TRUE;
   _som_contiguous_strides (nd, x->shape, xs);
   for (gsize o = 0; o < y->n; o++)
     {

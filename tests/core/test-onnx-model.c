@@ -1240,6 +1240,95 @@ test_batchnorm_split (void)
     }
 }
 
+/* Constant Pad (rows copied into a filled output) against its definition,
+ * and 2-D AveragePool (a row at a time) against the same pool as a 3-D one
+ * with a depth-1 window (the general loop): bit for bit, with and without
+ * the padding counted, at strides 1 and 2, with ceil_mode */
+static void
+test_pad_avgpool (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  gint64 dx[4] = { 2, 3, 17, 19 }, d1[1] = { 1 }, d4[1] = { 8 }, d5[1] = { 5 };
+  gint64 pads[8] = { 0, 1, 2, 1, 0, 0, 1, 2 }, shape5[5] = { 2, 3, 1, 17, 19 };
+  float value = 0.5f;
+  gsize sx[4] = { 2, 3, 17, 19 };
+  g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 4, sx, NULL);
+  const SomArray *ins[1] = { X };
+  const float *x = X->data;
+  Onnx__NodeProto *n;
+  static const struct { gint64 k[2], s[2], p[4]; int include, ceil; } pools[2] = {
+    { { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, 1, 0 },     /* Inception's */
+    { { 3, 2 }, { 2, 2 }, { 1, 0, 1, 1 }, 0, 1 },
+  };
+  const char *names[2][2] = { { "a0", "b0" }, { "a1", "b1" } };
+
+  for (gsize i = 0; i < som_array_n_elements (X); i++)
+    ((float *) X->data)[i] = sinf (i * 0.11f) * 3.0f;
+  add_input (b, "X", 4, dx);
+  g_ptr_array_add (b->inits, tensor (b, "pads", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d4, pads, sizeof pads));
+  g_ptr_array_add (b->inits, tensor (b, "value", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, d1, &value, sizeof value));
+  g_ptr_array_add (b->inits, tensor (b, "shape5", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d5, shape5, sizeof shape5));
+  add_node (b, "Pad", "pad", "X,pads,value", "P");
+  add_node (b, "Reshape", "r5", "X,shape5", "X5");
+  for (int k = 0; k < 2; k++)
+    {
+      gint64 k3[3] = { 1, pools[k].k[0], pools[k].k[1] }, s3[3] = { 1, pools[k].s[0], pools[k].s[1] };
+      gint64 p3[6] = { 0, pools[k].p[0], pools[k].p[1], 0, pools[k].p[2], pools[k].p[3] };
+      n = add_node (b, "AveragePool", names[k][0], "X", names[k][0]);
+      attr_ints (b, n, "kernel_shape", 2, pools[k].k);
+      attr_ints (b, n, "strides", 2, pools[k].s);
+      attr_ints (b, n, "pads", 4, pools[k].p);
+      attr_int (b, n, "count_include_pad", pools[k].include);
+      attr_int (b, n, "ceil_mode", pools[k].ceil);
+      n = add_node (b, "AveragePool", names[k][1], "X5", names[k][1]);
+      attr_ints (b, n, "kernel_shape", 3, k3);
+      attr_ints (b, n, "strides", 3, s3);
+      attr_ints (b, n, "pads", 6, p3);
+      attr_int (b, n, "count_include_pad", pools[k].include);
+      attr_int (b, n, "ceil_mode", pools[k].ceil);
+    }
+  add_output (b, "P");
+  add_output (b, "a0");
+  add_output (b, "b0");
+  add_output (b, "a1");
+  add_output (b, "b1");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "pool.onnx", &error);
+  g_assert_no_error (error);
+  g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+  g_assert_no_error (error);
+  {
+    const SomArray *P = outs->pdata[0];
+    const float *py = P->data;
+    g_assert_cmpuint (P->shape[0], ==, 2);
+    g_assert_cmpuint (P->shape[1], ==, 4);
+    g_assert_cmpuint (P->shape[2], ==, 20);
+    g_assert_cmpuint (P->shape[3], ==, 22);
+    for (gint64 a = 0; a < 2; a++)
+      for (gint64 c = 0; c < 4; c++)
+        for (gint64 h = 0; h < 20; h++)
+          for (gint64 w = 0; w < 22; w++)
+            {
+              gint64 ic = c - 1, ih = h - 2, iw = w - 1;
+              float want = ic >= 0 && ic < 3 && ih >= 0 && ih < 17 && iw >= 0 && iw < 19
+                           ? x[((a * 3 + ic) * 17 + ih) * 19 + iw] : value;
+              g_assert_cmpfloat (py[((a * 4 + c) * 20 + h) * 22 + w], ==, want);
+            }
+  }
+  for (int k = 0; k < 2; k++)
+    {
+      const SomArray *A = outs->pdata[1 + 2 * k], *B = outs->pdata[2 + 2 * k];
+      gsize na = som_array_n_elements (A);
+      g_assert_cmpuint (na, ==, som_array_n_elements (B));
+      g_assert_cmpuint (na, >, 0);
+      g_assert_cmpmem (A->data, na * sizeof (float), B->data, na * sizeof (float));
+    }
+}
+
 /* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
 static void
 test_eyelike_gathernd (void)
@@ -1567,6 +1656,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/broadcast-split", test_broadcast_split);
   g_test_add_func ("/onnx-model/activations", test_activations);
   g_test_add_func ("/onnx-model/batchnorm-split", test_batchnorm_split);
+  g_test_add_func ("/onnx-model/pad-avgpool", test_pad_avgpool);
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
