@@ -21,14 +21,6 @@
 
 #include "som-conv-depthwise.h"
 
-/* See som-conv-winograd.c: not under the sanitizers, whose runtimes are not up
- * when the ifunc resolvers run. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
-    && !defined(__SANITIZE_THREAD__)
-#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
 
 /* First and one-past-last output column ow with 0 ≤ ow·s + off < W. */
 static inline void
@@ -46,7 +38,7 @@ valid_columns (gint64  off,
   *hi = MAX (*lo, MIN (b, OW));
 }
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 row_add_unit (float       *restrict row,
               const float *restrict src,
               float                 kv,
@@ -56,7 +48,7 @@ row_add_unit (float       *restrict row,
     row[t] += kv * src[t];
 }
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 row_add_strided (float       *restrict row,
                  const float *restrict src,
                  float                 kv,
@@ -68,7 +60,7 @@ row_add_strided (float       *restrict row,
 }
 
 /* 3×3 at stride 1: the three taps of a kernel row in one pass over the row */
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 row_add_3 (float       *restrict row,
            const float *restrict src,
            float                 k0,

@@ -36,15 +36,6 @@
 
 #include "som-conv-direct.h"
 
-/* AVX-512 and AVX2 versions of the per-image functions (and of the blocks
- * inlined into them), chosen at load time; not under the sanitizers, whose
- * runtimes are not up when ifunc resolvers run (TSan crashes at load). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
-    && !defined(__SANITIZE_THREAD__)
-#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
 
 #define VL 16           /* floats per vector */
 #define MB 8            /* output channels per block */
@@ -248,7 +239,7 @@ typedef struct
   gint64       off[MAX_TAPS];
 } Fwd;
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
 {
   const SomConvGeom *g = f->g;
@@ -419,7 +410,7 @@ typedef struct
   gboolean     add;
 } Bwd;
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 bwd_image (const Bwd *b, const float *dy, float *dx, float *q, float *o)
 {
   const SomConvGeom *g = b->g;

@@ -838,6 +838,22 @@ ein_gather (const Einsum *e, const SomTensor *x, const int *labels, const EinGro
   return dst;
 }
 
+/* @x as a stack of (@rows × @cols) matrices over the batch: its own data, or
+ * its data transposed (*@trans set), or a copy into place (*@buf) */
+static const float *
+ein_operand (const Einsum *e, const SomTensor *x, const int *labels, const EinGroups *g, int rows, int cols,
+             gboolean *trans, float **buf)
+{
+  if (ein_order_is (e, labels, x->ndim, g, EIN_BATCH, rows, cols))
+    return x->data;
+  if (ein_order_is (e, labels, x->ndim, g, EIN_BATCH, cols, rows))
+    {
+      *trans = TRUE;
+      return x->data;
+    }
+  return *buf = ein_gather (e, x, labels, g, EIN_BATCH, rows, cols);
+}
+
 static gboolean
 einsum_as_matmul (SomOpCtx *c, const Einsum *e)
 {
@@ -897,22 +913,8 @@ einsum_as_matmul (SomOpCtx *c, const Einsum *e)
       return TRUE;
     }
 
-  ap = A->data;
-  if (!ein_order_is (e, e->terms[0], A->ndim, &g, EIN_BATCH, EIN_M, EIN_K))
-    {
-      if (ein_order_is (e, e->terms[0], A->ndim, &g, EIN_BATCH, EIN_K, EIN_M))
-        ta = TRUE;
-      else
-        ap = abuf = ein_gather (e, A, e->terms[0], &g, EIN_BATCH, EIN_M, EIN_K);
-    }
-  bp = B->data;
-  if (!ein_order_is (e, e->terms[1], B->ndim, &g, EIN_BATCH, EIN_K, EIN_N))
-    {
-      if (ein_order_is (e, e->terms[1], B->ndim, &g, EIN_BATCH, EIN_N, EIN_K))
-        tb = TRUE;
-      else
-        bp = bbuf = ein_gather (e, B, e->terms[1], &g, EIN_BATCH, EIN_K, EIN_N);
-    }
+  ap = ein_operand (e, A, e->terms[0], &g, EIN_M, EIN_K, &ta, &abuf);
+  bp = ein_operand (e, B, e->terms[1], &g, EIN_K, EIN_N, &tb, &bbuf);
   yp = y->data;
   if (!ein_order_is (e, e->out, e->out_len, &g, EIN_BATCH, EIN_M, EIN_N))
     yp = ybuf = g_new (float, y->n);

@@ -803,23 +803,16 @@ typedef struct
  * third of efficientnet_b0's time), 16 at a time in GCC's vector types
  * (plain C with selects would not vectorize: GCC moves the division into
  * the branches of a select), in AVX-512 or AVX2 registers when the
- * machine has them (the division limits it: SSE's 4 lanes were half as
- * fast).  e^-x is Cephes' expf: −x = n·ln 2 + r with
+ * machine has them (perf showed SSE's 4 lanes waiting on the division).
+ * e^-x is Cephes' expf: −x = n·ln 2 + r with
  * n = round (−x·log2 e) and |r| ≤ ln 2 / 2 (ln 2 in two parts, so r is
  * exact), e^r by its minimax polynomial, 2^n put in the exponent bits;
  * within 2 ulp of e^-x for −x in [−87, 88], 0 below and +∞ above, so that
  * Sigmoid gives 1 and 0 there, as 1 / (1 + expf (−x)) does; NaN stays NaN.
  * The last elements run through the same vector code, so every element
  * rounds the same way, and there is no FMA (fp-contract=off above): the
- * clones agree bit for bit. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
-    && !defined(__SANITIZE_THREAD__)
-#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
-
-/* The vectors never cross a call that is not inlined: no ABI to keep. */
+ * clones agree bit for bit.  The vectors never cross a call that is not
+ * inlined: there is no ABI to keep. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 #define VL 16
@@ -864,7 +857,7 @@ vsigmoid (VecF x)
   return vselect (x == x, p, x);
 }
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 sigmoid_range (const float *x, float *y, gsize begin, gsize end)
 {
   gsize i = begin;
