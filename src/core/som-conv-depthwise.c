@@ -21,14 +21,6 @@
 
 #include "som-conv-depthwise.h"
 
-/* See som-conv-winograd.c: not under the sanitizers, whose runtimes are not up
- * when the ifunc resolvers run. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
-    && !defined(__SANITIZE_THREAD__)
-#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
 
 /* First and one-past-last output column ow with 0 ≤ ow·s + off < W. */
 static inline void
@@ -46,7 +38,7 @@ valid_columns (gint64  off,
   *hi = MAX (*lo, MIN (b, OW));
 }
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 row_add_unit (float       *restrict row,
               const float *restrict src,
               float                 kv,
@@ -56,7 +48,7 @@ row_add_unit (float       *restrict row,
     row[t] += kv * src[t];
 }
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 row_add_strided (float       *restrict row,
                  const float *restrict src,
                  float                 kv,
@@ -68,7 +60,7 @@ row_add_strided (float       *restrict row,
 }
 
 /* 3×3 at stride 1: the three taps of a kernel row in one pass over the row */
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 row_add_3 (float       *restrict row,
            const float *restrict src,
            float                 k0,
@@ -87,6 +79,27 @@ row_add_3 (float       *restrict row,
     }
 }
 
+/* 5×5 at stride 1 (EfficientNet, MnasNet, MobileNetV3): the same, five taps */
+SOM_SIMD_CLONES static void
+row_add_5 (float       *restrict row,
+           const float *restrict src,
+           const float *restrict k,
+           gint64                n)
+{
+  float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4];
+
+  for (gint64 t = 0; t < n; t++)
+    {
+      float r = row[t];
+      r += k0 * src[t];
+      r += k1 * src[t + 1];
+      r += k2 * src[t + 2];
+      r += k3 * src[t + 3];
+      r += k4 * src[t + 4];
+      row[t] = r;
+    }
+}
+
 void
 _som_depthwise_plane (const float     *src,
                       const float     *k,
@@ -98,19 +111,33 @@ _som_depthwise_plane (const float     *src,
   gint64 OD = w->out[0], OH = w->out[1], OW = w->out[2];
   gint64 KD = w->k[0], KH = w->k[1], KW = w->k[2];
   gint64 sw = w->s[2], dw = w->d[2], pw = w->pb[2];
-  /* the columns where a whole 3-tap row lies inside the input */
-  gboolean fused3 = KW == 3 && sw == 1 && dw == 1;
+  /* the columns where a whole 3- or 5-tap row lies inside the input */
+  gboolean fused = (KW == 3 || KW == 5) && sw == 1 && dw == 1;
   gint64 flo = 0, fhi = 0;
+  /* each tap column's valid output columns, the same for every row: once
+   * per plane, not per row and tap (its divisions were most of this
+   * function's own time on 7×7 and 14×14 planes) */
+  gint64 clo_s[16], chi_s[16];
+  g_autofree gint64 *clo_h = NULL, *chi_h = NULL;
+  gint64 *clo = clo_s, *chi = chi_s;
 
-  if (fused3)
+  if (KW > 16)
+    {
+      clo = clo_h = g_new (gint64, KW);
+      chi = chi_h = g_new (gint64, KW);
+    }
+  for (gint64 j = 0; j < KW; j++)
+    valid_columns (j * dw - pw, sw, W, OW, &clo[j], &chi[j]);
+
+  if (fused)
     {
       gint64 lo2, hi2;
       valid_columns (-pw, 1, W, OW, &flo, &fhi);
-      valid_columns (2 - pw, 1, W, OW, &lo2, &hi2);
+      valid_columns (KW - 1 - pw, 1, W, OW, &lo2, &hi2);
       flo = MAX (flo, lo2);
       fhi = MIN (fhi, hi2);
       if (fhi <= flo)
-        fused3 = FALSE;
+        fused = FALSE;
     }
 
   for (gint64 od = 0; od < OD; od++)
@@ -133,14 +160,16 @@ _som_depthwise_plane (const float     *src,
 
                 if (ih < 0 || ih >= H)
                   continue;
-                if (fused3)
+                if (fused)
                   {
                     /* the middle in one pass; the edge columns tap by tap */
-                    row_add_3 (row + flo, srow + flo - pw, kr[0], kr[1], kr[2], fhi - flo);
-                    for (gint64 j = 0; j < 3; j++)
+                    if (KW == 3)
+                      row_add_3 (row + flo, srow + flo - pw, kr[0], kr[1], kr[2], fhi - flo);
+                    else
+                      row_add_5 (row + flo, srow + flo - pw, kr, fhi - flo);
+                    for (gint64 j = 0; j < KW; j++)
                       {
-                        gint64 off = j - pw, lo, hi;
-                        valid_columns (off, 1, W, OW, &lo, &hi);
+                        gint64 off = j - pw, lo = clo[j], hi = chi[j];
                         for (gint64 ow = lo; ow < MIN (hi, flo); ow++)
                           row[ow] += kr[j] * srow[ow + off];
                         for (gint64 ow = MAX (lo, fhi); ow < hi; ow++)
@@ -150,9 +179,8 @@ _som_depthwise_plane (const float     *src,
                   }
                 for (gint64 j = 0; j < KW; j++)
                   {
-                    gint64 off = j * dw - pw, lo, hi;
+                    gint64 off = j * dw - pw, lo = clo[j], hi = chi[j];
 
-                    valid_columns (off, sw, W, OW, &lo, &hi);
                     if (hi <= lo)
                       continue;
                     if (sw == 1)

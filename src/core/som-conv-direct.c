@@ -36,15 +36,6 @@
 
 #include "som-conv-direct.h"
 
-/* AVX-512 and AVX2 versions of the per-image functions (and of the blocks
- * inlined into them), chosen at load time; not under the sanitizers, whose
- * runtimes are not up when ifunc resolvers run (TSan crashes at load). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
-    && !defined(__SANITIZE_THREAD__)
-#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
 
 #define VL 16           /* floats per vector */
 #define MB 8            /* output channels per block */
@@ -127,13 +118,33 @@ col_end (gint64 W, gint64 pl, gint64 b, gint64 s)
   return last < 0 ? 0 : last / s + 1;
 }
 
+static inline gint64
+n_groups (const SomConvGeom *g)
+{
+  return MAX (g->groups, 1);
+}
+
 gboolean
 _som_direct_conv_fits (const SomConvGeom *g)
 {
-  return g->sy >= 1 && g->sy <= 2 && g->sx >= 1 && g->sx <= 2 && g->KH >= 1 && g->KW >= 1
-         && g->KH * g->KW <= MAX_TAPS && g->C >= 1 && g->C <= 64 && g->M >= 1 && g->M <= 64
-         && g->OH >= 1 && g->OW >= 1 && g->OH * g->OW <= 1024 && g->H * g->W <= 4096 && g->pt >= 0 && g->pl >= 0
-         && g->pt < g->KH && g->pl < g->KW;
+  gint64 G = n_groups (g);
+
+  if (!(g->sy >= 1 && g->sy <= 2 && g->sx >= 1 && g->sx <= 2 && g->KH >= 1 && g->KW >= 1
+        && g->KH * g->KW <= MAX_TAPS && g->C >= 1 && g->M >= 1 && g->C % G == 0 && g->M % G == 0
+        && g->OH >= 1 && g->OW >= 1 && g->pt >= 0 && g->pl >= 0 && g->pt < g->KH && g->pl < g->KW))
+    return FALSE;
+  /* Few output channels from many (DenseNet's 3×3, 128 → 32): Winograd
+   * would spend its time transforming the input */
+  if (G == 1 && g->M <= 32 && g->C <= 256 && g->KH * g->KW > 1)
+    return g->H * g->W <= 4096 && g->OH * g->OW <= 4096;
+  if (g->C / G > 64 || g->M / G > 64)
+    return FALSE;
+  if (G == 1)
+    return g->OH * g->OW <= 1024 && g->H * g->W <= 4096;
+  /* A group's few channels keep its planes in L2 at 56×56 and beyond; the
+   * bound keeps the per-thread buffers (every channel's phase planes, every
+   * output channel's rows) near 10 MB. */
+  return g->C * g->H * g->W <= (1 << 21) && g->M * g->OH * g->OW <= (1 << 21);
 }
 
 /* ---- the kernel ------------------------------------------------------------------ */
@@ -197,7 +208,9 @@ planes (const Planes *k)
   gint64 n48 = round_up (k->L, PV * VL), n32 = round_up (k->L, (PV - 1) * VL);
   gint64 n64 = round_up (k->L, (PV + 1) * VL);
 
-  if (n64 < n48 && n64 < n32)
+  /* (the blocks only choose which sums are computed together: each output
+   * adds its terms in the same order in every one) */
+  if ((n64 < n48 && n64 < n32) || k->M < MB)
     for (; m0 + MB / 2 <= k->M; m0 += MB / 2)
       for (gint64 p = 0; p < k->L; p += (PV + 1) * VL)
         block (k, m0, p, MB / 2, PV + 1);
@@ -219,18 +232,18 @@ planes (const Planes *k)
 typedef struct
 {
   const SomConvGeom *g;
-  const float *x, *wp, *bias;   /* wp: [c][t][Mp] */
+  const float *x, *wp, *bias;   /* wp: per group, [c][t][Mp] */
   float       *y;
+  gint64       G, Cg, Mg;       /* groups, input and output channels per group */
   gint64       Mp, T, QH, QW, qplane, cstride, L, os;
   gint64       off[MAX_TAPS];
 } Fwd;
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
 {
   const SomConvGeom *g = f->g;
   gint64 QH = f->QH, QW = f->QW;
-  Planes k = { q, f->cstride, g->C, f->T, f->off, f->wp, g->M, f->Mp, o, f->os, f->L };
 
   /* the phase planes of every input channel: the input's pixels (the
    * padding around them was zeroed once for all images) */
@@ -258,13 +271,19 @@ fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
                   drow[v] = srow[2 * v];
             }
         }
-  planes (&k);
+  for (gint64 gi = 0; gi < f->G; gi++)
+    {
+      Planes k = { q + gi * f->Cg * f->cstride, f->cstride, f->Cg, f->T, f->off, f->wp + gi * f->Cg * f->T * f->Mp,
+                   f->Mg, f->Mp, o + gi * f->Mp * f->os, f->os, f->L };
+      planes (&k);
+    }
   /* to M × OH × OW, dropping the extra columns, with the bias */
   for (gint64 m = 0; m < g->M; m++)
     {
       float b = f->bias != NULL ? f->bias[m] : 0.0f;
+      const float *om = o + ((m / f->Mg) * f->Mp + m % f->Mg) * f->os;
       for (gint64 oy = 0; oy < g->OH; oy++)
-        row_out (y + (m * g->OH + oy) * g->OW, o + m * f->os + oy * QW, g->OW, b, FALSE,
+        row_out (y + (m * g->OH + oy) * g->OW, om + oy * QW, g->OW, b, FALSE,
                  (g->M * g->OH - (m * g->OH + oy + 1)) * g->OW >= VL ? ROW_MINE : ROW_LAST);
     }
 }
@@ -275,7 +294,7 @@ fwd_range (gsize begin, gsize end, gpointer data)
   Fwd *f = data;
   const SomConvGeom *g = f->g;
   float *q = _som_buffer_alloc (sizeof (float) * g->C * f->cstride);
-  float *o = _som_buffer_alloc (sizeof (float) * (f->Mp * f->os + VL));
+  float *o = _som_buffer_alloc (sizeof (float) * (f->G * f->Mp * f->os + VL));
 
   memset (q, 0, sizeof (float) * g->C * f->cstride);
   for (gsize n = begin; n < end; n++)
@@ -329,17 +348,20 @@ typedef struct
   gint64       T, Mp;
 } Pack;
 
+/* Per group, [c][t][Mp] (c and m within the group) */
 static void
 pack_forward (gconstpointer data, float *wp)
 {
   const Pack *k = data;
   const SomConvGeom *g = k->g;
+  gint64 G = n_groups (g), Cg = g->C / G, Mg = g->M / G;
 
-  memset (wp, 0, sizeof (float) * g->C * k->T * k->Mp);
-  for (gint64 m = 0; m < g->M; m++)
-    for (gint64 c = 0; c < g->C; c++)
-      for (gint64 t = 0; t < k->T; t++)
-        wp[(c * k->T + t) * k->Mp + m] = k->wt[(m * g->C + c) * k->T + t];
+  memset (wp, 0, sizeof (float) * G * Cg * k->T * k->Mp);
+  for (gint64 gi = 0; gi < G; gi++)
+    for (gint64 m = 0; m < Mg; m++)
+      for (gint64 c = 0; c < Cg; c++)
+        for (gint64 t = 0; t < k->T; t++)
+          wp[((gi * Cg + c) * k->T + t) * k->Mp + m] = k->wt[((gi * Mg + m) * Cg + c) * k->T + t];
 }
 
 gboolean
@@ -351,7 +373,10 @@ _som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const f
   float *wp;
 
   g_return_val_if_fail (_som_direct_conv_fits (g), FALSE);
-  f.Mp = round_up (g->M, MB);
+  f.G = n_groups (g);
+  f.Cg = g->C / f.G;
+  f.Mg = g->M / f.G;
+  f.Mp = round_up (f.Mg, MB);
   f.T = g->KH * g->KW;
   f.QH = g->OH + (g->KH - 1) / g->sy;
   f.QW = g->OW + (g->KW - 1) / g->sx;
@@ -363,7 +388,7 @@ _som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const f
     for (gint64 kx = 0; kx < g->KW; kx++)
       f.off[ky * g->KW + kx] = ((ky % g->sy) * g->sx + kx % g->sx) * f.qplane + (ky / g->sy) * f.QW + kx / g->sx;
   pk = (Pack) { g, wt, f.T, f.Mp };
-  wp = prepared_weights (cache, g->C * f.T * f.Mp, pack_forward, &pk);
+  wp = prepared_weights (cache, f.G * f.Cg * f.T * f.Mp, pack_forward, &pk);
   if (wp == NULL)
     return FALSE;
   f.wp = wp;
@@ -385,7 +410,7 @@ typedef struct
   gboolean     add;
 } Bwd;
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 bwd_image (const Bwd *b, const float *dy, float *dx, float *q, float *o)
 {
   const SomConvGeom *g = b->g;
@@ -484,7 +509,7 @@ _som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float 
   Pack pk;
   float *wp;
 
-  g_return_val_if_fail (_som_direct_conv_fits (g), FALSE);
+  g_return_val_if_fail (_som_direct_conv_fits (g) && n_groups (g) == 1, FALSE);
   b.Cp = round_up (g->C, MB);
   b.KHm = (g->KH + g->sy - 1) / g->sy;
   b.KWm = (g->KW + g->sx - 1) / g->sx;

@@ -8,16 +8,22 @@
 
 G_BEGIN_DECLS
 
-/* The geometry of one 2-D convolution (group 1, dilation 1): x is
- * N × C × H × W, the weights M × C × KH × KW, y is N × M × OH × OW;
- * output (oy, ox) reads input (oy·sy − pt + ky, ox·sx − pl + kx). */
+/* The geometry of one 2-D convolution (dilation 1): x is N × C × H × W,
+ * the weights M × C/G × KH × KW, y is N × M × OH × OW; output (oy, ox)
+ * reads input (oy·sy − pt + ky, ox·sx − pl + kx).  @groups G: 0 or 1 for
+ * an ordinary convolution; otherwise output channel m reads the C/G input
+ * channels of its group m / (M/G). */
 typedef struct
 {
   gint64 N, C, H, W, M, KH, KW, sy, sx, pt, pl, OH, OW;
+  gint64 groups;
 } SomConvGeom;
 
-/* Whether the direct kernels suit @g (few channels, small planes, stride
- * 1 or 2, small kernels); the callers fall back to im2col/Winograd. */
+/* Whether the direct kernels suit @g (few channels per group, small
+ * planes, stride 1 or 2, small kernels; grouped convolutions on larger
+ * planes too, whose per-group products are too small for sgemm); the
+ * callers fall back to im2col/Winograd.  The input gradient takes
+ * ungrouped convolutions only. */
 gboolean _som_direct_conv_fits       (const SomConvGeom *g);
 /* y = conv (x, wt) + bias (@bias may be NULL).  @cache: NULL, or where
  * the weights prepared for the kernel are kept when they are constant (a

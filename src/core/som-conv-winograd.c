@@ -79,15 +79,6 @@ _som_winograd_kernel (const float *wt, gint64 M, gint64 C)
   return u;
 }
 
-/* The hot loops get AVX-512 and AVX2 versions (the build targets baseline
- * x86-64), chosen at load time.  Not under the sanitizers: their ifunc resolvers
- * run before the sanitizer runtime is up (TSan crashes at load). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
-    && !defined(__SANITIZE_THREAD__)
-#define SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
 
 typedef struct
 {
@@ -98,7 +89,7 @@ typedef struct
 
 /* One plane: tile j = ti·(TW+1) + tj (one unused tile per row, so that a
  * tile's right neighbour is j + 1). */
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 input_plane (const InputT *it, const float *src, float *vdst, float *pad, float *q, float *e, float *g)
 {
   gint64 TH = it->TH, TW = it->TW, PW = TW * 4 + 4, PH = TH * 4 + 2, TJ = TW + 1, NJ = TH * TJ;
@@ -209,7 +200,7 @@ typedef struct
   gint64       M, OH, OW, TH, TW, T, img_stride;
 } OutputT;
 
-SIMD_CLONES static void
+SOM_SIMD_CLONES static void
 output_plane (const OutputT *ot, const float *zsrc, float *dst, float b, float *f, float *o)
 {
   gint64 TH = ot->TH, TW = ot->TW, tpi = TH * TW, MT = ot->M * ot->T, OW = ot->OW;

@@ -203,6 +203,23 @@ void       _som_parallel_for        (gsize         n,
                                      gsize         grain,
                                      void        (*func) (gsize begin, gsize end, gpointer data),
                                      gpointer      data);
+/* C_i = A_i · B_i (op(A) is M×K, op(B) K×N, C row-major with leading
+ * dimension N) for i < @nbatch, the matrices at the given element offsets.
+ * Products too small for OpenBLAS to thread (it runs those on the calling
+ * thread) are spread over the op pool instead, whole products per thread:
+ * each is the same single-threaded sgemm call either way. */
+void       _som_sgemm_batch         (gboolean      trans_a,
+                                     gboolean      trans_b,
+                                     gsize         nbatch,
+                                     gint64        M,
+                                     gint64        N,
+                                     gint64        K,
+                                     const float  *a,
+                                     const gint64 *a_off,
+                                     const float  *b,
+                                     const gint64 *b_off,
+                                     float        *c,
+                                     const gint64 *c_off);
 
 /* The model's IR, for the executor and (later) gradients. */
 guint      _som_model_get_n_nodes   (SomModel     *model);

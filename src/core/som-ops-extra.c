@@ -748,6 +748,194 @@ _som_einsum_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+/* Two operands without repeated or broadcast labels, every summed label in
+ * both (how exports write attention: "bhid,bhjd->bhij"): a batched matrix
+ * product.  Labels in both operands and the output are the batch, labels of
+ * one operand and the output its rows or columns, labels of both operands
+ * only the inner dimension.  An operand whose dimensions are not already in
+ * (batch, rows, inner) or (batch, inner, rows) order is copied into it;
+ * likewise the result if the output's order is not (batch, rows, columns).
+ * Returns FALSE, having done nothing, for equations of other kinds. */
+enum { EIN_BATCH, EIN_M, EIN_N, EIN_K, EIN_GROUPS };
+
+typedef struct
+{
+  int    ids[EIN_GROUPS][SOM_ARRAY_MAX_DIMS];
+  guint  len[EIN_GROUPS];
+  gint64 prod[EIN_GROUPS];
+} EinGroups;
+
+/* Position of label @id in @labels (length @n), or -1 */
+static int
+ein_find (const int *labels, guint n, int id)
+{
+  for (guint i = 0; i < n; i++)
+    if (labels[i] == id)
+      return (int) i;
+  return -1;
+}
+
+/* Whether the labels of size > 1 in @labels (length @n) are, in order, those
+ * of groups @g0, @g1, @g2 (their labels of size > 1) */
+static gboolean
+ein_order_is (const Einsum *e, const int *labels, guint n, const EinGroups *g, int g0, int g1, int g2)
+{
+  int want[3 * SOM_ARRAY_MAX_DIMS];
+  guint nw = 0, k = 0;
+  int gs[3] = { g0, g1, g2 };
+
+  for (guint j = 0; j < 3; j++)
+    for (guint i = 0; i < g->len[gs[j]]; i++)
+      if (e->size[g->ids[gs[j]][i]] > 1)
+        want[nw++] = g->ids[gs[j]][i];
+  for (guint i = 0; i < n; i++)
+    if (e->size[labels[i]] > 1)
+      {
+        if (k >= nw || labels[i] != want[k])
+          return FALSE;
+        k++;
+      }
+  return k == nw;
+}
+
+/* Copies @x (labels @labels) into the order of groups @g0, @g1, @g2 */
+static float *
+ein_gather (const Einsum *e, const SomTensor *x, const int *labels, const EinGroups *g, int g0, int g1, int g2)
+{
+  gint64 xs[SOM_ARRAY_MAX_DIMS], shape[3 * SOM_ARRAY_MAX_DIMS], st[3 * SOM_ARRAY_MAX_DIMS];
+  guint nd = 0;
+  int gs[3] = { g0, g1, g2 };
+  float *dst = g_new (float, MAX (x->n, 1));
+
+  _som_contiguous_strides (x->ndim, x->shape, xs);
+  for (guint j = 0; j < 3; j++)
+    for (guint i = 0; i < g->len[gs[j]]; i++)
+      {
+        int id = g->ids[gs[j]][i];
+        if (e->size[id] == 1)
+          continue;
+        shape[nd] = e->size[id];
+        st[nd++] = xs[ein_find (labels, x->ndim, id)];
+      }
+  _som_strided_copy (dst, x->data, sizeof (float), nd, shape, st, 0);
+  return dst;
+}
+
+/* @x as a stack of (@rows × @cols) matrices over the batch: its own data, or
+ * its data transposed (*@trans set), or a copy into place (*@buf) */
+static const float *
+ein_operand (const Einsum *e, const SomTensor *x, const int *labels, const EinGroups *g, int rows, int cols,
+             gboolean *trans, float **buf)
+{
+  if (ein_order_is (e, labels, x->ndim, g, EIN_BATCH, rows, cols))
+    return x->data;
+  if (ein_order_is (e, labels, x->ndim, g, EIN_BATCH, cols, rows))
+    {
+      *trans = TRUE;
+      return x->data;
+    }
+  return *buf = ein_gather (e, x, labels, g, EIN_BATCH, rows, cols);
+}
+
+static gboolean
+einsum_as_matmul (SomOpCtx *c, const Einsum *e)
+{
+  const SomTensor *A = c->in[0], *B = c->in[1];
+  SomTensor *y = c->out[0];
+  EinGroups g = { 0 };
+  g_autofree float *abuf = NULL, *bbuf = NULL, *ybuf = NULL;
+  g_autofree gint64 *offs = NULL;
+  const float *ap, *bp;
+  float *yp;
+  gboolean ta = FALSE, tb = FALSE;
+  gsize nb;
+
+  if (e->n_terms != 2 || e->out_len > SOM_ARRAY_MAX_DIMS)
+    return FALSE;
+  for (guint t = 0; t < 2; t++)
+    for (guint d = 0; d < e->term_len[t]; d++)
+      if (ein_find (e->terms[t], d, e->terms[t][d]) >= 0 || c->in[t]->shape[d] != e->size[e->terms[t][d]])
+        return FALSE;
+  for (guint d = 0; d < e->out_len; d++)
+    if (ein_find (e->out, d, e->out[d]) >= 0)
+      return FALSE;
+  /* batch, rows and columns in the output's order; the inner labels in A's */
+  for (guint d = 0; d < e->out_len; d++)
+    {
+      int id = e->out[d];
+      gboolean ina = ein_find (e->terms[0], e->term_len[0], id) >= 0;
+      gboolean inb = ein_find (e->terms[1], e->term_len[1], id) >= 0;
+      int grp = ina && inb ? EIN_BATCH : ina ? EIN_M : inb ? EIN_N : -1;
+      if (grp < 0)
+        return FALSE;
+      g.ids[grp][g.len[grp]++] = id;
+    }
+  for (guint d = 0; d < e->term_len[0]; d++)
+    {
+      int id = e->terms[0][d];
+      if (ein_find (e->out, e->out_len, id) >= 0)
+        continue;
+      if (ein_find (e->terms[1], e->term_len[1], id) < 0)
+        return FALSE;
+      g.ids[EIN_K][g.len[EIN_K]++] = id;
+    }
+  for (guint d = 0; d < e->term_len[1]; d++)
+    if (ein_find (e->out, e->out_len, e->terms[1][d]) < 0 && ein_find (e->terms[0], e->term_len[0], e->terms[1][d]) < 0)
+      return FALSE;
+  for (guint j = 0; j < EIN_GROUPS; j++)
+    {
+      g.prod[j] = 1;
+      for (guint i = 0; i < g.len[j]; i++)
+        g.prod[j] *= e->size[g.ids[j][i]];
+    }
+  if (y->n == 0)
+    return TRUE;
+  if (g.prod[EIN_K] == 0)
+    {
+      memset (y->data, 0, y->n * sizeof (float));
+      return TRUE;
+    }
+
+  ap = ein_operand (e, A, e->terms[0], &g, EIN_M, EIN_K, &ta, &abuf);
+  bp = ein_operand (e, B, e->terms[1], &g, EIN_K, EIN_N, &tb, &bbuf);
+  yp = y->data;
+  if (!ein_order_is (e, e->out, e->out_len, &g, EIN_BATCH, EIN_M, EIN_N))
+    yp = ybuf = g_new (float, y->n);
+
+  nb = g.prod[EIN_BATCH];
+  offs = g_new (gint64, 3 * nb);
+  for (gsize i = 0; i < nb; i++)
+    {
+      offs[i] = (gint64) i * g.prod[EIN_M] * g.prod[EIN_K];
+      offs[nb + i] = (gint64) i * g.prod[EIN_K] * g.prod[EIN_N];
+      offs[2 * nb + i] = (gint64) i * g.prod[EIN_M] * g.prod[EIN_N];
+    }
+  _som_sgemm_batch (ta, tb, nb, g.prod[EIN_M], g.prod[EIN_N], g.prod[EIN_K], ap, offs, bp, offs + nb, yp,
+                    offs + 2 * nb);
+
+  if (ybuf != NULL)
+    {
+      /* (batch, rows, columns) → the output's order */
+      gint64 shape[SOM_ARRAY_MAX_DIMS], st[SOM_ARRAY_MAX_DIMS], s = 1;
+      int gs[3] = { EIN_N, EIN_M, EIN_BATCH };
+      gint64 lst[EIN_MAX_LABELS] = { 0 };
+
+      for (guint j = 0; j < 3; j++)
+        for (int i = (int) g.len[gs[j]] - 1; i >= 0; i--)
+          {
+            lst[g.ids[gs[j]][i]] = s;
+            s *= e->size[g.ids[gs[j]][i]];
+          }
+      for (guint d = 0; d < e->out_len; d++)
+        {
+          shape[d] = e->size[e->out[d]];
+          st[d] = lst[e->out[d]];
+        }
+      _som_strided_copy (y->data, ybuf, sizeof (float), e->out_len, shape, st, 0);
+    }
+  return TRUE;
+}
+
 gboolean
 _som_einsum_compute (SomOpCtx *c, GError **error)
 {
@@ -761,6 +949,8 @@ _som_einsum_compute (SomOpCtx *c, GError **error)
   gsize total = 1;
 
   einsum_parse (c, &e, NULL);
+  if (einsum_as_matmul (c, &e))
+    return TRUE;
   for (guint t = 0; t < e.n_terms; t++)
     for (guint d = 0; d < e.term_len[t]; d++)
       used[e.terms[t][d]] = TRUE;

@@ -77,6 +77,34 @@ get_pool (void)
   return pool;
 }
 
+/* OpenBLAS's idle workers spin in sched_yield for 2^28 cycles (about 0.1 s)
+ * after each product before they sleep.  Between the sgemms of a network
+ * that is always: on 2 cores the spinning worker takes its share of time
+ * from the op pool doing the elementwise work, depthwise convolutions and
+ * im2col (under perf, the sched_yield calls were a third to a half of the
+ * samples of efficientnet_b0 and regnet_y_400mf at 2 threads).
+ * OPENBLAS_THREAD_TIMEOUT=18 lets them spin 2^18 cycles (about 0.1 ms),
+ * enough to catch the next product of a convolution's loop, but OpenBLAS
+ * reads it only when it loads, before main.  So this constructor (the
+ * executable's run after its libraries') sets it unless the user did, has
+ * OpenBLAS read its environment again and stops its workers; OpenBLAS starts
+ * them again, with the short timeout, at the next threaded product or
+ * openblas_set_num_threads().  The two entry points are exported by
+ * OpenBLAS's pthread build; weak, so that another BLAS only loses this. */
+void openblas_read_env (void) __attribute__ ((weak));
+int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
+__attribute__ ((constructor)) static void
+short_blas_spin (void)
+{
+  if (openblas_read_env == NULL || blas_thread_shutdown_ == NULL || g_getenv ("OPENBLAS_THREAD_TIMEOUT") != NULL)
+    return;
+  g_setenv ("OPENBLAS_THREAD_TIMEOUT", "18", FALSE);
+  openblas_read_env ();
+  g_unsetenv ("OPENBLAS_THREAD_TIMEOUT");
+  blas_thread_shutdown_ ();
+}
+
 static int
 n_threads (void)
 {
@@ -507,11 +535,12 @@ _som_conv_compute (SomOpCtx *c, GError **error)
       return TRUE;
     }
 
-  /* Few channels on a small plane: direct kernels, no im2col, no packing */
-  if (group == 1 && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && M >= 8 && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
+  /* Few channels on a small plane, or few channels per group: direct
+   * kernels, no im2col, no packing */
+  if ((group > 1 || M >= 8) && w.nsp <= 2 && w.d[1] == 1 && w.d[2] == 1 && g_getenv ("SOMSCOPE_NO_DIRECT") == NULL)
     {
       SomConvGeom cg = { N, C, w.in[1], w.in[2], M, w.k[1], w.k[2], w.s[1], w.s[2], w.pb[1], w.pb[2], w.out[1],
-                         w.out[2] };
+                         w.out[2], group };
       if (_som_direct_conv_fits (&cg)
           && _som_direct_conv (&cg, x->data, wt->data, bias, y->data,
                                constant_weights (c, wt) ? &c->node->direct_cache : NULL))
@@ -727,6 +756,72 @@ max_pool_2d_range (gsize begin, gsize end, gpointer data)
     }
 }
 
+/* 2-D AveragePool (dilation 1), a row at a time: for each window tap (i, j)
+ * the output columns it reaches form one interval, added over without a
+ * test (and vectorized at stride 1).  Each output adds its taps in the same
+ * order as pool_range() and divides by the same count: the same results. */
+static void
+avg_pool_2d_range (gsize begin, gsize end, gpointer data)
+{
+  PoolData *p = data;
+  const SomWindow *w = p->w;
+  gint64 H = w->in[1], W = w->in[2], OH = w->out[1], OW = w->out[2], KH = w->k[1], KW = w->k[2];
+  gint64 sh = w->s[1], sw = w->s[2];
+  g_autofree float *acc = g_new (float, OW);
+  g_autofree gint64 *lo = g_new (gint64, KW);
+  g_autofree gint64 *hi = g_new (gint64, KW);
+  g_autofree gint64 *ccount = g_new (gint64, OW);
+
+  /* per tap column: the outputs ow with 0 ≤ ow·sw − pw + j < W */
+  for (gint64 j = 0; j < KW; j++)
+    {
+      gint64 off = j - w->pb[2];
+      gint64 a = off < 0 ? (-off + sw - 1) / sw : 0, b = W - 1 - off >= 0 ? (W - 1 - off) / sw + 1 : 0;
+      lo[j] = MIN (a, OW);
+      hi[j] = MAX (lo[j], MIN (b, OW));
+    }
+  for (gint64 ow = 0; ow < OW; ow++)
+    {
+      gint64 w0 = ow * sw - w->pb[2];
+      ccount[ow] = p->include_pad ? taps_inside (w0, KW, 1, -w->pb[2], W + w->pe[2]) : taps_inside (w0, KW, 1, 0, W);
+    }
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      const float *src = p->x + plane * H * W;
+      float *dst = p->y + plane * OH * OW;
+      for (gint64 oh = 0; oh < OH; oh++)
+        {
+          gint64 h0 = oh * sh - w->pb[1];
+          gint64 rcount = p->include_pad ? taps_inside (h0, KH, 1, -w->pb[1], H + w->pe[1]) : taps_inside (h0, KH, 1, 0, H);
+          float *d = dst + oh * OW;
+          for (gint64 ow = 0; ow < OW; ow++)
+            acc[ow] = 0.0f;
+          for (gint64 i = 0; i < KH; i++)
+            {
+              gint64 ih = h0 + i;
+              const float *srow = src + ih * W;
+              if (ih < 0 || ih >= H)
+                continue;
+              for (gint64 j = 0; j < KW; j++)
+                {
+                  const float *s = srow + j - w->pb[2];
+                  if (sw == 1)
+                    for (gint64 ow = lo[j]; ow < hi[j]; ow++)
+                      acc[ow] += s[ow];
+                  else
+                    for (gint64 ow = lo[j]; ow < hi[j]; ow++)
+                      acc[ow] += s[ow * sw];
+                }
+            }
+          for (gint64 ow = 0; ow < OW; ow++)
+            {
+              gint64 count = rcount * ccount[ow];
+              d[ow] = count > 0 ? acc[ow] / (float) count : 0.0f;
+            }
+        }
+    }
+}
+
 static void
 pool_range (gsize begin, gsize end, gpointer data)
 {
@@ -799,7 +894,12 @@ _som_pool_compute (SomOpCtx *c, GError **error)
     PoolData p = { x->data, y->data, &w, strcmp (c->node->op, "MaxPool") == 0,
                    _som_node_attr_int (c->node, "count_include_pad", 0) != 0 };
     _som_window_params (c, x, ks, TRUE, &w, NULL);
-    _som_parallel_for (planes, 8, p.max && w.nsp == 2 ? max_pool_2d_range : pool_range, &p);
+    if (p.max && w.nsp == 2)
+      _som_parallel_for (planes, 8, max_pool_2d_range, &p);
+    else if (!p.max && w.nsp == 2 && w.d[1] == 1 && w.d[2] == 1)
+      _som_parallel_for (planes, 8, avg_pool_2d_range, &p);
+    else
+      _som_parallel_for (planes, 8, pool_range, &p);
   }
   return TRUE;
 }
@@ -947,6 +1047,43 @@ _som_matmul_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  gboolean     ta, tb;
+  gint64       M, N, K;
+  const float *a, *b;
+  float       *c;
+  const gint64 *a_off, *b_off, *c_off;
+} SgemmBatch;
+
+static void
+sgemm_batch_range (gsize begin, gsize end, gpointer data)
+{
+  SgemmBatch *sb = data;
+
+  for (gsize i = begin; i < end; i++)
+    cblas_sgemm (CblasRowMajor, sb->ta ? CblasTrans : CblasNoTrans, sb->tb ? CblasTrans : CblasNoTrans, sb->M,
+                 sb->N, sb->K, 1.0f, sb->a + sb->a_off[i], sb->ta ? sb->M : sb->K, sb->b + sb->b_off[i],
+                 sb->tb ? sb->K : sb->N, 0.0f, sb->c + sb->c_off[i], sb->N);
+}
+
+/* OpenBLAS 0.3's interface/gemm.c runs a product on one thread when
+ * M·N·K ≤ SMP_THRESHOLD_MIN (65536) × GEMM_MULTITHREAD_THRESHOLD (4). */
+#define SGEMM_ONE_THREAD_MNK 262144.0
+
+void
+_som_sgemm_batch (gboolean ta, gboolean tb, gsize nbatch, gint64 M, gint64 N, gint64 K, const float *a,
+                  const gint64 *a_off, const float *b, const gint64 *b_off, float *c, const gint64 *c_off)
+{
+  SgemmBatch sb = { ta, tb, M, N, K, a, b, c, a_off, b_off, c_off };
+
+  if (nbatch > 1 && (double) M * N * K <= SGEMM_ONE_THREAD_MNK)
+    /* about 2^17 multiply-adds per chunk at least */
+    _som_parallel_for (nbatch, MAX (1, (1 << 17) / MAX (M * N * K, 1)), sgemm_batch_range, &sb);
+  else
+    sgemm_batch_range (0, nbatch, &sb);
+}
+
 gboolean
 _som_matmul_compute (SomOpCtx *c, GError **error)
 {
@@ -957,6 +1094,7 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
   guint nd;
   gsize nbatch = 1;
   SomTensor ab = { 0 }, bb = { 0 };
+  g_autofree gint64 *offs = NULL;
 
   matmul_dims (c, &s, shape, &nd, NULL);
   if (y->n == 0)
@@ -981,6 +1119,7 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
   memcpy (bb.shape, b->shape, bb.ndim * sizeof (gint64));
   _som_broadcast_strides (&ab, s.nd, s.batch, ast);
   _som_broadcast_strides (&bb, s.nd, s.batch, bst);
+  offs = g_new (gint64, 3 * nbatch);
   for (gsize i = 0; i < nbatch; i++)
     {
       gint64 ao = 0, bo = 0;
@@ -989,12 +1128,13 @@ _som_matmul_compute (SomOpCtx *c, GError **error)
           ao += idx[d] * ast[d];
           bo += idx[d] * bst[d];
         }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, s.M, s.N, s.K, 1.0f,
-                   (const float *) a->data + ao * s.M * s.K, s.K,
-                   (const float *) b->data + bo * s.K * s.N, s.N, 0.0f,
-                   (float *) y->data + i * s.M * s.N, s.N);
+      offs[i] = ao * s.M * s.K;
+      offs[nbatch + i] = bo * s.K * s.N;
+      offs[2 * nbatch + i] = (gint64) i * s.M * s.N;
       _som_index_next (idx, s.batch, s.nd);
     }
+  _som_sgemm_batch (FALSE, FALSE, nbatch, s.M, s.N, s.K, a->data, offs, b->data, offs + nbatch, y->data,
+                    offs + 2 * nbatch);
   return TRUE;
 }
 
@@ -1029,24 +1169,42 @@ _som_batchnorm_shape (SomOpCtx *c, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  const float *x, *scale, *bias, *mean, *var;
+  float       *y;
+  float        eps;
+  gint64       C;
+  gsize        inner;
+} BatchNorm;
+
+static void
+batchnorm_range (gsize begin, gsize end, gpointer data)
+{
+  BatchNorm *bn = data;
+
+  for (gsize plane = begin; plane < end; plane++)
+    {
+      gint64 ch = plane % bn->C;
+      float a = bn->scale[ch] / sqrtf (bn->var[ch] + bn->eps), b = bn->bias[ch] - bn->mean[ch] * a;
+      const float *src = bn->x + plane * bn->inner;
+      float *dst = bn->y + plane * bn->inner;
+      for (gsize i = 0; i < bn->inner; i++)
+        dst[i] = src[i] * a + b;
+    }
+}
+
 gboolean
 _som_batchnorm_compute (SomOpCtx *c, GError **error)
 {
   SomTensor *x = c->in[0], *y = c->out[0];
-  const float *scale = c->in[1]->data, *bias = c->in[2]->data, *mean = c->in[3]->data, *var = c->in[4]->data;
-  float eps = _som_node_attr_float (c->node, "epsilon", 1e-5f);
   gint64 C = x->shape[1];
-  gsize inner = C ? x->n / (x->shape[0] * C) : 0;
+  BatchNorm bn = { x->data, c->in[1]->data, c->in[2]->data, c->in[3]->data, c->in[4]->data, y->data,
+                   _som_node_attr_float (c->node, "epsilon", 1e-5f), C, C ? x->n / (x->shape[0] * C) : 0 };
 
-  for (gint64 n = 0; n < x->shape[0]; n++)
-    for (gint64 ch = 0; ch < C; ch++)
-      {
-        float a = scale[ch] / sqrtf (var[ch] + eps), b = bias[ch] - mean[ch] * a;
-        const float *src = (const float *) x->data + (n * C + ch) * inner;
-        float *dst = (float *) y->data + (n * C + ch) * inner;
-        for (gsize i = 0; i < inner; i++)
-          dst[i] = src[i] * a + b;
-      }
+  /* planes split over the op pool, at least 2^15 elements each */
+  if (C > 0)
+    _som_parallel_for (x->shape[0] * C, MAX (1, (1 << 15) / MAX (bn.inner, 1)), batchnorm_range, &bn);
   return TRUE;
 }
 

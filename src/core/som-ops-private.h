@@ -8,6 +8,18 @@
 
 G_BEGIN_DECLS
 
+/* AVX-512, AVX2 and baseline versions of a hot function (the build targets
+ * baseline x86-64), chosen at load time.  Not under the sanitizers: their
+ * ifunc resolvers run before the sanitizer runtime is up (TSan crashes at
+ * load).  A file using it compiles with fp-contract=off when the versions
+ * must agree bit for bit: GCC's avx512f target contracts into FMAs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) \
+    && !defined(__SANITIZE_THREAD__)
+#define SOM_SIMD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define SOM_SIMD_CLONES
+#endif
+
 void     _som_set_shape          (SomTensor    *t,
                                   SomDType      dtype,
                                   guint         ndim,

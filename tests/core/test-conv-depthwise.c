@@ -85,9 +85,9 @@ test_random_geometries (void)
           w.d[d] = g_rand_int_range (rand, 1, 3);
           w.pb[d] = g_rand_int_range (rand, 0, 4);
           w.pe[d] = g_rand_int_range (rand, 0, 4);
-          /* half the rows: the 3-tap, stride-1 case that has its own path */
+          /* half the rows: the 3- and 5-tap, stride-1 cases that have their own path */
           if (d == 2 && g_rand_boolean (rand))
-            w.k[d] = 3, w.s[d] = 1, w.d[d] = 1;
+            w.k[d] = g_rand_boolean (rand) ? 3 : 5, w.s[d] = 1, w.d[d] = 1;
           ek = (w.k[d] - 1) * w.d[d] + 1;
           span = w.in[d] + w.pb[d] + w.pe[d];
           if (span < ek)

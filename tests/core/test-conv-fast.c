@@ -91,13 +91,15 @@ test_winograd_sizes (void)
 typedef struct
 {
   gint64 n, c, m, h, w, kh, kw, sy, sx, pt, pl, pb, pr;
+  gint64 groups;                /* 0: one group */
 } DCase;
 
 static void
 direct_geom (const DCase *k, SomConvGeom *g)
 {
   *g = (SomConvGeom) { k->n, k->c, k->h, k->w, k->m, k->kh, k->kw, k->sy, k->sx, k->pt, k->pl,
-                       (k->h + k->pt + k->pb - k->kh) / k->sy + 1, (k->w + k->pl + k->pr - k->kw) / k->sx + 1 };
+                       (k->h + k->pt + k->pb - k->kh) / k->sy + 1, (k->w + k->pl + k->pr - k->kw) / k->sx + 1,
+                       k->groups };
 }
 
 /* the input pixel output (oy, ox) reads through tap (i, j), or −1 in the padding */
@@ -115,19 +117,19 @@ check_direct_forward (const DCase *k)
   SomConvGeom g;
   g_autofree float *x = NULL, *wt = NULL, *bias = NULL, *y = NULL;
   g_autoptr(GRand) rand = g_rand_new_with_seed (k->c * 1000 + k->m * 10 + k->h);
-  gint64 T = k->kh * k->kw, OHW;
+  gint64 T = k->kh * k->kw, OHW, G = MAX (k->groups, 1), Cg = k->c / G, Mg = k->m / G;
   double worst = 0;
 
   direct_geom (k, &g);
   OHW = g.OH * g.OW;
   g_assert_true (_som_direct_conv_fits (&g));
   x = g_new (float, k->n * k->c * k->h * k->w);
-  wt = g_new (float, k->m * k->c * T);
+  wt = g_new (float, k->m * Cg * T);
   bias = g_new (float, k->m);
   y = g_new (float, k->n * k->m * OHW);
   for (gint64 i = 0; i < k->n * k->c * k->h * k->w; i++)
     x[i] = g_rand_double_range (rand, -1, 1);
-  for (gint64 i = 0; i < k->m * k->c * T; i++)
+  for (gint64 i = 0; i < k->m * Cg * T; i++)
     wt[i] = g_rand_double_range (rand, -1, 1);
   for (gint64 i = 0; i < k->m; i++)
     bias[i] = g_rand_double_range (rand, -1, 1);
@@ -151,7 +153,8 @@ check_direct_forward (const DCase *k)
           {
             double acc = bias[m], mag = fabs (bias[m]), err;
             float got = y[(n * k->m + m) * OHW + oy * g.OW + ox];
-            for (gint64 c = 0; c < k->c; c++)
+            /* the input channels of m's group */
+            for (gint64 c = 0; c < Cg; c++)
               for (gint64 i = 0; i < k->kh; i++)
                 for (gint64 j = 0; j < k->kw; j++)
                   {
@@ -159,7 +162,8 @@ check_direct_forward (const DCase *k)
                     double t;
                     if (px < 0)
                       continue;
-                    t = (double) x[(n * k->c + c) * k->h * k->w + px] * wt[(m * k->c + c) * T + i * k->kw + j];
+                    t = (double) x[(n * k->c + (m / Mg) * Cg + c) * k->h * k->w + px]
+                        * wt[(m * Cg + c) * T + i * k->kw + j];
                     acc += t;
                     mag += fabs (t);
                   }
@@ -254,6 +258,20 @@ static const DCase direct_cases[] = {
   { 2, 4, 8, 1, 20, 1, 3, 1, 2, 0, 1, 0, 1 },      /* a 1-D convolution as H = 1 */
   { 1, 3, 33, 5, 5, 3, 3, 1, 1, 0, 0, 0, 0 },      /* no padding */
   { 1, 2, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1 },       /* a single pixel */
+  { 2, 128, 32, 30, 30, 3, 3, 1, 1, 1, 1, 1, 1 },  /* DenseNet's 128 → 32 on a larger plane */
+  { 1, 200, 12, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1 },   /* many inputs, few outputs, stride 2 */
+};
+
+/* Grouped convolutions (forward only), on planes too large for the
+ * ungrouped kernel too */
+static const DCase grouped_cases[] = {
+  /* n    c    m   h   w  kh kw sy sx pt pl pb pr groups */
+  { 2, 128, 128, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 32 },   /* ResNeXt-50's first stage: 4 per group */
+  { 1, 48, 48, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 6 },    /* RegNetY-400MF: 8 per group, stride 2 */
+  { 2, 24, 40, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 8 },       /* 3 in, 5 out per group, odd planes */
+  { 1, 36, 18, 10, 7, 3, 3, 2, 1, 0, 1, 1, 0, 2 },       /* 18 in, 9 out per group, uneven stride */
+  { 2, 64, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2 },        /* 32 per group, 7×7 */
+  { 1, 12, 24, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, 3 },        /* grouped 1×1 */
 };
 
 static void
@@ -261,6 +279,13 @@ test_direct_forward (void)
 {
   for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
     check_direct_forward (&direct_cases[i]);
+}
+
+static void
+test_direct_grouped (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (grouped_cases); i++)
+    check_direct_forward (&grouped_cases[i]);
 }
 
 static void
@@ -286,6 +311,26 @@ test_direct_fits (void)
   g_assert_false (_som_direct_conv_fits (&wide));
   g_assert_false (_som_direct_conv_fits (&big));
   g_assert_false (_som_direct_conv_fits (&stride3));
+  /* a group's few channels: large planes too */
+  big.groups = 1;
+  g_assert_false (_som_direct_conv_fits (&big));
+  {
+    SomConvGeom resnext = { 4, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 56, 56, 32 };
+    SomConvGeom uneven = { 4, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 56, 56, 3 };
+    SomConvGeom fat = { 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 14, 14, 2 };
+    g_assert_true (_som_direct_conv_fits (&resnext));
+    g_assert_false (_som_direct_conv_fits (&uneven));
+    g_assert_false (_som_direct_conv_fits (&fat));
+  }
+  {
+    /* few outputs from many inputs: planes up to 64×64 */
+    SomConvGeom dense = { 4, 128, 56, 56, 32, 3, 3, 1, 1, 1, 1, 56, 56 };
+    SomConvGeom dense_big = { 4, 128, 112, 112, 32, 3, 3, 1, 1, 1, 1, 112, 112 };
+    SomConvGeom dense_1x1 = { 4, 128, 56, 56, 32, 1, 1, 1, 1, 0, 0, 56, 56 };
+    g_assert_true (_som_direct_conv_fits (&dense));
+    g_assert_false (_som_direct_conv_fits (&dense_big));
+    g_assert_false (_som_direct_conv_fits (&dense_1x1));
+  }
 }
 
 int
@@ -294,6 +339,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/conv-fast/winograd-sizes", test_winograd_sizes);
   g_test_add_func ("/conv-fast/direct-forward", test_direct_forward);
+  g_test_add_func ("/conv-fast/direct-grouped", test_direct_grouped);
   g_test_add_func ("/conv-fast/direct-input-gradient", test_direct_grad);
   g_test_add_func ("/conv-fast/direct-fits", test_direct_fits);
   return g_test_run ();

@@ -929,6 +929,406 @@ test_einsum (void)
   g_assert_cmpuint (((SomArray *) outs->pdata[4])->ndim, ==, 2);
 }
 
+/* A two-operand Einsum by its definition, in double: every combination of
+ * the labels' values (letters only, no ellipsis) */
+static void
+reference_einsum (const char *eq, const SomArray *A, const SomArray *B, double *out)
+{
+  g_auto(GStrv) sides = g_strsplit (eq, "->", 2);
+  g_auto(GStrv) terms = g_strsplit (sides[0], ",", 2);
+  const char *ta = terms[0], *tb = terms[1], *to = sides[1];
+  const SomArray *ops[2] = { A, B };
+  const char *ts[2] = { ta, tb };
+  gint64 size[128] = { 0 }, val[128] = { 0 };
+  char labels[64];
+  guint nl = 0;
+  gsize on = 1;
+
+  for (guint t = 0; t < 2; t++)
+    for (guint d = 0; ts[t][d]; d++)
+      {
+        gboolean seen = FALSE;
+        size[(int) ts[t][d]] = ops[t]->shape[d];
+        for (guint l = 0; l < nl; l++)
+          seen |= labels[l] == ts[t][d];
+        if (!seen)
+          labels[nl++] = ts[t][d];
+      }
+  for (guint d = 0; to[d]; d++)
+    on *= size[(int) to[d]];
+  memset (out, 0, sizeof (double) * on);
+  for (;;)
+    {
+      double prod = 1;
+      gsize yo = 0;
+      for (guint t = 0; t < 2; t++)
+        {
+          gsize off = 0;
+          for (guint d = 0; ts[t][d]; d++)
+            off = off * ops[t]->shape[d] + val[(int) ts[t][d]];
+          prod *= ((const float *) ops[t]->data)[off];
+        }
+      for (guint d = 0; to[d]; d++)
+        yo = yo * size[(int) to[d]] + val[(int) to[d]];
+      out[yo] += prod;
+      {
+        int l = (int) nl - 1;
+        for (; l >= 0; l--)
+          {
+            if (++val[(int) labels[l]] < size[(int) labels[l]])
+              break;
+            val[(int) labels[l]] = 0;
+          }
+        if (l < 0)
+          break;
+      }
+    }
+}
+
+/* Einsums that run as batched matrix products (operands and result as
+ * they lie, transposed, or copied into place) against the definition */
+static void
+test_einsum_matmul (void)
+{
+  static const struct { const char *eq; gint64 da[4], db[4]; } cases[] = {
+    { "bhid,bhjd->bhij", { 2, 3, 5, 4 }, { 2, 3, 7, 4 } },        /* attention scores: B transposed */
+    { "bhij,bhjd->bhid", { 2, 3, 5, 7 }, { 2, 3, 7, 4 } },        /* attention output: as they lie */
+    { "bhid,bhjd->bhij", { 2, 2, 49, 32 }, { 2, 2, 49, 32 } },    /* MaxViT's size: spread over threads */
+    { "bji,bjk->bik", { 3, 4, 5, -1 }, { 3, 4, 6, -1 } },         /* A transposed */
+    { "bij,bkj->bki", { 3, 5, 4, -1 }, { 3, 6, 4, -1 } },         /* the result transposed */
+    { "ij,jk->ik", { 5, 6, -1, -1 }, { 6, 7, -1, -1 } },
+    { "bi,bi->b", { 4, 9, -1, -1 }, { 4, 9, -1, -1 } },           /* dot products */
+    { "i,j->ij", { 5, -1, -1, -1 }, { 3, -1, -1, -1 } },          /* outer product: nothing summed */
+    { "abcd,cdbe->aeb", { 3, 2, 4, 5 }, { 4, 5, 2, 6 } },         /* everything copied */
+    { "xab,yba->xy", { 2, 1, 3, -1 }, { 4, 3, 1, -1 } },          /* labels of size 1 */
+  };
+
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      g_autoptr(Builder) b = builder_new (13);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = NULL;
+      g_autoptr(GPtrArray) outs = NULL;
+      g_autoptr(SomArray) A = NULL;
+      g_autoptr(SomArray) B = NULL;
+      g_autofree double *ref = NULL;
+      gsize sa[4], sb[4], na = 0, nb = 0;
+      const SomArray *ins[2];
+      const SomArray *y;
+      gsize n;
+
+      while (na < 4 && cases[ci].da[na] > 0)
+        sa[na] = cases[ci].da[na], na++;
+      while (nb < 4 && cases[ci].db[nb] > 0)
+        sb[nb] = cases[ci].db[nb], nb++;
+      A = som_array_new (SOM_DTYPE_F32, na, sa, NULL);
+      B = som_array_new (SOM_DTYPE_F32, nb, sb, NULL);
+      for (gsize i = 0; i < som_array_n_elements (A); i++)
+        ((float *) A->data)[i] = sinf (i * 0.37f + ci);
+      for (gsize i = 0; i < som_array_n_elements (B); i++)
+        ((float *) B->data)[i] = cosf (i * 0.21f - ci);
+      add_input (b, "A", na, cases[ci].da);
+      add_input (b, "B", nb, cases[ci].db);
+      attr_string (b, add_node (b, "Einsum", "e", "A,B", "y"), "equation", cases[ci].eq);
+      add_output (b, "y");
+      bytes = builder_pack (b);
+      model = som_model_load_from_bytes (bytes, "einsum.onnx", &error);
+      g_assert_no_error (error);
+      ins[0] = A;
+      ins[1] = B;
+      g_assert_true (som_model_run (model, ins, 2, NULL, 0, &outs, NULL, NULL, &error));
+      g_assert_no_error (error);
+      y = outs->pdata[0];
+      n = som_array_n_elements (y);
+      ref = g_new (double, n);
+      reference_einsum (cases[ci].eq, A, B, ref);
+      for (gsize i = 0; i < n; i++)
+        if (fabs (((float *) y->data)[i] - ref[i]) > 1e-5 * (1 + fabs (ref[i])))
+          g_error ("%s: element %" G_GSIZE_FORMAT " is %.9g, reference %.9g", cases[ci].eq, i,
+                   ((float *) y->data)[i], ref[i]);
+    }
+}
+
+/* Add and Mul on outputs large enough to be split over threads (the split
+ * falls inside rows): every element as a plain loop computes it */
+static void
+test_broadcast_split (void)
+{
+  static const struct { gint64 db[4]; guint nd; } cases[] = {
+    { { 3, 5, 67, 71 }, 4 },   /* same shape: one long run */
+    { { 3, 5, 1, 1 }, 4 },     /* per channel (squeeze-excitation) */
+    { { 71, -1, -1, -1 }, 1 }, /* a row vector */
+    { { 1, 5, 67, 1 }, 4 },    /* runs of one element */
+  };
+  gint64 da[4] = { 3, 5, 67, 71 };
+  gsize sa[4] = { 3, 5, 67, 71 };
+
+  for (guint ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    for (int op = 0; op < 2; op++)
+      {
+        g_autoptr(Builder) b = builder_new (13);
+        g_autoptr(GBytes) bytes = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(SomModel) model = NULL;
+        g_autoptr(GPtrArray) outs = NULL;
+        g_autoptr(SomArray) A = som_array_new (SOM_DTYPE_F32, 4, sa, NULL);
+        g_autoptr(SomArray) B = NULL;
+        gsize sb[4];
+        const SomArray *ins[2];
+        const float *y, *pa, *pb;
+
+        for (guint d = 0; d < cases[ci].nd; d++)
+          sb[d] = cases[ci].db[d];
+        B = som_array_new (SOM_DTYPE_F32, cases[ci].nd, sb, NULL);
+        for (gsize i = 0; i < som_array_n_elements (A); i++)
+          ((float *) A->data)[i] = sinf (i * 0.01f);
+        for (gsize i = 0; i < som_array_n_elements (B); i++)
+          ((float *) B->data)[i] = 1.0f + cosf (i * 0.3f);
+        add_input (b, "A", 4, da);
+        add_input (b, "B", cases[ci].nd, cases[ci].db);
+        add_node (b, op ? "Mul" : "Add", "op", "A,B", "y");
+        add_output (b, "y");
+        bytes = builder_pack (b);
+        model = som_model_load_from_bytes (bytes, "bcast.onnx", &error);
+        g_assert_no_error (error);
+        ins[0] = A;
+        ins[1] = B;
+        g_assert_true (som_model_run (model, ins, 2, NULL, 0, &outs, NULL, NULL, &error));
+        g_assert_no_error (error);
+        y = ((SomArray *) outs->pdata[0])->data;
+        pa = A->data;
+        pb = B->data;
+        for (gint64 n = 0; n < 3; n++)
+          for (gint64 c = 0; c < 5; c++)
+            for (gint64 h = 0; h < 67; h++)
+              for (gint64 w = 0; w < 71; w++)
+                {
+                  gsize i = ((n * 5 + c) * 67 + h) * 71 + w, j;
+                  float want;
+                  switch (ci)
+                    {
+                    case 0: j = i; break;
+                    case 1: j = n * 5 + c; break;
+                    case 2: j = w; break;
+                    default: j = c * 67 + h; break;
+                    }
+                  want = op ? pa[i] * pb[j] : pa[i] + pb[j];
+                  g_assert_cmpfloat (y[i], ==, want);
+                }
+      }
+}
+
+/* Sigmoid (vectorized e^x), HardSigmoid and HardSwish (comparisons instead
+ * of fminf/fmaxf) against their definitions: Sigmoid within 3e-7 relative
+ * of 1 / (1 + e^-x) in double, the hard ones exactly as fmaxf (0, fminf
+ * (1, v)) computes them; extremes, signed zeros, infinities and NaN, and a
+ * length that leaves a partial vector at the end */
+static void
+test_activations (void)
+{
+  const char *ops[3] = { "Sigmoid", "HardSigmoid", "HardSwish" };
+  gint64 dims[1] = { 4099 };
+  gsize n = 4099;
+  static const float special[] = { 0.0f, -0.0f, 1e-30f, -1e-30f, 3.0f, -3.0f, 2.9999998f, -2.5f, 2.5f,
+                                   86.9f, 87.0f, 87.1f, 88.0f, 88.1f, 89.0f, 100.0f, 200.0f,
+                                   -86.9f, -87.0f, -87.1f, -88.0f, -88.1f, -89.0f, -100.0f, -200.0f,
+                                   INFINITY, -INFINITY, NAN, -NAN };
+
+  for (guint oi = 0; oi < G_N_ELEMENTS (ops); oi++)
+    {
+      g_autoptr(Builder) b = builder_new (13);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SomModel) model = NULL;
+      g_autoptr(GPtrArray) outs = NULL;
+      g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 1, &n, NULL);
+      const SomArray *ins[1] = { X };
+      float *x = X->data;
+      const float *y;
+      double worst = 0;
+
+      for (gsize i = 0; i < n; i++)
+        x[i] = i < G_N_ELEMENTS (special) ? special[i] : (float) ((double) i / n * 220.0 - 110.0);
+      add_input (b, "X", 1, dims);
+      add_node (b, ops[oi], "a", "X", "y");
+      add_output (b, "y");
+      bytes = builder_pack (b);
+      model = som_model_load_from_bytes (bytes, "act.onnx", &error);
+      g_assert_no_error (error);
+      g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+      g_assert_no_error (error);
+      y = ((SomArray *) outs->pdata[0])->data;
+      for (gsize i = 0; i < n; i++)
+        {
+          if (oi == 0)
+            {
+              double want = 1.0 / (1.0 + exp (-(double) x[i])), err;
+              if (isnan (x[i]))
+                {
+                  g_assert_true (isnan (y[i]));
+                  continue;
+                }
+              /* below 1e-37 the exact value and our 0 are both below float's normal range */
+              err = want < 1e-37 ? fabs (y[i] - want) : fabs (y[i] - want) / want;
+              worst = MAX (worst, err);
+              if (err > 3e-7)
+                g_error ("Sigmoid (%.9g) = %.9g, exact %.9g", x[i], y[i], want);
+            }
+          else
+            {
+              volatile float v = oi == 1 ? 0.2f * x[i] + 0.5f : x[i] / 6.0f + 0.5f;
+              float want = fmaxf (0, fminf (1, v));
+              if (oi == 2)
+                want *= x[i];
+              if (isnan (want))
+                g_assert_true (isnan (y[i]));
+              else
+                g_assert_cmpmem (&y[i], sizeof (float), &want, sizeof (float));
+            }
+        }
+      if (oi == 0)
+        g_test_message ("Sigmoid: largest relative error %.3g", worst);
+    }
+}
+
+/* BatchNormalization on planes split over threads: every element as the
+ * formula computes it, in the same float operations */
+static void
+test_batchnorm_split (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  gint64 dx[4] = { 2, 5, 67, 71 }, dc[1] = { 5 };
+  gsize sx[4] = { 2, 5, 67, 71 };
+  g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 4, sx, NULL);
+  const SomArray *ins[1] = { X };
+  float scale[5], bias[5], mean[5], var[5];
+  const float *x = X->data, *y;
+
+  for (int c = 0; c < 5; c++)
+    {
+      scale[c] = 0.5f + c;
+      bias[c] = 0.25f * c - 0.5f;
+      mean[c] = 0.1f * c;
+      var[c] = 1.0f + 0.3f * c;
+    }
+  for (gsize i = 0; i < som_array_n_elements (X); i++)
+    ((float *) X->data)[i] = sinf (i * 0.013f);
+  add_input (b, "X", 4, dx);
+  g_ptr_array_add (b->inits, tensor (b, "s", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, scale, sizeof scale));
+  g_ptr_array_add (b->inits, tensor (b, "b", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, bias, sizeof bias));
+  g_ptr_array_add (b->inits, tensor (b, "m", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, mean, sizeof mean));
+  g_ptr_array_add (b->inits, tensor (b, "v", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, dc, var, sizeof var));
+  add_node (b, "BatchNormalization", "bn", "X,s,b,m,v", "y");
+  add_output (b, "y");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "bn.onnx", &error);
+  g_assert_no_error (error);
+  g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+  g_assert_no_error (error);
+  y = ((SomArray *) outs->pdata[0])->data;
+  for (gsize i = 0; i < som_array_n_elements (X); i++)
+    {
+      int c = (int) ((i / (67 * 71)) % 5);
+      volatile float a = scale[c] / sqrtf (var[c] + 1e-5f), bb = bias[c] - mean[c] * a, ax = x[i] * a;
+      float want = ax + bb;
+      g_assert_cmpmem (&y[i], sizeof (float), &want, sizeof (float));
+    }
+}
+
+/* Constant Pad (rows copied into a filled output) against its definition,
+ * and 2-D AveragePool (a row at a time) against the same pool as a 3-D one
+ * with a depth-1 window (the general loop): bit for bit, with and without
+ * the padding counted, at strides 1 and 2, with ceil_mode */
+static void
+test_pad_avgpool (void)
+{
+  g_autoptr(Builder) b = builder_new (13);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SomModel) model = NULL;
+  g_autoptr(GPtrArray) outs = NULL;
+  gint64 dx[4] = { 2, 3, 17, 19 }, d1[1] = { 1 }, d4[1] = { 8 }, d5[1] = { 5 };
+  gint64 pads[8] = { 0, 1, 2, 1, 0, 0, 1, 2 }, shape5[5] = { 2, 3, 1, 17, 19 };
+  float value = 0.5f;
+  gsize sx[4] = { 2, 3, 17, 19 };
+  g_autoptr(SomArray) X = som_array_new (SOM_DTYPE_F32, 4, sx, NULL);
+  const SomArray *ins[1] = { X };
+  const float *x = X->data;
+  Onnx__NodeProto *n;
+  static const struct { gint64 k[2], s[2], p[4]; int include, ceil; } pools[2] = {
+    { { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, 1, 0 },     /* Inception's */
+    { { 3, 2 }, { 2, 2 }, { 1, 0, 1, 1 }, 0, 1 },
+  };
+  const char *names[2][2] = { { "a0", "b0" }, { "a1", "b1" } };
+
+  for (gsize i = 0; i < som_array_n_elements (X); i++)
+    ((float *) X->data)[i] = sinf (i * 0.11f) * 3.0f;
+  add_input (b, "X", 4, dx);
+  g_ptr_array_add (b->inits, tensor (b, "pads", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d4, pads, sizeof pads));
+  g_ptr_array_add (b->inits, tensor (b, "value", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, d1, &value, sizeof value));
+  g_ptr_array_add (b->inits, tensor (b, "shape5", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d5, shape5, sizeof shape5));
+  add_node (b, "Pad", "pad", "X,pads,value", "P");
+  add_node (b, "Reshape", "r5", "X,shape5", "X5");
+  for (int k = 0; k < 2; k++)
+    {
+      gint64 k3[3] = { 1, pools[k].k[0], pools[k].k[1] }, s3[3] = { 1, pools[k].s[0], pools[k].s[1] };
+      gint64 p3[6] = { 0, pools[k].p[0], pools[k].p[1], 0, pools[k].p[2], pools[k].p[3] };
+      n = add_node (b, "AveragePool", names[k][0], "X", names[k][0]);
+      attr_ints (b, n, "kernel_shape", 2, pools[k].k);
+      attr_ints (b, n, "strides", 2, pools[k].s);
+      attr_ints (b, n, "pads", 4, pools[k].p);
+      attr_int (b, n, "count_include_pad", pools[k].include);
+      attr_int (b, n, "ceil_mode", pools[k].ceil);
+      n = add_node (b, "AveragePool", names[k][1], "X5", names[k][1]);
+      attr_ints (b, n, "kernel_shape", 3, k3);
+      attr_ints (b, n, "strides", 3, s3);
+      attr_ints (b, n, "pads", 6, p3);
+      attr_int (b, n, "count_include_pad", pools[k].include);
+      attr_int (b, n, "ceil_mode", pools[k].ceil);
+    }
+  add_output (b, "P");
+  add_output (b, "a0");
+  add_output (b, "b0");
+  add_output (b, "a1");
+  add_output (b, "b1");
+  bytes = builder_pack (b);
+  model = som_model_load_from_bytes (bytes, "pool.onnx", &error);
+  g_assert_no_error (error);
+  g_assert_true (som_model_run (model, ins, 1, NULL, 0, &outs, NULL, NULL, &error));
+  g_assert_no_error (error);
+  {
+    const SomArray *P = outs->pdata[0];
+    const float *py = P->data;
+    g_assert_cmpuint (P->shape[0], ==, 2);
+    g_assert_cmpuint (P->shape[1], ==, 4);
+    g_assert_cmpuint (P->shape[2], ==, 20);
+    g_assert_cmpuint (P->shape[3], ==, 22);
+    for (gint64 a = 0; a < 2; a++)
+      for (gint64 c = 0; c < 4; c++)
+        for (gint64 h = 0; h < 20; h++)
+          for (gint64 w = 0; w < 22; w++)
+            {
+              gint64 ic = c - 1, ih = h - 2, iw = w - 1;
+              float want = ic >= 0 && ic < 3 && ih >= 0 && ih < 17 && iw >= 0 && iw < 19
+                           ? x[((a * 3 + ic) * 17 + ih) * 19 + iw] : value;
+              g_assert_cmpfloat (py[((a * 4 + c) * 20 + h) * 22 + w], ==, want);
+            }
+  }
+  for (int k = 0; k < 2; k++)
+    {
+      const SomArray *A = outs->pdata[1 + 2 * k], *B = outs->pdata[2 + 2 * k];
+      gsize na = som_array_n_elements (A);
+      g_assert_cmpuint (na, ==, som_array_n_elements (B));
+      g_assert_cmpuint (na, >, 0);
+      g_assert_cmpmem (A->data, na * sizeof (float), B->data, na * sizeof (float));
+    }
+}
+
 /* EyeLike (k offset) and GatherND with batch_dims: ONNX's own tests use int32 data */
 static void
 test_eyelike_gathernd (void)
@@ -1252,6 +1652,11 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-model/bad/graphs", test_bad_graphs);
   g_test_add_func ("/onnx-model/external-data", test_external_data);
   g_test_add_func ("/onnx-model/einsum", test_einsum);
+  g_test_add_func ("/onnx-model/einsum-matmul", test_einsum_matmul);
+  g_test_add_func ("/onnx-model/broadcast-split", test_broadcast_split);
+  g_test_add_func ("/onnx-model/activations", test_activations);
+  g_test_add_func ("/onnx-model/batchnorm-split", test_batchnorm_split);
+  g_test_add_func ("/onnx-model/pad-avgpool", test_pad_avgpool);
   g_test_add_func ("/onnx-model/eyelike-gathernd", test_eyelike_gathernd);
   g_test_add_func ("/onnx-model/bad/float64-input", test_float64_input);
   g_test_add_func ("/onnx-model/bad/demo-model-bytes", test_demo_model_bytes);
