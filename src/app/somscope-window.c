@@ -67,6 +67,54 @@ cell_bindings (GtkListItem *item)
   return group;
 }
 
+/* Cells' tooltips are asked for when shown rather than set: on X11, GTK 4.8
+ * asks the server where the pointer is whenever a visible widget's tooltip
+ * text is set, a round trip for each of the hundreds of cells a list
+ * makes, in the frame that shows a document and every time a cell is
+ * bound.  @property names the string property of the cell's item that is
+ * the tooltip. */
+static gboolean
+cell_query_tooltip_cb (GtkWidget  *widget,
+                       int         x,
+                       int         y,
+                       gboolean    keyboard,
+                       GtkTooltip *tooltip,
+                       gpointer    user_data)
+{
+  GtkListItem *item = user_data;
+  const char *property = g_object_get_data (G_OBJECT (widget), "somscope-tooltip");
+  gpointer thing = gtk_list_item_get_item (item);
+  g_autofree char *text = NULL;
+
+  if (thing == NULL)
+    return FALSE;
+  g_object_get (thing, property, &text, NULL);
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static void
+cell_tooltip (GtkListItem *item,
+              GtkWidget   *widget,
+              const char  *property)
+{
+  g_object_set_data (G_OBJECT (widget), "somscope-tooltip", (gpointer) property);
+  gtk_widget_set_has_tooltip (widget, TRUE);
+  g_signal_connect (widget, "query-tooltip", G_CALLBACK (cell_query_tooltip_cb), item);
+}
+
+/* A tooltip set while the widget is hidden, which asks the server nothing;
+ * the caller (or a binding) shows it. */
+static void
+hidden_tooltip (GtkWidget  *widget,
+                const char *text)
+{
+  gtk_widget_set_visible (widget, FALSE);
+  gtk_widget_set_tooltip_text (widget, text);
+}
+
 static void
 gallery_setup_cb (GtkSignalListItemFactory *factory,
                   GtkListItem              *item,
@@ -92,19 +140,19 @@ gallery_setup_cb (GtkSignalListItemFactory *factory,
 
   gtk_widget_set_halign (wrong, GTK_ALIGN_END);
   gtk_widget_set_valign (wrong, GTK_ALIGN_START);
-  gtk_widget_set_tooltip_text (wrong, _("Misclassified"));
+  hidden_tooltip (wrong, _("Misclassified"));
   gtk_widget_add_css_class (wrong, "misclassified-mark");
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), wrong);
   gtk_widget_set_halign (flipped, GTK_ALIGN_START);
   gtk_widget_set_valign (flipped, GTK_ALIGN_START);
-  gtk_widget_set_tooltip_text (flipped, _("Flipped by the attack"));
+  hidden_tooltip (flipped, _("Flipped by the attack"));
   gtk_widget_add_css_class (flipped, "flipped-mark");
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), flipped);
 
   g_binding_group_bind (bindings, "thumbnail", picture, "paintable", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (bindings, "caption", picture, "alternative-text", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (bindings, "caption", label, "label", G_BINDING_SYNC_CREATE);
-  g_binding_group_bind (bindings, "caption", overlay, "tooltip-text", G_BINDING_SYNC_CREATE);
+  cell_tooltip (item, overlay, "caption");
   g_binding_group_bind (bindings, "misclassified", wrong, "visible", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (bindings, "flipped", flipped, "visible", G_BINDING_SYNC_CREATE);
   gtk_list_item_set_child (item, overlay);
@@ -127,7 +175,7 @@ multiple_setup_cb (GtkSignalListItemFactory *factory,
   gtk_box_append (GTK_BOX (box), view);
   gtk_box_append (GTK_BOX (box), label);
   g_binding_group_bind (bindings, "short-name", label, "label", G_BINDING_SYNC_CREATE);
-  g_binding_group_bind (bindings, "name", label, "tooltip-text", G_BINDING_SYNC_CREATE);
+  cell_tooltip (item, label, "name");
   g_object_set_data (G_OBJECT (item), "somscope-map-view", view);
   gtk_list_item_set_child (item, box);
 }
@@ -323,7 +371,7 @@ layer_item_bind (GtkSignalListItemFactory *factory,
                                         somscope_layer_group_get_name (group), n);
       somscope_layer_row_set_layer (SOMSCOPE_LAYER_ROW (layer_row), NULL);
       gtk_label_set_markup (GTK_LABEL (label), markup);
-      gtk_widget_set_tooltip_text (label, somscope_layer_group_get_path (group));
+      hidden_tooltip (label, somscope_layer_group_get_path (group));
       gtk_widget_set_visible (layer_row, FALSE);
       gtk_widget_set_visible (label, TRUE);
       gtk_list_item_set_selectable (item, FALSE);
