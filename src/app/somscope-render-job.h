@@ -33,6 +33,7 @@ typedef struct
 
   /* Owned */
   GdkTexture    *texture;
+  cairo_surface_t *surface;       /* the texture's pixels, for the cairo renderer */
   int            texture_width;   /* the texture's size in widget pixels */
   int            texture_height;
   guint          serial;          /* bumped whenever the drawing changes */
