@@ -30,6 +30,10 @@ struct _SomscopeMapView
   double          texture_pan_x;
   double          texture_pan_y;
   guint           layer_serial;  /* bumped when the layer changes */
+  SomMapLayout    marks_layout;  /* where the units are, for the marks, as of */
+  guint           marks_serial;  /* this render serial (0: none yet) */
+  int             marks_width;
+  int             marks_height;
 
   SomscopeView    view;
   int             selected_unit;
@@ -357,7 +361,23 @@ somscope_map_view_snapshot (GtkWidget   *widget,
     gtk_snapshot_restore (snapshot);
   }
 
-  som_render_view_layout (width, height, core_view (self->view), &data, &options, &layout);
+  /* The marks need the units' places, which take the renderer's text
+   * measures: none when there is nothing to mark (a map still training,
+   * nothing selected or hovered), and computed again only when the drawing
+   * changed (every such change bumps the render serial) or the size. */
+  if (self->selected_unit < 0 && self->hover_unit < 0 &&
+      (is_live (self) || (somscope_layer_get_input_bmu (self->layer) < 0 &&
+                          somscope_layer_get_adversarial_bmu (self->layer) < 0)))
+    return;
+  if (self->marks_serial != self->render.serial || self->marks_width != width ||
+      self->marks_height != height || self->marks_layout.grid != data.grid)
+    {
+      som_render_view_layout (width, height, core_view (self->view), &data, &options, &self->marks_layout);
+      self->marks_serial = self->render.serial;
+      self->marks_width = width;
+      self->marks_height = height;
+    }
+  layout = self->marks_layout;
   if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), "accent_color", &accent))
     accent = (GdkRGBA) { 0.21f, 0.52f, 0.89f, 1.f };
 
