@@ -451,14 +451,52 @@ input_selection_changed_cb (SomscopeWindow *self)
                                         input ? (int) somscope_input_get_index (input) : -1);
 }
 
-/* A GtkGridView in GTK 4.8 makes a cell for up to 30 rows of its columns at
- * once, 360 cells of six widgets each: about 80 ms in the frame that shows
- * a loaded document.  The gallery's model therefore starts with two rows
- * and grows by one row (~3 ms of cells) per frame until it covers that
- * window, then shows everything. */
-#define GALLERY_COLUMNS 12
-#define GALLERY_STEP GALLERY_COLUMNS
-#define GALLERY_WINDOW (30 * GALLERY_COLUMNS)
+/* A GtkGridView in GTK 4.8 makes a cell for 30 rows of its *maximum*
+ * number of columns at once, whatever fits: 360 cells of six widgets each
+ * at the 12 columns the gallery allows, where its pane shows 5 columns of
+ * about 5 rows.  So the maximum follows the gallery's width (the columns a
+ * cell's minimum width fits, as many as GtkGridView itself chooses, so the
+ * layout is the same), and the gallery's model starts with two rows and
+ * grows by one row per frame until it covers those 30 rows, then shows
+ * everything. */
+#define GALLERY_MAX_COLUMNS 12
+#define GALLERY_ROWS 30
+#define GALLERY_CELL_MIN_WIDTH 56   /* the picture's: no cell is narrower */
+
+static guint
+gallery_step (SomscopeWindow *self)
+{
+  return gtk_grid_view_get_max_columns (self->gallery);
+}
+
+static gboolean
+fit_gallery_cb (gpointer data)
+{
+  SomscopeWindow *self = data;
+  GtkWidget *cell = gtk_widget_get_first_child (GTK_WIDGET (self->gallery));
+  int width = gtk_widget_get_width (GTK_WIDGET (self->gallery));
+  int cell_width = GALLERY_CELL_MIN_WIDTH;
+  guint columns;
+
+  self->gallery_fit_id = 0;
+  if (cell != NULL)
+    gtk_widget_measure (cell, GTK_ORIENTATION_HORIZONTAL, -1, &cell_width, NULL, NULL, NULL);
+  if (width <= 0)
+    return G_SOURCE_REMOVE;
+  columns = CLAMP (width / MAX (cell_width, 1), 1, GALLERY_MAX_COLUMNS);
+  if (columns != gtk_grid_view_get_max_columns (self->gallery))
+    gtk_grid_view_set_max_columns (self->gallery, columns);
+  return G_SOURCE_REMOVE;
+}
+
+/* The gallery's width changed (it is allocated): fit its columns after the
+ * allocation, not inside it. */
+static void
+queue_fit_gallery (SomscopeWindow *self)
+{
+  if (self->gallery_fit_id == 0)
+    self->gallery_fit_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, fit_gallery_cb, self, NULL);
+}
 
 static void
 show_whole_gallery (SomscopeWindow *self)
@@ -477,8 +515,8 @@ grow_gallery_cb (GtkWidget     *widget,
   SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
   guint size = gtk_slice_list_model_get_size (self->gallery_slice);
 
-  size = size < GALLERY_WINDOW ? size + GALLERY_STEP : size;
-  if (size >= GALLERY_WINDOW)
+  size += gallery_step (self);
+  if (size >= GALLERY_ROWS * gallery_step (self))
     {
       self->gallery_grow_id = 0;
       gtk_slice_list_model_set_size (self->gallery_slice, G_MAXUINT);
@@ -495,7 +533,7 @@ start_gallery (SomscopeWindow *self)
   show_whole_gallery (self);
   if (self->document == NULL)
     return;
-  gtk_slice_list_model_set_size (self->gallery_slice, 2 * GALLERY_STEP);
+  gtk_slice_list_model_set_size (self->gallery_slice, 2 * gallery_step (self));
   self->gallery_grow_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), grow_gallery_cb, NULL, NULL);
 }
 
@@ -1179,6 +1217,7 @@ somscope_window_dispose (GObject *object)
   if (self->gallery_grow_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->gallery_grow_id);
   self->gallery_grow_id = 0;
+  g_clear_handle_id (&self->gallery_fit_id, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (object), SOMSCOPE_TYPE_WINDOW);
   g_clear_object (&self->layer_tree);
@@ -1315,6 +1354,8 @@ somscope_window_init (SomscopeWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_custom_filter_set_filter_func (self->input_filter, input_filter_func, self, NULL);
+  g_signal_connect_object (gtk_scrollable_get_hadjustment (GTK_SCROLLABLE (self->gallery)), "notify::page-size",
+                           G_CALLBACK (queue_fit_gallery), self, G_CONNECT_SWAPPED);
 
   {
     GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
