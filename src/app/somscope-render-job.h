@@ -26,7 +26,8 @@ typedef gboolean (*SomscopeRenderAcceptFunc) (GtkWidget *widget,
  * superseded states are never drawn. */
 typedef struct
 {
-  /*< private >*/
+  /* Written only by these functions; the widget may read them (the map
+   * view keys its marks' layout on the serial). */
   /* Borrowed */
   GtkWidget     *widget;
   void         (*schedule) (GtkWidget *widget);
