@@ -30,6 +30,55 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (SomscopeLayerRow, somscope_layer_row, GTK_TYPE_WIDGET)
 
+/* Tooltips are asked for when shown rather than set: on X11, GTK 4.8 asks
+ * the server where the pointer is whenever a visible widget's tooltip text
+ * is set, a round trip per row built and per status change of every
+ * training layer. */
+static gboolean
+set_tooltip (GtkTooltip *tooltip,
+             const char *text)
+{
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static gboolean
+check_query_tooltip_cb (SomscopeLayerRow *self,
+                        int               x,
+                        int               y,
+                        gboolean          keyboard,
+                        GtkTooltip       *tooltip)
+{
+  return set_tooltip (tooltip, _("Map This Layer"));
+}
+
+static gboolean
+name_query_tooltip_cb (SomscopeLayerRow *self,
+                       int               x,
+                       int               y,
+                       gboolean          keyboard,
+                       GtkTooltip       *tooltip)
+{
+  return self->layer != NULL && set_tooltip (tooltip, somscope_layer_get_name (self->layer));
+}
+
+static gboolean
+status_query_tooltip_cb (SomscopeLayerRow *self,
+                         int               x,
+                         int               y,
+                         gboolean          keyboard,
+                         GtkTooltip       *tooltip)
+{
+  g_autofree char *text = NULL;
+
+  if (self->layer == NULL)
+    return FALSE;
+  g_object_get (self->layer, "status-text", &text, NULL);
+  return set_tooltip (tooltip, text);
+}
+
 static void
 somscope_layer_row_dispose (GObject *object)
 {
@@ -99,6 +148,9 @@ somscope_layer_row_class_init (SomscopeLayerRowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/somscope-layer-row.ui");
   gtk_widget_class_bind_template_child (widget_class, SomscopeLayerRow, check);
+  gtk_widget_class_bind_template_callback (widget_class, check_query_tooltip_cb);
+  gtk_widget_class_bind_template_callback (widget_class, name_query_tooltip_cb);
+  gtk_widget_class_bind_template_callback (widget_class, status_query_tooltip_cb);
   gtk_widget_class_set_css_name (widget_class, "layerrow");
 }
 

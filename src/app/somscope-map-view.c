@@ -13,6 +13,7 @@
 
 #include "somscope-enums.h"
 #include "somscope-map-view.h"
+#include "somscope-render-job.h"
 
 #define ZOOM_MIN 1.0
 #define ZOOM_MAX 16.0
@@ -24,19 +25,15 @@ struct _SomscopeMapView
   /* Owned */
   SomscopeLayer  *layer;
   GSignalGroup   *layer_signals;
-  GdkTexture     *texture;       /* the map itself, rendered in a worker */
-  guint           serial;        /* bumped whenever the map's drawing changes */
-  guint           texture_serial;
-  int             texture_width; /* the texture's size in widget pixels, and */
-  int             texture_height;/* the zoom and pan it was rendered with */
-  double          texture_zoom;
+  SomscopeRenderJob render;      /* the map itself, rendered in a worker */
+  double          texture_zoom;  /* the zoom and pan the texture was rendered with */
   double          texture_pan_x;
   double          texture_pan_y;
-  gboolean        rendering;     /* a render is in flight (at most one) */
-  int             alloc_width;   /* the last allocation */
-  int             alloc_height;
   guint           layer_serial;  /* bumped when the layer changes */
-  GCancellable   *render_cancellable;
+  SomMapLayout    marks_layout;  /* where the units are, for the marks, as of */
+  guint           marks_serial;  /* this render serial (0: none yet) */
+  int             marks_width;
+  int             marks_height;
 
   SomscopeView    view;
   int             selected_unit;
@@ -171,13 +168,10 @@ get_layout (SomscopeMapView *self,
   return TRUE;
 }
 
-/* -- rendering in a worker
+/* -- rendering in a worker (somscope-render-job.c)
  *
- * The map is drawn by the core renderer (the one export uses) into a cairo
- * image surface in a GTask thread; the main thread only paints the finished
- * texture and the marks on top.  One render per view is in flight at a time:
- * changes meanwhile bump the serial, and when the render comes back a new
- * one starts from the latest state, so superseded states are never drawn.
+ * The map is drawn by the core renderer (the one export uses) in a worker;
+ * the main thread only paints the finished texture and the marks on top.
  * The job owns everything it reads (somscope_layer_dup_map_data ()). */
 
 typedef struct
@@ -185,13 +179,9 @@ typedef struct
   SomscopeMapDataCopy *copy;
   SomView            view;
   SomRenderOptions   options;
-  int                width;
-  int                height;
-  int                scale;
   double             zoom;
   double             pan_x;
   double             pan_y;
-  guint              serial;
   guint              layer_serial;
 } RenderJob;
 
@@ -203,110 +193,53 @@ render_job_free (RenderJob *job)
 }
 
 static void
-render_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+render_draw (gpointer  data,
+             cairo_t  *cr,
+             int       width,
+             int       height)
 {
-  RenderJob *job = task_data;
-  cairo_surface_t *surface;
-  cairo_t *cr;
+  RenderJob *job = data;
   g_autoptr(GError) error = NULL;
 
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, job->width * job->scale, job->height * job->scale);
-  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
-                               cairo_status_to_string (cairo_surface_status (surface)));
-      cairo_surface_destroy (surface);
-      return;
-    }
-  cr = cairo_create (surface);
-  cairo_scale (cr, job->scale, job->scale);
   cairo_translate (cr, job->pan_x, job->pan_y);
   cairo_scale (cr, job->zoom, job->zoom);
-  if (!som_render_view (cr, job->width, job->height, job->view, &job->copy->data, &job->options, &error))
+  if (!som_render_view (cr, width, height, job->view, &job->copy->data, &job->options, &error))
     g_debug ("%s", error->message);
-  cairo_destroy (cr);
-  cairo_surface_flush (surface);
-  g_task_return_pointer (task, surface, (GDestroyNotify) cairo_surface_destroy);
 }
 
-static void schedule_render (SomscopeMapView *self);
-
-static void
-render_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+/* A render of the previous layer is not shown. */
+static gboolean
+render_accept (GtkWidget *widget,
+               gpointer   data)
 {
-  GWeakRef *ref = user_data;
-  g_autoptr(SomscopeMapView) self = g_weak_ref_get (ref);
-  RenderJob *job = g_task_get_task_data (G_TASK (result));
-  cairo_surface_t *surface = g_task_propagate_pointer (G_TASK (result), NULL);
-  GBytes *bytes;
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
+  RenderJob *job = data;
 
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->render_cancellable)
-    {
-      g_clear_pointer (&surface, cairo_surface_destroy);
-      return;
-    }
-  self->rendering = FALSE;
-  /* A render of the previous layer is not shown. */
   if (job->layer_serial != self->layer_serial)
-    g_clear_pointer (&surface, cairo_surface_destroy);
-  if (surface != NULL)
-    {
-      /* The texture takes the surface's pixels as they are (premultiplied
-       * BGRA on little-endian machines, GDK_MEMORY_DEFAULT). */
-      bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
-                                          (gsize) cairo_image_surface_get_stride (surface) *
-                                          cairo_image_surface_get_height (surface),
-                                          (GDestroyNotify) cairo_surface_destroy, surface);
-      g_clear_object (&self->texture);
-      self->texture = gdk_memory_texture_new (cairo_image_surface_get_width (surface),
-                                              cairo_image_surface_get_height (surface),
-                                              GDK_MEMORY_DEFAULT, bytes,
-                                              cairo_image_surface_get_stride (surface));
-      g_bytes_unref (bytes);
-      self->texture_serial = job->serial;
-      self->texture_width = job->width;
-      self->texture_height = job->height;
-      self->texture_zoom = job->zoom;
-      self->texture_pan_x = job->pan_x;
-      self->texture_pan_y = job->pan_y;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-  else
-    self->texture_serial = job->serial;
-  if (self->texture_serial != self->serial)
-    schedule_render (self);
+    return FALSE;
+  self->texture_zoom = job->zoom;
+  self->texture_pan_x = job->pan_x;
+  self->texture_pan_y = job->pan_y;
+  return TRUE;
 }
 
 /* Starts rendering the current state unless a render is in flight (its
  * completion starts the next) or the texture is current. */
 static void
-schedule_render (SomscopeMapView *self)
+schedule_render (GtkWidget *widget)
 {
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  int height = gtk_widget_get_height (GTK_WIDGET (self));
-  g_autoptr(GTask) task = NULL;
+  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
   SomMapData data;
   SomRenderOptions options;
   RenderJob *job;
-  GWeakRef *ref;
 
-  if (self->rendering || self->texture_serial == self->serial || width <= 0 || height <= 0)
+  if (!somscope_render_job_needed (&self->render))
     return;
   if (!get_map_data (self, &data, &options) ||
       !som_render_check (core_view (self->view), &data, &options, NULL))
     {
       /* Nothing to draw: the snapshot shows why. */
-      g_clear_object (&self->texture);
-      self->texture_serial = self->serial;
+      somscope_render_job_skip (&self->render);
       return;
     }
 
@@ -314,34 +247,18 @@ schedule_render (SomscopeMapView *self)
   job->copy = somscope_layer_dup_map_data (self->layer);
   job->view = core_view (self->view);
   job->options = options;
-  job->width = width;
-  job->height = height;
-  job->scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
   job->zoom = self->zoom;
   job->pan_x = self->pan_x;
   job->pan_y = self->pan_y;
-  job->serial = self->serial;
   job->layer_serial = self->layer_serial;
-
-  if (self->render_cancellable == NULL)
-    self->render_cancellable = g_cancellable_new ();
-  ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, self);
-  self->rendering = TRUE;
-  /* No source object: the task's last reference may go in the worker,
-   * which must not finalize a widget. */
-  task = g_task_new (NULL, self->render_cancellable, render_done_cb, ref);
-  g_task_set_source_tag (task, schedule_render);
-  g_task_set_task_data (task, job, (GDestroyNotify) render_job_free);
-  g_task_run_in_thread (task, render_thread);
+  somscope_render_job_start (&self->render, job, (GDestroyNotify) render_job_free,
+                             render_draw, render_accept);
 }
 
 static void
 invalidate (SomscopeMapView *self)
 {
-  self->serial++;
-  schedule_render (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  somscope_render_job_invalidate (&self->render);
 }
 
 static const char *
@@ -383,14 +300,9 @@ update_accessible_label (SomscopeMapView *self)
 /* A message where the map will be: why there is none yet. */
 static void
 snapshot_message (SomscopeMapView *self,
-                  GtkSnapshot     *snapshot,
-                  int              width,
-                  int              height)
+                  GtkSnapshot     *snapshot)
 {
-  g_autoptr(PangoLayout) layout = NULL;
   g_autofree char *text = NULL;
-  GdkRGBA color;
-  int tw, th;
 
   if (self->layer == NULL)
     text = g_strdup (self->compact ? "" : _("Select a layer"));
@@ -398,20 +310,7 @@ snapshot_message (SomscopeMapView *self,
     text = g_strdup (_("Not mapped"));
   else
     g_object_get (self->layer, "status-text", &text, NULL);
-  if (text == NULL || *text == '\0')
-    return;
-
-  layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  pango_layout_set_width (layout, MAX (1, width - 12) * PANGO_SCALE);
-  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
-  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_get_pixel_size (layout, &tw, &th);
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &color);
-  color.alpha *= 0.55f;
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
-  gtk_snapshot_append_layout (snapshot, layout, &color);
-  gtk_snapshot_restore (snapshot);
+  somscope_render_job_snapshot_message (&self->render, snapshot, text);
 }
 
 static void
@@ -434,52 +333,51 @@ somscope_map_view_snapshot (GtkWidget   *widget,
 
   if (!get_map_data (self, &data, &options))
     {
-      snapshot_message (self, snapshot, width, height);
+      snapshot_message (self, snapshot);
       return;
     }
   if (!som_render_check (core_view (self->view), &data, &options, &error))
     {
       /* e.g. the response view before an input is selected */
-      g_autoptr(PangoLayout) pl = NULL;
-      GdkRGBA color;
-      int tw, th;
-
       if (self->view == SOMSCOPE_VIEW_RESPONSE && data.response == NULL)
-        pl = gtk_widget_create_pango_layout (widget, self->compact ? "" : _("Select an input to see how every unit responds to it"));
+        somscope_render_job_snapshot_message (&self->render, snapshot,
+                                              self->compact ? "" : _("Select an input to see how every unit responds to it"));
       else
-        pl = gtk_widget_create_pango_layout (widget, error->message);
-      pango_layout_set_width (pl, MAX (1, width - 12) * PANGO_SCALE);
-      pango_layout_set_alignment (pl, PANGO_ALIGN_CENTER);
-      pango_layout_set_wrap (pl, PANGO_WRAP_WORD_CHAR);
-      pango_layout_get_pixel_size (pl, &tw, &th);
-      gtk_style_context_get_color (gtk_widget_get_style_context (widget), &color);
-      color.alpha *= 0.55f;
-      gtk_snapshot_save (snapshot);
-      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
-      gtk_snapshot_append_layout (snapshot, pl, &color);
-      gtk_snapshot_restore (snapshot);
+        somscope_render_job_snapshot_message (&self->render, snapshot, error->message);
       return;
     }
 
   /* The map itself comes from the worker; only the marks are drawn here.
    * Until a newer render arrives the last one is shown, moved to the
    * current zoom and pan. */
-  if (self->texture_serial != self->serial)
-    schedule_render (self);
-  if (self->texture != NULL)
+  {
+    double s = self->zoom / self->texture_zoom;
+
+    gtk_snapshot_save (snapshot);
+    gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (self->pan_x, self->pan_y));
+    gtk_snapshot_scale (snapshot, s, s);
+    gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (-self->texture_pan_x, -self->texture_pan_y));
+    somscope_render_job_snapshot (&self->render, snapshot);
+    gtk_snapshot_restore (snapshot);
+  }
+
+  /* The marks need the units' places, which take the renderer's text
+   * measures: none when there is nothing to mark (a map still training,
+   * nothing selected or hovered), and computed again only when the drawing
+   * changed (every such change bumps the render serial) or the size. */
+  if (self->selected_unit < 0 && self->hover_unit < 0 &&
+      (is_live (self) || (somscope_layer_get_input_bmu (self->layer) < 0 &&
+                          somscope_layer_get_adversarial_bmu (self->layer) < 0)))
+    return;
+  if (self->marks_serial != self->render.serial || self->marks_width != width ||
+      self->marks_height != height || self->marks_layout.grid != data.grid)
     {
-      double s = self->zoom / self->texture_zoom;
-
-      gtk_snapshot_save (snapshot);
-      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (self->pan_x, self->pan_y));
-      gtk_snapshot_scale (snapshot, s, s);
-      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (-self->texture_pan_x, -self->texture_pan_y));
-      gtk_snapshot_append_texture (snapshot, self->texture,
-                                   &GRAPHENE_RECT_INIT (0, 0, self->texture_width, self->texture_height));
-      gtk_snapshot_restore (snapshot);
+      som_render_view_layout (width, height, core_view (self->view), &data, &options, &self->marks_layout);
+      self->marks_serial = self->render.serial;
+      self->marks_width = width;
+      self->marks_height = height;
     }
-
-  som_render_view_layout (width, height, core_view (self->view), &data, &options, &layout);
+  layout = self->marks_layout;
   if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), "accent_color", &accent))
     accent = (GdkRGBA) { 0.21f, 0.52f, 0.89f, 1.f };
 
@@ -589,16 +487,7 @@ somscope_map_view_size_allocate (GtkWidget *widget,
                                  int        height,
                                  int        baseline)
 {
-  SomscopeMapView *self = SOMSCOPE_MAP_VIEW (widget);
-
-  /* Against the last allocation, not the texture: a render of another
-   * size may be in flight. */
-  if (width != self->alloc_width || height != self->alloc_height)
-    {
-      self->alloc_width = width;
-      self->alloc_height = height;
-      invalidate (self);
-    }
+  somscope_render_job_allocate (&SOMSCOPE_MAP_VIEW (widget)->render, width, height);
 }
 
 static void
@@ -820,11 +709,7 @@ somscope_map_view_dispose (GObject *object)
   g_clear_handle_id (&self->settle_id, g_source_remove);
   g_clear_object (&self->layer_signals);
   g_clear_object (&self->layer);
-  if (self->render_cancellable != NULL)
-    g_cancellable_cancel (self->render_cancellable);
-  g_clear_object (&self->render_cancellable);
-  self->rendering = FALSE;
-  g_clear_object (&self->texture);
+  somscope_render_job_clear (&self->render);
   G_OBJECT_CLASS (somscope_map_view_parent_class)->dispose (object);
 }
 
@@ -998,6 +883,8 @@ somscope_map_view_init (SomscopeMapView *self)
   self->selected_unit = -1;
   self->hover_unit = -1;
   self->zoom = 1.0;
+  self->texture_zoom = 1.0;
+  somscope_render_job_init (&self->render, GTK_WIDGET (self), schedule_render);
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
@@ -1068,7 +955,7 @@ somscope_map_view_set_layer (SomscopeMapView *self,
     return;
   g_signal_group_set_target (self->layer_signals, layer);
   /* Another layer's map is not shown while this one renders. */
-  g_clear_object (&self->texture);
+  somscope_render_job_drop (&self->render);
   self->layer_serial++;
   self->hover_unit = -1;
   self->zoom = 1.0;
@@ -1137,14 +1024,14 @@ GdkTexture *
 somscope_map_view_get_texture (SomscopeMapView *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), NULL);
-  return self->texture_serial == self->serial && !self->rendering ? self->texture : NULL;
+  return somscope_render_job_get_texture (&self->render);
 }
 
 gboolean
 somscope_map_view_get_rendered (SomscopeMapView *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), FALSE);
-  return self->texture_serial == self->serial && !self->rendering;
+  return somscope_render_job_is_current (&self->render);
 }
 
 gboolean

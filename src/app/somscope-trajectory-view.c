@@ -10,6 +10,7 @@
 
 #include "som-render.h"
 
+#include "somscope-render-job.h"
 #include "somscope-trajectory-view.h"
 
 struct _SomscopeTrajectoryView
@@ -25,15 +26,7 @@ struct _SomscopeTrajectoryView
   GArray        *distances;    /* double per shown layer */
   int            divergence;
   gboolean       chart;
-  GdkTexture    *texture;      /* the drawing, rendered in a worker */
-  int            texture_width;
-  int            texture_height;
-  guint          serial;       /* bumped whenever the drawing changes */
-  guint          texture_serial;
-  gboolean       rendering;    /* a render is in flight (at most one) */
-  int            alloc_width;  /* the last allocation */
-  int            alloc_height;
-  GCancellable  *render_cancellable;
+  SomscopeRenderJob render;    /* the drawing, rendered in a worker */
 };
 
 enum {
@@ -48,10 +41,9 @@ G_DEFINE_FINAL_TYPE (SomscopeTrajectoryView, somscope_trajectory_view, GTK_TYPE_
 
 #define FONT_SIZE 9.0
 
-/* -- rendering in a worker, as the map view does: the core renderer draws
- * into a cairo image surface in a GTask thread from data the job owns, the
- * main thread paints the texture; one render in flight, the latest state
- * rendered next. */
+/* -- rendering in a worker, as the map view does (somscope-render-job.c):
+ * the core renderer draws every shown layer's map and the chart from data
+ * the job owns, the main thread paints the texture. */
 
 typedef struct
 {
@@ -62,10 +54,6 @@ typedef struct
   double           *distances;   /* or NULL: no chart */
   int               divergence;
   SomRenderOptions  options;
-  int               width;
-  int               height;
-  int               scale;
-  guint             serial;
 } TrajectoryJob;
 
 static void
@@ -80,95 +68,32 @@ trajectory_job_free (TrajectoryJob *job)
 }
 
 static void
-render_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+render_draw (gpointer  data,
+             cairo_t  *cr,
+             int       width,
+             int       height)
 {
-  TrajectoryJob *job = task_data;
+  TrajectoryJob *job = data;
   g_autoptr(GError) error = NULL;
-  cairo_surface_t *surface;
-  cairo_t *cr;
 
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, job->width * job->scale, job->height * job->scale);
-  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
-                               cairo_status_to_string (cairo_surface_status (surface)));
-      cairo_surface_destroy (surface);
-      return;
-    }
-  cr = cairo_create (surface);
-  cairo_scale (cr, job->scale, job->scale);
-  if (!som_render_trajectory (cr, job->width, job->height, job->data, job->copies->len,
+  if (!som_render_trajectory (cr, width, height, job->data, job->copies->len,
                               job->clean, job->adversarial, job->distances, job->divergence,
                               &job->options, &error))
     g_debug ("trajectory: %s", error->message);
-  cairo_destroy (cr);
-  cairo_surface_flush (surface);
-  g_task_return_pointer (task, surface, (GDestroyNotify) cairo_surface_destroy);
-}
-
-static void schedule_render (SomscopeTrajectoryView *self);
-
-static void
-render_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GWeakRef *ref = user_data;
-  g_autoptr(SomscopeTrajectoryView) self = g_weak_ref_get (ref);
-  TrajectoryJob *job = g_task_get_task_data (G_TASK (result));
-  cairo_surface_t *surface = g_task_propagate_pointer (G_TASK (result), NULL);
-
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->render_cancellable)
-    {
-      g_clear_pointer (&surface, cairo_surface_destroy);
-      return;
-    }
-  self->rendering = FALSE;
-  self->texture_serial = job->serial;
-  if (surface != NULL)
-    {
-      g_autoptr(GBytes) bytes = NULL;
-
-      bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
-                                          (gsize) cairo_image_surface_get_stride (surface) *
-                                          cairo_image_surface_get_height (surface),
-                                          (GDestroyNotify) cairo_surface_destroy, surface);
-      g_clear_object (&self->texture);
-      self->texture = gdk_memory_texture_new (cairo_image_surface_get_width (surface),
-                                              cairo_image_surface_get_height (surface),
-                                              GDK_MEMORY_DEFAULT, bytes,
-                                              cairo_image_surface_get_stride (surface));
-      self->texture_width = job->width;
-      self->texture_height = job->height;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-  if (self->texture_serial != self->serial)
-    schedule_render (self);
 }
 
 static void
-schedule_render (SomscopeTrajectoryView *self)
+schedule_render (GtkWidget *widget)
 {
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  int height = gtk_widget_get_height (GTK_WIDGET (self));
-  g_autoptr(GTask) task = NULL;
+  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
   TrajectoryJob *job;
-  GWeakRef *ref;
   guint n = self->shown->len;
 
-  if (self->rendering || self->texture_serial == self->serial || width <= 0 || height <= 0)
+  if (!somscope_render_job_needed (&self->render))
     return;
   if (n == 0)
     {
-      g_clear_object (&self->texture);
-      self->texture_serial = self->serial;
+      somscope_render_job_skip (&self->render);
       return;
     }
 
@@ -192,29 +117,13 @@ schedule_render (SomscopeTrajectoryView *self)
   if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
     job->options.theme = SOM_RENDER_THEME_DARK;
   job->options.font_size = FONT_SIZE;
-  job->width = width;
-  job->height = height;
-  job->scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
-  job->serial = self->serial;
-
-  if (self->render_cancellable == NULL)
-    self->render_cancellable = g_cancellable_new ();
-  ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, self);
-  self->rendering = TRUE;
-  /* No source object: the task's last reference may go in the worker. */
-  task = g_task_new (NULL, self->render_cancellable, render_done_cb, ref);
-  g_task_set_source_tag (task, schedule_render);
-  g_task_set_task_data (task, job, (GDestroyNotify) trajectory_job_free);
-  g_task_run_in_thread (task, render_thread);
+  somscope_render_job_start (&self->render, job, (GDestroyNotify) trajectory_job_free, render_draw, NULL);
 }
 
 static void
 invalidate (SomscopeTrajectoryView *self)
 {
-  self->serial++;
-  schedule_render (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  somscope_render_job_invalidate (&self->render);
 }
 
 /* The data the renderer takes, prepared once per change rather than per
@@ -299,29 +208,6 @@ items_changed_cb (SomscopeTrajectoryView *self)
 }
 
 static void
-snapshot_message (SomscopeTrajectoryView *self,
-                  GtkSnapshot            *snapshot,
-                  const char             *text,
-                  int                     width,
-                  int                     height)
-{
-  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  GdkRGBA color;
-  int tw, th;
-
-  pango_layout_set_width (layout, MAX (1, width - 12) * PANGO_SCALE);
-  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
-  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_get_pixel_size (layout, &tw, &th);
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &color);
-  color.alpha *= 0.55f;
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
-  gtk_snapshot_append_layout (snapshot, layout, &color);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
 somscope_trajectory_view_snapshot (GtkWidget   *widget,
                                    GtkSnapshot *snapshot)
 {
@@ -333,17 +219,14 @@ somscope_trajectory_view_snapshot (GtkWidget   *widget,
     return;
   if (self->shown->len == 0)
     {
-      snapshot_message (self, snapshot, _("The trajectory shows once a map is trained"), width, height);
+      somscope_render_job_snapshot_message (&self->render, snapshot,
+                                            _("The trajectory shows once a map is trained"));
       return;
     }
 
   /* The drawing comes from the worker; until a newer one arrives the last
    * is shown. */
-  if (self->texture_serial != self->serial)
-    schedule_render (self);
-  if (self->texture != NULL)
-    gtk_snapshot_append_texture (snapshot, self->texture,
-                                 &GRAPHENE_RECT_INIT (0, 0, self->texture_width, self->texture_height));
+  somscope_render_job_snapshot (&self->render, snapshot);
 }
 
 static GtkSizeRequestMode
@@ -385,16 +268,7 @@ somscope_trajectory_view_size_allocate (GtkWidget *widget,
                                         int        height,
                                         int        baseline)
 {
-  SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (widget);
-
-  /* Against the last allocation, not the texture: a render of another
-   * size may be in flight. */
-  if (width != self->alloc_width || height != self->alloc_height)
-    {
-      self->alloc_width = width;
-      self->alloc_height = height;
-      invalidate (self);
-    }
+  somscope_render_job_allocate (&SOMSCOPE_TRAJECTORY_VIEW (widget)->render, width, height);
 }
 
 static void
@@ -403,11 +277,7 @@ somscope_trajectory_view_dispose (GObject *object)
   SomscopeTrajectoryView *self = SOMSCOPE_TRAJECTORY_VIEW (object);
 
   somscope_trajectory_view_set_layers (self, NULL);
-  if (self->render_cancellable != NULL)
-    g_cancellable_cancel (self->render_cancellable);
-  g_clear_object (&self->render_cancellable);
-  self->rendering = FALSE;
-  g_clear_object (&self->texture);
+  somscope_render_job_clear (&self->render);
   G_OBJECT_CLASS (somscope_trajectory_view_parent_class)->dispose (object);
 }
 
@@ -494,6 +364,7 @@ somscope_trajectory_view_init (SomscopeTrajectoryView *self)
   self->adversarial = g_array_new (FALSE, FALSE, sizeof (int));
   self->distances = g_array_new (FALSE, FALSE, sizeof (double));
   self->divergence = -1;
+  somscope_render_job_init (&self->render, GTK_WIDGET (self), schedule_render);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (invalidate), self, G_CONNECT_SWAPPED);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
@@ -599,5 +470,5 @@ GdkTexture *
 somscope_trajectory_view_get_texture (SomscopeTrajectoryView *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NULL);
-  return self->texture_serial == self->serial && !self->rendering ? self->texture : NULL;
+  return somscope_render_job_get_texture (&self->render);
 }

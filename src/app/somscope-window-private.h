@@ -79,6 +79,7 @@ struct _SomscopeWindow
   GtkTreeListModel    *layer_tree;        /* the sidebar's layers by module */
   GSignalGroup        *layers_signals;    /* the document's layer list */
   guint                gallery_grow_id;   /* tick callback growing gallery_slice */
+  guint                gallery_fit_id;    /* idle fitting the gallery's columns to its width */
   gboolean             syncing_selection;
   gboolean             close_after_save;
   gboolean             close_confirmed;

@@ -67,6 +67,54 @@ cell_bindings (GtkListItem *item)
   return group;
 }
 
+/* Cells' tooltips are asked for when shown rather than set: on X11, GTK 4.8
+ * asks the server where the pointer is whenever a visible widget's tooltip
+ * text is set, a round trip for each of the hundreds of cells a list
+ * makes, in the frame that shows a document and every time a cell is
+ * bound.  @property names the string property of the cell's item that is
+ * the tooltip. */
+static gboolean
+cell_query_tooltip_cb (GtkWidget  *widget,
+                       int         x,
+                       int         y,
+                       gboolean    keyboard,
+                       GtkTooltip *tooltip,
+                       gpointer    user_data)
+{
+  GtkListItem *item = user_data;
+  const char *property = g_object_get_data (G_OBJECT (widget), "somscope-tooltip");
+  gpointer thing = gtk_list_item_get_item (item);
+  g_autofree char *text = NULL;
+
+  if (thing == NULL)
+    return FALSE;
+  g_object_get (thing, property, &text, NULL);
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static void
+cell_tooltip (GtkListItem *item,
+              GtkWidget   *widget,
+              const char  *property)
+{
+  g_object_set_data (G_OBJECT (widget), "somscope-tooltip", (gpointer) property);
+  gtk_widget_set_has_tooltip (widget, TRUE);
+  g_signal_connect (widget, "query-tooltip", G_CALLBACK (cell_query_tooltip_cb), item);
+}
+
+/* A tooltip set while the widget is hidden, which asks the server nothing;
+ * the caller (or a binding) shows it. */
+static void
+hidden_tooltip (GtkWidget  *widget,
+                const char *text)
+{
+  gtk_widget_set_visible (widget, FALSE);
+  gtk_widget_set_tooltip_text (widget, text);
+}
+
 static void
 gallery_setup_cb (GtkSignalListItemFactory *factory,
                   GtkListItem              *item,
@@ -92,19 +140,19 @@ gallery_setup_cb (GtkSignalListItemFactory *factory,
 
   gtk_widget_set_halign (wrong, GTK_ALIGN_END);
   gtk_widget_set_valign (wrong, GTK_ALIGN_START);
-  gtk_widget_set_tooltip_text (wrong, _("Misclassified"));
+  hidden_tooltip (wrong, _("Misclassified"));
   gtk_widget_add_css_class (wrong, "misclassified-mark");
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), wrong);
   gtk_widget_set_halign (flipped, GTK_ALIGN_START);
   gtk_widget_set_valign (flipped, GTK_ALIGN_START);
-  gtk_widget_set_tooltip_text (flipped, _("Flipped by the attack"));
+  hidden_tooltip (flipped, _("Flipped by the attack"));
   gtk_widget_add_css_class (flipped, "flipped-mark");
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), flipped);
 
   g_binding_group_bind (bindings, "thumbnail", picture, "paintable", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (bindings, "caption", picture, "alternative-text", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (bindings, "caption", label, "label", G_BINDING_SYNC_CREATE);
-  g_binding_group_bind (bindings, "caption", overlay, "tooltip-text", G_BINDING_SYNC_CREATE);
+  cell_tooltip (item, overlay, "caption");
   g_binding_group_bind (bindings, "misclassified", wrong, "visible", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (bindings, "flipped", flipped, "visible", G_BINDING_SYNC_CREATE);
   gtk_list_item_set_child (item, overlay);
@@ -127,7 +175,7 @@ multiple_setup_cb (GtkSignalListItemFactory *factory,
   gtk_box_append (GTK_BOX (box), view);
   gtk_box_append (GTK_BOX (box), label);
   g_binding_group_bind (bindings, "short-name", label, "label", G_BINDING_SYNC_CREATE);
-  g_binding_group_bind (bindings, "name", label, "tooltip-text", G_BINDING_SYNC_CREATE);
+  cell_tooltip (item, label, "name");
   g_object_set_data (G_OBJECT (item), "somscope-map-view", view);
   gtk_list_item_set_child (item, box);
 }
@@ -323,7 +371,7 @@ layer_item_bind (GtkSignalListItemFactory *factory,
                                         somscope_layer_group_get_name (group), n);
       somscope_layer_row_set_layer (SOMSCOPE_LAYER_ROW (layer_row), NULL);
       gtk_label_set_markup (GTK_LABEL (label), markup);
-      gtk_widget_set_tooltip_text (label, somscope_layer_group_get_path (group));
+      hidden_tooltip (label, somscope_layer_group_get_path (group));
       gtk_widget_set_visible (layer_row, FALSE);
       gtk_widget_set_visible (label, TRUE);
       gtk_list_item_set_selectable (item, FALSE);
@@ -403,14 +451,52 @@ input_selection_changed_cb (SomscopeWindow *self)
                                         input ? (int) somscope_input_get_index (input) : -1);
 }
 
-/* A GtkGridView in GTK 4.8 makes a cell for up to 30 rows of its columns at
- * once, 360 cells of six widgets each: about 80 ms in the frame that shows
- * a loaded document.  The gallery's model therefore starts with two rows
- * and grows by one row (~3 ms of cells) per frame until it covers that
- * window, then shows everything. */
-#define GALLERY_COLUMNS 12
-#define GALLERY_STEP GALLERY_COLUMNS
-#define GALLERY_WINDOW (30 * GALLERY_COLUMNS)
+/* A GtkGridView in GTK 4.8 makes a cell for 30 rows of its *maximum*
+ * number of columns at once, whatever fits: 360 cells of six widgets each
+ * at the 12 columns the gallery allows, where its pane shows 5 columns of
+ * about 5 rows.  So the maximum follows the gallery's width (the columns a
+ * cell's minimum width fits, as many as GtkGridView itself chooses, so the
+ * layout is the same), and the gallery's model starts with two rows and
+ * grows by one row per frame until it covers those 30 rows, then shows
+ * everything. */
+#define GALLERY_MAX_COLUMNS 12
+#define GALLERY_ROWS 30
+#define GALLERY_CELL_MIN_WIDTH 56   /* the picture's: no cell is narrower */
+
+static guint
+gallery_step (SomscopeWindow *self)
+{
+  return gtk_grid_view_get_max_columns (self->gallery);
+}
+
+static gboolean
+fit_gallery_cb (gpointer data)
+{
+  SomscopeWindow *self = data;
+  GtkWidget *cell = gtk_widget_get_first_child (GTK_WIDGET (self->gallery));
+  int width = gtk_widget_get_width (GTK_WIDGET (self->gallery));
+  int cell_width = GALLERY_CELL_MIN_WIDTH;
+  guint columns;
+
+  self->gallery_fit_id = 0;
+  if (cell != NULL)
+    gtk_widget_measure (cell, GTK_ORIENTATION_HORIZONTAL, -1, &cell_width, NULL, NULL, NULL);
+  if (width <= 0)
+    return G_SOURCE_REMOVE;
+  columns = CLAMP (width / MAX (cell_width, 1), 1, GALLERY_MAX_COLUMNS);
+  if (columns != gtk_grid_view_get_max_columns (self->gallery))
+    gtk_grid_view_set_max_columns (self->gallery, columns);
+  return G_SOURCE_REMOVE;
+}
+
+/* The gallery's width changed (it is allocated): fit its columns after the
+ * allocation, not inside it. */
+static void
+queue_fit_gallery (SomscopeWindow *self)
+{
+  if (self->gallery_fit_id == 0)
+    self->gallery_fit_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, fit_gallery_cb, self, NULL);
+}
 
 static void
 show_whole_gallery (SomscopeWindow *self)
@@ -429,8 +515,8 @@ grow_gallery_cb (GtkWidget     *widget,
   SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
   guint size = gtk_slice_list_model_get_size (self->gallery_slice);
 
-  size = size < GALLERY_WINDOW ? size + GALLERY_STEP : size;
-  if (size >= GALLERY_WINDOW)
+  size += gallery_step (self);
+  if (size >= GALLERY_ROWS * gallery_step (self))
     {
       self->gallery_grow_id = 0;
       gtk_slice_list_model_set_size (self->gallery_slice, G_MAXUINT);
@@ -447,7 +533,7 @@ start_gallery (SomscopeWindow *self)
   show_whole_gallery (self);
   if (self->document == NULL)
     return;
-  gtk_slice_list_model_set_size (self->gallery_slice, 2 * GALLERY_STEP);
+  gtk_slice_list_model_set_size (self->gallery_slice, 2 * gallery_step (self));
   self->gallery_grow_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), grow_gallery_cb, NULL, NULL);
 }
 
@@ -1131,6 +1217,7 @@ somscope_window_dispose (GObject *object)
   if (self->gallery_grow_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->gallery_grow_id);
   self->gallery_grow_id = 0;
+  g_clear_handle_id (&self->gallery_fit_id, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (object), SOMSCOPE_TYPE_WINDOW);
   g_clear_object (&self->layer_tree);
@@ -1267,6 +1354,8 @@ somscope_window_init (SomscopeWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_custom_filter_set_filter_func (self->input_filter, input_filter_func, self, NULL);
+  g_signal_connect_object (gtk_scrollable_get_hadjustment (GTK_SCROLLABLE (self->gallery)), "notify::page-size",
+                           G_CALLBACK (queue_fit_gallery), self, G_CONNECT_SWAPPED);
 
   {
     GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
