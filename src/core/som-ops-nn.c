@@ -771,7 +771,11 @@ avg_pool_2d_range (gsize begin, gsize end, gpointer data)
   g_autofree gint64 *lo = g_new (gint64, KW);
   g_autofree gint64 *hi = g_new (gint64, KW);
   g_autofree gint64 *ccount = g_new (gint64, OW);
+  SomWindowTaps *taps[3];
+  g_autofree SomWindowTaps *table = NULL;
 
+  _som_window_taps (w, taps);
+  table = taps[0];
   /* per tap column: the outputs ow with 0 ≤ ow·sw − pw + j < W */
   for (gint64 j = 0; j < KW; j++)
     {
@@ -782,8 +786,8 @@ avg_pool_2d_range (gsize begin, gsize end, gpointer data)
     }
   for (gint64 ow = 0; ow < OW; ow++)
     {
-      gint64 w0 = ow * sw - w->pb[2];
-      ccount[ow] = p->include_pad ? taps_inside (w0, KW, 1, -w->pb[2], W + w->pe[2]) : taps_inside (w0, KW, 1, 0, W);
+      const SomWindowTaps *t = &taps[2][ow];
+      ccount[ow] = p->include_pad ? t->padded : t->t1 - t->t0;
     }
   for (gsize plane = begin; plane < end; plane++)
     {
@@ -792,7 +796,8 @@ avg_pool_2d_range (gsize begin, gsize end, gpointer data)
       for (gint64 oh = 0; oh < OH; oh++)
         {
           gint64 h0 = oh * sh - w->pb[1];
-          gint64 rcount = p->include_pad ? taps_inside (h0, KH, 1, -w->pb[1], H + w->pe[1]) : taps_inside (h0, KH, 1, 0, H);
+          const SomWindowTaps *t = &taps[1][oh];
+          gint64 rcount = p->include_pad ? t->padded : t->t1 - t->t0;
           float *d = dst + oh * OW;
           for (gint64 ow = 0; ow < OW; ow++)
             acc[ow] = 0.0f;
