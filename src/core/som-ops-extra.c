@@ -840,7 +840,7 @@ ein_operand (const Einsum *e, const SomTensor *x, const int *labels, const EinGr
 static gboolean
 einsum_as_matmul (SomOpCtx *c, const Einsum *e)
 {
-  const SomTensor *A = c->in[0], *B = c->in[1];
+  const SomTensor *A, *B;
   SomTensor *y = c->out[0];
   EinGroups g = { 0 };
   g_autofree float *abuf = NULL, *bbuf = NULL, *ybuf = NULL;
@@ -850,12 +850,18 @@ einsum_as_matmul (SomOpCtx *c, const Einsum *e)
   gboolean ta = FALSE, tb = FALSE;
   gsize nb;
 
-  if (e->n_terms != 2 || e->out_len > SOM_ARRAY_MAX_DIMS)
+  if (e->n_terms != 2 || c->n_in != 2 || e->out_len > SOM_ARRAY_MAX_DIMS)
     return FALSE;
+  A = c->in[0];
+  B = c->in[1];
   for (guint t = 0; t < 2; t++)
-    for (guint d = 0; d < e->term_len[t]; d++)
-      if (ein_find (e->terms[t], d, e->terms[t][d]) >= 0 || c->in[t]->shape[d] != e->size[e->terms[t][d]])
+    {
+      if (c->in[t]->ndim != e->term_len[t])
         return FALSE;
+      for (guint d = 0; d < e->term_len[t]; d++)
+        if (ein_find (e->terms[t], d, e->terms[t][d]) >= 0 || c->in[t]->shape[d] != e->size[e->terms[t][d]])
+          return FALSE;
+    }
   for (guint d = 0; d < e->out_len; d++)
     if (ein_find (e->out, d, e->out[d]) >= 0)
       return FALSE;
