@@ -7,6 +7,7 @@
 #include <math.h>
 #include <glib/gi18n.h>
 
+#include "som-io.h"
 #include "som-metrics.h"
 #include "som-types.h"
 
@@ -26,18 +27,6 @@ export_data_free (ExportData *d)
   g_clear_pointer (&d->snapshot, somscope_snapshot_free);
   g_free (d->dir);
   g_free (d);
-}
-
-static void
-add_number (JsonBuilder *b,
-            const char  *name,
-            double       value)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (value))
-    json_builder_add_double_value (b, value);
-  else
-    json_builder_add_null_value (b);
 }
 
 JsonNode *
@@ -106,30 +95,36 @@ somscope_export_data_metrics (SomSession  *session,
 
       json_builder_set_member_name (b, "clean");
       json_builder_begin_object (b);
-      add_number (b, "occupied_units", som_metrics_occupied_units (bmus, n, units));
-      add_number (b, "occupied_fraction", (double) som_metrics_occupied_units (bmus, n, units) / units);
-      add_number (b, "hit_entropy", som_metrics_hit_entropy (bmus, n, units));
-      add_number (b, "hit_entropy_normalized",
-                  units > 1 ? som_metrics_hit_entropy (bmus, n, units) / log (units) : NAN);
+      som_json_add_number (b, "occupied_units", som_metrics_occupied_units (bmus, n, units));
+      som_json_add_number (b, "occupied_fraction",
+                           (double) som_metrics_occupied_units (bmus, n, units) / units);
+      som_json_add_number (b, "hit_entropy", som_metrics_hit_entropy (bmus, n, units));
+      som_json_add_number (b, "hit_entropy_normalized",
+                           units > 1 ? som_metrics_hit_entropy (bmus, n, units) / log (units)
+                                     : NAN);
       if (labels != NULL)
         {
-          add_number (b, "class_spread", som_metrics_class_spread (grid, bmus, labels, n, n_classes));
-          add_number (b, "mutual_information",
-                      som_metrics_mutual_information (bmus, labels, n, units, n_classes));
-          add_number (b, "unit_purity", som_metrics_unit_purity (bmus, labels, n, units, n_classes));
+          som_json_add_number (b, "class_spread",
+                               som_metrics_class_spread (grid, bmus, labels, n, n_classes));
+          som_json_add_number (b, "mutual_information",
+                               som_metrics_mutual_information (bmus, labels, n, units, n_classes));
+          som_json_add_number (b, "unit_purity",
+                               som_metrics_unit_purity (bmus, labels, n, units, n_classes));
         }
-      add_number (b, "codebook_cosine_distance_mean", cos_mean);
-      add_number (b, "codebook_cosine_distance_median", cos_median);
-      add_number (b, "quantization_error", som_map_get_quantization_error (map));
-      add_number (b, "topographic_error", som_map_get_topographic_error (map));
+      som_json_add_number (b, "codebook_cosine_distance_mean", cos_mean);
+      som_json_add_number (b, "codebook_cosine_distance_median", cos_median);
+      som_json_add_number (b, "quantization_error", som_map_get_quantization_error (map));
+      som_json_add_number (b, "topographic_error", som_map_get_topographic_error (map));
       json_builder_end_object (b);
 
       if (adv_array != NULL && adv_array->shape[0] == n)
         {
           json_builder_set_member_name (b, "trajectory");
           json_builder_begin_object (b);
-          add_number (b, "bmu_agreement", som_metrics_bmu_agreement (bmus, adv_array->data, n));
-          add_number (b, "mean_grid_distance", som_metrics_mean_grid_distance (grid, bmus, adv_array->data, n));
+          som_json_add_number (b, "bmu_agreement",
+                               som_metrics_bmu_agreement (bmus, adv_array->data, n));
+          som_json_add_number (b, "mean_grid_distance",
+                               som_metrics_mean_grid_distance (grid, bmus, adv_array->data, n));
           json_builder_end_object (b);
         }
       json_builder_end_object (b);
