@@ -3,7 +3,8 @@
  * A benchmark, not a test (meson test --benchmark, or run it under
  * xvfb-run): it opens the demo with the default settings, keeps the window's
  * frame clock ticking, and records the time between consecutive frames from
- * the first training progress to the last finished map, then as long again
+ * the start of the jobs (a map training or the attack running) to the last
+ * finished map, then as long again
  * with nothing running (the machine's baseline: on a shared machine the
  * scheduler, not the app, makes most gaps), and the main thread's CPU time
  * per frame.  Prints the longest, 99th percentile and median of each.  The
@@ -15,6 +16,18 @@
  *
  * With the demo's default 20 epochs the maps train for well under a second
  * on an idle machine (a dozen frames or so), too few for a 99th percentile.
+ * The frame that first shows the loaded document, and the frames after it
+ * until the jobs start (the window lets a new document paint before its
+ * jobs take the cores), are reported apart: they are the load's.
+ *
+ * SOMSCOPE_BENCH_TRACE=1 prints every frame while training (and every frame
+ * over 20 ms after): its gap, the main thread's CPU time, its time runnable
+ * but waiting for a CPU, its page faults, the outermost widgets that moved
+ * or changed size (everything around them redraws), the process's threads
+ * that ran during gaps over 30 ms (with their policy and nice value), and
+ * the time of the frame on CLOCK_MONOTONIC (as `perf record -k monotonic`
+ * stamps its samples, to find a long frame in a profile).
+ *
  * SOMSCOPE_BENCH_EPOCHS=N (e.g. 200) trains the same maps on the same
  * images for N epochs instead: every epoch is the same work as in the
  * default demo (same data, same map size), only more of them, so the window
@@ -23,10 +36,15 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+/* RUSAGE_THREAD */
+#define _GNU_SOURCE
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
 
 #include "som-render.h"
 
@@ -40,6 +58,10 @@ static GArray *between;      /* main-thread CPU time between consecutive frames 
 static gint64 last_cpu;
 static double opening_gap;
 static double opening_cpu;
+static long opening_faults;
+static gint64 shown_at;    /* the first frame with the loaded document */
+static GArray *before_gaps; /* frames after it, before the jobs started */
+static GArray *before_cpu;
 static GArray *live_work;  /* the same, for the frames that drew an epoch's new maps */
 static guint live_at_layout;
 static gint64 last_frame;
@@ -50,6 +72,21 @@ static gboolean finished;
 static guint live_updates;
 static gint64 quit_started;
 static GPtrArray *watched;
+static GArray *waited;     /* main thread's time runnable but not running, between frames */
+static gint64 last_wait;
+static gboolean trace;     /* SOMSCOPE_BENCH_TRACE: one line per frame while training */
+static long last_faults;
+
+/* Page faults of the main thread so far (fresh memory costs a fault per page). */
+static long
+thread_faults (void)
+{
+  struct rusage usage;
+
+  if (getrusage (RUSAGE_THREAD, &usage) != 0)
+    return 0;
+  return usage.ru_minflt + usage.ru_majflt;
+}
 
 static gboolean
 training (SomscopeWindow *window)
@@ -74,6 +111,113 @@ training (SomscopeWindow *window)
 }
 
 static gint64 thread_cpu_usec (void);
+
+/* Trace mode: the process's threads that ran since the previous frame
+ * (their CPU time from /proc), with their scheduling policy and nice. */
+static GHashTable *thread_ticks;
+
+static void
+append_busy_threads (GString *out)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  long hz = sysconf (_SC_CLK_TCK);
+
+  if (thread_ticks == NULL)
+    thread_ticks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/stat", tid);
+      g_autofree char *text = NULL;
+      g_auto(GStrv) fields = NULL;
+      char *close;
+      guint64 ticks, before;
+
+      if (!g_file_get_contents (path, &text, NULL, NULL) || (close = strrchr (text, ')')) == NULL)
+        continue;
+      *close = '\0';
+      fields = g_strsplit (close + 2, " ", 0);
+      if (g_strv_length (fields) < 40)
+        continue;
+      /* After the name: state(0) ... utime(11) stime(12) ... nice(16) ... policy(38) */
+      ticks = g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
+      before = GPOINTER_TO_SIZE (g_hash_table_lookup (thread_ticks, tid));
+      if (ticks > before && before > 0)
+        g_string_append_printf (out, " %s(%s, nice %s, policy %s): %.0f ms", strchr (text, '(') + 1, tid,
+                                fields[16], fields[38], (ticks - before) * 1000.0 / hz);
+      g_hash_table_insert (thread_ticks, g_strdup (tid), GSIZE_TO_POINTER (ticks));
+    }
+}
+
+static gboolean
+layer_training (SomscopeDocument *document)
+{
+  GListModel *layers = somscope_document_get_layers (document);
+
+  for (guint i = 0; i < g_list_model_get_n_items (layers); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+
+      if (somscope_layer_get_status (layer) == SOMSCOPE_LAYER_STATUS_TRAINING)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Trace mode: the outermost widgets whose place or size changed since the
+ * previous frame (a moved widget redraws, and what is beside it). */
+static GHashTable *bounds_seen;
+
+static void
+report_moved (GtkWidget *widget,
+              GtkWidget *window,
+              GString   *out,
+              guint     *n)
+{
+  graphene_rect_t bounds, *old;
+  gboolean moved = FALSE;
+
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (!gtk_widget_compute_bounds (widget, window, &bounds))
+    return;
+  old = g_hash_table_lookup (bounds_seen, widget);
+  if (old == NULL || !graphene_rect_equal (old, &bounds))
+    {
+      moved = old != NULL;
+      g_hash_table_insert (bounds_seen, widget, g_memdup2 (&bounds, sizeof bounds));
+    }
+  if (moved && *n < 4)
+    {
+      g_string_append_printf (out, " %s%s%s %.0fx%.0f+%.0f+%.0f", G_OBJECT_TYPE_NAME (widget),
+                              gtk_widget_get_name (widget)[0] != '\0' ? "#" : "",
+                              gtk_widget_get_name (widget), bounds.size.width, bounds.size.height,
+                              bounds.origin.x, bounds.origin.y);
+      (*n)++;
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    report_moved (child, window, out, n);
+}
+
+
+/* Time the main thread has spent runnable but waiting for a CPU (the
+ * second field of the kernel's schedstat, in nanoseconds): the part of a
+ * gap the scheduler made, not the app or the X server. */
+static gint64
+thread_wait_usec (void)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/thread-self/schedstat", &text, NULL, NULL))
+    return 0;
+  fields = g_strsplit (text, " ", 3);
+  if (g_strv_length (fields) < 2)
+    return 0;
+  return g_ascii_strtoll (fields[1], NULL, 10) / 1000;
+}
 
 static void
 live_epoch_cb (SomscopeLayer *layer)
@@ -108,32 +252,78 @@ tick_cb (GtkWidget     *widget,
 {
   gint64 now = g_get_monotonic_time ();
   gboolean busy = training (SOMSCOPE_WINDOW (widget));
+  SomscopeDocument *document = somscope_window_get_document (SOMSCOPE_WINDOW (widget));
+  gboolean shown = document != NULL;
+  /* The layers wait from the start; the jobs run once the window lets them. */
+  gboolean jobs = document != NULL && (somscope_document_get_attacking (document) || layer_training (document));
 
   watch_document (SOMSCOPE_WINDOW (widget));
-  if (busy && !started)
+  if (shown && !shown_at)
     {
       /* The frame that shows the loaded document (its layers, gallery and
-       * maps' widgets) is the load's, not the training's: reported apart. */
-      started = now;
+       * maps' widgets) is the load's, not the training's: reported apart,
+       * as are the frames after it until the jobs start (the window lets
+       * it paint first). */
+      shown_at = now;
       opening_gap = (now - last_frame) / 1000.0;
       opening_cpu = (thread_cpu_usec () - last_cpu) / 1000.0;
-      last_frame = now;
-      last_cpu = thread_cpu_usec ();
-      return G_SOURCE_CONTINUE;
+      opening_faults = thread_faults () - last_faults;
     }
+  else if (shown_at && !started && !(busy && jobs) && last_frame > 0)
+    {
+      double gap = (now - last_frame) / 1000.0;
+      double cpu = (thread_cpu_usec () - last_cpu) / 1000.0;
+
+      g_array_append_val (before_gaps, gap);
+      g_array_append_val (before_cpu, cpu);
+      if (trace)
+        g_print ("frame before the jobs: gap %5.1f ms, main-thread CPU %5.1f ms, %ld page faults\n",
+                 gap, cpu, thread_faults () - last_faults);
+    }
+  if (busy && jobs && !started)
+    started = now;
   if (started && !busy && !stopped)
     stopped = now;
   if (started && last_frame > 0)
     {
       double gap = (now - last_frame) / 1000.0;
       double cpu = (thread_cpu_usec () - last_cpu) / 1000.0;
+      double wait = (thread_wait_usec () - last_wait) / 1000.0;
 
       g_array_append_val (stopped ? idle_gaps : gaps, gap);
       if (!stopped)
-        g_array_append_val (between, cpu);
+        {
+          g_array_append_val (between, cpu);
+          g_array_append_val (waited, wait);
+        }
+      if (trace)
+        {
+          g_autoptr(GString) moved = g_string_new ("");
+          guint n = 0;
+
+          if (bounds_seen == NULL)
+            bounds_seen = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+          report_moved (widget, widget, moved, &n);
+          if (moved->len > 0)
+            g_print ("moved:%s\n", moved->str);
+        }
+      if (trace)
+        {
+          g_autoptr(GString) threads = g_string_new ("");
+
+          append_busy_threads (threads);
+          if (gap > 30.0)
+            g_print ("threads that ran:%s\n", threads->str);
+        }
+      if (trace && (!stopped || gap > 20.0))
+        g_print ("%sframe at %.6f s (%7.1f ms): gap %5.1f ms, main-thread CPU %5.1f ms, waiting for a CPU %5.1f ms, %ld page faults, %u maps so far%s\n",
+                 stopped ? "after training: " : "", now / 1e6, (now - started) / 1000.0, gap, cpu, wait, thread_faults () - last_faults,
+                 live_updates, somscope_document_get_attacking (document) ? ", attacking" : "");
     }
   last_frame = now;
   last_cpu = thread_cpu_usec ();
+  last_wait = thread_wait_usec ();
+  last_faults = thread_faults ();
   /* As long again with nothing running: the machine's own baseline. */
   if (stopped && now - stopped > MIN (stopped - started, 10 * G_USEC_PER_SEC))
     {
@@ -350,6 +540,10 @@ main (int argc, char **argv)
   work = g_array_new (FALSE, FALSE, sizeof (double));
   live_work = g_array_new (FALSE, FALSE, sizeof (double));
   between = g_array_new (FALSE, FALSE, sizeof (double));
+  waited = g_array_new (FALSE, FALSE, sizeof (double));
+  before_gaps = g_array_new (FALSE, FALSE, sizeof (double));
+  before_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  trace = g_getenv ("SOMSCOPE_BENCH_TRACE") != NULL;
   watched = g_ptr_array_new_with_free_func (g_object_unref);
   app = somscope_application_new ();
   {
@@ -375,8 +569,10 @@ main (int argc, char **argv)
            g_settings_get_int (somscope_application_get_settings (app), "som-epochs"));
   g_print ("training took %.1f s; %u intermediate maps (the latest epoch's of a layer, coalesced) reached the views\n",
            (stopped - started) / 1e6, live_updates);
-  g_print ("frame that showed the loaded document: gap %.1f ms, main-thread CPU %.1f ms\n",
-           opening_gap, opening_cpu);
+  g_print ("frame that showed the loaded document: gap %.1f ms, main-thread CPU %.1f ms, %ld page faults\n",
+           opening_gap, opening_cpu, opening_faults);
+  report ("frame gap after it, before the jobs started", before_gaps);
+  report ("main-thread CPU time between those frames", before_cpu);
   report ("frame gap while training", gaps);
   report ("frame gap after training (baseline)", idle_gaps);
   report ("main-thread CPU time per frame (layout to paint) while training", work);
@@ -384,5 +580,6 @@ main (int argc, char **argv)
   /* Everything the main thread ran between two frames (idles included):
    * a gap much longer than this is the scheduler's, not the app's. */
   report ("main-thread CPU time between consecutive frames while training", between);
+  report ("main thread runnable but waiting for a CPU, between consecutive frames while training", waited);
   return gaps->len > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
