@@ -2,9 +2,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+/* SCHED_IDLE */
+#define _GNU_SOURCE
 #include "config.h"
 
 #include <math.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
@@ -111,6 +114,9 @@ struct _SomscopeDocument
   guint                  retrain_id;      /* map settings changed, waiting for the debounce */
   guint                  attack_id;       /* attack settings changed, waiting for the debounce */
   gboolean               attacking;       /* an attack job is in flight */
+  gboolean               hold_jobs;       /* a load's jobs wait for release_jobs() */
+  gboolean               held_training;   /* ... the maps to train, waiting */
+  gboolean               held_attack;     /* ... the attack, waiting */
 };
 
 enum {
@@ -118,6 +124,7 @@ enum {
   PROP_STATE,
   PROP_TITLE,
   PROP_SUMMARY,
+  PROP_ATTACKING,
   PROP_LAYERS,
   PROP_INPUTS,
   PROP_BUSY,
@@ -213,6 +220,9 @@ somscope_document_get_property (GObject    *object,
     case PROP_TITLE:
       g_value_set_string (value, self->title);
       break;
+    case PROP_ATTACKING:
+      g_value_set_boolean (value, self->attacking);
+      break;
     case PROP_SUMMARY:
       if (self->attack_summary != NULL)
         g_value_take_string (value, g_strdup_printf ("%s\n%s", self->summary, self->attack_summary));
@@ -291,6 +301,7 @@ somscope_document_class_init (SomscopeDocumentClass *klass)
                                               SOMSCOPE_DOCUMENT_STATE_EMPTY, ro);
   properties[PROP_TITLE] = g_param_spec_string ("title", NULL, NULL, NULL, ro);
   properties[PROP_SUMMARY] = g_param_spec_string ("summary", NULL, NULL, NULL, ro);
+  properties[PROP_ATTACKING] = g_param_spec_boolean ("attacking", NULL, NULL, FALSE, ro);
   properties[PROP_LAYERS] = g_param_spec_object ("layers", NULL, NULL, G_TYPE_LIST_MODEL, ro);
   properties[PROP_INPUTS] = g_param_spec_object ("inputs", NULL, NULL, G_TYPE_LIST_MODEL, ro);
   properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE, ro);
@@ -563,14 +574,14 @@ static void
 jobs_changed (SomscopeDocument *self,
               int               delta)
 {
-  gboolean was_busy = self->n_jobs > 0;
+  gboolean was_busy = somscope_document_get_busy (self);
 
   g_assert (delta >= 0 || self->n_jobs >= (guint) -delta);
   /* Idle until now: the estimate starts with the new jobs. */
-  if (!was_busy && delta > 0)
+  if (self->n_jobs == 0 && delta > 0)
     self->progress_t0 = 0;
   self->n_jobs += delta;
-  if (was_busy != (self->n_jobs > 0))
+  if (was_busy != somscope_document_get_busy (self))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
@@ -613,13 +624,14 @@ somscope_worker_leave (void)
 }
 
 /* The jobs were cancelled and the application waits for them: on a busy
- * machine a niced worker can wait seconds for the CPU before it sees the
- * cancellation, so they get the main thread's priority back (when the
- * process may raise priorities; otherwise nothing changes). */
+ * machine a worker of idle priority can wait seconds for the CPU before it
+ * sees the cancellation, so they get the main thread's priority back (when
+ * the process may raise priorities; otherwise nothing changes). */
 static void
 hurry_workers (void)
 {
   int main_nice = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+  struct sched_param param = { 0 };
   GHashTableIter iter;
   gpointer tid;
 
@@ -629,7 +641,10 @@ hurry_workers (void)
     {
       g_hash_table_iter_init (&iter, worker_tids);
       while (g_hash_table_iter_next (&iter, &tid, NULL))
-        setpriority (PRIO_PROCESS, (id_t) GPOINTER_TO_INT (tid), main_nice);
+        {
+          sched_setscheduler ((pid_t) GPOINTER_TO_INT (tid), SCHED_OTHER, &param);
+          setpriority (PRIO_PROCESS, (id_t) GPOINTER_TO_INT (tid), main_nice);
+        }
     }
   g_mutex_unlock (&workers_lock);
 }
@@ -656,17 +671,41 @@ somscope_wait_for_workers (guint timeout_ms)
   return stopped;
 }
 
-/* Workers run at a lower priority than the main thread, so on a machine
- * whose cores are all busy the frames still come on time.  Returns the
- * previous niceness. */
-static int
-lower_thread_priority (int nice)
+/* Workers run at idle priority (SCHED_IDLE, and nice 10 where that is
+ * refused): the main thread, and the X server it waits on, take a core from
+ * them the moment they wake, so the frames come on time while every core
+ * trains.  A nice value alone is not enough: the scheduler lets a running
+ * nice 10 thread finish its slice first, and those waits add up to several
+ * milliseconds a frame.  The price: on a machine whose cores are all busy
+ * with other programs, the jobs wait for them. */
+typedef struct
 {
-  int previous = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+  int nice;
+  int policy;
+} WorkerPriority;
 
-  if (!g_atomic_int_get (&hurrying))
-    setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
-  return previous;
+static void
+lower_thread_priority (WorkerPriority *saved)
+{
+  struct sched_param param = { 0 };
+
+  saved->nice = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+  saved->policy = sched_getscheduler (0);
+  if (g_atomic_int_get (&hurrying))
+    return;
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+  sched_setscheduler (0, SCHED_IDLE, &param);
+}
+
+/* GLib's shared threads go back as they came. */
+static void
+restore_thread_priority (const WorkerPriority *saved)
+{
+  struct sched_param param = { 0 };
+
+  if (saved->policy >= 0 && sched_getscheduler (0) != saved->policy)
+    sched_setscheduler (0, saved->policy, &param);
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), saved->nice);
 }
 
 /* -- loading: model, dataset, inference (a GTask in a worker thread) */
@@ -1191,10 +1230,11 @@ load_thread_body (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  int nice = lower_thread_priority (10);
+  WorkerPriority saved;
 
+  lower_thread_priority (&saved);
   load_thread_inner (task, task_data, cancellable);
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+  restore_thread_priority (&saved);
 }
 
 static void
@@ -1517,6 +1557,22 @@ static void layer_mapped_cb (SomscopeDocument *self,
 static void somscope_document_extract (SomscopeDocument *self,
                                        SomscopeLayer    *layer);
 
+/* Mapped layers without a map: train_missing() has work. */
+static gboolean
+maps_missing (SomscopeDocument *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+
+      if (somscope_layer_get_mapped (layer) && somscope_layer_get_map (layer) == NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 load_done_cb (GObject      *object,
               GAsyncResult *result,
@@ -1549,9 +1605,52 @@ load_done_cb (GObject      *object,
                                G_CONNECT_SWAPPED);
     }
   g_task_return_boolean (outer, TRUE);
+  if (self->hold_jobs)
+    {
+      gboolean was_busy = somscope_document_get_busy (self);
+
+      self->held_training = maps_missing (self);
+      self->held_attack = d->session == NULL && d->activations == NULL;
+      if (self->held_training || self->held_attack)
+        /* Translators: progress bar message for the moment between a
+         * document's first paint and the start of its maps' training */
+        set_progress (self, 0, _("Starting"));
+      if (was_busy != somscope_document_get_busy (self))
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+      return;
+    }
   train_missing (self);
   if (d->session == NULL && d->activations == NULL)
     start_attack (self);
+}
+
+void
+somscope_document_hold_jobs (SomscopeDocument *self)
+{
+  g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+
+  self->hold_jobs = TRUE;
+}
+
+void
+somscope_document_release_jobs (SomscopeDocument *self)
+{
+  gboolean was_busy, training, attack;
+
+  g_return_if_fail (SOMSCOPE_IS_DOCUMENT (self));
+
+  was_busy = somscope_document_get_busy (self);
+  training = self->held_training;
+  attack = self->held_attack;
+  self->hold_jobs = FALSE;
+  self->held_training = FALSE;
+  self->held_attack = FALSE;
+  if (training && self->state == SOMSCOPE_DOCUMENT_STATE_READY)
+    train_missing (self);
+  if (attack && self->state == SOMSCOPE_DOCUMENT_STATE_READY)
+    start_attack (self);
+  if (was_busy != somscope_document_get_busy (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
 void
@@ -1895,7 +1994,9 @@ train_worker (gpointer data,
   /* The pool's threads are ours alone: lower them once. */
   if (!reniced)
     {
-      lower_thread_priority (10);
+      WorkerPriority saved;
+
+      lower_thread_priority (&saved);
       reniced = TRUE;
     }
 
@@ -2001,6 +2102,13 @@ somscope_document_get_summary (SomscopeDocument *self)
   return self->summary;
 }
 
+const char *
+somscope_document_get_attack_summary (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), NULL);
+  return self->attack_summary;
+}
+
 GFile *
 somscope_document_get_model_file (SomscopeDocument *self)
 {
@@ -2040,7 +2148,9 @@ gboolean
 somscope_document_get_busy (SomscopeDocument *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
-  return self->n_jobs > 0;
+  /* Held jobs count: the window shows their bar before they start, so the
+   * page does not move down under the user when they do. */
+  return self->n_jobs > 0 || self->held_training || self->held_attack;
 }
 
 const char *
@@ -2075,13 +2185,14 @@ extract_thread_body (GTask        *task,
 {
   LoadData *d = task_data;
   g_autoptr(GError) error = NULL;
-  int nice = lower_thread_priority (10);
+  WorkerPriority saved;
 
+  lower_thread_priority (&saved);
   if (!load_run_inference (d, cancellable, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+  restore_thread_priority (&saved);
 }
 
 static void
@@ -2268,8 +2379,9 @@ attack_thread (GTask        *task,
   SomPixelTransform tf;
   gsize n;
   gsize image;
-  int nice = lower_thread_priority (10);
+  WorkerPriority saved;
 
+  lower_thread_priority (&saved);
   somscope_worker_enter ();
   n = d->labels->shape[0];
   job_progress_update (0, _("Attacking the images"), d->progress);
@@ -2330,7 +2442,7 @@ attack_thread (GTask        *task,
     }
 
 out:
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+  restore_thread_priority (&saved);
   if (error != NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
@@ -2365,7 +2477,9 @@ bmu_thread (GTask        *task,
   BmuData *d = task_data;
   g_autoptr(GError) error = NULL;
   const SomArray *codes = d->codes->array;
+  WorkerPriority saved;
 
+  lower_thread_priority (&saved);
   somscope_worker_enter ();
   d->bmus = som_array_new_1d_i32 (codes->shape[0]);
   if (!som_map_find_bmus (d->map, codes->data, codes->shape[0], codes->shape[1], d->bmus->data,
@@ -2374,6 +2488,7 @@ bmu_thread (GTask        *task,
   else
     g_task_return_boolean (task, TRUE);
   somscope_worker_leave ();
+  restore_thread_priority (&saved);
 }
 
 static void
@@ -2429,7 +2544,10 @@ attack_done_cb (GObject      *object,
 
   jobs_changed (self, -1);
   if (current)
-    self->attacking = FALSE;
+    {
+      self->attacking = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTACKING]);
+    }
   /* Stopped or replaced: the last finished attack stays as it was. */
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -2524,6 +2642,7 @@ start_attack (SomscopeDocument *self)
 
   jobs_changed (self, 1);
   self->attacking = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTACKING]);
   task = g_task_new (self, self->attack_cancellable, attack_done_cb, NULL);
   g_task_set_source_tag (task, start_attack);
   g_task_set_task_data (task, d, (GDestroyNotify) attack_data_free);
@@ -2634,8 +2753,11 @@ typedef struct
   char      *op;
   JsonNode  *shape;
   SomMap    *map;
-  SomArray  *codes;
-  SomArray  *adversarial_codes;   /* or NULL */
+  /* The layer's own, shared: codes are never changed once made, and a copy
+   * on the main thread cost a frame (megabytes of fresh pages) when the
+   * autosave followed the training. */
+  SomscopeCodes *codes;
+  SomscopeCodes *adversarial_codes;   /* or NULL */
   SomArray  *adversarial_bmus;    /* or NULL */
 } SaveLayer;
 
@@ -2646,8 +2768,8 @@ save_layer_free (SaveLayer *l)
   g_free (l->op);
   json_node_unref (l->shape);
   g_object_unref (l->map);
-  som_array_free (l->codes);
-  g_clear_pointer (&l->adversarial_codes, som_array_free);
+  somscope_codes_unref (l->codes);
+  g_clear_pointer (&l->adversarial_codes, somscope_codes_unref);
   g_clear_pointer (&l->adversarial_bmus, som_array_free);
   g_free (l);
 }
@@ -2759,10 +2881,10 @@ somscope_snapshot_to_session (SomscopeSnapshot  *d,
           !take_map_array (session, position, SOM_LAYER_UMATRIX, l->map, "umatrix", error) ||
           !take_map_array (session, position, SOM_LAYER_QE_PER_EPOCH, l->map, "qe_per_epoch", error) ||
           !take_map_array (session, position, SOM_LAYER_TE_PER_EPOCH, l->map, "te_per_epoch", error) ||
-          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes, error) ||
+          !som_session_set_layer_array (session, position, SOM_LAYER_CODES, l->codes->array, error) ||
           (l->adversarial_codes != NULL &&
            !som_session_set_layer_array (session, position, SOM_LAYER_CODES_ADVERSARIAL,
-                                         l->adversarial_codes, error)) ||
+                                         l->adversarial_codes->array, error)) ||
           (l->adversarial_bmus != NULL &&
            !som_session_set_layer_array (session, position, SOM_LAYER_BMUS_ADVERSARIAL,
                                          l->adversarial_bmus, error)))
@@ -2791,12 +2913,18 @@ save_thread_body (GTask        *task,
 {
   SaveData *d = task_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(SomSession) session = somscope_snapshot_to_session (d, &error);
+  g_autoptr(SomSession) session = NULL;
+  WorkerPriority saved;
 
+  /* The autosave follows the training while the maps are being looked at. */
+  lower_thread_priority (&saved);
+  session = somscope_snapshot_to_session (d, &error);
   if (session == NULL || !som_session_save (session, d->path, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
+  g_clear_object (&session);
+  restore_thread_priority (&saved);
 }
 
 static JsonNode *
@@ -2867,11 +2995,11 @@ snapshot_for_save (SomscopeDocument *self,
       l->shape = self->model ? shape_to_json (som_model_get_layer (self->model, l->index))
                              : codes_shape_to_json (codes->array);
       l->map = g_object_ref (map);
-      l->codes = som_array_copy (codes->array);
+      l->codes = somscope_codes_ref (codes);
       if (somscope_layer_get_adversarial_codes (layer) != NULL &&
           somscope_layer_get_adversarial_bmus (layer) != NULL)
         {
-          l->adversarial_codes = som_array_copy (somscope_layer_get_adversarial_codes (layer)->array);
+          l->adversarial_codes = somscope_codes_ref (somscope_layer_get_adversarial_codes (layer));
           l->adversarial_bmus = som_array_copy (somscope_layer_get_adversarial_bmus (layer));
         }
       g_ptr_array_add (d->layers, l);
@@ -3039,6 +3167,14 @@ somscope_document_cancel (SomscopeDocument *self)
     g_cancellable_cancel (self->attack_cancellable);
   g_clear_handle_id (&self->attack_id, g_source_remove);
   g_clear_handle_id (&self->retrain_id, g_source_remove);
+  /* Stopped before they started: they do not start on release. */
+  if (self->held_training || self->held_attack)
+    {
+      self->held_training = FALSE;
+      self->held_attack = FALSE;
+      if (!somscope_document_get_busy (self))
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+    }
   /* Jobs started from now on (the next attack's BMUs, a retraining) run;
    * the stopped ones see that their cancellable is no longer current. */
   if (self->cancellable != NULL)

@@ -91,8 +91,16 @@ void                  somscope_document_train              (SomscopeDocument    
 void                  somscope_document_attack             (SomscopeDocument     *self);
 /* An attack job is in flight. */
 gboolean              somscope_document_get_attacking      (SomscopeDocument     *self);
+/* The last finished attack in a line (method, ε, predictions changed), or
+ * why it failed; NULL before any. */
+const char           *somscope_document_get_attack_summary (SomscopeDocument     *self);
 /* Stops every running job; finished maps stay. */
 void                  somscope_document_cancel             (SomscopeDocument     *self);
+/* Before loading: the jobs a load starts (training the maps, the attack)
+ * wait for somscope_document_release_jobs(), so a window can paint the
+ * loaded document before they compete with it for the cores. */
+void                  somscope_document_hold_jobs          (SomscopeDocument     *self);
+void                  somscope_document_release_jobs       (SomscopeDocument     *self);
 
 SomscopeLayer        *somscope_document_get_selected_layer (SomscopeDocument     *self);
 void                  somscope_document_set_selected_layer (SomscopeDocument     *self,

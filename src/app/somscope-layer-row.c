@@ -130,6 +130,13 @@ somscope_layer_row_set_property (GObject      *object,
     }
 }
 
+static double
+progress_opacity (SomscopeLayerRow *self,
+                  gboolean          training)
+{
+  return training ? 1.0 : 0.0;
+}
+
 static void
 somscope_layer_row_class_init (SomscopeLayerRowClass *klass)
 {
@@ -151,6 +158,7 @@ somscope_layer_row_class_init (SomscopeLayerRowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, check_query_tooltip_cb);
   gtk_widget_class_bind_template_callback (widget_class, name_query_tooltip_cb);
   gtk_widget_class_bind_template_callback (widget_class, status_query_tooltip_cb);
+  gtk_widget_class_bind_template_callback (widget_class, progress_opacity);
   gtk_widget_class_set_css_name (widget_class, "layerrow");
 }
 

@@ -18,9 +18,9 @@ struct _SomscopeWindow
   AdwWindowTitle      *window_title;
   GtkMenuButton       *primary_menu_button;
   GtkWidget           *sidebar_button;
-  GtkRevealer         *progress_revealer;
-  GtkLabel            *progress_label;
-  GtkProgressBar      *progress_bar;
+  GtkProgressBar      *progress_bar;      /* along the header bar's bottom edge */
+  GtkWidget           *stop_button;
+  GtkLabel            *attack_label;
   GtkStack            *main_stack;
   AdwStatusPage       *loading_page;
   GtkSpinner          *loading_spinner;
@@ -80,6 +80,8 @@ struct _SomscopeWindow
   GSignalGroup        *layers_signals;    /* the document's layer list */
   guint                gallery_grow_id;   /* tick callback growing gallery_slice */
   guint                gallery_fit_id;    /* idle fitting the gallery's columns to its width */
+  guint                release_jobs_id;   /* tick callback starting a new document's jobs */
+  guint                release_jobs_frames; /* frames painted since the document came */
   gboolean             syncing_selection;
   gboolean             close_after_save;
   gboolean             close_confirmed;

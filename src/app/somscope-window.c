@@ -649,17 +649,65 @@ view_changed_cb (SomscopeWindow *self)
   gtk_widget_set_visible (self->feature_box, g_strcmp0 (name, "component") == 0);
 }
 
+/* The subtitle: what the jobs are doing while they run (and how long they
+ * will take), the document's title otherwise. */
+static void
+sync_subtitle (SomscopeWindow *self)
+{
+  const char *title = self->document ? somscope_document_get_title (self->document) : NULL;
+  const char *message = NULL, *estimate = NULL;
+  g_autofree char *subtitle = NULL;
+
+  if (self->document != NULL && somscope_document_get_busy (self->document))
+    {
+      message = somscope_document_get_message (self->document);
+      estimate = somscope_document_get_estimate (self->document);
+    }
+  if (message != NULL && *message != '\0' && estimate != NULL)
+    /* Translators: the window's subtitle while jobs run: what they do, and the time left */
+    subtitle = g_strdup_printf (_("%s — %s"), message, estimate);
+  else if (message != NULL && *message != '\0')
+    subtitle = g_strdup (message);
+  adw_window_title_set_subtitle (self->window_title, subtitle ? subtitle : title ? title : "");
+}
+
 static void
 sync_summary (SomscopeWindow *self)
 {
-  const char *title = self->document ? somscope_document_get_title (self->document) : NULL;
-  g_autofree char *summary = NULL;
+  const char *summary = NULL, *attack = NULL;
 
-  /* The property, not the getter: it includes the attack's line. */
   if (self->document != NULL)
-    g_object_get (self->document, "summary", &summary, NULL);
-  adw_window_title_set_subtitle (self->window_title, title ? title : "");
+    {
+      summary = somscope_document_get_summary (self->document);
+      if (somscope_document_get_attacking (self->document))
+        /* Translators: the sidebar's attack line while the attack runs */
+        attack = _("Attacking the images…");
+      else if (somscope_document_get_attack_summary (self->document) != NULL)
+        attack = somscope_document_get_attack_summary (self->document);
+      else
+        /* Translators: the sidebar's attack line when no attack has run */
+        attack = _("No attack");
+    }
+  sync_subtitle (self);
   gtk_label_set_label (self->dataset_label, summary ? summary : "");
+  gtk_label_set_label (self->attack_label, attack ? attack : "");
+}
+
+/* The whole line, when it is cut short. */
+static gboolean
+attack_query_tooltip_cb (SomscopeWindow *self,
+                         int             x,
+                         int             y,
+                         gboolean        keyboard,
+                         GtkTooltip     *tooltip,
+                         GtkLabel       *label)
+{
+  PangoLayout *layout = gtk_label_get_layout (label);
+
+  if (!pango_layout_is_ellipsized (layout))
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, gtk_label_get_label (label));
+  return TRUE;
 }
 
 static void
@@ -679,12 +727,59 @@ sync_class_names (SomscopeWindow *self)
   gtk_drop_down_set_selected (self->class_dropdown, 0);
 }
 
+/* A loaded document's jobs (the maps' training, the attack) start once the
+ * window has painted it: the first two frames of a new document are the
+ * heaviest GTK draws (the page, then the gallery fitted to its width: the
+ * whole window, into fresh memory, 30–65 ms of the main thread's time on
+ * an idle machine), and trainers taking both cores then only made them
+ * longer.  Counted in frames: the callback runs at the start of each. */
+#define RELEASE_JOBS_AFTER_FRAMES 2
+
+static gboolean
+release_jobs_cb (GtkWidget     *widget,
+                 GdkFrameClock *clock,
+                 gpointer       user_data)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+
+  if (++self->release_jobs_frames <= RELEASE_JOBS_AFTER_FRAMES)
+    return G_SOURCE_CONTINUE;
+  self->release_jobs_id = 0;
+  if (self->document != NULL)
+    somscope_document_release_jobs (self->document);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_release_jobs (SomscopeWindow *self)
+{
+  if (self->release_jobs_id != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->release_jobs_id);
+  self->release_jobs_id = 0;
+}
+
+static void
+schedule_release_jobs (SomscopeWindow *self)
+{
+  stop_release_jobs (self);
+  /* Not shown: nothing to paint first, and no frames to count. */
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      somscope_document_release_jobs (self->document);
+      return;
+    }
+  self->release_jobs_frames = 0;
+  self->release_jobs_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), release_jobs_cb, NULL, NULL);
+}
+
 static void
 set_document (SomscopeWindow   *self,
               SomscopeDocument *document)
 {
   if (self->document == document)
     return;
+
+  stop_release_jobs (self);
 
   if (self->document != NULL)
     somscope_document_cancel (self->document);
@@ -709,6 +804,8 @@ set_document (SomscopeWindow   *self,
 
   gtk_stack_set_visible_child_name (self->main_stack, document ? "document" : "empty");
   gtk_widget_set_visible (self->sidebar_button, document != NULL);
+  if (document != NULL)
+    schedule_release_jobs (self);
   somscope_window_update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT]);
 }
@@ -852,6 +949,7 @@ somscope_window_open_with_preprocessing (SomscopeWindow             *self,
 
   settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
   self->pending = somscope_document_new (settings);
+  somscope_document_hold_jobs (self->pending);
   somscope_document_set_preprocessing (self->pending, options);
   self->pending_cancellable = g_cancellable_new ();
 
@@ -1279,8 +1377,9 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, sidebar_button);
-  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, progress_revealer);
-  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, progress_label);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, stop_button);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, attack_label);
+  gtk_widget_class_bind_template_callback (widget_class, attack_query_tooltip_cb);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, loading_page);
@@ -1336,18 +1435,6 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   somscope_window_recent_class_init (klass);
 }
 
-/* The bar shows the time left when there is an estimate, and no
- * percentage otherwise. */
-static gboolean
-estimate_to_show_text (GBinding     *binding,
-                       const GValue *from,
-                       GValue       *to,
-                       gpointer      user_data)
-{
-  g_value_set_boolean (to, g_value_get_string (from) != NULL);
-  return TRUE;
-}
-
 static void
 somscope_window_init (SomscopeWindow *self)
 {
@@ -1385,26 +1472,31 @@ somscope_window_init (SomscopeWindow *self)
                                   G_CALLBACK (sync_selected_input), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::selected-unit",
                                   G_CALLBACK (sync_selected_unit), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::attacking",
+                                  G_CALLBACK (sync_summary), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::summary",
                                   G_CALLBACK (sync_summary), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::busy",
                                   G_CALLBACK (somscope_window_update_actions), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::busy",
+                                  G_CALLBACK (sync_subtitle), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::message",
+                                  G_CALLBACK (sync_subtitle), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::estimate",
+                                  G_CALLBACK (sync_subtitle), self);
   g_signal_group_connect_swapped (self->document_signals, "autosave-failed",
                                   G_CALLBACK (autosave_failed_cb), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::selected-layer",
                                   G_CALLBACK (somscope_window_update_actions), self);
 
-  /* The job bar follows the document's coalesced progress properties. */
+  /* The progress line and Stop follow the document's coalesced progress
+   * properties; the subtitle follows them in sync_subtitle(). */
   self->document_bindings = g_binding_group_new ();
-  g_binding_group_bind (self->document_bindings, "busy", self->progress_revealer, "reveal-child",
+  g_binding_group_bind (self->document_bindings, "busy", self->progress_bar, "visible",
+                        G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (self->document_bindings, "busy", self->stop_button, "visible",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->document_bindings, "progress", self->progress_bar, "fraction",
-                        G_BINDING_SYNC_CREATE);
-  g_binding_group_bind (self->document_bindings, "message", self->progress_label, "label",
-                        G_BINDING_SYNC_CREATE);
-  g_binding_group_bind_full (self->document_bindings, "estimate", self->progress_bar, "show-text",
-                             G_BINDING_SYNC_CREATE, estimate_to_show_text, NULL, NULL, NULL);
-  g_binding_group_bind (self->document_bindings, "estimate", self->progress_bar, "text",
                         G_BINDING_SYNC_CREATE);
 
   gtk_widget_set_visible (self->sidebar_button, FALSE);

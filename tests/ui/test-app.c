@@ -103,6 +103,103 @@ allocated (gpointer data)
 }
 
 static void
+held_load_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (somscope_document_load_finish (SOMSCOPE_DOCUMENT (object), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static gboolean
+layers_done (gpointer data)
+{
+  GListModel *layers = somscope_document_get_layers (data);
+  guint trained = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (layers); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+
+      if (!somscope_layer_get_mapped (layer))
+        continue;
+      if (somscope_layer_get_status (layer) != SOMSCOPE_LAYER_STATUS_DONE)
+        return FALSE;
+      trained++;
+    }
+  return trained > 0 && !somscope_document_get_busy (data);
+}
+
+static guint
+layers_with_maps (SomscopeDocument *document)
+{
+  GListModel *layers = somscope_document_get_layers (document);
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (layers); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+
+      n += somscope_layer_get_map (layer) != NULL ||
+           somscope_layer_get_status (layer) == SOMSCOPE_LAYER_STATUS_TRAINING;
+    }
+  return n;
+}
+
+/* A document told to hold its jobs (as the window does until it has
+ * painted a new document) starts none of them until released, counts as
+ * busy meanwhile, and starts them all on release; stopped while held, it
+ * starts nothing. */
+static void
+test_held_jobs (void)
+{
+  GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
+  g_autoptr(GFile) model = NULL;
+  g_autoptr(GFile) images = NULL;
+
+  g_assert_true (somscope_find_demo (&model, &images));
+  for (guint stop = 0; stop < 2; stop++)
+    {
+      g_autoptr(SomscopeDocument) document = somscope_document_new (settings);
+      gboolean loaded = FALSE;
+
+      somscope_document_hold_jobs (document);
+      somscope_document_load_async (document, model, images, NULL, held_load_cb, &loaded);
+      wait_for (flag_set, &loaded, "the held document to load");
+      /* Several turns of the main loop: nothing starts by itself. */
+      for (guint i = 0; i < 20; i++)
+        g_main_context_iteration (NULL, FALSE);
+      g_assert_cmpuint (layers_with_maps (document), ==, 0);
+      g_assert_false (somscope_document_get_attacking (document));
+      g_assert_true (somscope_document_get_busy (document));
+      if (stop)
+        {
+          somscope_document_cancel (document);
+          g_assert_false (somscope_document_get_busy (document));
+          somscope_document_release_jobs (document);
+          g_assert_cmpuint (layers_with_maps (document), ==, 0);
+          g_assert_false (somscope_document_get_attacking (document));
+          g_assert_false (somscope_document_get_busy (document));
+          continue;
+        }
+      somscope_document_release_jobs (document);
+      g_assert_true (somscope_document_get_attacking (document));
+      wait_for (layers_done, document, "the released maps to train");
+      g_assert_cmpuint (layers_with_maps (document), >, 0);
+      somscope_document_cancel (document);
+    }
+}
+
+static void
 test_demo_maps (void)
 {
   SomscopeDocument *document;
@@ -1345,6 +1442,7 @@ main (int argc, char **argv)
   g_settings_set_int (settings, "som-epochs", 5);
 
   g_test_add_func ("/app/demo-maps", test_demo_maps);
+  g_test_add_func ("/app/held-jobs", test_held_jobs);
   g_test_add_func ("/app/layer-tree", test_layer_tree);
   g_test_add_func ("/app/gallery", test_gallery);
   g_test_add_func ("/app/attack", test_attack);
