@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <cblas.h>
@@ -30,14 +31,16 @@
 
 #include "somscope-document.h"
 #include "somscope-enums.h"
+#include "somscope-mailbox.h"
 
 #define BATCH_SIZE 64
 #define THUMBNAIL_SCALE 2
 
 /* Progress of a job, written by its worker and shown by the main thread:
- * the worker stores the latest values under the mutex and schedules at most
- * one low-priority idle; the idle applies them to the owner (if it still
- * lives and the job is still current), which notifies its properties. */
+ * the worker leaves the latest values (atomically: no lock the main thread
+ * could wait on, see somscope-mailbox.c) and posts the mail; its delivery
+ * applies them to the owner (if it still lives and the job is still
+ * current), which notifies its properties. */
 typedef struct _JobProgress JobProgress;
 typedef void (*JobProgressApply) (GObject     *owner,
                                   double       fraction,
@@ -46,14 +49,25 @@ typedef void (*JobProgressApply) (GObject     *owner,
 
 struct _JobProgress
 {
-  GMutex            mutex;
+  SomscopeMail      mail;        /* first: the mailbox takes the box's references */
   GWeakRef          owner;
   GCancellable     *cancellable;
   JobProgressApply  apply;
-  double            fraction;
-  char             *message;
-  guint             idle_id;
+  gint              fraction;    /* atomic, in millionths */
+  char             *message;     /* atomic; NULL: none new */
 };
+
+/* The kinds of jobs whose progress the document's one line and message
+ * gather: each kind has its own fraction and message, so jobs running side
+ * by side (the maps training while the attack runs) neither pull the line
+ * back and forth nor swap the message at every report. */
+typedef enum {
+  PART_LOAD,
+  PART_EXTRACT,
+  PART_TRAIN,
+  PART_ATTACK,
+  N_PARTS
+} JobPart;
 
 struct _SomscopeDocument
 {
@@ -71,6 +85,9 @@ struct _SomscopeDocument
   char                  *message;
   char                  *estimate;        /* "about 2 min left", or NULL */
   gint64                 progress_t0;     /* when the current run of jobs started */
+  double                 part_fraction[N_PARTS]; /* each kind of job's progress in this run, -1 if none ran */
+  char                  *part_message[N_PARTS];  /* what it does; NULL once done */
+  guint                  n_trained;       /* maps finished in this run */
   double                 progress_f0;     /* its progress then */
   GStrv                  class_names;
   SomscopeLayer         *selected_layer;
@@ -200,6 +217,8 @@ somscope_document_finalize (GObject *object)
   g_free (self->summary);
   g_free (self->message);
   g_free (self->estimate);
+  for (guint i = 0; i < N_PARTS; i++)
+    g_free (self->part_message[i]);
   g_strfreev (self->class_names);
   G_OBJECT_CLASS (somscope_document_parent_class)->finalize (object);
 }
@@ -338,6 +357,10 @@ somscope_document_init (SomscopeDocument *self)
   self->selected_unit = -1;
   self->class_names = g_new0 (char *, 1);
   self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  for (guint i = 0; i < N_PARTS; i++)
+    self->part_fraction[i] = -1;
+  /* The workers' reports reach the main loop through it (any document's). */
+  somscope_mailbox_attach (NULL);
 }
 
 static gboolean
@@ -433,6 +456,9 @@ save_thread (GTask        *task,
 
 /* -- progress, coalesced */
 
+static void job_progress_deliver (SomscopeMail *mail);
+static void job_progress_unref (JobProgress *p);
+
 static JobProgress *
 job_progress_new (gpointer          owner,
                   GCancellable     *cancellable,
@@ -440,7 +466,7 @@ job_progress_new (gpointer          owner,
 {
   JobProgress *p = g_atomic_rc_box_new0 (JobProgress);
 
-  g_mutex_init (&p->mutex);
+  somscope_mail_init (&p->mail, job_progress_deliver, (GDestroyNotify) job_progress_unref);
   g_weak_ref_init (&p->owner, owner);
   p->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   p->apply = apply;
@@ -450,7 +476,6 @@ job_progress_new (gpointer          owner,
 static void
 job_progress_clear (JobProgress *p)
 {
-  g_mutex_clear (&p->mutex);
   g_weak_ref_clear (&p->owner);
   g_clear_object (&p->cancellable);
   g_free (p->message);
@@ -470,26 +495,29 @@ job_progress_unref (JobProgress *p)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobProgress, job_progress_unref)
 
-static gboolean
-job_progress_idle (gpointer data)
+/* Main thread, when the job is done: a report still on its way is dropped
+ * (it would put a finished job's message back). */
+static void
+job_progress_close (JobProgress *p)
 {
-  JobProgress *p = data;
-  g_autoptr(GObject) owner = g_weak_ref_get (&p->owner);
-  g_autofree char *message = NULL;
-  double fraction;
+  if (p != NULL)
+    g_weak_ref_set (&p->owner, NULL);
+}
 
-  g_mutex_lock (&p->mutex);
-  p->idle_id = 0;
-  fraction = p->fraction;
-  message = g_steal_pointer (&p->message);
-  g_mutex_unlock (&p->mutex);
+/* Main thread, from the mailbox. */
+static void
+job_progress_deliver (SomscopeMail *mail)
+{
+  JobProgress *p = (JobProgress *) mail;
+  g_autoptr(GObject) owner = g_weak_ref_get (&p->owner);
+  g_autofree char *message = g_atomic_pointer_exchange (&p->message, NULL);
+  double fraction = g_atomic_int_get (&p->fraction) / 1e6;
 
   if (owner != NULL && !g_cancellable_is_cancelled (p->cancellable))
     p->apply (owner, fraction, message, p->cancellable);
-  return G_SOURCE_REMOVE;
 }
 
-/* Any thread. */
+/* Any thread (SomProgressFunc).  @message: NULL keeps the last one. */
 static void
 job_progress_update (double      fraction,
                      const char *message,
@@ -497,14 +525,10 @@ job_progress_update (double      fraction,
 {
   JobProgress *p = user_data;
 
-  g_mutex_lock (&p->mutex);
-  p->fraction = fraction;
-  g_free (p->message);
-  p->message = g_strdup (message);
-  if (p->idle_id == 0)
-    p->idle_id = g_idle_add_full (G_PRIORITY_LOW, job_progress_idle, job_progress_ref (p),
-                                  (GDestroyNotify) job_progress_unref);
-  g_mutex_unlock (&p->mutex);
+  g_atomic_int_set (&p->fraction, (int) (CLAMP (isnan (fraction) ? 0 : fraction, 0.0, 1.0) * 1e6 + 0.5));
+  if (message != NULL)
+    g_free (g_atomic_pointer_exchange (&p->message, g_strdup (message)));
+  somscope_mail_post (&p->mail);
 }
 
 static void
@@ -545,6 +569,70 @@ set_progress (SomscopeDocument *self,
     }
 }
 
+/* The run's line is the mean of the parts that ran in it (a finished part
+ * counts as done until the run ends), its message the running parts'. */
+static void
+update_progress (SomscopeDocument *self)
+{
+  g_autoptr(GString) message = g_string_new (NULL);
+  double sum = 0;
+  guint count = 0;
+
+  for (guint i = 0; i < N_PARTS; i++)
+    {
+      if (self->part_fraction[i] < 0)
+        continue;
+      sum += self->part_fraction[i];
+      count++;
+      if (self->part_message[i] == NULL)
+        continue;
+      if (message->len > 0)
+        /* Translators: between the messages of jobs that run side by side */
+        g_string_append (message, _(" · "));
+      g_string_append (message, self->part_message[i]);
+    }
+  set_progress (self, count > 0 ? sum / count : 0, message->str);
+}
+
+/* @message: NULL keeps the part's message */
+static void
+set_part (SomscopeDocument *self,
+          JobPart           part,
+          double            fraction,
+          const char       *message)
+{
+  self->part_fraction[part] = isnan (fraction) ? 0 : CLAMP (fraction, 0.0, 1.0);
+  if (message != NULL && g_strcmp0 (message, self->part_message[part]) != 0)
+    {
+      g_free (self->part_message[part]);
+      self->part_message[part] = *message != '\0' ? g_strdup (message) : NULL;
+    }
+  update_progress (self);
+}
+
+static void
+finish_part (SomscopeDocument *self,
+             JobPart           part)
+{
+  if (self->part_fraction[part] < 0)
+    return;
+  self->part_fraction[part] = 1.0;
+  g_clear_pointer (&self->part_message[part], g_free);
+  update_progress (self);
+}
+
+/* A new run of jobs: no part has run in it yet. */
+static void
+reset_parts (SomscopeDocument *self)
+{
+  for (guint i = 0; i < N_PARTS; i++)
+    {
+      self->part_fraction[i] = -1;
+      g_clear_pointer (&self->part_message[i], g_free);
+    }
+  self->n_trained = 0;
+}
+
 double
 somscope_estimate_remaining (gint64 elapsed_us,
                              double start_fraction,
@@ -579,7 +667,10 @@ jobs_changed (SomscopeDocument *self,
   g_assert (delta >= 0 || self->n_jobs >= (guint) -delta);
   /* Idle until now: the estimate starts with the new jobs. */
   if (self->n_jobs == 0 && delta > 0)
-    self->progress_t0 = 0;
+    {
+      self->progress_t0 = 0;
+      reset_parts (self);
+    }
   self->n_jobs += delta;
   if (was_busy != somscope_document_get_busy (self))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
@@ -678,34 +769,61 @@ somscope_wait_for_workers (guint timeout_ms)
  * nice 10 thread finish its slice first, and those waits add up to several
  * milliseconds a frame.  The price: on a machine whose cores are all busy
  * with other programs, the jobs wait for them. */
-typedef struct
-{
-  int nice;
-  int policy;
-} WorkerPriority;
-
 static void
-lower_thread_priority (WorkerPriority *saved)
+lower_thread_priority (void)
 {
   struct sched_param param = { 0 };
 
-  saved->nice = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
-  saved->policy = sched_getscheduler (0);
   if (g_atomic_int_get (&hurrying))
     return;
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
   sched_setscheduler (0, SCHED_IDLE, &param);
 }
 
-/* GLib's shared threads go back as they came. */
-static void
-restore_thread_priority (const WorkerPriority *saved)
+/* The jobs at idle priority (load, extraction, attack, adversarial BMUs,
+ * autosave) run in threads of their own, lowered once, never in GLib's
+ * shared pool: a thread without CAP_SYS_NICE may lower its priority but
+ * not raise it again (EPERM), so a shared thread lowered for a job stayed
+ * at idle priority for whatever ran in it next (the maps' renders, GIO's
+ * file jobs).  GTask returns from any thread. */
+typedef struct
 {
-  struct sched_param param = { 0 };
+  GTask           *task;
+  GTaskThreadFunc  func;
+} WorkerCall;
 
-  if (saved->policy >= 0 && sched_getscheduler (0) != saved->policy)
-    sched_setscheduler (0, saved->policy, &param);
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), saved->nice);
+static void
+worker_call (gpointer data,
+             gpointer user_data)
+{
+  WorkerCall *call = data;
+  static _Thread_local gboolean lowered;
+
+  if (!lowered)
+    {
+      /* Named, so they can be told apart (top -H, the tests). */
+      prctl (PR_SET_NAME, "somscope-work");
+      lower_thread_priority ();
+      lowered = TRUE;
+    }
+  call->func (call->task, g_task_get_source_object (call->task), g_task_get_task_data (call->task),
+              g_task_get_cancellable (call->task));
+  g_object_unref (call->task);
+  g_free (call);
+}
+
+static void
+run_in_worker (GTask           *task,
+               GTaskThreadFunc  func)
+{
+  static GThreadPool *pool;
+  WorkerCall *call = g_new (WorkerCall, 1);
+
+  if (g_once_init_enter (&pool))
+    g_once_init_leave (&pool, g_thread_pool_new (worker_call, NULL, -1, FALSE, NULL));
+  call->task = g_object_ref (task);
+  call->func = func;
+  g_thread_pool_push (pool, call, NULL);
 }
 
 /* -- loading: model, dataset, inference (a GTask in a worker thread) */
@@ -885,8 +1003,9 @@ load_run_inference (LoadData      *d,
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      /* Translators: progress of running the model over the images */
-      message = g_strdup_printf (_("Running the model on %zu of %zu images"), start + nb, d->n);
+      /* Translators: what the jobs do while the model runs over the images
+       * (the same words to the end: the line shows how far it got) */
+      message = g_strdup_printf (_("Running the model on %zu images"), d->n);
       job_progress_update ((double) (start + nb) / d->n, message, d->progress);
     }
   return TRUE;
@@ -1230,11 +1349,8 @@ load_thread_body (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  WorkerPriority saved;
 
-  lower_thread_priority (&saved);
   load_thread_inner (task, task_data, cancellable);
-  restore_thread_priority (&saved);
 }
 
 static void
@@ -1243,7 +1359,25 @@ load_progress_apply (GObject      *owner,
                      const char   *message,
                      GCancellable *cancellable)
 {
-  set_progress (SOMSCOPE_DOCUMENT (owner), fraction, message);
+  set_part (SOMSCOPE_DOCUMENT (owner), PART_LOAD, fraction, message);
+}
+
+static void
+extract_progress_apply (GObject      *owner,
+                        double        fraction,
+                        const char   *message,
+                        GCancellable *cancellable)
+{
+  set_part (SOMSCOPE_DOCUMENT (owner), PART_EXTRACT, fraction, message);
+}
+
+static void
+attack_progress_apply (GObject      *owner,
+                       double        fraction,
+                       const char   *message,
+                       GCancellable *cancellable)
+{
+  set_part (SOMSCOPE_DOCUMENT (owner), PART_ATTACK, fraction, message);
 }
 
 static char *
@@ -1588,7 +1722,8 @@ load_done_cb (GObject      *object,
   g_clear_pointer (&self->load_progress, job_progress_unref);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      set_progress (self, 0, "");
+      reset_parts (self);
+      update_progress (self);
       self->has_suggestion = d->has_suggestion;
       self->suggestion = d->suggestion;
       g_task_return_error (outer, g_steal_pointer (&error));
@@ -1614,7 +1749,10 @@ load_done_cb (GObject      *object,
       if (self->held_training || self->held_attack)
         /* Translators: progress bar message for the moment between a
          * document's first paint and the start of its maps' training */
-        set_progress (self, 0, _("Starting"));
+        {
+          reset_parts (self);
+          set_part (self, PART_LOAD, 0, _("Starting"));
+        }
       if (was_busy != somscope_document_get_busy (self))
         g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
       return;
@@ -1717,7 +1855,7 @@ somscope_document_load_async (SomscopeDocument    *self,
   task = g_task_new (self, self->cancellable, load_done_cb, g_steal_pointer (&outer));
   g_task_set_source_tag (task, load_thread);
   g_task_set_task_data (task, d, (GDestroyNotify) load_data_free);
-  g_task_run_in_thread (task, load_thread);
+  run_in_worker (task, load_thread);
 }
 
 gboolean
@@ -1731,28 +1869,45 @@ somscope_document_load_finish (SomscopeDocument  *self,
 
 /* -- training: one job per layer in a shared GThreadPool */
 
-/* Where a trainer's intermediate maps go: shared by the job and the idle
- * that applies them.  Epochs arrive faster than frames, so they are
- * coalesced: the trainer leaves its latest map in @pending (dropping one not
- * yet shown) and schedules one idle unless one is scheduled already; the
- * idle takes whatever is latest then.  @lock guards the pending fields. */
+/* Where a trainer's intermediate maps go: shared by the job and the
+ * mailbox.  Epochs arrive faster than frames, so they are coalesced: the
+ * trainer leaves its latest map in @pending by pointer exchange (dropping
+ * one not yet shown) and posts the mail; the delivery takes whatever is
+ * latest then.  No lock: see somscope-mailbox.c. */
 typedef struct
 {
+  SomMap *map;
+  guint   epoch;
+} LiveEpoch;
+
+static void
+live_epoch_free (LiveEpoch *e)
+{
+  if (e == NULL)
+    return;
+  g_clear_object (&e->map);
+  g_free (e);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiveEpoch, live_epoch_free)
+
+typedef struct
+{
+  SomscopeMail    mail;          /* first: the mailbox takes the box's references */
   GWeakRef        layer;
   GCancellable   *cancellable;
-  GMutex          lock;
-  SomMap         *pending;
-  guint           pending_epoch;
-  gboolean        scheduled;
+  LiveEpoch      *pending;       /* atomic */
 } LiveTarget;
+
+static void live_update_deliver (SomscopeMail *mail);
+static void live_target_unref (LiveTarget *t);
 
 static void
 live_target_clear (LiveTarget *t)
 {
   g_weak_ref_clear (&t->layer);
   g_clear_object (&t->cancellable);
-  g_clear_object (&t->pending);
-  g_mutex_clear (&t->lock);
+  g_clear_pointer (&t->pending, live_epoch_free);
 }
 
 static LiveTarget *
@@ -1761,9 +1916,9 @@ live_target_new (SomscopeLayer *layer,
 {
   LiveTarget *t = g_atomic_rc_box_new0 (LiveTarget);
 
+  somscope_mail_init (&t->mail, live_update_deliver, (GDestroyNotify) live_target_unref);
   g_weak_ref_init (&t->layer, layer);
   t->cancellable = g_object_ref (cancellable);
-  g_mutex_init (&t->lock);
   return t;
 }
 
@@ -1773,30 +1928,22 @@ live_target_unref (LiveTarget *t)
   g_atomic_rc_box_release_full (t, (GDestroyNotify) live_target_clear);
 }
 
-/* Main thread: the map views redraw the layer with the latest epoch's
- * codebook, unless the training has been stopped, replaced or finished
- * since. */
-static gboolean
-live_update_idle (gpointer data)
+/* Main thread, from the mailbox: the map views redraw the layer with the
+ * latest epoch's codebook, unless the training has been stopped, replaced
+ * or finished since. */
+static void
+live_update_deliver (SomscopeMail *mail)
 {
-  LiveTarget *t = data;
+  LiveTarget *t = (LiveTarget *) mail;
   g_autoptr(SomscopeLayer) layer = g_weak_ref_get (&t->layer);
-  g_autoptr(SomMap) map = NULL;
-  guint epoch;
+  g_autoptr(LiveEpoch) latest = g_atomic_pointer_exchange (&t->pending, NULL);
   SomscopeLayerStatus status;
 
-  g_mutex_lock (&t->lock);
-  map = g_steal_pointer (&t->pending);
-  epoch = t->pending_epoch;
-  t->scheduled = FALSE;
-  g_mutex_unlock (&t->lock);
-
-  if (map == NULL || layer == NULL || g_cancellable_is_cancelled (t->cancellable))
-    return G_SOURCE_REMOVE;
+  if (latest == NULL || layer == NULL || g_cancellable_is_cancelled (t->cancellable))
+    return;
   status = somscope_layer_get_status (layer);
   if (status == SOMSCOPE_LAYER_STATUS_WAITING || status == SOMSCOPE_LAYER_STATUS_TRAINING)
-    somscope_layer_set_live_map (layer, map, epoch);
-  return G_SOURCE_REMOVE;
+    somscope_layer_set_live_map (layer, latest->map, latest->epoch);
 }
 
 typedef struct
@@ -1807,6 +1954,7 @@ typedef struct
   SomscopeCodes  *codes;
   SomGrid        *grid;          /* for the intermediate maps */
   LiveTarget     *live;
+  GPtrArray      *live_maps;     /* the trainer's: intermediate maps it reuses */
   SomArray       *labels;        /* copy, or NULL */
   guint           n_classes;
   SomTrainParams  params;
@@ -1828,6 +1976,7 @@ train_job_free (TrainJob *job)
   g_clear_pointer (&job->codes, somscope_codes_unref);
   g_clear_pointer (&job->grid, som_grid_unref);
   g_clear_pointer (&job->live, live_target_unref);
+  g_clear_pointer (&job->live_maps, g_ptr_array_unref);
   g_clear_pointer (&job->labels, som_array_free);
   g_clear_pointer (&job->progress, job_progress_unref);
   g_clear_object (&job->map);
@@ -1837,6 +1986,8 @@ train_job_free (TrainJob *job)
   g_free (job);
 }
 
+/* The maps' part of the line: the maps finished in this run count as
+ * done, so the line does not go back as each map finishes. */
 static void
 update_training_progress (SomscopeDocument *self)
 {
@@ -1846,7 +1997,10 @@ update_training_progress (SomscopeDocument *self)
   g_autofree char *message = NULL;
 
   if (self->n_training == 0)
-    return;
+    {
+      finish_part (self, PART_TRAIN);
+      return;
+    }
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
@@ -1860,7 +2014,8 @@ update_training_progress (SomscopeDocument *self)
     }
   /* Translators: progress bar message while maps train */
   message = g_strdup_printf (ngettext ("Training %u map", "Training %u maps", count), count);
-  set_progress (self, count > 0 ? sum / count : 1.0, message);
+  set_part (self, PART_TRAIN, count + self->n_trained > 0 ? (sum + self->n_trained) / (count + self->n_trained) : 1.0,
+            message);
 }
 
 static void
@@ -1899,6 +2054,7 @@ train_done_idle (gpointer data)
   if (self == NULL)
     goto out;
   self->n_training--;
+  self->n_trained++;
   jobs_changed (self, -1);
   if (layer == NULL)
     goto out;
@@ -1939,6 +2095,38 @@ out:
   return G_SOURCE_REMOVE;
 }
 
+/* Training thread: a map for an epoch's codebook.  The intermediate maps
+ * are reused once the main thread has let go of them (the trainer's is then
+ * the only reference): memory that a worker's malloc arena gave and the
+ * main thread freed made the main thread take the worker's arena lock, and
+ * wait, behind a trainer at idle priority holding it, up to 11 ms (perf's
+ * sched_switch stacks).  Reused, it is freed by the trainer at the end.
+ * NULL when all are still shown or on their way (the epoch is skipped: a
+ * later one follows). */
+#define LIVE_MAPS_MAX 4
+
+static SomMap *
+take_live_map (TrainJob *job,
+               guint     dim)
+{
+  SomMap *map;
+
+  if (job->live_maps == NULL)
+    job->live_maps = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < job->live_maps->len; i++)
+    {
+      map = g_ptr_array_index (job->live_maps, i);
+      if (g_atomic_int_get ((int *) &G_OBJECT (map)->ref_count) == 1)
+        return g_object_ref (map);
+    }
+  if (job->live_maps->len >= LIVE_MAPS_MAX)
+    return NULL;
+  map = som_map_new (job->grid, dim, NULL);
+  if (map != NULL)
+    g_ptr_array_add (job->live_maps, g_object_ref (map));
+  return map;
+}
+
 /* Training thread, after each epoch (SomEpochFunc): the codebook is copied
  * into a map of its own with its U-matrix, computed here rather than on the
  * main thread, and left for the main loop.  A map not yet shown is replaced
@@ -1955,30 +2143,23 @@ train_epoch_cb (guint        epoch,
   TrainJob *job = user_data;
   guint dim = job->codes->array->shape[1];
   g_autoptr(SomMap) map = NULL;
-  g_autoptr(SomMap) superseded = NULL;
-  gboolean schedule;
+  LiveEpoch *latest;
 
   if (epoch >= epochs || job->grid == NULL || g_cancellable_is_cancelled (job->cancellable))
     return;
-  map = som_map_new (job->grid, dim, NULL);
+  map = take_live_map (job, dim);
   if (map == NULL)
     return;
   memcpy (som_map_get_codebook (map), codebook, (gsize) som_map_get_n_units (map) * dim * sizeof (float));
   som_map_take_array (map, "umatrix", som_map_umatrix (map, SOM_UMATRIX_MEAN));
   som_map_set_errors (map, qe, NAN);
 
-  g_mutex_lock (&job->live->lock);
-  superseded = g_steal_pointer (&job->live->pending);
-  job->live->pending = g_steal_pointer (&map);
-  job->live->pending_epoch = epoch;
-  schedule = !job->live->scheduled;
-  job->live->scheduled = TRUE;
-  g_mutex_unlock (&job->live->lock);
-
-  /* The same priority as the finished map's idle, which comes after. */
-  if (schedule)
-    g_idle_add_full (G_PRIORITY_DEFAULT, live_update_idle, g_atomic_rc_box_acquire (job->live),
-                     (GDestroyNotify) live_target_unref);
+  latest = g_new (LiveEpoch, 1);
+  latest->map = g_steal_pointer (&map);
+  latest->epoch = epoch;
+  /* A map not yet shown is dropped here, in the thread that made it. */
+  live_epoch_free (g_atomic_pointer_exchange (&job->live->pending, latest));
+  somscope_mail_post (&job->live->mail);
 }
 
 static void
@@ -1994,9 +2175,8 @@ train_worker (gpointer data,
   /* The pool's threads are ours alone: lower them once. */
   if (!reniced)
     {
-      WorkerPriority saved;
-
-      lower_thread_priority (&saved);
+      prctl (PR_SET_NAME, "somscope-train");
+      lower_thread_priority ();
       reniced = TRUE;
     }
 
@@ -2015,6 +2195,8 @@ train_worker (gpointer data,
             som_map_class_map (job->map, class_hits, &job->majority, &job->purity);
         }
     }
+  /* The intermediate maps the main thread no longer holds are freed here. */
+  g_clear_pointer (&job->live_maps, g_ptr_array_unref);
   g_idle_add_full (G_PRIORITY_DEFAULT, train_done_idle, job, NULL);
   somscope_worker_leave ();
 }
@@ -2185,14 +2367,11 @@ extract_thread_body (GTask        *task,
 {
   LoadData *d = task_data;
   g_autoptr(GError) error = NULL;
-  WorkerPriority saved;
 
-  lower_thread_priority (&saved);
   if (!load_run_inference (d, cancellable, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
-  restore_thread_priority (&saved);
 }
 
 static void
@@ -2207,7 +2386,10 @@ extract_done_cb (GObject      *object,
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   gboolean current = g_task_get_cancellable (G_TASK (result)) == self->cancellable;
 
+  job_progress_close (d->progress);
   jobs_changed (self, -1);
+  if (current)
+    finish_part (self, PART_EXTRACT);
   for (guint i = 0; i < layers->len; i++)
     {
       SomscopeLayer *layer = g_ptr_array_index (layers, i);
@@ -2261,7 +2443,7 @@ somscope_document_extract_layers (SomscopeDocument *self,
       g_array_append_val (d->taps, index);
       somscope_layer_set_status (g_ptr_array_index (layers, i), SOMSCOPE_LAYER_STATUS_WAITING, NULL);
     }
-  d->progress = job_progress_new (self, self->cancellable, load_progress_apply);
+  d->progress = job_progress_new (self, self->cancellable, extract_progress_apply);
 
   jobs_changed (self, 1);
   /* The task holds the document, so the borrowed model and preprocessing
@@ -2269,7 +2451,7 @@ somscope_document_extract_layers (SomscopeDocument *self,
   task = g_task_new (self, self->cancellable, extract_done_cb, g_ptr_array_ref (layers));
   g_task_set_source_tag (task, somscope_document_extract_layers);
   g_task_set_task_data (task, d, (GDestroyNotify) load_data_free);
-  g_task_run_in_thread (task, extract_thread);
+  run_in_worker (task, extract_thread);
 }
 
 static void
@@ -2368,6 +2550,18 @@ attack_data_free (AttackData *d)
   g_free (d);
 }
 
+/* Attack thread: the core's reports, as the first 80 % of the attack's
+ * part, without the core's words ("attack: 120/2000 images, step 3/10"
+ * at every step would change the window's subtitle, and so lay the window
+ * out, at every report). */
+static void
+attack_step_progress (double      fraction,
+                      const char *message,
+                      gpointer    user_data)
+{
+  job_progress_update (0.8 * fraction, NULL, user_data);
+}
+
 static void
 attack_thread (GTask        *task,
                gpointer      source_object,
@@ -2379,9 +2573,7 @@ attack_thread (GTask        *task,
   SomPixelTransform tf;
   gsize n;
   gsize image;
-  WorkerPriority saved;
 
-  lower_thread_priority (&saved);
   somscope_worker_enter ();
   n = d->labels->shape[0];
   job_progress_update (0, _("Attacking the images"), d->progress);
@@ -2394,7 +2586,7 @@ attack_thread (GTask        *task,
    * and between batches. */
   if (d->pixels == NULL ||
       !som_attack_run (d->model, &d->params, &tf, d->pixels, d->labels->data, &d->adversarial,
-                       d->predictions->data, cancellable, job_progress_update, d->progress, &error))
+                       d->predictions->data, cancellable, attack_step_progress, d->progress, &error))
     goto out;
 
   /* The adversarial images through the model, for their codes. */
@@ -2437,12 +2629,11 @@ attack_thread (GTask        *task,
           all = ((SomscopeCodes *) g_ptr_array_index (d->codes, t))->array;
           memcpy ((float *) all->data + start * dim, codes->data, nb * dim * sizeof (float));
         }
-      job_progress_update ((double) (start + nb) / n, _("Running the model on the adversarial images"),
-                           d->progress);
+      job_progress_update (0.8 + 0.2 * (start + nb) / n,
+                           _("Running the model on the adversarial images"), d->progress);
     }
 
 out:
-  restore_thread_priority (&saved);
   if (error != NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
@@ -2477,9 +2668,7 @@ bmu_thread (GTask        *task,
   BmuData *d = task_data;
   g_autoptr(GError) error = NULL;
   const SomArray *codes = d->codes->array;
-  WorkerPriority saved;
 
-  lower_thread_priority (&saved);
   somscope_worker_enter ();
   d->bmus = som_array_new_1d_i32 (codes->shape[0]);
   if (!som_map_find_bmus (d->map, codes->data, codes->shape[0], codes->shape[1], d->bmus->data,
@@ -2488,7 +2677,6 @@ bmu_thread (GTask        *task,
   else
     g_task_return_boolean (task, TRUE);
   somscope_worker_leave ();
-  restore_thread_priority (&saved);
 }
 
 static void
@@ -2525,7 +2713,7 @@ map_adversarial (SomscopeDocument *self,
   task = g_task_new (self, self->cancellable, bmu_done_cb, NULL);
   g_task_set_source_tag (task, map_adversarial);
   g_task_set_task_data (task, d, (GDestroyNotify) bmu_data_free);
-  g_task_run_in_thread (task, bmu_thread);
+  run_in_worker (task, bmu_thread);
 }
 
 static void
@@ -2542,9 +2730,11 @@ attack_done_cb (GObject      *object,
 
   gboolean current = g_task_get_cancellable (G_TASK (result)) == self->attack_cancellable;
 
+  job_progress_close (d->progress);
   jobs_changed (self, -1);
   if (current)
     {
+      finish_part (self, PART_ATTACK);
       self->attacking = FALSE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTACKING]);
     }
@@ -2638,15 +2828,16 @@ start_attack (SomscopeDocument *self)
       g_array_append_val (d->taps, index);
       g_ptr_array_add (d->layers, g_object_ref (layer));
     }
-  d->progress = job_progress_new (self, self->attack_cancellable, load_progress_apply);
+  d->progress = job_progress_new (self, self->attack_cancellable, attack_progress_apply);
 
   jobs_changed (self, 1);
+  set_part (self, PART_ATTACK, 0, _("Attacking the images"));
   self->attacking = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTACKING]);
   task = g_task_new (self, self->attack_cancellable, attack_done_cb, NULL);
   g_task_set_source_tag (task, start_attack);
   g_task_set_task_data (task, d, (GDestroyNotify) attack_data_free);
-  g_task_run_in_thread (task, attack_thread);
+  run_in_worker (task, attack_thread);
 }
 
 void
@@ -2665,6 +2856,13 @@ somscope_document_get_attacking (SomscopeDocument *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
   return self->attacking;
+}
+
+double
+somscope_document_get_attack_progress (SomscopeDocument *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), -1);
+  return self->attacking ? self->part_fraction[PART_ATTACK] : -1;
 }
 
 /* The selected input: clean, adversarial, and the perturbation amplified
@@ -2914,17 +3112,14 @@ save_thread_body (GTask        *task,
   SaveData *d = task_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(SomSession) session = NULL;
-  WorkerPriority saved;
 
   /* The autosave follows the training while the maps are being looked at. */
-  lower_thread_priority (&saved);
   session = somscope_snapshot_to_session (d, &error);
   if (session == NULL || !som_session_save (session, d->path, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
   g_clear_object (&session);
-  restore_thread_priority (&saved);
 }
 
 static JsonNode *
@@ -3031,7 +3226,7 @@ somscope_document_save_async (SomscopeDocument    *self,
       return;
     }
   g_task_set_task_data (task, snapshot_for_save (self, path), (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (task, save_thread);
+  run_in_worker (task, save_thread);
 }
 
 gboolean
@@ -3099,7 +3294,7 @@ somscope_document_autosave (SomscopeDocument *self)
   task = g_task_new (self, NULL, autosave_done_cb, NULL);
   g_task_set_source_tag (task, somscope_document_autosave);
   g_task_set_task_data (task, snapshot_for_save (self, path), (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (task, save_thread);
+  run_in_worker (task, save_thread);
 }
 
 void

@@ -91,6 +91,9 @@ void                  somscope_document_train              (SomscopeDocument    
 void                  somscope_document_attack             (SomscopeDocument     *self);
 /* An attack job is in flight. */
 gboolean              somscope_document_get_attacking      (SomscopeDocument     *self);
+/* The running attack's own progress (its share of the job line, from 0;
+ * above 0 once the core has reported a step), -1 when none runs. */
+double                somscope_document_get_attack_progress (SomscopeDocument    *self);
 /* The last finished attack in a line (method, ε, predictions changed), or
  * why it failed; NULL before any. */
 const char           *somscope_document_get_attack_summary (SomscopeDocument     *self);

@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "somscope-layer-row.h"
+#include "somscope-progress-line.h"
 
 struct _SomscopeLayerRow
 {
@@ -152,6 +153,7 @@ somscope_layer_row_class_init (SomscopeLayerRowClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (SOMSCOPE_TYPE_PROGRESS_LINE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/somscope-layer-row.ui");
   gtk_widget_class_bind_template_child (widget_class, SomscopeLayerRow, check);

@@ -55,6 +55,7 @@ enum {
   PROP_MAPPED,
   PROP_STATUS,
   PROP_STATUS_TEXT,
+  PROP_STATUS_LABEL,
   PROP_PROGRESS,
   PROP_TRAINING,
   PROP_EPOCH,
@@ -94,6 +95,15 @@ dup_status_text (SomscopeLayer *self)
     default:
       g_assert_not_reached ();
     }
+}
+
+static char *
+dup_status_label (SomscopeLayer *self)
+{
+  if (self->status == SOMSCOPE_LAYER_STATUS_TRAINING)
+    /* Translators: a layer's status in the sidebar while its map trains */
+    return g_strdup (_("Training"));
+  return dup_status_text (self);
 }
 
 static void
@@ -154,6 +164,9 @@ somscope_layer_get_property (GObject    *object,
       break;
     case PROP_STATUS_TEXT:
       g_value_take_string (value, dup_status_text (self));
+      break;
+    case PROP_STATUS_LABEL:
+      g_value_take_string (value, dup_status_label (self));
       break;
     case PROP_PROGRESS:
       g_value_set_double (value, self->progress);
@@ -226,6 +239,10 @@ somscope_layer_class_init (SomscopeLayerClass *klass)
   properties[PROP_STATUS] = g_param_spec_enum ("status", NULL, NULL, SOMSCOPE_TYPE_LAYER_STATUS,
                                                SOMSCOPE_LAYER_STATUS_IDLE, ro);
   properties[PROP_STATUS_TEXT] = g_param_spec_string ("status-text", NULL, NULL, NULL, ro);
+  /* The same without the epoch: the sidebar's line, which changes size
+   * (and so lays the window out again) only when the status changes; the
+   * rows' progress lines and tooltips say the epoch. */
+  properties[PROP_STATUS_LABEL] = g_param_spec_string ("status-label", NULL, NULL, NULL, ro);
   properties[PROP_PROGRESS] = g_param_spec_double ("progress", NULL, NULL, 0, 1, 0, ro);
   properties[PROP_TRAINING] = g_param_spec_boolean ("training", NULL, NULL, FALSE, ro);
   properties[PROP_EPOCH] = g_param_spec_uint ("epoch", NULL, NULL, 0, G_MAXUINT, 0, ro);
@@ -354,6 +371,7 @@ somscope_layer_set_status (SomscopeLayer       *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_TEXT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_LABEL]);
 }
 
 double
@@ -398,6 +416,7 @@ somscope_layer_set_errors (SomscopeLayer *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUANTIZATION_ERROR]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOPOGRAPHIC_ERROR]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_TEXT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS_LABEL]);
 }
 
 int

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "somscope-progress-line.h"
 #include "somscope-trajectory-view.h"
 #include "somscope-window.h"
 
@@ -18,7 +19,7 @@ struct _SomscopeWindow
   AdwWindowTitle      *window_title;
   GtkMenuButton       *primary_menu_button;
   GtkWidget           *sidebar_button;
-  GtkProgressBar      *progress_bar;      /* along the header bar's bottom edge */
+  SomscopeProgressLine *progress_bar;     /* along the header bar's bottom edge */
   GtkWidget           *stop_button;
   GtkLabel            *attack_label;
   GtkStack            *main_stack;
@@ -82,6 +83,9 @@ struct _SomscopeWindow
   guint                gallery_fit_id;    /* idle fitting the gallery's columns to its width */
   guint                release_jobs_id;   /* tick callback starting a new document's jobs */
   guint                release_jobs_frames; /* frames painted since the document came */
+  gboolean             release_jobs_layout; /* the last of them had a layout phase */
+  GdkFrameClock       *release_jobs_clock;  /* watched for layouts while the jobs wait */
+  gulong               release_jobs_layout_id;
   gboolean             syncing_selection;
   gboolean             close_after_save;
   gboolean             close_confirmed;

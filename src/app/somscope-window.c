@@ -728,12 +728,26 @@ sync_class_names (SomscopeWindow *self)
 }
 
 /* A loaded document's jobs (the maps' training, the attack) start once the
- * window has painted it: the first two frames of a new document are the
- * heaviest GTK draws (the page, then the gallery fitted to its width: the
- * whole window, into fresh memory, 30–65 ms of the main thread's time on
- * an idle machine), and trainers taking both cores then only made them
- * longer.  Counted in frames: the callback runs at the start of each. */
+ * window has painted it and settled: the first two frames of a new
+ * document are the heaviest GTK draws (the page, then the gallery fitted to
+ * its width: the whole window, into fresh memory, 30–65 ms of the main
+ * thread's time on an idle machine), and the gallery then grows by a row a
+ * frame for some thirty frames (start_gallery()), each frame a layout,
+ * which on X11 costs round trips to the server.
+ * Trainers taking both cores only made those frames longer.  So the jobs
+ * wait for a frame without a layout phase after the first two, and no more
+ * than RELEASE_JOBS_MAX_FRAMES (three quarters of a second at 60 Hz).  Counted in
+ * frames: the callback runs at the start of each. */
 #define RELEASE_JOBS_AFTER_FRAMES 2
+#define RELEASE_JOBS_MAX_FRAMES 45
+
+static void stop_release_jobs (SomscopeWindow *self);
+
+static void
+release_jobs_layout_cb (SomscopeWindow *self)
+{
+  self->release_jobs_layout = TRUE;
+}
 
 static gboolean
 release_jobs_cb (GtkWidget     *widget,
@@ -741,10 +755,20 @@ release_jobs_cb (GtkWidget     *widget,
                  gpointer       user_data)
 {
   SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+  gboolean settled = !self->release_jobs_layout;
 
-  if (++self->release_jobs_frames <= RELEASE_JOBS_AFTER_FRAMES)
+  self->release_jobs_layout = FALSE;
+  if (self->release_jobs_clock == NULL)
+    {
+      self->release_jobs_clock = g_object_ref (clock);
+      self->release_jobs_layout_id = g_signal_connect_swapped (clock, "layout",
+                                                               G_CALLBACK (release_jobs_layout_cb), self);
+    }
+  if (++self->release_jobs_frames <= RELEASE_JOBS_AFTER_FRAMES ||
+      (!settled && self->release_jobs_frames <= RELEASE_JOBS_MAX_FRAMES))
     return G_SOURCE_CONTINUE;
   self->release_jobs_id = 0;
+  stop_release_jobs (self);
   if (self->document != NULL)
     somscope_document_release_jobs (self->document);
   return G_SOURCE_REMOVE;
@@ -756,6 +780,9 @@ stop_release_jobs (SomscopeWindow *self)
   if (self->release_jobs_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->release_jobs_id);
   self->release_jobs_id = 0;
+  if (self->release_jobs_clock != NULL)
+    g_clear_signal_handler (&self->release_jobs_layout_id, self->release_jobs_clock);
+  g_clear_object (&self->release_jobs_clock);
 }
 
 static void
@@ -769,6 +796,7 @@ schedule_release_jobs (SomscopeWindow *self)
       return;
     }
   self->release_jobs_frames = 0;
+  self->release_jobs_layout = FALSE;
   self->release_jobs_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), release_jobs_cb, NULL, NULL);
 }
 
@@ -1369,6 +1397,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   g_type_ensure (SOMSCOPE_TYPE_MAP_VIEW);
   g_type_ensure (SOMSCOPE_TYPE_TRAJECTORY_VIEW);
   g_type_ensure (SOMSCOPE_TYPE_LAYER_ROW);
+  g_type_ensure (SOMSCOPE_TYPE_PROGRESS_LINE);
   g_type_ensure (SOMSCOPE_TYPE_LAYER);
   g_type_ensure (SOMSCOPE_TYPE_INPUT);
 

@@ -24,9 +24,13 @@
  * over 20 ms after): its gap, the main thread's CPU time, its time runnable
  * but waiting for a CPU, its page faults, the outermost widgets that moved
  * or changed size (everything around them redraws), the process's threads
- * that ran during gaps over 30 ms (with their policy and nice value), and
+ * that ran during gaps over 20 ms (their time on a CPU and waiting for one,
+ * their policy and nice value; and the X server's, when it is Xvfb), and
  * the time of the frame on CLOCK_MONOTONIC (as `perf record -k monotonic`
  * stamps its samples, to find a long frame in a profile).
+ *
+ * SOMSCOPE_BENCH_ADJ=1 prints every change of a scrollable's range or
+ * position while training (a growing list lays the window out each frame).
  *
  * SOMSCOPE_BENCH_EPOCHS=N (e.g. 200) trains the same maps on the same
  * images for N epochs instead: every epoch is the same work as in the
@@ -53,7 +57,7 @@
 
 static GArray *gaps;       /* double, milliseconds, while training */
 static GArray *idle_gaps;  /* the same, for as long again after training */
-static GArray *work;       /* main-thread time per frame: layout to after-paint */
+static GArray *work;       /* main-thread time per frame: update to after-paint */
 static GArray *between;      /* main-thread CPU time between consecutive frames while training */
 static gint64 last_cpu;
 static double opening_gap;
@@ -68,6 +72,7 @@ static gint64 last_frame;
 static gint64 started;
 static gint64 stopped;
 static gint64 layout_start;
+static gboolean frame_has_layout;
 static gboolean finished;
 static guint live_updates;
 static gint64 quit_started;
@@ -114,39 +119,134 @@ static gint64 thread_cpu_usec (void);
 
 /* Trace mode: the process's threads that ran since the previous frame
  * (their CPU time from /proc), with their scheduling policy and nice. */
-static GHashTable *thread_ticks;
+static GHashTable *thread_ticks;   /* "tid" or "X" → guint64 ns on a CPU so far */
+static char *xvfb_schedstat;       /* the X server's /proc/PID/schedstat, if it is Xvfb */
 
+/* ns on a CPU and ns runnable but waiting, from a schedstat file */
+static gboolean
+read_schedstat (const char *path,
+                guint64    *run,
+                guint64    *wait)
+{
+  g_autofree char *text = NULL;
+  char *end;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  *run = g_ascii_strtoull (text, &end, 10);
+  *wait = g_ascii_strtoull (end, NULL, 10);
+  return TRUE;
+}
+
+static void
+find_xvfb (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *pid;
+
+  while (dir != NULL && (pid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/%s/comm", pid);
+      g_autofree char *comm = NULL;
+
+      if (g_ascii_isdigit (*pid) && g_file_get_contents (path, &comm, NULL, NULL) &&
+          g_str_has_prefix (comm, "Xvfb"))
+        {
+          xvfb_schedstat = g_strdup_printf ("/proc/%s/schedstat", pid);
+          return;
+        }
+    }
+}
+
+static void
+append_run (GString    *out,
+            const char *key,
+            const char *what,
+            guint64     run,
+            guint64     wait)
+{
+  guint64 *before = g_hash_table_lookup (thread_ticks, key);
+
+  if (before != NULL && run > before[0])
+    g_string_append_printf (out, " %s: %.1f ms (waited %.1f)", what, (run - before[0]) / 1e6,
+                            (wait - before[1]) / 1e6);
+  if (before == NULL)
+    {
+      before = g_new (guint64, 2);
+      g_hash_table_insert (thread_ticks, g_strdup (key), before);
+    }
+  before[0] = run;
+  before[1] = wait;
+}
+
+/* The threads that ran since the previous call, with their time on a CPU
+ * and waiting for one (schedstat, in ns), policy and nice; and the X
+ * server's, when it is Xvfb on this machine (it paints for us). */
 static void
 append_busy_threads (GString *out)
 {
   g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
   const char *tid;
-  long hz = sysconf (_SC_CLK_TCK);
+  guint64 run, wait;
 
   if (thread_ticks == NULL)
-    thread_ticks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    {
+      thread_ticks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      find_xvfb ();
+    }
   while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/stat", tid);
+      g_autofree char *sched = g_strdup_printf ("/proc/self/task/%s/schedstat", tid);
       g_autofree char *text = NULL;
+      g_autofree char *what = NULL;
       g_auto(GStrv) fields = NULL;
       char *close;
-      guint64 ticks, before;
 
       if (!g_file_get_contents (path, &text, NULL, NULL) || (close = strrchr (text, ')')) == NULL)
         continue;
       *close = '\0';
       fields = g_strsplit (close + 2, " ", 0);
-      if (g_strv_length (fields) < 40)
+      /* After the name: state(0) ... nice(16) ... policy(38) */
+      if (g_strv_length (fields) < 40 || !read_schedstat (sched, &run, &wait))
         continue;
-      /* After the name: state(0) ... utime(11) stime(12) ... nice(16) ... policy(38) */
-      ticks = g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
-      before = GPOINTER_TO_SIZE (g_hash_table_lookup (thread_ticks, tid));
-      if (ticks > before && before > 0)
-        g_string_append_printf (out, " %s(%s, nice %s, policy %s): %.0f ms", strchr (text, '(') + 1, tid,
-                                fields[16], fields[38], (ticks - before) * 1000.0 / hz);
-      g_hash_table_insert (thread_ticks, g_strdup (tid), GSIZE_TO_POINTER (ticks));
+      what = g_strdup_printf ("%s(%s, nice %s, policy %s)", strchr (text, '(') + 1, tid, fields[16], fields[38]);
+      append_run (out, tid, what, run, wait);
     }
+  if (xvfb_schedstat != NULL && read_schedstat (xvfb_schedstat, &run, &wait))
+    append_run (out, "X", "Xvfb", run, wait);
+}
+
+static void
+adjustment_cb (GtkAdjustment *adjustment,
+               GParamSpec    *pspec,
+               GtkWidget     *owner)
+{
+  if (started && !stopped)
+    g_print ("adjustment of %s %s: %s now %.1f (page %.1f)\n", G_OBJECT_TYPE_NAME (owner),
+             gtk_widget_get_name (owner), pspec->name,
+             g_str_equal (pspec->name, "upper") ? gtk_adjustment_get_upper (adjustment)
+                                                : gtk_adjustment_get_value (adjustment),
+             gtk_adjustment_get_page_size (adjustment));
+}
+
+static void
+watch_adjustments (GtkWidget *widget)
+{
+  if (GTK_IS_SCROLLABLE (widget))
+    {
+      GtkAdjustment *adjustments[2] = { gtk_scrollable_get_hadjustment (GTK_SCROLLABLE (widget)),
+                                        gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (widget)) };
+
+      for (guint i = 0; i < 2; i++)
+        if (adjustments[i] != NULL)
+          {
+            g_signal_connect (adjustments[i], "notify::upper", G_CALLBACK (adjustment_cb), widget);
+            g_signal_connect (adjustments[i], "notify::value", G_CALLBACK (adjustment_cb), widget);
+          }
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    watch_adjustments (child);
 }
 
 static gboolean
@@ -312,7 +412,7 @@ tick_cb (GtkWidget     *widget,
           g_autoptr(GString) threads = g_string_new ("");
 
           append_busy_threads (threads);
-          if (gap > 30.0)
+          if (gap > 20.0)
             g_print ("threads that ran:%s\n", threads->str);
         }
       if (trace && (!stopped || gap > 20.0))
@@ -344,14 +444,25 @@ thread_cpu_usec (void)
   return ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+/* The frame's work starts at its update phase (the tick callbacks, which
+ * keep the clock running, make one in every frame); the layout phase runs
+ * only in frames where something changed size or moved. */
 static void
-layout_cb (GdkFrameClock *clock)
+update_cb (GdkFrameClock *clock)
 {
   layout_start = thread_cpu_usec ();
   live_at_layout = live_updates;
+  frame_has_layout = FALSE;
+}
+
+static void
+layout_cb (GdkFrameClock *clock)
+{
+  frame_has_layout = TRUE;
 }
 
 static guint last_live;
+static guint layout_frames;   /* frames while training that had a layout phase */
 
 static void
 after_paint_cb (GdkFrameClock *clock)
@@ -359,7 +470,10 @@ after_paint_cb (GdkFrameClock *clock)
   double ms = (thread_cpu_usec () - layout_start) / 1000.0;
 
   if (started && !stopped && layout_start > 0)
-    g_array_append_val (work, ms);
+    {
+      g_array_append_val (work, ms);
+      layout_frames += frame_has_layout;
+    }
   /* Maps that arrived since the previous frame are drawn in this one. */
   if (started && !stopped && layout_start > 0 && live_at_layout != last_live)
     g_array_append_val (live_work, ms);
@@ -465,10 +579,7 @@ compare_render_modes (SomscopeWindow *window)
 static gboolean
 attack_in_core (SomscopeDocument *document)
 {
-  const char *message = somscope_document_get_message (document);
-
-  return somscope_document_get_attacking (document) && message != NULL &&
-         g_str_has_prefix (message, "attack:");
+  return somscope_document_get_attack_progress (document) > 0;
 }
 
 /* How long Stop takes to bring a running PGD attack back: from the cancel
@@ -510,6 +621,9 @@ on_activate (GApplication *app,
   gtk_widget_add_tick_callback (window, tick_cb, NULL, NULL);
   while (!gtk_widget_get_mapped (window))
     g_main_context_iteration (NULL, TRUE);
+  g_signal_connect (gtk_widget_get_frame_clock (window), "update", G_CALLBACK (update_cb), NULL);
+  if (g_getenv ("SOMSCOPE_BENCH_ADJ"))
+    watch_adjustments (window);
   g_signal_connect (gtk_widget_get_frame_clock (window), "layout", G_CALLBACK (layout_cb), NULL);
   g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (after_paint_cb), NULL);
   while (!finished)
@@ -575,7 +689,10 @@ main (int argc, char **argv)
   report ("main-thread CPU time between those frames", before_cpu);
   report ("frame gap while training", gaps);
   report ("frame gap after training (baseline)", idle_gaps);
-  report ("main-thread CPU time per frame (layout to paint) while training", work);
+  /* In GTK 4.8 on X11 a frame with a layout asks the X server for the
+   * window's geometry and monitor (round trips) before it paints. */
+  g_print ("frames while training with a layout phase: %u of %u\n", layout_frames, work->len);
+  report ("main-thread CPU time per frame (update to paint) while training", work);
   report ("the same, frames that drew new intermediate maps", live_work);
   /* Everything the main thread ran between two frames (idles included):
    * a gap much longer than this is the scheduler's, not the app's. */

@@ -9,6 +9,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -555,11 +562,9 @@ static gboolean
 attack_in_core (gpointer data)
 {
   SomscopeDocument *document = somscope_window_get_document (window);
-  const char *message = somscope_document_get_message (document);
 
   /* The core reports after each batch: the attack is inside its loop. */
-  return somscope_document_get_attacking (document) && message != NULL &&
-         g_str_has_prefix (message, "attack:");
+  return somscope_document_get_attack_progress (document) > 0;
 }
 
 static gboolean
@@ -1423,6 +1428,62 @@ on_activate (GApplication *app,
   g_application_quit (app);
 }
 
+/* Run as a user is: without CAP_SYS_NICE a thread may lower its priority
+ * but never raise it back (root keeps the capability, so the tests drop it
+ * first).  No thread of GLib's shared pool may be left below normal
+ * priority: lowered for a job and left so, it would run the maps' renders,
+ * and GIO's file jobs, at idle priority.  The app's own workers are. */
+static void
+drop_cap_sys_nice (void)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2];
+
+  if (syscall (SYS_capget, &header, data) != 0)
+    return;
+  data[CAP_TO_INDEX (CAP_SYS_NICE)].effective &= ~CAP_TO_MASK (CAP_SYS_NICE);
+  data[CAP_TO_INDEX (CAP_SYS_NICE)].permitted &= ~CAP_TO_MASK (CAP_SYS_NICE);
+  g_assert_cmpint (syscall (SYS_capset, &header, data), ==, 0);
+}
+
+static void
+test_thread_priorities (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  guint lowered = 0, shared = 0;
+
+  /* The jobs so far (load, training, extraction, attacks, autosave) are done. */
+  wait_for (attack_done, NULL, "the app to be idle");
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+      g_autofree char *name = NULL;
+      int id = atoi (tid);
+      int policy = sched_getscheduler (id);
+      int nice;
+
+      errno = 0;
+      nice = getpriority (PRIO_PROCESS, (id_t) id);
+      if (!g_file_get_contents (path, &name, NULL, NULL) || errno != 0)
+        continue;
+      g_strchomp (name);
+      if (policy == SCHED_OTHER && nice == 0)
+        {
+          /* GLib's shared pool (GTask, GIO) is named "pool-…" */
+          shared += g_str_has_prefix (name, "pool-");
+          continue;
+        }
+      g_test_message ("thread %s (%s): policy %d, nice %d", tid, name, policy, nice);
+      g_assert_false (g_str_has_prefix (name, "pool-"));
+      lowered += g_str_has_prefix (name, "somscope-");
+    }
+  /* The workers were there, and lowered; the renders ran in the shared pool. */
+  g_assert_cmpuint (lowered, >, 0);
+  g_assert_cmpuint (shared, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1430,6 +1491,7 @@ main (int argc, char **argv)
   GSettings *settings;
   int status;
 
+  drop_cap_sys_nice ();
   gtk_test_init (&argc, &argv, NULL);
   tmpdir = g_dir_make_tmp ("somscope-test-XXXXXX", NULL);
 
@@ -1460,6 +1522,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/live-training", test_live_training);
   g_test_add_func ("/app/autosave-error", test_autosave_error);
   g_test_add_func ("/app/recent-files", test_recent_files);
+  g_test_add_func ("/app/thread-priorities", test_thread_priorities);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
