@@ -785,7 +785,9 @@ lower_thread_priority (void)
  * shared pool: a thread without CAP_SYS_NICE may lower its priority but
  * not raise it again (EPERM), so a shared thread lowered for a job stayed
  * at idle priority for whatever ran in it next (the maps' renders, GIO's
- * file jobs).  GTask returns from any thread. */
+ * file jobs).  The pool is exclusive: a non-exclusive pool's idle threads
+ * are GLib's spares, for any pool.  The jobs queue when all its threads are
+ * busy (none waits for another).  GTask returns from any thread. */
 typedef struct
 {
   GTask           *task;
@@ -820,7 +822,8 @@ run_in_worker (GTask           *task,
   WorkerCall *call = g_new (WorkerCall, 1);
 
   if (g_once_init_enter (&pool))
-    g_once_init_leave (&pool, g_thread_pool_new (worker_call, NULL, -1, FALSE, NULL));
+    g_once_init_leave (&pool, g_thread_pool_new (worker_call, NULL, MAX (4, (int) g_get_num_processors ()),
+                                                 TRUE, NULL));
   call->task = g_object_ref (task);
   call->func = func;
   g_thread_pool_push (pool, call, NULL);
@@ -2217,7 +2220,9 @@ get_train_pool (void)
         n = g_ascii_strtoull (env, NULL, 10);
       if (n > 1)
         openblas_set_num_threads (1);
-      g_once_init_leave (&pool, g_thread_pool_new (train_worker, NULL, n, FALSE, NULL));
+      /* Exclusive: threads of a shared pool go back to GLib's spares, and a
+       * lowered one would then run anything at idle priority. */
+      g_once_init_leave (&pool, g_thread_pool_new (train_worker, NULL, n, TRUE, NULL));
     }
   return pool;
 }

@@ -2,7 +2,10 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE
 #include "config.h"
+
+#include <sys/prctl.h>
 
 #include "somscope-render-job.h"
 
@@ -176,6 +179,40 @@ somscope_render_job_needed (SomscopeRenderJob *self)
          gtk_widget_get_width (self->widget) > 0 && gtk_widget_get_height (self->widget) > 0;
 }
 
+/* The renders run in a pool of their own, at normal priority, one thread
+ * fewer than the cores (one on two): every view redraws at every epoch
+ * while the maps train, and as many renders as cores, side by side with
+ * the main thread and the X server, kept the main thread waiting for a
+ * core (up to 7 ms a frame, schedstat).  The trainers, at idle priority,
+ * yield to all of them.  Exclusive, so no lowered worker thread of a
+ * shared pool ever runs a render. */
+static void
+render_pool_func (gpointer data,
+                  gpointer user_data)
+{
+  GTask *task = data;
+  static _Thread_local gboolean named;
+
+  if (!named)
+    {
+      prctl (PR_SET_NAME, "somscope-render");
+      named = TRUE;
+    }
+  render_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));
+  g_object_unref (task);
+}
+
+static void
+run_render (GTask *task)
+{
+  static GThreadPool *pool;
+
+  if (g_once_init_enter (&pool))
+    g_once_init_leave (&pool, g_thread_pool_new (render_pool_func, NULL,
+                                                 MAX (1, (int) g_get_num_processors () - 1), TRUE, NULL));
+  g_thread_pool_push (pool, g_object_ref (task), NULL);
+}
+
 /* Renders the current state at the widget's size with @draw, which the
  * worker calls on @data (owned by the job: everything it reads). */
 void
@@ -208,7 +245,7 @@ somscope_render_job_start (SomscopeRenderJob        *self,
   task = g_task_new (NULL, self->cancellable, render_done_cb, closure);
   g_task_set_source_tag (task, somscope_render_job_start);
   g_task_set_task_data (task, job, (GDestroyNotify) render_task_free);
-  g_task_run_in_thread (task, render_thread);
+  run_render (task);
 }
 
 /* Nothing to draw in the current state: no texture (the snapshot says why). */
