@@ -1997,7 +1997,6 @@ update_training_progress (SomscopeDocument *self)
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
   double sum = 0;
   guint count = 0;
-  g_autofree char *message = NULL;
 
   if (self->n_training == 0)
     {
@@ -2015,10 +2014,12 @@ update_training_progress (SomscopeDocument *self)
           count++;
         }
     }
-  /* Translators: progress bar message while maps train */
-  message = g_strdup_printf (ngettext ("Training %u map", "Training %u maps", count), count);
+  /* No count: a message that changes as each map finishes would change
+   * the subtitle's size, and lay the window out, while the others train
+   * (the sidebar says which train). */
   set_part (self, PART_TRAIN, count + self->n_trained > 0 ? (sum + self->n_trained) / (count + self->n_trained) : 1.0,
-            message);
+            /* Translators: the subtitle's message while maps train */
+            _("Training the maps"));
 }
 
 static void

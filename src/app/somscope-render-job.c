@@ -6,6 +6,9 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "somscope-render-job.h"
 
@@ -186,6 +189,8 @@ somscope_render_job_needed (SomscopeRenderJob *self)
  * core (up to 7 ms a frame, schedstat).  The trainers, at idle priority,
  * yield to all of them.  Exclusive, so no lowered worker thread of a
  * shared pool ever runs a render. */
+#define RENDER_NICE 5
+
 static void
 render_pool_func (gpointer data,
                   gpointer user_data)
@@ -196,6 +201,8 @@ render_pool_func (gpointer data,
   if (!named)
     {
       prctl (PR_SET_NAME, "somscope-render");
+      /* Just below the main thread: a render must not keep it from a frame. */
+      setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), RENDER_NICE);
       named = TRUE;
     }
   render_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));

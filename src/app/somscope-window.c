@@ -649,6 +649,16 @@ view_changed_cb (SomscopeWindow *self)
   gtk_widget_set_visible (self->feature_box, g_strcmp0 (name, "component") == 0);
 }
 
+static gboolean
+busy_to_opacity (GBinding     *binding,
+                 const GValue *from,
+                 GValue       *to,
+                 gpointer      user_data)
+{
+  g_value_set_double (to, g_value_get_boolean (from) ? 1.0 : 0.0);
+  return TRUE;
+}
+
 /* The subtitle: what the jobs are doing while they run (and how long they
  * will take), the document's title otherwise. */
 static void
@@ -669,6 +679,11 @@ sync_subtitle (SomscopeWindow *self)
   else if (message != NULL && *message != '\0')
     subtitle = g_strdup (message);
   adw_window_title_set_subtitle (self->window_title, subtitle ? subtitle : title ? title : "");
+  /* The line is shown by opacity: hidden from assistive technologies too. */
+  gtk_accessible_update_state (GTK_ACCESSIBLE (self->progress_bar),
+                               GTK_ACCESSIBLE_STATE_HIDDEN,
+                               self->document == NULL || !somscope_document_get_busy (self->document),
+                               -1);
 }
 
 static void
@@ -1521,8 +1536,10 @@ somscope_window_init (SomscopeWindow *self)
   /* The progress line and Stop follow the document's coalesced progress
    * properties; the subtitle follows them in sync_subtitle(). */
   self->document_bindings = g_binding_group_new ();
-  g_binding_group_bind (self->document_bindings, "busy", self->progress_bar, "visible",
-                        G_BINDING_SYNC_CREATE);
+  /* Shown by opacity: a line that came and went changed the overlay's
+   * children, and laid the window out, as the jobs started and ended. */
+  g_binding_group_bind_full (self->document_bindings, "busy", self->progress_bar, "opacity",
+                             G_BINDING_SYNC_CREATE, busy_to_opacity, NULL, NULL, NULL);
   g_binding_group_bind (self->document_bindings, "busy", self->stop_button, "visible",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->document_bindings, "progress", self->progress_bar, "fraction",
