@@ -5,7 +5,9 @@
  *
  * Opens the demo, waits for the maps and the attack, then selects a misclassified input and
  * the unit it lands on, and saves the window for several views.  With
- * ADW_DEBUG_COLOR_SCHEME=prefer-dark the same in the dark style.
+ * ADW_DEBUG_COLOR_SCHEME=prefer-dark the same in the dark style.  With
+ * --training, training.png instead: the maps (400 epochs) half way through
+ * their training, a layer still training selected, then Stop.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -17,6 +19,7 @@
 #include "somscope-window.h"
 
 static const char *outdir;
+static gboolean training_shot;   /* --training */
 
 static gboolean
 maps_trained (SomscopeWindow *window)
@@ -35,6 +38,24 @@ maps_trained (SomscopeWindow *window)
         return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+training_half_way (SomscopeWindow *window)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  guint n = g_list_model_get_n_items (mapped), training = 0;
+
+  if (document == NULL || somscope_document_get_progress (document) < 0.4)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      training += somscope_layer_get_status (layer) == SOMSCOPE_LAYER_STATUS_TRAINING;
+    }
+  return training > 0;
 }
 
 static void
@@ -89,6 +110,34 @@ on_activate (GApplication *app,
   guint n;
   int chosen = 0;
 
+  if (training_shot)
+    {
+      SomscopeDocument *doc;
+      GListModel *layers = somscope_window_get_mapped_layers (window);
+
+      /* Half way through the training: the job line, the rows' lines, the
+       * live maps. */
+      while (!training_half_way (window))
+        g_main_context_iteration (NULL, TRUE);
+      doc = somscope_window_get_document (window);
+      /* A layer still training, selected: its group opens in the sidebar. */
+      for (guint i = g_list_model_get_n_items (layers); i-- > 0;)
+        {
+          g_autoptr(SomscopeLayer) candidate = g_list_model_get_item (layers, i);
+
+          if (somscope_layer_get_status (candidate) == SOMSCOPE_LAYER_STATUS_TRAINING)
+            {
+              somscope_document_set_selected_layer (doc, candidate);
+              break;
+            }
+        }
+      settle (300);
+      save (GTK_WIDGET (window), "training.png");
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel", NULL);
+      g_application_quit (app);
+      return;
+    }
+
   while (!maps_trained (window))
     g_main_context_iteration (NULL, TRUE);
   document = somscope_window_get_document (window);
@@ -132,18 +181,22 @@ main (int argc, char **argv)
   g_autoptr(SomscopeApplication) app = NULL;
   GSettings *settings;
 
-  if (argc != 2)
+  training_shot = argc == 3 && g_str_equal (argv[1], "--training");
+  if (argc != 2 && !training_shot)
     {
-      g_printerr ("usage: take-screenshots OUTDIR\n");
+      g_printerr ("usage: take-screenshots [--training] OUTDIR\n");
       return EXIT_FAILURE;
     }
-  outdir = argv[1];
+  outdir = argv[argc - 1];
   g_mkdir_with_parents (outdir, 0755);
   gtk_init ();
   app = somscope_application_new ();
   settings = somscope_application_get_settings (app);
   g_settings_set_int (settings, "window-width", 1600);
   g_settings_set_int (settings, "window-height", 1000);
+  /* Long enough to catch the maps half way. */
+  if (training_shot)
+    g_settings_set_int (settings, "som-epochs", 400);
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   return g_application_run (G_APPLICATION (app), 1, argv);
 }
