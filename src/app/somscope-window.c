@@ -115,6 +115,26 @@ hidden_tooltip (GtkWidget  *widget,
   gtk_widget_set_tooltip_text (widget, text);
 }
 
+static gboolean
+boolean_to_opacity (GBinding     *binding,
+                    const GValue *from,
+                    GValue       *to,
+                    gpointer      user_data)
+{
+  g_value_set_double (to, g_value_get_boolean (from) ? 1.0 : 0.0);
+  return TRUE;
+}
+
+/* A mark shown by opacity: out of sight, out of the accessibility tree. */
+static void
+mark_opacity_cb (GtkWidget  *mark,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  gtk_accessible_update_state (GTK_ACCESSIBLE (mark), GTK_ACCESSIBLE_STATE_HIDDEN,
+                               gtk_widget_get_opacity (mark) == 0.0, -1);
+}
+
 static void
 gallery_setup_cb (GtkSignalListItemFactory *factory,
                   GtkListItem              *item,
@@ -154,7 +174,13 @@ gallery_setup_cb (GtkSignalListItemFactory *factory,
   g_binding_group_bind (bindings, "caption", label, "label", G_BINDING_SYNC_CREATE);
   cell_tooltip (item, overlay, "caption");
   g_binding_group_bind (bindings, "misclassified", wrong, "visible", G_BINDING_SYNC_CREATE);
-  g_binding_group_bind (bindings, "flipped", flipped, "visible", G_BINDING_SYNC_CREATE);
+  /* Shown by opacity: the attack's end flips marks in every cell at once,
+   * and marks that came and went laid the gallery out in that frame. */
+  gtk_widget_set_visible (flipped, TRUE);
+  g_signal_connect (flipped, "notify::opacity", G_CALLBACK (mark_opacity_cb), NULL);
+  g_binding_group_bind_full (bindings, "flipped", flipped, "opacity", G_BINDING_SYNC_CREATE,
+                             boolean_to_opacity, NULL, NULL, NULL);
+  g_binding_group_bind (bindings, "flipped", flipped, "can-target", G_BINDING_SYNC_CREATE);
   gtk_list_item_set_child (item, overlay);
 }
 
@@ -647,16 +673,6 @@ view_changed_cb (SomscopeWindow *self)
   const char *name = adw_view_stack_get_visible_child_name (self->view_stack);
 
   gtk_widget_set_visible (self->feature_box, g_strcmp0 (name, "component") == 0);
-}
-
-static gboolean
-busy_to_opacity (GBinding     *binding,
-                 const GValue *from,
-                 GValue       *to,
-                 gpointer      user_data)
-{
-  g_value_set_double (to, g_value_get_boolean (from) ? 1.0 : 0.0);
-  return TRUE;
 }
 
 /* The subtitle: what the jobs are doing while they run (and how long they
@@ -1539,7 +1555,7 @@ somscope_window_init (SomscopeWindow *self)
   /* Shown by opacity: a line that came and went changed the overlay's
    * children, and laid the window out, as the jobs started and ended. */
   g_binding_group_bind_full (self->document_bindings, "busy", self->progress_bar, "opacity",
-                             G_BINDING_SYNC_CREATE, busy_to_opacity, NULL, NULL, NULL);
+                             G_BINDING_SYNC_CREATE, boolean_to_opacity, NULL, NULL, NULL);
   g_binding_group_bind (self->document_bindings, "busy", self->stop_button, "visible",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->document_bindings, "progress", self->progress_bar, "fraction",
