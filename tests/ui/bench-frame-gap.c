@@ -4,7 +4,8 @@
  * xvfb-run): it opens the demo with the default settings, keeps the window's
  * frame clock ticking, and records the time between consecutive frames from
  * the start of the jobs (a map training or the attack running) to the last
- * finished map, then as long again
+ * finished map, then until the other jobs end (the attack: its results'
+ * frame is reported apart), then as long again as the training took
  * with nothing running (the machine's baseline: on a shared machine the
  * scheduler, not the app, makes most gaps), and the main thread's CPU time
  * per frame.  Prints the longest, 99th percentile and median of each.  The
@@ -56,7 +57,11 @@
 #include "somscope-window.h"
 
 static GArray *gaps;       /* double, milliseconds, while training */
-static GArray *idle_gaps;  /* the same, for as long again after training */
+static GArray *idle_gaps;  /* the same, for as long again once nothing runs */
+static GArray *tail_gaps;  /* after the maps, while other jobs (the attack) finish */
+static gint64 quiet_since; /* the first frame after the maps with no job running */
+static guint quiet_frames; /* frames in a row with no job running, after the maps */
+#define QUIET_AFTER_FRAMES 5
 static GArray *work;       /* main-thread time per frame: update to after-paint */
 static GArray *between;      /* main-thread CPU time between consecutive frames while training */
 static gint64 last_cpu;
@@ -390,7 +395,12 @@ tick_cb (GtkWidget     *widget,
       double cpu = (thread_cpu_usec () - last_cpu) / 1000.0;
       double wait = (thread_wait_usec () - last_wait) / 1000.0;
 
-      g_array_append_val (stopped ? idle_gaps : gaps, gap);
+      /* The jobs' last results (the attack's marks and crosses) are drawn in
+       * the frames right after the last job returns: those are the tail's. */
+      quiet_frames = stopped && !somscope_document_get_busy (document) ? quiet_frames + 1 : 0;
+      if (!quiet_since && quiet_frames > QUIET_AFTER_FRAMES)
+        quiet_since = now;
+      g_array_append_val (!stopped ? gaps : quiet_since ? idle_gaps : tail_gaps, gap);
       if (!stopped)
         {
           g_array_append_val (between, cpu);
@@ -425,7 +435,7 @@ tick_cb (GtkWidget     *widget,
   last_wait = thread_wait_usec ();
   last_faults = thread_faults ();
   /* As long again with nothing running: the machine's own baseline. */
-  if (stopped && now - stopped > MIN (stopped - started, 10 * G_USEC_PER_SEC))
+  if (quiet_since && now - quiet_since > MIN (stopped - started, 10 * G_USEC_PER_SEC))
     {
       finished = TRUE;
       return G_SOURCE_REMOVE;
@@ -651,6 +661,7 @@ main (int argc, char **argv)
   gtk_init ();
   gaps = g_array_new (FALSE, FALSE, sizeof (double));
   idle_gaps = g_array_new (FALSE, FALSE, sizeof (double));
+  tail_gaps = g_array_new (FALSE, FALSE, sizeof (double));
   work = g_array_new (FALSE, FALSE, sizeof (double));
   live_work = g_array_new (FALSE, FALSE, sizeof (double));
   between = g_array_new (FALSE, FALSE, sizeof (double));
@@ -688,6 +699,7 @@ main (int argc, char **argv)
   report ("frame gap after it, before the jobs started", before_gaps);
   report ("main-thread CPU time between those frames", before_cpu);
   report ("frame gap while training", gaps);
+  report ("frame gap after the maps, while the other jobs end (the attack's results)", tail_gaps);
   report ("frame gap after training (baseline)", idle_gaps);
   /* In GTK 4.8 on X11 a frame with a layout asks the X server for the
    * window's geometry and monitor (round trips) before it paints. */
