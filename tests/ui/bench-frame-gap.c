@@ -382,8 +382,8 @@ tick_cb (GtkWidget     *widget,
       g_array_append_val (before_gaps, gap);
       g_array_append_val (before_cpu, cpu);
       if (trace)
-        g_print ("frame before the jobs: gap %5.1f ms, main-thread CPU %5.1f ms, %ld page faults\n",
-                 gap, cpu, thread_faults () - last_faults);
+        g_print ("frame before the jobs at %.6f s: gap %5.1f ms, main-thread CPU %5.1f ms, %ld page faults\n",
+                 now / 1e6, gap, cpu, thread_faults () - last_faults);
     }
   if (busy && jobs && !started)
     started = now;
