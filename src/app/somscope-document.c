@@ -32,6 +32,7 @@
 #include "somscope-document.h"
 #include "somscope-enums.h"
 #include "somscope-mailbox.h"
+#include "somscope-task-pool.h"
 
 #define BATCH_SIZE 64
 #define THUMBNAIL_SCALE 2
@@ -781,52 +782,18 @@ lower_thread_priority (void)
 }
 
 /* The jobs at idle priority (load, extraction, attack, adversarial BMUs,
- * autosave) run in threads of their own, lowered once, never in GLib's
- * shared pool: a thread without CAP_SYS_NICE may lower its priority but
- * not raise it again (EPERM), so a shared thread lowered for a job stayed
- * at idle priority for whatever ran in it next (the maps' renders, GIO's
- * file jobs).  The pool is exclusive: a non-exclusive pool's idle threads
- * are GLib's spares, for any pool.  The jobs queue when all its threads are
- * busy (none waits for another).  GTask returns from any thread. */
-typedef struct
-{
-  GTask           *task;
-  GTaskThreadFunc  func;
-} WorkerCall;
-
-static void
-worker_call (gpointer data,
-             gpointer user_data)
-{
-  WorkerCall *call = data;
-  static _Thread_local gboolean lowered;
-
-  if (!lowered)
-    {
-      /* Named, so they can be told apart (top -H, the tests). */
-      prctl (PR_SET_NAME, "somscope-work");
-      lower_thread_priority ();
-      lowered = TRUE;
-    }
-  call->func (call->task, g_task_get_source_object (call->task), g_task_get_task_data (call->task),
-              g_task_get_cancellable (call->task));
-  g_object_unref (call->task);
-  g_free (call);
-}
-
+ * autosave) run in threads of their own (somscope-task-pool.c), lowered
+ * once, never in GLib's shared pool. */
 static void
 run_in_worker (GTask           *task,
                GTaskThreadFunc  func)
 {
-  static GThreadPool *pool;
-  WorkerCall *call = g_new (WorkerCall, 1);
+  static SomscopeTaskPool *pool;
 
   if (g_once_init_enter (&pool))
-    g_once_init_leave (&pool, g_thread_pool_new (worker_call, NULL, MAX (4, (int) g_get_num_processors ()),
-                                                 TRUE, NULL));
-  call->task = g_object_ref (task);
-  call->func = func;
-  g_thread_pool_push (pool, call, NULL);
+    g_once_init_leave (&pool, somscope_task_pool_new ("somscope-work", MAX (4, (int) g_get_num_processors ()),
+                                                      lower_thread_priority));
+  somscope_task_pool_run (pool, task, func);
 }
 
 /* -- loading: model, dataset, inference (a GTask in a worker thread) */

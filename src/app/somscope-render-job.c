@@ -5,12 +5,12 @@
 #define _GNU_SOURCE
 #include "config.h"
 
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "somscope-render-job.h"
+#include "somscope-task-pool.h"
 
 /* A view's drawing is made by the core renderer (the one export uses) into
  * a cairo image surface in a GTask thread, from data the job owns; the main
@@ -187,37 +187,25 @@ somscope_render_job_needed (SomscopeRenderJob *self)
  * while the maps train, and as many renders as cores, side by side with
  * the main thread and the X server, kept the main thread waiting for a
  * core (up to 7 ms a frame, schedstat).  The trainers, at idle priority,
- * yield to all of them.  Exclusive, so no lowered worker thread of a
- * shared pool ever runs a render. */
+ * yield to all of them. */
 #define RENDER_NICE 5
 
+/* Just below the main thread: a render must not keep it from a frame. */
 static void
-render_pool_func (gpointer data,
-                  gpointer user_data)
+render_thread_setup (void)
 {
-  GTask *task = data;
-  static _Thread_local gboolean named;
-
-  if (!named)
-    {
-      prctl (PR_SET_NAME, "somscope-render");
-      /* Just below the main thread: a render must not keep it from a frame. */
-      setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), RENDER_NICE);
-      named = TRUE;
-    }
-  render_thread (task, NULL, g_task_get_task_data (task), g_task_get_cancellable (task));
-  g_object_unref (task);
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), RENDER_NICE);
 }
 
 static void
 run_render (GTask *task)
 {
-  static GThreadPool *pool;
+  static SomscopeTaskPool *pool;
 
   if (g_once_init_enter (&pool))
-    g_once_init_leave (&pool, g_thread_pool_new (render_pool_func, NULL,
-                                                 MAX (1, (int) g_get_num_processors () - 1), TRUE, NULL));
-  g_thread_pool_push (pool, g_object_ref (task), NULL);
+    g_once_init_leave (&pool, somscope_task_pool_new ("somscope-render", MAX (1, (int) g_get_num_processors () - 1),
+                                                      render_thread_setup));
+  somscope_task_pool_run (pool, task, render_thread);
 }
 
 /* Renders the current state at the widget's size with @draw, which the
