@@ -86,6 +86,7 @@ struct _SomscopeWindow
   gboolean             release_jobs_layout; /* the last of them had a layout phase */
   GdkFrameClock       *release_jobs_clock;  /* watched for layouts while the jobs wait */
   gulong               release_jobs_layout_id;
+  cairo_surface_t     *upload_pool;       /* keeps the X server upload memory (X11, cairo renderer) */
   gboolean             syncing_selection;
   gboolean             close_after_save;
   gboolean             close_confirmed;

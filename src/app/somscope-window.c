@@ -11,6 +11,7 @@
 #include "somscope-layer-group.h"
 #include "somscope-layer-row.h"
 #include "somscope-preprocess-dialog.h"
+#include "somscope-upload-pool.h"
 #include "somscope-window-private.h"
 #include "somscope-window-session.h"
 
@@ -1353,6 +1354,24 @@ application_changed_cb (SomscopeWindow *self)
 }
 
 static void
+somscope_window_realize (GtkWidget *widget)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (somscope_window_parent_class)->realize (widget);
+  self->upload_pool = somscope_upload_pool_keep (widget);
+}
+
+static void
+somscope_window_unrealize (GtkWidget *widget)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+
+  g_clear_pointer (&self->upload_pool, cairo_surface_destroy);
+  GTK_WIDGET_CLASS (somscope_window_parent_class)->unrealize (widget);
+}
+
+static void
 somscope_window_dispose (GObject *object)
 {
   SomscopeWindow *self = SOMSCOPE_WINDOW (object);
@@ -1418,6 +1437,8 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   object_class->dispose = somscope_window_dispose;
   object_class->finalize = somscope_window_finalize;
   object_class->get_property = somscope_window_get_property;
+  widget_class->realize = somscope_window_realize;
+  widget_class->unrealize = somscope_window_unrealize;
   window_class->close_request = somscope_window_close_request;
 
   properties[PROP_DOCUMENT] =

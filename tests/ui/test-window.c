@@ -1,5 +1,6 @@
 /* test-window.c: the main window comes up with its title; a bad file from the
- * command line shows the window with the error instead of exiting
+ * command line shows the window with the error instead of exiting; the cairo
+ * renderer's upload memory outlives a round trip to the X server
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -10,6 +11,12 @@
 
 #include "somscope-application.h"
 #include "somscope-window.h"
+#include "somscope-window-private.h"
+
+#ifdef HAVE_CAIRO_XLIB
+#include <gdk/x11/gdkx.h>
+#include <X11/extensions/XShm.h>
+#endif
 
 static void
 on_activate (GApplication *app, gpointer user_data)
@@ -97,6 +104,133 @@ test_recovery_offered (void)
   g_unlink (recovered);
 }
 
+#ifdef HAVE_CAIRO_XLIB
+/* The SysV shared memory segments this process has mapped (their ids), and
+ * the one holding @address in *@holding (or -1). */
+static GHashTable *
+shm_segments (gconstpointer address,
+              gint64       *holding)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  GHashTable *ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  lines = g_strsplit (maps, "\n", -1);
+  *holding = -1;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint64 start, end;
+      gint64 *id = g_new (gint64, 1);
+      char path[64] = "";
+
+      /* start-end perms offset dev inode path: a segment's inode is its id */
+      if (sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x %*s %*s %*s %" G_GINT64_MODIFIER "d %63s",
+                  &start, &end, id, path) != 4 || !g_str_has_prefix (path, "/SYSV"))
+        {
+          g_free (id);
+          continue;
+        }
+      if ((guint64) GPOINTER_TO_SIZE (address) >= start && (guint64) GPOINTER_TO_SIZE (address) < end)
+        *holding = *id;
+      g_hash_table_add (ids, id);
+    }
+  return ids;
+}
+
+typedef struct {
+  SomscopeWindow *window;
+  GHashTable     *seen;    /* every segment mapped after a frame */
+  guint           frames;
+} PoolWatch;
+
+static void
+frame_segments_cb (GdkFrameClock *clock,
+                   PoolWatch     *watch)
+{
+  gint64 kept;
+  g_autoptr(GHashTable) mapped = shm_segments (NULL, &kept);
+  GHashTableIter iter;
+  gint64 *id;
+
+  watch->frames++;
+  g_hash_table_iter_init (&iter, mapped);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    g_hash_table_add (watch->seen, g_memdup2 (id, sizeof *id));
+}
+
+static void
+on_activate_upload_pool (GApplication *app,
+                         gpointer      user_data)
+{
+  SomscopeWindow *window = SOMSCOPE_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  GtkWidget *content = adw_application_window_get_content (ADW_APPLICATION_WINDOW (window));
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (window));
+  PoolWatch watch = { window, g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL), 0 };
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  gint64 kept = -1;
+  guint shown_at;
+
+  while (!gtk_widget_get_mapped (GTK_WIDGET (window)))
+    g_main_context_iteration (NULL, TRUE);
+  if (!GDK_IS_X11_DISPLAY (display) || !GSK_IS_CAIRO_RENDERER (gtk_native_get_renderer (GTK_NATIVE (window))) ||
+      !XShmQueryExtension (gdk_x11_display_get_xdisplay (display)))
+    {
+      g_test_skip ("only the cairo renderer on X11 with MIT-SHM uploads through cairo's pools");
+      g_hash_table_unref (watch.seen);
+      g_application_quit (app);
+      return;
+    }
+  /* The window keeps an image in a shared segment. */
+  g_assert_nonnull (window->upload_pool);
+  g_hash_table_unref (shm_segments (cairo_image_surface_get_data (window->upload_pool), &kept));
+  g_assert_cmpint (kept, >=, 0);
+  g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
+                    G_CALLBACK (frame_segments_cb), &watch);
+  /* The demo loads (activate opens it), the window paints the document
+   * whole, and the jobs start: cairo used to drop its pool between such
+   * frames (after the layouts' round trips to the server) and make a new
+   * segment, every page of it faulted in again, for the next large one. */
+  while (somscope_window_get_document (window) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  shown_at = watch.frames;
+  while (watch.frames < shown_at + 10)
+    g_main_context_iteration (NULL, TRUE);
+  /* Whole-window frames, each after the server has caught up. */
+  for (guint round = 0; round < 4; round++)
+    {
+      guint before = watch.frames;
+
+      gtk_widget_set_opacity (content, round % 2 ? 1.0 : 0.9);
+      while (watch.frames == before)
+        g_main_context_iteration (NULL, TRUE);
+      gdk_display_sync (display);
+    }
+  g_signal_handlers_disconnect_by_func (gtk_widget_get_frame_clock (GTK_WIDGET (window)), frame_segments_cb, &watch);
+  /* One segment all along: the kept one. */
+  g_assert_cmpuint (g_hash_table_size (watch.seen), ==, 1);
+  g_assert_true (g_hash_table_contains (watch.seen, &kept));
+  g_hash_table_unref (watch.seen);
+  g_application_quit (app);
+}
+#endif
+
+static void
+test_upload_pool (void)
+{
+#ifdef HAVE_CAIRO_XLIB
+  g_autoptr(SomscopeApplication) app = somscope_application_new ();
+
+  g_signal_connect_after (app, "activate", G_CALLBACK (on_activate_upload_pool), NULL);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 0, NULL), ==, 0);
+#else
+  g_test_skip ("built without cairo-xlib");
+#endif
+}
+
 /* The job bar's estimate: linear in the progress made since the jobs
  * started, silent while too early to tell, rounded for reading. */
 static void
@@ -125,5 +259,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/opens", test_window_opens);
   g_test_add_func ("/window/bad-file-from-command-line", test_bad_file_from_command_line);
   g_test_add_func ("/window/recovery-offered", test_recovery_offered);
+  g_test_add_func ("/window/upload-pool", test_upload_pool);
   return g_test_run ();
 }
