@@ -16,10 +16,10 @@
  * cairo 1.16 manages its pools (a pool lives while anything is allocated in
  * it; the newest is tried first; blocks are powers of two split in halves);
  * with another policy it costs the image (half a block: 4 MiB for a
- * 1400×900 window) and changes nothing.  Only for the cairo renderer on X11:
- * the GL renderer does not upload this way.  /window/upload-pool checks
- * that a document's first frames and whole-window frames after a round
- * trip all use the one segment.
+ * 1400×900 window, 8 MiB at most) and changes nothing.  Only for the cairo
+ * renderer on X11: the GL renderer does not upload this way.
+ * /window/upload-pool checks that a document's first frames and
+ * whole-window frames after a round trip all use the one segment.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -33,6 +33,11 @@
 #endif
 
 #ifdef HAVE_CAIRO_XLIB
+/* The held image is half a block: at most 8 MiB, held for the window's
+ * life.  A larger window's whole-window frames (a maximized 4K one) go to
+ * pools of cairo's own, as before; its smaller frames still use this one. */
+#define MAX_BLOCK ((gsize) 16 * 1024 * 1024)
+
 /* An image of at least @bytes (by less than a row), @width wide, similar to
  * @root: in a shared segment where the server has MIT-SHM, a plain image
  * otherwise. */
@@ -82,7 +87,7 @@ somscope_upload_pool_keep (GtkWidget *window)
    * for an upload to take, unwritten) and keeps the pool.  The window's
    * first frame uploads the whole window: the block it writes is then
    * split by the next uploads, its pages already in. */
-  while (block <= (gsize) width * height * 4)
+  while (block <= (gsize) width * height * 4 && block < MAX_BLOCK)
     block <<= 1;
   keep = similar_image (root, width, block / 2 + 1);
   cairo_surface_destroy (root);
