@@ -812,8 +812,11 @@ stop_release_jobs (SomscopeWindow *self)
   if (self->release_jobs_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->release_jobs_id);
   self->release_jobs_id = 0;
-  if (self->release_jobs_clock != NULL)
-    g_clear_signal_handler (&self->release_jobs_layout_id, self->release_jobs_clock);
+  /* A clock whose surface went away has dropped its handlers already. */
+  if (self->release_jobs_clock != NULL &&
+      g_signal_handler_is_connected (self->release_jobs_clock, self->release_jobs_layout_id))
+    g_signal_handler_disconnect (self->release_jobs_clock, self->release_jobs_layout_id);
+  self->release_jobs_layout_id = 0;
   g_clear_object (&self->release_jobs_clock);
 }
 
