@@ -167,7 +167,7 @@ on_activate_upload_pool (GApplication *app,
   GtkWidget *content = adw_application_window_get_content (ADW_APPLICATION_WINDOW (window));
   GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (window));
   PoolWatch watch = { window, g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL), 0 };
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + 240 * G_USEC_PER_SEC;
   gint64 kept = -1;
   guint shown_at;
 
