@@ -30,26 +30,11 @@
 #ifdef HAVE_CAIRO_XLIB
 #include <cairo-xlib.h>
 #include <gdk/x11/gdkx.h>
-#endif
 
-#ifdef HAVE_CAIRO_XLIB
 /* The held image is half a block: at most 8 MiB, held for the window's
  * life.  A larger window's whole-window frames (a maximized 4K one) go to
  * pools of cairo's own, as before; its smaller frames still use this one. */
 #define MAX_BLOCK ((gsize) 16 * 1024 * 1024)
-
-/* An image of at least @bytes (by less than a row), @width wide, similar to
- * @root: in a shared segment where the server has MIT-SHM, a plain image
- * otherwise. */
-static cairo_surface_t *
-similar_image (cairo_surface_t *root,
-               int              width,
-               gsize            bytes)
-{
-  int stride = cairo_format_stride_for_width (CAIRO_FORMAT_ARGB32, width);
-
-  return cairo_surface_create_similar_image (root, CAIRO_FORMAT_ARGB32, width, (bytes + stride - 1) / stride);
-}
 #endif
 
 /* Returns the image that keeps the pool (destroy it before the display
@@ -62,7 +47,7 @@ somscope_upload_pool_keep (GtkWidget *window)
   GdkDisplay *display = gtk_widget_get_display (window);
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
   int scale = gtk_widget_get_scale_factor (window);
-  int width, height;
+  int width, height, stride;
   cairo_surface_t *root, *keep;
   gsize block = 1 << 16;
   Display *xdisplay;
@@ -89,7 +74,10 @@ somscope_upload_pool_keep (GtkWidget *window)
    * split by the next uploads, its pages already in. */
   while (block <= (gsize) width * height * 4 && block < MAX_BLOCK)
     block <<= 1;
-  keep = similar_image (root, width, block / 2 + 1);
+  /* Similar to an X drawable: in a shared segment where the server has
+   * MIT-SHM, a plain image otherwise; rows enough to pass half a block. */
+  stride = cairo_format_stride_for_width (CAIRO_FORMAT_ARGB32, width);
+  keep = cairo_surface_create_similar_image (root, CAIRO_FORMAT_ARGB32, width, (block / 2 + stride) / stride);
   cairo_surface_destroy (root);
   if (cairo_surface_status (keep) != CAIRO_STATUS_SUCCESS || cairo_surface_get_device (keep) == NULL)
     {

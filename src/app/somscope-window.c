@@ -126,14 +126,15 @@ boolean_to_opacity (GBinding     *binding,
   return TRUE;
 }
 
-/* A mark shown by opacity: out of sight, out of the accessibility tree. */
+/* A widget shown by opacity (a mark, the job line): out of sight, out of
+ * the accessibility tree. */
 static void
-mark_opacity_cb (GtkWidget  *mark,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
+hidden_by_opacity_cb (GtkWidget  *widget,
+                      GParamSpec *pspec,
+                      gpointer    user_data)
 {
-  gtk_accessible_update_state (GTK_ACCESSIBLE (mark), GTK_ACCESSIBLE_STATE_HIDDEN,
-                               gtk_widget_get_opacity (mark) == 0.0, -1);
+  gtk_accessible_update_state (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_STATE_HIDDEN,
+                               gtk_widget_get_opacity (widget) == 0.0, -1);
 }
 
 static void
@@ -178,7 +179,7 @@ gallery_setup_cb (GtkSignalListItemFactory *factory,
   /* Shown by opacity: the attack's end flips marks in every cell at once,
    * and marks that came and went laid the gallery out in that frame. */
   gtk_widget_set_visible (flipped, TRUE);
-  g_signal_connect (flipped, "notify::opacity", G_CALLBACK (mark_opacity_cb), NULL);
+  g_signal_connect (flipped, "notify::opacity", G_CALLBACK (hidden_by_opacity_cb), NULL);
   g_binding_group_bind_full (bindings, "flipped", flipped, "opacity", G_BINDING_SYNC_CREATE,
                              boolean_to_opacity, NULL, NULL, NULL);
   g_binding_group_bind (bindings, "flipped", flipped, "can-target", G_BINDING_SYNC_CREATE);
@@ -696,11 +697,6 @@ sync_subtitle (SomscopeWindow *self)
   else if (message != NULL && *message != '\0')
     subtitle = g_strdup (message);
   adw_window_title_set_subtitle (self->window_title, subtitle ? subtitle : title ? title : "");
-  /* The line is shown by opacity: hidden from assistive technologies too. */
-  gtk_accessible_update_state (GTK_ACCESSIBLE (self->progress_bar),
-                               GTK_ACCESSIBLE_STATE_HIDDEN,
-                               self->document == NULL || !somscope_document_get_busy (self->document),
-                               -1);
 }
 
 static void
@@ -1583,6 +1579,8 @@ somscope_window_init (SomscopeWindow *self)
    * children, and laid the window out, as the jobs started and ended. */
   g_binding_group_bind_full (self->document_bindings, "busy", self->progress_bar, "opacity",
                              G_BINDING_SYNC_CREATE, boolean_to_opacity, NULL, NULL, NULL);
+  g_signal_connect (self->progress_bar, "notify::opacity", G_CALLBACK (hidden_by_opacity_cb), NULL);
+  hidden_by_opacity_cb (GTK_WIDGET (self->progress_bar), NULL, NULL);
   g_binding_group_bind (self->document_bindings, "busy", self->stop_button, "visible",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->document_bindings, "progress", self->progress_bar, "fraction",
