@@ -181,28 +181,41 @@ keep_frame_memory (void)
 }
 
 /* The heap grows by about 16 MiB in the first frames of a document (its
- * widgets, the first whole-window image, the first live maps): faulted in
- * a page at a time inside those frames, 12 µs a page on a virtual machine.
- * Grown here instead, the pages populated in one call (a tenth of the cost:
- * 7 ms for 24 MiB), and left in the heap (under M_TRIM_THRESHOLD) for them. */
+ * widgets, the first whole-window image, the first live maps).  Each new
+ * page costs twice on a virtual machine: the guest's fault (6 µs), and the
+ * host's when user space first writes it (6 µs more, not seen by the guest:
+ * a page populated by the kernel alone is still slow to the app's first
+ * write, e.g. 10 ms for a 6 MB frame image).  So the heap is grown here,
+ * its pages populated in one call and written once, by a thread of their
+ * own while the window and the document load, then left in the heap (under
+ * M_TRIM_THRESHOLD) for those frames. */
 #define HEAP_RESERVE (24 * 1024 * 1024)
+
+static gpointer
+warm_heap (gpointer block)
+{
+  gsize page = sysconf (_SC_PAGESIZE);
+  char *start = (char *) (((guintptr) block + page - 1) & ~(guintptr) (page - 1));
+  char *end = (char *) (((guintptr) block + HEAP_RESERVE) & ~(guintptr) (page - 1));
+
+#ifdef MADV_POPULATE_WRITE
+  /* Kernels before 5.14 refuse it: the writes then fault the pages in. */
+  madvise (start, end - start, MADV_POPULATE_WRITE);
+#endif
+  for (volatile char *p = start; p < end; p += page)
+    *p = 0;
+  free (block);
+  return NULL;
+}
 
 static void
 populate_heap (void)
 {
-#ifdef MADV_POPULATE_WRITE
-  gsize page = sysconf (_SC_PAGESIZE);
+  /* Allocated here, on the main thread, to grow the main thread's heap. */
   char *block = malloc (HEAP_RESERVE);
-  char *start, *end;
 
-  if (block == NULL)
-    return;
-  start = (char *) (((guintptr) block + page - 1) & ~(guintptr) (page - 1));
-  end = (char *) (((guintptr) block + HEAP_RESERVE) & ~(guintptr) (page - 1));
-  /* Kernels before 5.14 refuse it: the pages then come as before. */
-  madvise (start, end - start, MADV_POPULATE_WRITE);
-  free (block);
-#endif
+  if (block != NULL)
+    g_thread_unref (g_thread_new ("somscope-heap", warm_heap, block));
 }
 
 static void
