@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* The mail is delivered at most once in this many microseconds. */
+#define SOMSCOPE_MAILBOX_INTERVAL_US 16000
+
 typedef struct _SomscopeMail SomscopeMail;
 
 /* Main thread: deliver what the mail's owner left for it. */
