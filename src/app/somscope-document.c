@@ -2022,6 +2022,9 @@ train_done_idle (gpointer data)
   g_autoptr(SomscopeDocument) self = g_weak_ref_get (&job->document);
   g_autoptr(SomscopeLayer) layer = g_weak_ref_get (&job->layer);
 
+  /* The mail the trainer posted before it returned (its last epoch's map)
+   * comes first: the mailbox waits out its interval, this idle does not. */
+  somscope_mailbox_flush ();
   if (self == NULL)
     goto out;
   self->n_training--;
