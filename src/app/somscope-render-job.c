@@ -5,12 +5,12 @@
 #define _GNU_SOURCE
 #include "config.h"
 
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "somscope-render-job.h"
+#include "somscope-sched.h"
 #include "somscope-task-pool.h"
 
 /* A view's drawing is made by the core renderer (the one export uses) into
@@ -202,38 +202,17 @@ somscope_render_job_needed (SomscopeRenderJob *self)
  * thread's, so it waits for a free core instead, and the main thread's
  * shorter slice lets it take the core back from a render at once.  Its
  * share of the CPU (its nice value's) is unchanged.  Measured: perf sched
- * over whole benchmark runs (docs/hardening.md), and twenty runs each side
- * by side, interleaved. */
+ * over whole benchmark runs, and forty runs each side by side, interleaved
+ * (docs/hardening.md). */
 #define RENDER_SLICE_NS (100 * 1000 * 1000)
-
-/* The kernel's struct sched_attr, first version (glibc 2.36 has no
- * wrapper, and <linux/sched/types.h> clashes with <sched.h>). */
-typedef struct
-{
-  guint32 size;
-  guint32 sched_policy;
-  guint64 sched_flags;
-  gint32  sched_nice;
-  guint32 sched_priority;
-  guint64 sched_runtime;
-  guint64 sched_deadline;
-  guint64 sched_period;
-} SchedAttr;
 
 /* Just below the main thread: a render must not keep it from a frame. */
 static void
 render_thread_setup (void)
 {
-  SchedAttr attr = { 0 };
-
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), RENDER_NICE);
-  attr.size = sizeof attr;
-  attr.sched_policy = SCHED_OTHER;
-  attr.sched_nice = RENDER_NICE;
-  attr.sched_runtime = RENDER_SLICE_NS;
-  /* Best effort: refused (ENOSYS, E2BIG, EPERM), the thread keeps the
-   * default slice. */
-  syscall (SYS_sched_setattr, 0, &attr, 0);
+  /* Best effort: refused (ENOSYS, EPERM), the thread keeps the default. */
+  somscope_sched_set_slice (RENDER_NICE, RENDER_SLICE_NS);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "somscope-export.h"
 #include "somscope-layer-group.h"
 #include "somscope-preprocess-dialog.h"
+#include "somscope-sched.h"
 #include "somscope-window.h"
 
 #define WAIT_SECONDS 240
@@ -1446,31 +1447,6 @@ drop_cap_sys_nice (void)
   g_assert_cmpint (syscall (SYS_capset, &header, data), ==, 0);
 }
 
-/* The kernel's struct sched_attr, first version. */
-typedef struct
-{
-  guint32 size;
-  guint32 sched_policy;
-  guint64 sched_flags;
-  gint32  sched_nice;
-  guint32 sched_priority;
-  guint64 sched_runtime;
-  guint64 sched_deadline;
-  guint64 sched_period;
-} SchedAttr;
-
-/* A thread's scheduler slice in nanoseconds (EEVDF reports it, Linux 6.12
- * on; 0 where the kernel has no custom slices). */
-static guint64
-thread_slice (int tid)
-{
-  SchedAttr attr = { 0 };
-
-  if (syscall (SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0)
-    return 0;
-  return attr.sched_runtime;
-}
-
 static void
 test_thread_priorities (void)
 {
@@ -1501,8 +1477,8 @@ test_thread_priorities (void)
           g_assert_cmpint (nice, <=, 5);
           /* With a long slice, so that they never take the core from the
            * main thread (somscope-render-job.c), set without privileges. */
-          if (thread_slice ((int) syscall (SYS_gettid)) != 0)
-            g_assert_cmpuint (thread_slice (id), ==, 100 * 1000 * 1000);
+          if (somscope_sched_get_slice ((int) syscall (SYS_gettid)) != 0)
+            g_assert_cmpuint (somscope_sched_get_slice (id), ==, 100 * 1000 * 1000);
           renders++;
           continue;
         }
