@@ -1637,8 +1637,9 @@ apply_load (SomscopeDocument *self,
   else if (self->has_labels && self->predictions == NULL)
     self->summary = g_strdup_printf (_("%s\n%zu images · %u classes"), dataset_name, d->n, n_classes);
   else if (self->has_labels)
-    /* Translators: dataset summary: file, images, classes, accuracy */
-    self->summary = g_strdup_printf (_("%s\n%zu images · %u classes · accuracy %.1f %%"),
+    /* Translators: dataset summary: file, images, classes, accuracy; no-break
+     * spaces keep "accuracy", the number and the per cent sign on one line */
+    self->summary = g_strdup_printf (_("%s\n%zu images · %u classes · accuracy\u00a0%.1f\u00a0%%"),
                                      dataset_name, d->n, n_classes, 100.0 * correct / MAX (d->n, 1));
   else
     self->summary = g_strdup_printf (_("%s\n%zu images · no labels"), dataset_name, d->n);

@@ -144,6 +144,11 @@ get_map_data (SomscopeMapView  *self,
   if (adw_style_manager_get_dark (adw_style_manager_get_default ()))
     options->theme = SOM_RENDER_THEME_DARK;
   options->font_size = self->compact ? 6.5 : 10;
+  /* A panel a hundred pixels wide has no room for the colour bar's title
+   * ("distance to neighbours" came out as "distance to neig…"); the tooltip
+   * and the main view name what is shown. */
+  if (self->compact)
+    options->units = "";
   options->feature = MIN (self->feature, data->dim > 0 ? data->dim - 1 : 0);
   /* Live redraws (a map still training, a zoom or pan in progress) take the
    * renderer's crisp mode, 5–10× cheaper; the settled map is smooth. */
