@@ -44,6 +44,7 @@ struct _SomscopeWindow
   GtkListView         *multiples_list;
   GtkGridView         *gallery;
   GtkLabel            *gallery_count;
+  GtkLabel            *unit_mix_label;
   GtkToggleButton     *unit_filter_button;
   GtkToggleButton     *wrong_filter_button;
   GtkStack            *trajectory_stack;

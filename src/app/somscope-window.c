@@ -4,10 +4,12 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <glib/gi18n.h>
 
+#include "som-colormap.h"
 #include "somscope-layer-group.h"
 #include "somscope-layer-row.h"
 #include "somscope-preprocess-dialog.h"
@@ -278,11 +280,104 @@ input_filter_func (gpointer item,
   return TRUE;
 }
 
+typedef struct
+{
+  guint klass;
+  guint count;
+} ClassCount;
+
+static int
+compare_class_counts (gconstpointer a,
+                      gconstpointer b)
+{
+  const ClassCount *ca = a, *cb = b;
+
+  if (ca->count != cb->count)
+    return ca->count < cb->count ? 1 : -1;
+  return ca->klass < cb->klass ? -1 : ca->klass > cb->klass;
+}
+
+/* While the gallery shows the inputs the selected unit wins, the line under
+ * its header gives their class mix, most frequent first, each class with a
+ * dot of its colour on the class map: "Unit 137 wins 4 inputs: ● Coat 3 ·
+ * ● Shirt 1".  The mix counts every input the unit wins, whatever the
+ * class filter shows. */
+static void
+update_unit_mix (SomscopeWindow *self)
+{
+  SomscopeLayer *layer = NULL;
+  GListModel *inputs;
+  const char * const *names;
+  g_autofree ClassCount *counts = NULL;
+  g_autoptr(GString) text = NULL;
+  guint n_classes, n, won = 0, unlabelled = 0, shown = 0;
+  int unit = -1;
+
+  if (self->document != NULL && gtk_toggle_button_get_active (self->unit_filter_button))
+    {
+      layer = somscope_document_get_selected_layer (self->document);
+      unit = somscope_document_get_selected_unit (self->document);
+    }
+  if (layer == NULL || unit < 0 || somscope_layer_get_map (layer) == NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->unit_mix_label), FALSE);
+      return;
+    }
+
+  names = somscope_document_get_class_names (self->document);
+  n_classes = names != NULL ? g_strv_length ((char **) names) : 0;
+  counts = g_new0 (ClassCount, n_classes);
+  for (guint c = 0; c < n_classes; c++)
+    counts[c].klass = c;
+  inputs = somscope_document_get_inputs (self->document);
+  n = g_list_model_get_n_items (inputs);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+      int label;
+
+      if (somscope_document_get_bmu (self->document, layer, somscope_input_get_index (input)) != unit)
+        continue;
+      won++;
+      label = somscope_input_get_label (input);
+      if (label >= 0 && (guint) label < n_classes)
+        counts[label].count++;
+      else
+        unlabelled++;
+    }
+  qsort (counts, n_classes, sizeof *counts, compare_class_counts);
+
+  text = g_string_new (NULL);
+  /* Translators: the class mix of the inputs a map unit wins; the classes follow */
+  g_string_append_printf (text, ngettext ("<b>Unit %d</b> wins %u input", "<b>Unit %d</b> wins %u inputs", won),
+                          unit, won);
+  for (guint c = 0; c < n_classes && counts[c].count > 0; c++)
+    {
+      g_autofree char *name = g_markup_escape_text (names[counts[c].klass], -1);
+      double rgb[3];
+
+      som_palette_rgb (counts[c].klass, rgb);
+      g_string_append (text, shown++ == 0 ? ": " : " · ");
+      g_string_append_printf (text, "<span foreground=\"#%02x%02x%02x\">●</span>\u00a0%s\u00a0%u",
+                              (guint) lround (255 * rgb[0]), (guint) lround (255 * rgb[1]),
+                              (guint) lround (255 * rgb[2]), name, counts[c].count);
+    }
+  if (unlabelled > 0 && n_classes > 0)
+    {
+      g_string_append (text, shown++ == 0 ? ": " : " · ");
+      /* Translators: inputs without a class label, in the class mix */
+      g_string_append_printf (text, _("no label\u00a0%u"), unlabelled);
+    }
+  gtk_label_set_markup (self->unit_mix_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->unit_mix_label), TRUE);
+}
+
 static void
 filter_changed_cb (SomscopeWindow *self)
 {
   gtk_filter_changed (GTK_FILTER (self->input_filter), GTK_FILTER_CHANGE_DIFFERENT);
   update_gallery_count (self);
+  update_unit_mix (self);
 }
 
 /* ---- the layer list: a tree of modules, or the layers matching the search ---- */
@@ -1205,6 +1300,15 @@ somscope_window_get_gallery (SomscopeWindow *self)
   return G_LIST_MODEL (self->filtered_inputs);
 }
 
+const char *
+somscope_window_get_unit_mix (SomscopeWindow *self)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_WINDOW (self), NULL);
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->unit_mix_label)))
+    return NULL;
+  return gtk_label_get_text (self->unit_mix_label);
+}
+
 SomscopeTrajectoryView *
 somscope_window_get_trajectory_view (SomscopeWindow *self)
 {
@@ -1486,6 +1590,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, multiples_list);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery_count);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, unit_mix_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, unit_filter_button);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, wrong_filter_button);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, trajectory_stack);

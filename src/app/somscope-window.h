@@ -47,6 +47,9 @@ const char       *somscope_window_get_last_error  (SomscopeWindow      *self);
 SomscopeMapView  *somscope_window_get_map_view    (SomscopeWindow      *self);
 /* The gallery's filtered model (items: SomscopeInput). */
 GListModel       *somscope_window_get_gallery     (SomscopeWindow      *self);
+/* The class mix of the inputs the selected unit wins, as shown under the
+ * gallery's header (plain text), or NULL when not shown. */
+const char       *somscope_window_get_unit_mix    (SomscopeWindow      *self);
 /* The multiples' model (items: SomscopeLayer, the mapped ones). */
 GListModel       *somscope_window_get_mapped_layers (SomscopeWindow    *self);
 /* The sidebar's layer rows (items: GtkTreeListRow of SomscopeLayerGroup or

@@ -681,8 +681,63 @@ test_input_bmus (void)
   somscope_document_set_selected_input (document, -1);
 }
 
+static GtkToggleButton *
+find_toggle (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_TOGGLE_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return GTK_TOGGLE_BUTTON (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkToggleButton *found = find_toggle (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The class mix under the gallery's header, against one counted here from
+ * the map's BMUs and the inputs' labels: "Unit 12 wins 40 inputs: ● Coat 30
+ * · ● Shirt 10", most frequent first, ties in class order. */
+static void
+check_unit_mix (SomscopeDocument *document,
+                guint             unit,
+                guint             won)
+{
+  const char * const *names = somscope_document_get_class_names (document);
+  GListModel *gallery = somscope_window_get_gallery (window);
+  guint n_classes = g_strv_length ((char **) names);
+  g_autofree guint *per_class = g_new0 (guint, n_classes);
+  g_autoptr(GString) expected = g_string_new (NULL);
+  guint listed = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (gallery); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (gallery, i);
+      int label = somscope_input_get_label (input);
+
+      g_assert_cmpint (label, >=, 0);
+      g_assert_cmpint (label, <, n_classes);
+      per_class[label]++;
+    }
+  g_string_printf (expected, won == 1 ? "Unit %u wins %u input" : "Unit %u wins %u inputs", unit, won);
+  while (listed < won)
+    {
+      guint top = 0;
+
+      for (guint c = 1; c < n_classes; c++)
+        if (per_class[c] > per_class[top])
+          top = c;
+      g_string_append_printf (expected, "%s●\u00a0%s\u00a0%u", listed == 0 ? ": " : " · ", names[top], per_class[top]);
+      listed += per_class[top];
+      per_class[top] = 0;
+    }
+  g_assert_cmpstr (somscope_window_get_unit_mix (window), ==, expected->str);
+}
+
 /* Clicking a unit (found by hit-testing its centre) filters the gallery to
- * the inputs that unit wins. */
+ * the inputs that unit wins, and says their class mix. */
 static void
 test_unit_filter (void)
 {
@@ -716,6 +771,12 @@ test_unit_filter (void)
 
       g_assert_cmpint (b[somscope_input_get_index (input)], ==, best);
     }
+  check_unit_mix (document, best, counts[best]);
+
+  /* Off, the gallery shows every input again and the mix goes. */
+  gtk_toggle_button_set_active (find_toggle (GTK_WIDGET (window), "_Won by Unit"), FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (gallery), ==, bmus->shape[0]);
+  g_assert_null (somscope_window_get_unit_mix (window));
 }
 
 /* Whether @widget shows whole in the scrolled window around it. */
