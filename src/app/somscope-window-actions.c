@@ -317,6 +317,10 @@ somscope_window_install_actions (SomscopeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.copy-view", NULL, copy_view_action);
   gtk_widget_class_install_action (widget_class, "win.train", NULL, train_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  /* Escape stops the jobs, as in a browser.  A binding of the window, not
+   * an application accelerator: those come before the focused widget, and
+   * Escape in the layer search would have stopped a training. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
   gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-reset", NULL, zoom_action);

@@ -442,6 +442,14 @@ layer_search_changed_cb (SomscopeWindow *self)
   self->syncing_selection = FALSE;
 }
 
+/* Escape in the search clears it (and goes no further: it does not stop the
+ * jobs, the window's Escape). */
+static void
+layer_search_stop_cb (SomscopeWindow *self)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->layer_search), "");
+}
+
 static void
 layer_item_setup (GtkSignalListItemFactory *factory,
                   GtkListItem              *item,
@@ -1609,6 +1617,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, input_selection);
   gtk_widget_class_bind_template_callback (widget_class, layer_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, layer_search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, layer_search_stop_cb);
   gtk_widget_class_bind_template_callback (widget_class, multiple_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, input_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);

@@ -62,6 +62,70 @@ on_open (GApplication  *app,
 }
 
 static void
+collect_shortcuts (GtkWidget *widget,
+                   GPtrArray *shortcuts)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (widget))
+    g_ptr_array_add (shortcuts, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    collect_shortcuts (child, shortcuts);
+}
+
+/* Every entry of the shortcuts window (Ctrl+?) shows a key: an action's
+ * entry takes its key from the application's accelerators, and an entry
+ * whose action has none showed an empty key ("Stop the running jobs" did).
+ * And every accelerator the application sets is listed there. */
+static void
+on_activate_shortcuts (GApplication *app, gpointer user_data)
+{
+  GtkApplicationWindow *window = GTK_APPLICATION_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (window);
+  g_autoptr(GPtrArray) shortcuts = g_ptr_array_new ();
+  g_autoptr(GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_auto(GStrv) described = NULL;
+
+  g_assert_nonnull (overlay);
+  collect_shortcuts (GTK_WIDGET (overlay), shortcuts);
+  g_assert_cmpuint (shortcuts->len, >=, 10);
+  for (guint i = 0; i < shortcuts->len; i++)
+    {
+      g_autofree char *title = NULL, *action = NULL, *accelerator = NULL;
+
+      g_object_get (shortcuts->pdata[i], "title", &title, "action-name", &action, "accelerator", &accelerator, NULL);
+      if (action != NULL)
+        {
+          g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), action);
+
+          if (accels[0] == NULL)
+            g_error ("\"%s\" (%s) is listed without a key", title, action);
+          g_hash_table_add (listed, g_steal_pointer (&action));
+        }
+      else if (accelerator == NULL || *accelerator == '\0')
+        g_error ("\"%s\" is listed without a key", title);
+    }
+  described = gtk_application_list_action_descriptions (GTK_APPLICATION (app));
+  for (guint i = 0; described[i] != NULL; i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr(GVariant) target = NULL;
+
+      g_assert_true (g_action_parse_detailed_name (described[i], &name, &target, NULL));
+      if (!g_hash_table_contains (listed, name))
+        g_error ("%s has a key the shortcuts window does not list", described[i]);
+    }
+  g_application_quit (app);
+}
+
+static void
+test_shortcuts (void)
+{
+  g_autoptr(SomscopeApplication) app = somscope_application_new ();
+
+  g_signal_connect_after (app, "activate", G_CALLBACK (on_activate_shortcuts), NULL);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 0, NULL), ==, 0);
+}
+
+static void
 test_bad_file_from_command_line (void)
 {
   g_autoptr(SomscopeApplication) app = somscope_application_new ();
@@ -257,6 +321,7 @@ main (int argc, char **argv)
   gtk_test_init (&argc, &argv, NULL);
   g_test_add_func ("/window/estimate", test_estimate);
   g_test_add_func ("/window/opens", test_window_opens);
+  g_test_add_func ("/window/shortcuts", test_shortcuts);
   g_test_add_func ("/window/bad-file-from-command-line", test_bad_file_from_command_line);
   g_test_add_func ("/window/recovery-offered", test_recovery_offered);
   g_test_add_func ("/window/upload-pool", test_upload_pool);
