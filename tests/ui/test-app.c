@@ -458,20 +458,37 @@ assert_trajectory_drawn (SomscopeTrajectoryView *view)
   cairo_surface_destroy (surface);
 }
 
+/* The first widget under @widget (itself included, depth first) that
+ * @match accepts. */
 static GtkWidget *
-find_css_class (GtkWidget  *widget,
-                const char *css_class)
+find_widget (GtkWidget     *widget,
+             gboolean     (*match) (GtkWidget *, gconstpointer),
+             gconstpointer  data)
 {
-  if (gtk_widget_has_css_class (widget, css_class))
+  if (match (widget, data))
     return widget;
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
     {
-      GtkWidget *found = find_css_class (child, css_class);
+      GtkWidget *found = find_widget (child, match, data);
 
       if (found != NULL)
         return found;
     }
   return NULL;
+}
+
+static gboolean
+has_css_class (GtkWidget     *widget,
+               gconstpointer  css_class)
+{
+  return gtk_widget_has_css_class (widget, css_class);
+}
+
+static GtkWidget *
+find_css_class (GtkWidget  *widget,
+                const char *css_class)
+{
+  return find_widget (widget, has_css_class, css_class);
 }
 
 static gboolean
@@ -681,20 +698,18 @@ test_input_bmus (void)
   somscope_document_set_selected_input (document, -1);
 }
 
+static gboolean
+is_toggle_labelled (GtkWidget     *widget,
+                    gconstpointer  label)
+{
+  return GTK_IS_TOGGLE_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
 static GtkToggleButton *
 find_toggle (GtkWidget  *widget,
              const char *label)
 {
-  if (GTK_IS_TOGGLE_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
-    return GTK_TOGGLE_BUTTON (widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkToggleButton *found = find_toggle (child, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return GTK_TOGGLE_BUTTON (find_widget (widget, is_toggle_labelled, label));
 }
 
 /* The class mix under the gallery's header, against one counted here from
