@@ -80,6 +80,8 @@ struct _SomscopeWindow
 
   GtkTreeListModel    *layer_tree;        /* the sidebar's layers by module */
   GSignalGroup        *layers_signals;    /* the document's layer list */
+  GSignalGroup        *selected_layer_signals;
+  SomMap              *unit_filter_map;   /* the map the unit filter last read */
   guint                gallery_grow_id;   /* tick callback growing gallery_slice */
   guint                gallery_fit_id;    /* idle fitting the gallery's columns to its width */
   guint                release_jobs_id;   /* tick callback starting a new document's jobs */

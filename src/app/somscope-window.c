@@ -375,9 +375,27 @@ update_unit_mix (SomscopeWindow *self)
 static void
 filter_changed_cb (SomscopeWindow *self)
 {
+  SomscopeLayer *layer = self->document ? somscope_document_get_selected_layer (self->document) : NULL;
+  SomMap *map = NULL;
+
+  if (layer != NULL && gtk_toggle_button_get_active (self->unit_filter_button))
+    map = somscope_layer_get_map (layer);
+  g_set_object (&self->unit_filter_map, map);
   gtk_filter_changed (GTK_FILTER (self->input_filter), GTK_FILTER_CHANGE_DIFFERENT);
   update_gallery_count (self);
   update_unit_mix (self);
+}
+
+/* The selected layer's map was trained again (or an epoch of it arrived):
+ * the inputs its selected unit wins are those of the new map. */
+static void
+selected_layer_revision_cb (SomscopeWindow *self,
+                            GParamSpec     *pspec,
+                            SomscopeLayer  *layer)
+{
+  if (gtk_toggle_button_get_active (self->unit_filter_button) &&
+      somscope_layer_get_map (layer) != self->unit_filter_map)
+    filter_changed_cb (self);
 }
 
 /* ---- the layer list: a tree of modules, or the layers matching the search ---- */
@@ -530,6 +548,7 @@ sync_layer_selection (SomscopeWindow *self)
 
   if (self->document != NULL)
     layer = somscope_document_get_selected_layer (self->document);
+  g_signal_group_set_target (self->selected_layer_signals, layer);
 
   self->syncing_selection = TRUE;
   gtk_single_selection_set_selected (self->layer_selection, layer_tree_position (self, layer));
@@ -1499,6 +1518,8 @@ somscope_window_dispose (GObject *object)
     somscope_document_cancel (self->document);
   g_clear_object (&self->document_signals);
   g_clear_object (&self->layers_signals);
+  g_clear_object (&self->selected_layer_signals);
+  g_clear_object (&self->unit_filter_map);
   g_clear_object (&self->document_bindings);
   g_clear_object (&self->document);
   if (self->gallery_grow_id != 0)
@@ -1652,6 +1673,9 @@ somscope_window_init (SomscopeWindow *self)
   }
   /* the tree follows the document's layer list */
   self->layers_signals = g_signal_group_new (G_TYPE_LIST_MODEL);
+  self->selected_layer_signals = g_signal_group_new (SOMSCOPE_TYPE_LAYER);
+  g_signal_group_connect_swapped (self->selected_layer_signals, "notify::revision",
+                                  G_CALLBACK (selected_layer_revision_cb), self);
   g_signal_group_connect_swapped (self->layers_signals, "items-changed", G_CALLBACK (layer_search_changed_cb), self);
   g_signal_connect (self, "notify::application", G_CALLBACK (application_changed_cb), NULL);
 

@@ -1252,9 +1252,36 @@ test_settings_retrain (void)
 {
   GSettings *settings = somscope_application_get_settings (SOMSCOPE_APPLICATION (g_application_get_default ()));
 
+  SomscopeDocument *document = somscope_window_get_document (window);
+  SomscopeLayer *layer = somscope_document_get_selected_layer (document);
+  GListModel *gallery = somscope_window_get_gallery (window);
+  const SomArray *bmus;
+  const gint32 *b;
+  guint won = 0;
+
+  /* The gallery shows the inputs unit 0 wins, and goes on doing so for the
+   * map trained again. */
+  somscope_document_set_selected_unit (document, 0);
+  gtk_toggle_button_set_active (find_toggle (GTK_WIDGET (window), "_Won by Unit"), TRUE);
+
   g_settings_set_int (settings, "som-rows", 5);
   g_settings_set_int (settings, "som-rows", 6);
   wait_for (maps_have_rows, GUINT_TO_POINTER (6), "maps with 6 rows");
+
+  g_assert_true (somscope_document_get_selected_layer (document) == layer);
+  bmus = som_map_get_array (somscope_layer_get_map (layer), "bmus");
+  b = bmus->data;
+  for (gsize i = 0; i < bmus->shape[0]; i++)
+    won += b[i] == 0;
+  g_assert_cmpuint (g_list_model_get_n_items (gallery), ==, won);
+  for (guint i = 0; i < g_list_model_get_n_items (gallery); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (gallery, i);
+
+      g_assert_cmpint (b[somscope_input_get_index (input)], ==, 0);
+    }
+  check_unit_mix (document, 0, won);
+  gtk_toggle_button_set_active (find_toggle (GTK_WIDGET (window), "_Won by Unit"), FALSE);
 }
 
 typedef struct
