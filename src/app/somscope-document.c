@@ -28,6 +28,7 @@
 #include "som-preprocess.h"
 #include "som-session.h"
 #include "som-trainer.h"
+#include "somscope-cpu-load.h"
 
 #include "somscope-document.h"
 #include "somscope-enums.h"
@@ -763,13 +764,48 @@ somscope_wait_for_workers (guint timeout_ms)
   return stopped;
 }
 
+/* Less than three quarters of a core left free by other programs while a
+ * worker started: the machine is busy, and a worker at idle priority would
+ * hardly run (with a core free it runs there, as fast as it can). */
+#define FREE_CORES_FOR_IDLE 0.75
+#define LOAD_WINDOW_US (100 * 1000)
+
+/* Whether a new worker should run at idle priority: yes while other
+ * programs leave a core free, no when they keep every core busy (measured
+ * over 100 ms at the worker's start; SOMSCOPE_WORKER_PRIORITY=idle or =low
+ * decides instead). */
+static gboolean
+workers_at_idle_priority (void)
+{
+  const char *forced = g_getenv ("SOMSCOPE_WORKER_PRIORITY");
+  SomscopeCpuSample before, after;
+  double load;
+
+  if (g_strcmp0 (forced, "idle") == 0)
+    return TRUE;
+  if (g_strcmp0 (forced, "low") == 0)
+    return FALSE;
+  if (!somscope_cpu_sample_read (&before))
+    return TRUE;
+  /* A measurement window, in the worker before its first job. */
+  g_usleep (LOAD_WINDOW_US);
+  if (!somscope_cpu_sample_read (&after))
+    return TRUE;
+  load = somscope_cpu_foreign_load (&before, &after, sysconf (_SC_CLK_TCK));
+  g_debug ("other programs' load at a worker's start: %.2f cores", load);
+  return g_get_num_processors () - load >= FREE_CORES_FOR_IDLE;
+}
+
 /* Workers run at idle priority (SCHED_IDLE, and nice 10 where that is
  * refused): the main thread, and the X server it waits on, take a core from
  * them the moment they wake, so the frames come on time while every core
  * trains.  A nice value alone is not enough: the scheduler lets a running
  * nice 10 thread finish its slice first, and those waits add up to several
- * milliseconds a frame.  The price: on a machine whose cores are all busy
- * with other programs, the jobs wait for them. */
+ * milliseconds a frame (workers at nice 10 made the longest frame while
+ * training 18–51 ms against 18–24 ms).  But beside busy programs a thread
+ * at idle priority hardly runs (the demo had no maps after 180 s beside two
+ * busy processes), and it cannot come back without CAP_SYS_NICE: so a
+ * worker that starts on a busy machine stays at nice 10. */
 static void
 lower_thread_priority (void)
 {
@@ -778,7 +814,8 @@ lower_thread_priority (void)
   if (g_atomic_int_get (&hurrying))
     return;
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
-  sched_setscheduler (0, SCHED_IDLE, &param);
+  if (workers_at_idle_priority ())
+    sched_setscheduler (0, SCHED_IDLE, &param);
 }
 
 /* The jobs at idle priority (load, extraction, attack, adversarial BMUs,
