@@ -2794,9 +2794,11 @@ attack_done_cb (GObject      *object,
       map_adversarial (self, layer);
     }
   g_free (self->attack_summary);
-  /* Translators: FGSM or PGD, its strength, and how many predictions changed */
-  self->attack_summary = g_strdup_printf (_("%s, ε %g: %zu of %zu predictions changed"),
-                                          som_attack_method_to_string (d->params.method),
+  /* Translators: FGSM or PGD, its strength, and how many of the inputs'
+   * predictions the attack changed; keep it short, it is one line of the
+   * sidebar */
+  self->attack_summary = g_strdup_printf (_("%s, ε %g: %zu of %zu flipped"),
+                                          d->params.method == SOM_ATTACK_PGD ? "PGD" : "FGSM",
                                           d->params.eps, flipped, self->n_inputs);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
 }

@@ -35,6 +35,8 @@ struct _SomscopeWindow
   GtkLabel            *layer_title;
   GtkWidget           *feature_box;
   GtkAdjustment       *feature_adjustment;
+  GtkWidget           *feature_spin;
+  GtkLabel            *feature_count_label;
   AdwViewStack        *view_stack;
   SomscopeMapView     *umatrix_view;
   SomscopeMapView     *hits_view;

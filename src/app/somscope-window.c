@@ -386,6 +386,29 @@ filter_changed_cb (SomscopeWindow *self)
   update_unit_mix (self);
 }
 
+/* The component plane's feature runs over the selected layer's features
+ * (its channels, with the default channel-mean codes). */
+static void
+sync_feature_range (SomscopeWindow *self,
+                    SomscopeLayer  *layer)
+{
+  SomMap *map = layer ? somscope_layer_get_map (layer) : NULL;
+  guint dim = map ? som_map_get_dim (map) : 0;
+  double upper = dim > 0 ? dim - 1 : 0;
+  g_autofree char *count = NULL;
+
+  if (gtk_adjustment_get_upper (self->feature_adjustment) != upper)
+    gtk_adjustment_configure (self->feature_adjustment,
+                              MIN (gtk_adjustment_get_value (self->feature_adjustment), upper),
+                              0, upper, 1, 10, 0);
+  gtk_widget_set_sensitive (self->feature_spin, dim > 1);
+  /* Translators: after the component plane's feature number, "Feature 3 of 16";
+   * the features are counted from 0 */
+  if (dim > 0)
+    count = g_strdup_printf (_("of %u"), dim);
+  gtk_label_set_label (self->feature_count_label, count ? count : "");
+}
+
 /* The selected layer's map was trained again (or an epoch of it arrived):
  * the inputs its selected unit wins are those of the new map. */
 static void
@@ -393,6 +416,7 @@ selected_layer_revision_cb (SomscopeWindow *self,
                             GParamSpec     *pspec,
                             SomscopeLayer  *layer)
 {
+  sync_feature_range (self, layer);
   if (gtk_toggle_button_get_active (self->unit_filter_button) &&
       somscope_layer_get_map (layer) != self->unit_filter_map)
     filter_changed_cb (self);
@@ -559,6 +583,7 @@ sync_layer_selection (SomscopeWindow *self)
 
   foreach_view (self, view)
     somscope_map_view_set_layer (view, layer);
+  sync_feature_range (self, layer);
 
   if (layer != NULL)
     title = g_strdup_printf ("%s  <span size=\"small\" alpha=\"60%%\">%s · %s</span>",
@@ -1610,6 +1635,8 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, layer_title);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_box);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_spin);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_count_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, umatrix_view);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, hits_view);

@@ -889,6 +889,75 @@ test_multiples_hover (void)
     }
 }
 
+static gboolean
+is_type (GtkWidget     *widget,
+         gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+static SomscopeLayer *
+find_mapped_layer (const char *op)
+{
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+
+  for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (mapped, i);
+
+      if (g_strcmp0 (somscope_layer_get_op (layer), op) == 0)
+        return layer;
+    }
+  g_error ("no mapped %s layer", op);
+}
+
+/* The component plane's feature runs over the selected layer's features,
+ * and the view shows the one chosen: its tooltip reads the codebook's
+ * weight of that feature. */
+static void
+test_component_feature (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  SomscopeLayer *old_layer = somscope_document_get_selected_layer (document);
+  AdwViewStack *stack = ADW_VIEW_STACK (find_widget (GTK_WIDGET (window), is_type,
+                                                     GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK)));
+  GtkSpinButton *spin = GTK_SPIN_BUTTON (find_widget (GTK_WIDGET (window), is_type,
+                                                      GSIZE_TO_POINTER (GTK_TYPE_SPIN_BUTTON)));
+  GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (spin);
+  const char *ops[] = { "GlobalAveragePool", "Gemm" };
+  guint last = 0;
+
+  adw_view_stack_set_visible_child_name (stack, "component");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (spin)));
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      SomscopeLayer *layer = find_mapped_layer (ops[i]);
+      SomMap *map = somscope_layer_get_map (layer);
+      SomscopeMapView *view;
+      guint dim = som_map_get_dim (map), feature;
+      g_autofree char *text = NULL;
+      g_autofree char *expected = NULL;
+
+      somscope_document_set_selected_layer (document, layer);
+      view = somscope_window_get_map_view (window);
+      g_assert_cmpfloat (gtk_adjustment_get_upper (adjustment), ==, dim - 1);
+      g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (spin)));
+      /* the pool's last feature is past the logits' range: it comes back to their last */
+      g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), ==, MIN (last, dim - 1));
+      feature = dim - 1;
+      gtk_spin_button_set_value (spin, feature);
+      g_object_get (view, "feature", &last, NULL);
+      g_assert_cmpuint (last, ==, feature);
+      text = somscope_map_view_dup_unit_text (view, 7);
+      expected = g_strdup_printf ("Feature %u: %.4g", feature, som_map_get_codebook (map)[7 * dim + feature]);
+      g_assert_nonnull (strstr (text, expected));
+      g_test_message ("%s: %u features, %s", somscope_layer_get_name (layer), dim, expected);
+    }
+  gtk_spin_button_set_value (spin, 0);
+  adw_view_stack_set_visible_child_name (stack, "umatrix");
+  somscope_document_set_selected_layer (document, old_layer);
+}
+
 static void
 export_done_cb (GObject      *object,
                 GAsyncResult *result,
@@ -1628,6 +1697,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/multiples-hover", test_multiples_hover);
+  g_test_add_func ("/app/component-feature", test_component_feature);
   g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/save-session", test_save_session);
   g_test_add_func ("/app/preprocessing", test_preprocessing);
