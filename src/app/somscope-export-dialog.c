@@ -28,6 +28,7 @@ struct _SomscopeExportDialog
   GListModel     *mapped_layers;
   SomscopeView    view;
   guint           feature;
+  int             klass;
 };
 
 G_DEFINE_FINAL_TYPE (SomscopeExportDialog, somscope_export_dialog, ADW_TYPE_WINDOW)
@@ -71,6 +72,7 @@ save_response_cb (SomscopeExportDialog *self,
       somscope_export_options_init (&options);
       options.view = self->view;
       options.feature = self->feature;
+      options.klass = self->klass;
       options.format = adw_combo_row_get_selected (self->format_row);
       options.width_cm = gtk_spin_button_get_value (self->width_spin);
       options.dpi = gtk_spin_button_get_value (self->dpi_spin);
@@ -168,7 +170,8 @@ somscope_export_dialog_new (SomscopeWindow *parent,
                             SomscopeLayer  *layer,
                             GListModel     *mapped_layers,
                             SomscopeView    view,
-                            guint           feature)
+                            guint           feature,
+                            int             klass)
 {
   SomscopeExportDialog *self;
 
@@ -180,5 +183,6 @@ somscope_export_dialog_new (SomscopeWindow *parent,
   self->mapped_layers = g_object_ref (mapped_layers);
   self->view = view;
   self->feature = feature;
+  self->klass = klass;
   return GTK_WIDGET (self);
 }

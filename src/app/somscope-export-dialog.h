@@ -15,12 +15,14 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (SomscopeExportDialog, somscope_export_dialog, SOMSCOPE, EXPORT_DIALOG, AdwWindow)
 
-/* @layer: the selected layer; @mapped_layers: every mapped layer.  The
- * result goes to @parent as a toast. */
+/* @layer: the selected layer; @mapped_layers: every mapped layer; @view,
+ * @feature and @klass: what the map view shows (see SomscopeExportOptions).
+ * The result goes to @parent as a toast. */
 GtkWidget *somscope_export_dialog_new (SomscopeWindow *parent,
                                        SomscopeLayer  *layer,
                                        GListModel     *mapped_layers,
                                        SomscopeView    view,
-                                       guint           feature);
+                                       guint           feature,
+                                       int             klass);
 
 G_END_DECLS

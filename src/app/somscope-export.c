@@ -25,6 +25,7 @@ typedef struct
   GPtrArray             *class_names; /* GStrv or NULL */
   GPtrArray             *responses;   /* float* or NULL */
   GArray                *data;        /* SomMapData pointing into the above */
+  char                  *units;       /* the colour bar's title, or NULL */
 } ExportJob;
 
 static void
@@ -36,6 +37,7 @@ export_job_free (ExportJob *job)
   g_ptr_array_unref (job->class_names);
   g_ptr_array_unref (job->responses);
   g_array_unref (job->data);
+  g_free (job->units);
   g_free (job);
 }
 
@@ -48,6 +50,7 @@ somscope_export_options_init (SomscopeExportOptions *options)
   options->dpi = 300;
   options->dark = FALSE;
   options->feature = 0;
+  options->klass = -1;
 }
 
 static SomView
@@ -71,6 +74,7 @@ render_options (ExportJob        *job,
   som_render_options_init (options);
   options->theme = job->options.dark ? SOM_RENDER_THEME_DARK : SOM_RENDER_THEME_LIGHT;
   options->feature = job->options.feature;
+  options->units = job->units;
 }
 
 static gboolean
@@ -194,6 +198,16 @@ somscope_export_async (GListModel                  *layers,
       g_ptr_array_add (job->responses,
                        data.response ? g_memdup2 (data.response, units * sizeof (float)) : NULL);
       data.response = g_ptr_array_index (job->responses, job->responses->len - 1);
+      if (options->view == SOMSCOPE_VIEW_HITS)
+        {
+          char *title = somscope_map_data_select_class (&data, options->klass);
+
+          if (title != NULL)
+            {
+              g_free (job->units);
+              job->units = title;
+            }
+        }
       g_array_append_val (job->data, data);
     }
   g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);

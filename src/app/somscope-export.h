@@ -20,6 +20,7 @@ typedef struct
   double          dpi;         /* PNG only */
   gboolean        dark;
   guint           feature;     /* component view */
+  int             klass;       /* hit map: the hits of this class, -1 all */
 } SomscopeExportOptions;
 
 void     somscope_export_options_init (SomscopeExportOptions *options);

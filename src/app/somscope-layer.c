@@ -705,6 +705,21 @@ somscope_layer_get_map_data (SomscopeLayer *self,
   return TRUE;
 }
 
+char *
+somscope_map_data_select_class (SomMapData *data,
+                                int         klass)
+{
+  g_return_val_if_fail (data != NULL, NULL);
+
+  if (klass < 0 || data->class_hits == NULL || (guint) klass >= data->n_classes)
+    return NULL;
+  data->hits = data->class_hits + (gsize) klass * som_grid_get_n_units (data->grid);
+  if (data->class_names != NULL)
+    /* Translators: the colour bar's title of a hit map that counts the inputs of one class */
+    return g_strdup_printf (_("hits of %s"), data->class_names[klass]);
+  return g_strdup_printf (_("hits of class %d"), klass);
+}
+
 SomscopeMapDataCopy *
 somscope_layer_dup_map_data (SomscopeLayer *self)
 {

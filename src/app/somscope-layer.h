@@ -122,6 +122,13 @@ typedef struct
 } SomscopeMapDataCopy;
 
 SomscopeMapDataCopy *somscope_layer_dup_map_data          (SomscopeLayer *self);
+
+/* The hits of one class instead of all: @data's hits become its class hits
+ * of @klass, and the colour bar's title for them ("hits of Coat") is
+ * returned, to free.  NULL, @data untouched, when @klass is negative or the
+ * map has no class hits for it (no labels, or a map still training). */
+char                *somscope_map_data_select_class       (SomMapData    *data,
+                                                           int            klass);
 void                 somscope_map_data_copy_free          (SomscopeMapDataCopy *copy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomscopeMapDataCopy, somscope_map_data_copy_free)
 

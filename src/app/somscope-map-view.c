@@ -39,6 +39,8 @@ struct _SomscopeMapView
   int             selected_unit;
   int             hover_unit;
   guint           feature;
+  int             klass;         /* hits of this class only, -1 all */
+  char           *class_units;   /* their colour bar's title */
   gboolean        compact;
   double          zoom;
   double          pan_x;         /* offset of the zoomed map, widget pixels */
@@ -58,6 +60,7 @@ enum {
   PROP_VIEW,
   PROP_SELECTED_UNIT,
   PROP_FEATURE,
+  PROP_CLASS,
   PROP_COMPACT,
   PROP_ZOOM,
   N_PROPS
@@ -150,6 +153,21 @@ get_map_data (SomscopeMapView  *self,
   if (self->compact)
     options->units = "";
   options->feature = MIN (self->feature, data->dim > 0 ? data->dim - 1 : 0);
+  if (self->view == SOMSCOPE_VIEW_HITS)
+    {
+      g_autofree char *units = somscope_map_data_select_class (data, self->klass);
+
+      if (units != NULL)
+        {
+          /* Kept while it reads the same; a render holds a copy of its own. */
+          if (g_strcmp0 (units, self->class_units) != 0)
+            {
+              g_free (self->class_units);
+              self->class_units = g_steal_pointer (&units);
+            }
+          options->units = self->class_units;
+        }
+    }
   /* Live redraws (a map still training, a zoom or pan in progress) take the
    * renderer's crisp mode, 5–10× cheaper; the settled map is smooth. */
   options->crisp = self->interacting || is_live (self) ||
@@ -184,6 +202,7 @@ typedef struct
   SomscopeMapDataCopy *copy;
   SomView            view;
   SomRenderOptions   options;
+  char              *units;        /* options.units, owned */
   double             zoom;
   double             pan_x;
   double             pan_y;
@@ -194,6 +213,7 @@ static void
 render_job_free (RenderJob *job)
 {
   g_clear_pointer (&job->copy, somscope_map_data_copy_free);
+  g_free (job->units);
   g_free (job);
 }
 
@@ -252,6 +272,11 @@ schedule_render (GtkWidget *widget)
   job->copy = somscope_layer_dup_map_data (self->layer);
   job->view = core_view (self->view);
   job->options = options;
+  /* The copy's hits are the class's too, and the title is the job's. */
+  job->units = g_strdup (options.units);
+  job->options.units = job->units;
+  if (self->view == SOMSCOPE_VIEW_HITS)
+    g_free (somscope_map_data_select_class (&job->copy->data, self->klass));
   job->zoom = self->zoom;
   job->pan_x = self->pan_x;
   job->pan_y = self->pan_y;
@@ -714,6 +739,7 @@ somscope_map_view_dispose (GObject *object)
   g_clear_handle_id (&self->settle_id, g_source_remove);
   g_clear_object (&self->layer_signals);
   g_clear_object (&self->layer);
+  g_clear_pointer (&self->class_units, g_free);
   somscope_render_job_clear (&self->render);
   G_OBJECT_CLASS (somscope_map_view_parent_class)->dispose (object);
 }
@@ -739,6 +765,9 @@ somscope_map_view_get_property (GObject    *object,
       break;
     case PROP_FEATURE:
       g_value_set_uint (value, self->feature);
+      break;
+    case PROP_CLASS:
+      g_value_set_int (value, self->klass);
       break;
     case PROP_COMPACT:
       g_value_set_boolean (value, self->compact);
@@ -774,6 +803,14 @@ somscope_map_view_set_property (GObject      *object,
       if (self->feature != g_value_get_uint (value))
         {
           self->feature = g_value_get_uint (value);
+          invalidate (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_CLASS:
+      if (self->klass != g_value_get_int (value))
+        {
+          self->klass = g_value_get_int (value);
           invalidate (self);
           g_object_notify_by_pspec (object, pspec);
         }
@@ -848,6 +885,8 @@ somscope_map_view_class_init (SomscopeMapViewClass *klass)
   properties[PROP_SELECTED_UNIT] =
     g_param_spec_int ("selected-unit", NULL, NULL, -1, G_MAXINT, -1, rw);
   properties[PROP_FEATURE] = g_param_spec_uint ("feature", NULL, NULL, 0, G_MAXUINT, 0, rw);
+  /* The hit map counts the inputs of this class alone (-1: every input). */
+  properties[PROP_CLASS] = g_param_spec_int ("class", NULL, NULL, -1, G_MAXINT, -1, rw);
   properties[PROP_COMPACT] = g_param_spec_boolean ("compact", NULL, NULL, FALSE,
                                                    rw | G_PARAM_CONSTRUCT);
   properties[PROP_ZOOM] = g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1.0, rw);
@@ -886,6 +925,7 @@ somscope_map_view_init (SomscopeMapView *self)
   GtkGesture *gesture;
 
   self->selected_unit = -1;
+  self->klass = -1;
   self->hover_unit = -1;
   self->zoom = 1.0;
   self->texture_zoom = 1.0;
@@ -1131,6 +1171,21 @@ somscope_map_view_dup_unit_text (SomscopeMapView *self,
   hits = map_ints (map, "hits");
   if (hits != NULL)
     g_string_append_printf (text, "\n%s %d", _("Hits:"), hits[unit]);
+  if (self->view == SOMSCOPE_VIEW_HITS && self->klass >= 0 && !is_live (self))
+    {
+      SomMapData data;
+      g_autofree char *units = NULL;
+
+      if (somscope_layer_get_map_data (self->layer, &data) &&
+          (units = somscope_map_data_select_class (&data, self->klass)) != NULL)
+        {
+          g_autofree char *name = data.class_names ? g_markup_escape_text (data.class_names[self->klass], -1)
+                                                   : g_strdup_printf ("%d", self->klass);
+
+          /* Translators: in a unit's tooltip, its hits of the class the hit map shows */
+          g_string_append_printf (text, _("\nHits of %s: %d"), name, data.hits[unit]);
+        }
+    }
 
   /* A map still training has no hits or classes yet. */
   majority = is_live (self) ? NULL : somscope_layer_get_majority (self->layer);

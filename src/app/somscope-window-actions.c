@@ -200,15 +200,16 @@ export_action (GtkWidget  *widget,
   SomscopeLayer *layer = self->document ? somscope_document_get_selected_layer (self->document) : NULL;
   GtkWidget *dialog;
   guint feature;
+  int klass;
 
   if (layer == NULL || somscope_layer_get_map (layer) == NULL)
     {
       somscope_window_show_error (self, _("There is no trained map to export yet"));
       return;
     }
-  g_object_get (view, "feature", &feature, NULL);
+  g_object_get (view, "feature", &feature, "class", &klass, NULL);
   dialog = somscope_export_dialog_new (self, layer, G_LIST_MODEL (self->mapped_layers),
-                                       somscope_map_view_get_view (view), feature);
+                                       somscope_map_view_get_view (view), feature, klass);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

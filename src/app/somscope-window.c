@@ -376,11 +376,15 @@ static void
 filter_changed_cb (SomscopeWindow *self)
 {
   SomscopeLayer *layer = self->document ? somscope_document_get_selected_layer (self->document) : NULL;
+  guint klass = gtk_drop_down_get_selected (self->class_dropdown);
   SomMap *map = NULL;
 
   if (layer != NULL && gtk_toggle_button_get_active (self->unit_filter_button))
     map = somscope_layer_get_map (layer);
   g_set_object (&self->unit_filter_map, map);
+  /* "Where do the coats land?": the hit map counts the class chosen. */
+  g_object_set (self->hits_view, "class",
+                klass == GTK_INVALID_LIST_POSITION || klass == 0 ? -1 : (int) klass - 1, NULL);
   gtk_filter_changed (GTK_FILTER (self->input_filter), GTK_FILTER_CHANGE_DIFFERENT);
   update_gallery_count (self);
   update_unit_mix (self);

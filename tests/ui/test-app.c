@@ -1454,6 +1454,114 @@ test_live_training (void)
   assert_view_shows_map (view);
 }
 
+/* The class dropdown turns the hit map into the hits of that class: on
+ * screen (the core renderer's drawing of the class's hits, pixel for pixel,
+ * and the tooltips' counts against the map's BMUs of the gallery's inputs,
+ * which the same dropdown filters) and in the exported figure. */
+static void
+test_class_hits (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  SomscopeLayer *layer = somscope_document_get_selected_layer (document);
+  AdwViewStack *stack = ADW_VIEW_STACK (find_widget (GTK_WIDGET (window), is_type,
+                                                     GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK)));
+  GtkDropDown *dropdown = GTK_DROP_DOWN (find_widget (GTK_WIDGET (window), is_type,
+                                                      GSIZE_TO_POINTER (GTK_TYPE_DROP_DOWN)));
+  GListModel *gallery = somscope_window_get_gallery (window);
+  SomMap *map = somscope_layer_get_map (layer);
+  const gint32 *bmus = som_map_get_array (map, "bmus")->data;
+  guint n_units = som_grid_get_n_units (som_map_get_grid (map));
+  g_autofree guint *counts = g_new0 (guint, n_units);
+  g_autofree char *pdf = g_build_filename (tmpdir, "coat-hits.pdf", NULL);
+  g_autofree char *quoted = g_shell_quote (pdf);
+  g_autofree char *command = g_strdup_printf ("pdftotext %s -", quoted);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GListStore) one = g_list_store_new (SOMSCOPE_TYPE_LAYER);
+  SomscopeExportOptions options;
+  SomscopeMapView *view;
+  SomMapData data;
+  guint coat = 4, checked = 0;
+  int klass, status;
+
+  g_assert_cmpstr (somscope_document_get_class_names (document)[coat], ==, "Coat");
+  adw_view_stack_set_visible_child_name (stack, "hits");
+  view = somscope_window_get_map_view (window);
+  gtk_drop_down_set_selected (dropdown, coat + 1);
+  g_object_get (view, "class", &klass, NULL);
+  g_assert_cmpint (klass, ==, coat);
+
+  /* Pixel for pixel the core's drawing of the coats' hits. */
+  g_assert_true (somscope_layer_get_map_data (layer, &data));
+  {
+    g_autofree char *title = somscope_map_data_select_class (&data, coat);
+    SomRenderOptions render;
+    int width, height;
+    cairo_surface_t *surface;
+    cairo_t *cr;
+
+    g_assert_cmpstr (title, ==, "hits of Coat");
+    wait_for (allocated, view, "the hit map to show");
+    wait_for (view_rendered, view, "the hit map's render");
+    width = gtk_widget_get_width (GTK_WIDGET (view));
+    height = gtk_widget_get_height (GTK_WIDGET (view));
+    som_render_options_init (&render);
+    render.font_size = 10;
+    render.units = title;
+    render.crisp = somscope_map_view_get_crisp (view);
+    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+    cr = cairo_create (surface);
+    g_assert_true (som_render_view (cr, width, height, SOM_VIEW_HITS, &data, &render, NULL));
+    cairo_destroy (cr);
+    assert_same_pixels (somscope_map_view_get_texture (view), surface);
+    cairo_surface_destroy (surface);
+  }
+
+  /* The tooltips count the coats each unit wins. */
+  g_assert_cmpuint (g_list_model_get_n_items (gallery), >, 0);
+  for (guint i = 0; i < g_list_model_get_n_items (gallery); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (gallery, i);
+
+      g_assert_cmpint (somscope_input_get_label (input), ==, coat);
+      counts[bmus[somscope_input_get_index (input)]]++;
+    }
+  for (guint u = 0; u < n_units; u++)
+    {
+      g_autofree char *tip = somscope_map_view_dup_unit_text (view, u);
+      g_autofree char *expected = g_strdup_printf ("Hits of Coat: %u", counts[u]);
+
+      g_assert_nonnull (strstr (tip, expected));
+      checked += counts[u] > 0;
+    }
+  g_test_message ("coats on %u of %u units of %s", checked, n_units, somscope_layer_get_name (layer));
+  g_assert_cmpuint (checked, >, 1);
+
+  /* The exported figure says what it counts. */
+  g_list_store_append (one, layer);
+  somscope_export_options_init (&options);
+  options.format = SOM_FIGURE_PDF;
+  options.view = SOMSCOPE_VIEW_HITS;
+  options.klass = klass;
+  somscope_export_async (G_LIST_MODEL (one), &options, pdf, NULL, export_done_cb, &error);
+  wait_for (export_finished, &error, "the export");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_true (g_spawn_command_line_sync (command, &text, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (text, "hits of Coat"));
+
+  /* All classes again: every input's hits. */
+  gtk_drop_down_set_selected (dropdown, 0);
+  g_object_get (view, "class", &klass, NULL);
+  g_assert_cmpint (klass, ==, -1);
+  {
+    g_autofree char *tip = somscope_map_view_dup_unit_text (view, 0);
+
+    g_assert_null (strstr (tip, "Hits of"));
+  }
+  adw_view_stack_set_visible_child_name (stack, "umatrix");
+}
+
 static gboolean
 label_contains (GtkWidget  *widget,
                 const char *text)
@@ -1698,6 +1806,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/multiples-hover", test_multiples_hover);
   g_test_add_func ("/app/component-feature", test_component_feature);
+  g_test_add_func ("/app/class-hits", test_class_hits);
   g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/save-session", test_save_session);
   g_test_add_func ("/app/preprocessing", test_preprocessing);
