@@ -36,6 +36,7 @@ struct _SomscopeWindow
   GtkWidget           *feature_box;
   GtkAdjustment       *feature_adjustment;
   GtkWidget           *feature_spin;
+  GtkWidget           *gallery_empty_label;
   GtkLabel            *feature_count_label;
   AdwViewStack        *view_stack;
   SomscopeMapView     *umatrix_view;

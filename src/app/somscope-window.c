@@ -251,6 +251,7 @@ update_gallery_count (SomscopeWindow *self)
     /* Translators: images shown in the gallery out of all */
     text = g_strdup_printf (ngettext ("%u of %u image", "%u of %u images", total), shown, total);
   gtk_label_set_label (self->gallery_count, text);
+  gtk_widget_set_visible (self->gallery_empty_label, shown == 0 && total > 0);
 }
 
 static gboolean
@@ -1640,6 +1641,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_box);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_spin);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery_empty_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_count_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, umatrix_view);

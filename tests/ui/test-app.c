@@ -1454,6 +1454,13 @@ test_live_training (void)
   assert_view_shows_map (view);
 }
 
+static gboolean
+is_label_text (GtkWidget     *widget,
+               gconstpointer  text)
+{
+  return GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (widget)), text) == 0;
+}
+
 /* The class dropdown turns the hit map into the hits of that class: on
  * screen (the core renderer's drawing of the class's hits, pixel for pixel,
  * and the tooltips' counts against the map's BMUs of the gallery's inputs,
@@ -1481,8 +1488,9 @@ test_class_hits (void)
   SomscopeExportOptions options;
   SomscopeMapView *view;
   SomMapData data;
+  GtkWidget *empty;
   guint coat = 4, checked = 0;
-  int klass, status;
+  int klass, status, coatless = -1;
 
   g_assert_cmpstr (somscope_document_get_class_names (document)[coat], ==, "Coat");
   adw_view_stack_set_visible_child_name (stack, "hits");
@@ -1536,6 +1544,21 @@ test_class_hits (void)
     }
   g_test_message ("coats on %u of %u units of %s", checked, n_units, somscope_layer_get_name (layer));
   g_assert_cmpuint (checked, >, 1);
+
+  /* A unit that wins inputs, but no coat: the gallery is empty and says why. */
+  empty = find_widget (GTK_WIDGET (window), is_label_text, "No inputs match these filters");
+  g_assert_nonnull (empty);
+  g_assert_false (gtk_widget_get_visible (empty));
+  for (guint u = 0; u < n_units && coatless < 0; u++)
+    if (counts[u] == 0 && som_map_get_array (map, "hits") != NULL &&
+        ((const gint32 *) som_map_get_array (map, "hits")->data)[u] > 0)
+      coatless = u;
+  g_assert_cmpint (coatless, >=, 0);
+  g_signal_emit_by_name (view, "unit-activated", coatless);
+  g_assert_cmpuint (g_list_model_get_n_items (gallery), ==, 0);
+  g_assert_true (gtk_widget_get_visible (empty));
+  gtk_toggle_button_set_active (find_toggle (GTK_WIDGET (window), "_Won by Unit"), FALSE);
+  g_assert_false (gtk_widget_get_visible (empty));
 
   /* The exported figure says what it counts. */
   g_list_store_append (one, layer);
