@@ -26,6 +26,7 @@ struct _SomscopeTrajectoryView
   GArray        *distances;    /* double per shown layer */
   int            divergence;
   gboolean       chart;
+  gboolean       pointing;     /* the pointer is over a layer's map */
   SomscopeRenderJob render;    /* the drawing, rendered in a worker */
 };
 
@@ -36,6 +37,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  LAYER_ACTIVATED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SomscopeTrajectoryView, somscope_trajectory_view, GTK_TYPE_WIDGET)
 
@@ -330,6 +338,107 @@ somscope_trajectory_view_set_property (GObject      *object,
     }
 }
 
+/* Which shown layer's panel is at (@x, @y), or -1. */
+static int
+panel_at (SomscopeTrajectoryView *self,
+          double                  x,
+          double                  y)
+{
+  g_autofree SomMapData *data = NULL;
+  SomRenderOptions options;
+  guint n = self->shown->len;
+
+  if (n == 0)
+    return -1;
+  data = g_new0 (SomMapData, n);
+  for (guint i = 0; i < n; i++)
+    if (!somscope_layer_get_map_data (g_ptr_array_index (self->shown, i), &data[i]))
+      return -1;
+  som_render_options_init (&options);
+  options.font_size = FONT_SIZE;
+  return som_render_trajectory_panel_at (gtk_widget_get_width (GTK_WIDGET (self)),
+                                         gtk_widget_get_height (GTK_WIDGET (self)),
+                                         data, n, &options, x, y);
+}
+
+SomscopeLayer *
+somscope_trajectory_view_layer_at (SomscopeTrajectoryView *self,
+                                   double                  x,
+                                   double                  y)
+{
+  int i;
+
+  g_return_val_if_fail (SOMSCOPE_IS_TRAJECTORY_VIEW (self), NULL);
+
+  i = panel_at (self, x, y);
+  return i >= 0 ? g_ptr_array_index (self->shown, i) : NULL;
+}
+
+static void
+released_cb (SomscopeTrajectoryView *self,
+             int                     n_press,
+             double                  x,
+             double                  y)
+{
+  SomscopeLayer *layer = somscope_trajectory_view_layer_at (self, x, y);
+
+  if (layer != NULL)
+    g_signal_emit (self, signals[LAYER_ACTIVATED], 0, layer);
+}
+
+/* A hand over the maps says they can be clicked. */
+static void
+motion_cb (SomscopeTrajectoryView *self,
+           double                  x,
+           double                  y)
+{
+  gboolean pointing = panel_at (self, x, y) >= 0;
+
+  if (pointing != self->pointing)
+    {
+      self->pointing = pointing;
+      gtk_widget_set_cursor_from_name (GTK_WIDGET (self), pointing ? "pointer" : NULL);
+    }
+}
+
+static gboolean
+query_tooltip_cb (SomscopeTrajectoryView *self,
+                  int                     x,
+                  int                     y,
+                  gboolean                keyboard,
+                  GtkTooltip             *tooltip)
+{
+  int i = keyboard ? -1 : panel_at (self, x, y);
+  SomscopeLayer *layer;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *name = NULL;
+  int clean, adversarial;
+  double distance;
+
+  if (i < 0)
+    return FALSE;
+  layer = g_ptr_array_index (self->shown, i);
+  clean = g_array_index (self->clean, int, i);
+  adversarial = g_array_index (self->adversarial, int, i);
+  distance = g_array_index (self->distances, double, i);
+  name = g_markup_escape_text (somscope_layer_get_short_name (layer), -1);
+  text = g_string_new (NULL);
+  g_string_append_printf (text, "<b>%s</b>", name);
+  if (clean >= 0)
+    /* Translators: in the trajectory's tooltip, the selected input's best-matching unit */
+    g_string_append_printf (text, _("\nClean: unit %d"), clean);
+  if (adversarial >= 0)
+    /* Translators: in the trajectory's tooltip, the adversarial input's best-matching unit */
+    g_string_append_printf (text, _("\nAdversarial: unit %d"), adversarial);
+  if (isfinite (distance))
+    /* Translators: in the trajectory's tooltip, the grid distance between the two units */
+    g_string_append_printf (text, _("\n%.3g apart on the map"), distance);
+  /* Translators: in the trajectory's tooltip: a click on a layer's map shows it in the main view */
+  g_string_append_printf (text, "\n<small>%s</small>", _("Click to show this layer"));
+  gtk_tooltip_set_markup (tooltip, text->str);
+  return TRUE;
+}
+
 static void
 somscope_trajectory_view_class_init (SomscopeTrajectoryViewClass *klass)
 {
@@ -351,6 +460,14 @@ somscope_trajectory_view_class_init (SomscopeTrajectoryViewClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /**
+   * SomscopeTrajectoryView::layer-activated:
+   * @layer: the layer whose map was clicked
+   */
+  signals[LAYER_ACTIVATED] = g_signal_new ("layer-activated", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 1, SOMSCOPE_TYPE_LAYER);
+
   gtk_widget_class_set_css_name (widget_class, "somtrajectory");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
@@ -358,6 +475,8 @@ somscope_trajectory_view_class_init (SomscopeTrajectoryViewClass *klass)
 static void
 somscope_trajectory_view_init (SomscopeTrajectoryView *self)
 {
+  GtkEventController *controller;
+
   self->watched = g_ptr_array_new_with_free_func (g_object_unref);
   self->shown = g_ptr_array_new_with_free_func (g_object_unref);
   self->clean = g_array_new (FALSE, FALSE, sizeof (int));
@@ -365,6 +484,15 @@ somscope_trajectory_view_init (SomscopeTrajectoryView *self)
   self->distances = g_array_new (FALSE, FALSE, sizeof (double));
   self->divergence = -1;
   somscope_render_job_init (&self->render, GTK_WIDGET (self), schedule_render);
+
+  controller = GTK_EVENT_CONTROLLER (gtk_gesture_click_new ());
+  g_signal_connect_swapped (controller, "released", G_CALLBACK (released_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect_swapped (controller, "motion", G_CALLBACK (motion_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (query_tooltip_cb), NULL);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (invalidate), self, G_CONNECT_SWAPPED);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),

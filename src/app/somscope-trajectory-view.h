@@ -35,6 +35,11 @@ double      somscope_trajectory_view_get_distance         (SomscopeTrajectoryVie
 int         somscope_trajectory_view_get_divergence_layer (SomscopeTrajectoryView *self);
 /* Whether the chart is drawn: every layer has both BMUs. */
 gboolean    somscope_trajectory_view_has_chart            (SomscopeTrajectoryView *self);
+/* The layer whose map is drawn at (@x, @y), or NULL: a click there emits
+ * ::layer-activated with it. */
+SomscopeLayer *somscope_trajectory_view_layer_at          (SomscopeTrajectoryView *self,
+                                                           double                  x,
+                                                           double                  y);
 /* The drawing rendered in the worker (device pixels) when it is current, or NULL. */
 GdkTexture *somscope_trajectory_view_get_texture          (SomscopeTrajectoryView *self);
 

@@ -611,6 +611,14 @@ layer_selection_changed_cb (SomscopeWindow *self)
 }
 
 static void
+trajectory_layer_activated_cb (SomscopeWindow *self,
+                               SomscopeLayer  *layer)
+{
+  if (self->document != NULL)
+    somscope_document_set_selected_layer (self->document, layer);
+}
+
+static void
 multiple_selection_changed_cb (SomscopeWindow *self)
 {
   SomscopeLayer *layer = gtk_single_selection_get_selected_item (self->multiple_selection);
@@ -1673,6 +1681,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, layer_search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, layer_search_stop_cb);
   gtk_widget_class_bind_template_callback (widget_class, multiple_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, trajectory_layer_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, input_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, unit_activated_cb);

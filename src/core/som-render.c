@@ -2513,6 +2513,57 @@ som_render_trajectory_natural_height (guint  n_layers,
   return ceil (MARGIN * 2 + 14 + rows * (panel * 0.95 + 10) + MAX (90, width * 0.38));
 }
 
+/* Where som_render_trajectory () puts its maps: a grid of panels, each a
+ * layer's name over its map, between the title and marker legend and the
+ * chart. */
+static void
+trajectory_grid (cairo_t                *cr,
+                 double                  width,
+                 double                  height,
+                 const SomMapData       *layers,
+                 guint                   n_layers,
+                 const SomRenderOptions *o,
+                 Grid2                  *g,
+                 double                 *pth)
+{
+  double th = title_height (cr, o), lh, chart_h = MAX (90, MIN (height * 0.4, width * 0.38));
+  double pw = width - 2 * MARGIN, ph;
+
+  text_extent (cr, "Ag", label_size (o), TEXT_REGULAR, NULL, &lh);
+  ph = height - th - chart_h - 2 * MARGIN - lh - 4;
+  *pth = panel_title_height (cr, o);
+  choose_grid (n_layers, pw, ph, grid_aspect (layers[0].grid), 4, *pth + 4, g);
+  g->top = MARGIN + th + lh + 2;
+  g->left = MARGIN;
+}
+
+int
+som_render_trajectory_panel_at (double                  width,
+                                double                  height,
+                                const SomMapData       *layers,
+                                guint                   n_layers,
+                                const SomRenderOptions *options,
+                                double                  x,
+                                double                  y)
+{
+  cairo_t *cr;
+  Grid2 g = { 0 };
+  double pth, c, r;
+
+  g_return_val_if_fail (options != NULL, -1);
+
+  if (n_layers == 0 || layers == NULL || layers[0].grid == NULL || width <= 0 || height <= 0)
+    return -1;
+  cr = measure_context ();
+  trajectory_grid (cr, width, height, layers, n_layers, options, &g, &pth);
+  cairo_destroy (cr);
+  c = floor ((x - g.left) / g.cell_w);
+  r = floor ((y - g.top) / g.cell_h);
+  if (c < 0 || c >= g.cols || r < 0 || r >= g.rows || r * g.cols + c >= n_layers)
+    return -1;
+  return (int) (r * g.cols + c);
+}
+
 gboolean
 som_render_trajectory (cairo_t                *cr,
                        double                  width,
@@ -2567,14 +2618,7 @@ som_render_trajectory (cairo_t                *cr,
   m.own_bar_w = 0;     /* the maps are context; no per-panel bars */
   m.side_w = 0;
   m.shared = TRUE;
-  {
-    double pw = width - 2 * MARGIN, ph = height - th - chart_h - 2 * MARGIN - lh - 4;
-
-    pth = panel_title_height (cr, o);
-    choose_grid (n_layers, pw, ph, grid_aspect (layers[0].grid), 4, pth + 4, &g);
-    g.top = MARGIN + th + lh + 2;
-    g.left = MARGIN;
-  }
+  trajectory_grid (cr, width, height, layers, n_layers, o, &g, &pth);
   for (guint i = 0; i < n_layers; i++)
     {
       ViewState *s = &m.states[i];

@@ -203,6 +203,15 @@ gboolean     som_render_trajectory       (cairo_t                *cr,
                                           GError                **error);
 double       som_render_trajectory_natural_height (guint      n_layers,
                                                    double     width);
+/* The layer whose panel (its name and map) som_render_trajectory () draws
+ * at (@x, @y) on a page of @width × @height, or -1 outside every panel. */
+int          som_render_trajectory_panel_at (double                  width,
+                                             double                  height,
+                                             const SomMapData       *layers,
+                                             guint                   n_layers,
+                                             const SomRenderOptions *options,
+                                             double                  x,
+                                             double                  y);
 
 /* Per-layer metric chart: @metric against depth (0 … n_layers−1, ticks
  * labelled with @layer_names when given), a clean and an adversarial series,

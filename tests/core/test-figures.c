@@ -1645,6 +1645,65 @@ test_layout_matches_drawing (void)
   cairo_surface_destroy (surface);
 }
 
+/* som_render_trajectory_panel_at () names the panel each layer is drawn
+ * in: with only layer k's clean BMU set, every pixel of the clean marker's
+ * colour inside a panel is in panel k (the legend's ring is outside them). */
+static void
+test_trajectory_panels (void)
+{
+  const double width = 300, height = 420, clean_rgb[3] = { 0.0, 0.447, 0.698 };
+  g_autoptr(Synth) a = synth_new (6, 6, SOM_TOPOLOGY_HEX, 0);
+  const guint n = 5;
+  SomMapData d[5];
+  SomRenderOptions o;
+  const char *names[] = { "l0", "l1", "l2", "l3", "l4" };
+
+  for (guint i = 0; i < n; i++)
+    synth_data (a, &d[i], names[i]);
+  som_render_options_init (&o);
+  o.title = "Trajectory";
+  g_assert_cmpint (som_render_trajectory_panel_at (width, height, d, n, &o, 1, 1), ==, -1);
+  g_assert_cmpint (som_render_trajectory_panel_at (width, height, d, n, &o, width / 2, height - 2), ==, -1);
+  g_assert_cmpint (som_render_trajectory_panel_at (width, height, d, 0, &o, width / 2, height / 2), ==, -1);
+  for (guint k = 0; k < n; k++)
+    {
+      cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+      cairo_t *cr = cairo_create (surface);
+      int clean[5] = { -1, -1, -1, -1, -1 }, adv[5] = { -1, -1, -1, -1, -1 };
+      guint in_k = 0, elsewhere = 0, outside = 0;
+      const guint8 *pixels;
+      int stride;
+
+      clean[k] = 14;
+      g_assert_true (som_render_trajectory (cr, width, height, d, n, clean, adv, NULL, -1, &o, NULL));
+      cairo_surface_flush (surface);
+      pixels = cairo_image_surface_get_data (surface);
+      stride = cairo_image_surface_get_stride (surface);
+      for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+          {
+            guint32 p = *(const guint32 *) (pixels + y * stride + 4 * x);
+            double r = ((p >> 16) & 0xff) / 255.0, g = ((p >> 8) & 0xff) / 255.0, b = (p & 0xff) / 255.0;
+            int panel;
+
+            if (fabs (r - clean_rgb[0]) + fabs (g - clean_rgb[1]) + fabs (b - clean_rgb[2]) > 0.08)
+              continue;
+            panel = som_render_trajectory_panel_at (width, height, d, n, &o, x + 0.5, y + 0.5);
+            if (panel == (int) k)
+              in_k++;
+            else if (panel < 0)
+              outside++;
+            else
+              elsewhere++;
+          }
+      g_test_message ("layer %u: %u marker pixels in its panel, %u outside the panels", k, in_k, outside);
+      g_assert_cmpuint (in_k, >, 3);
+      g_assert_cmpuint (elsewhere, ==, 0);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1660,6 +1719,7 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/geometry/rect-tiling", test_rect_tiling);
   g_test_add_func ("/figures/geometry/no-seams", test_no_seams);
   g_test_add_func ("/figures/geometry/layout-matches-drawing", test_layout_matches_drawing);
+  g_test_add_func ("/figures/geometry/trajectory-panels", test_trajectory_panels);
   g_test_add_func ("/figures/render/scales", test_scales);
   for (guint i = 0; i < G_N_ELEMENTS (golden_names); i++)
     {

@@ -525,6 +525,63 @@ test_gallery (void)
 /* The trajectory panel draws, for the selected input, both BMUs on every
  * mapped layer (the core's, for the clean and the adversarial codes), their
  * grid distance and the first layer where they part. */
+/* @widget's first event controller of @type (the widget owns it). */
+static GtkEventController *
+find_controller (GtkWidget *widget,
+                 GType      type)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type))
+        return controller;
+    }
+  return NULL;
+}
+
+/* Each layer's map in the trajectory is somewhere, and a click on it shows
+ * that layer in the main view. */
+static void
+check_trajectory_clicks (SomscopeTrajectoryView *view)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  SomscopeLayer *before = somscope_document_get_selected_layer (document);
+  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  guint n = somscope_trajectory_view_get_n_layers (view);
+  int width = gtk_widget_get_width (GTK_WIDGET (view));
+  int height = gtk_widget_get_height (GTK_WIDGET (view));
+  g_autofree double *xs = g_new (double, n);
+  g_autofree double *ys = g_new (double, n);
+  g_autofree gboolean *found = g_new0 (gboolean, n);
+
+  g_assert_nonnull (click);
+  g_assert_cmpint (width, >, 0);
+  for (int y = 0; y < height; y += 5)
+    for (int x = 0; x < width; x += 5)
+      {
+        SomscopeLayer *layer = somscope_trajectory_view_layer_at (view, x, y);
+
+        for (guint i = 0; layer != NULL && i < n; i++)
+          if (!found[i] && somscope_trajectory_view_get_layer (view, i) == layer)
+            {
+              found[i] = TRUE;
+              xs[i] = x;
+              ys[i] = y;
+            }
+      }
+  g_assert_null (somscope_trajectory_view_layer_at (view, width / 2, height - 2));
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_true (found[i]);
+      g_signal_emit_by_name (click, "released", 1, xs[i], ys[i]);
+      g_assert_true (somscope_document_get_selected_layer (document) == somscope_trajectory_view_get_layer (view, i));
+    }
+  somscope_document_set_selected_layer (document, before);
+}
+
 static void
 test_trajectory (void)
 {
@@ -570,6 +627,8 @@ test_trajectory (void)
       g_test_message ("input %u diverges at layer %d", inputs[k], divergence);
       g_assert_cmpint (somscope_trajectory_view_get_divergence_layer (view), ==, divergence);
       assert_trajectory_drawn (view);
+      if (k == 0)
+        check_trajectory_clicks (view);
     }
   somscope_document_set_selected_input (document, -1);
   g_assert_cmpint (somscope_trajectory_view_get_clean_bmu (view, 0), ==, -1);
@@ -828,16 +887,7 @@ find_compact_views (GtkWidget *widget,
 static GtkEventController *
 find_motion_controller (GtkWidget *widget)
 {
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
-
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
-        return controller;
-    }
-  return NULL;
+  return find_controller (widget, GTK_TYPE_EVENT_CONTROLLER_MOTION);
 }
 
 static gboolean
