@@ -946,6 +946,16 @@ is_type (GtkWidget     *widget,
   return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
 }
 
+/* The window's first widget of @type. */
+static gpointer
+find_in_window (GType type)
+{
+  GtkWidget *widget = find_widget (GTK_WIDGET (window), is_type, GSIZE_TO_POINTER (type));
+
+  g_assert_nonnull (widget);
+  return widget;
+}
+
 static SomscopeLayer *
 find_mapped_layer (const char *op)
 {
@@ -969,10 +979,8 @@ test_component_feature (void)
 {
   SomscopeDocument *document = somscope_window_get_document (window);
   SomscopeLayer *old_layer = somscope_document_get_selected_layer (document);
-  AdwViewStack *stack = ADW_VIEW_STACK (find_widget (GTK_WIDGET (window), is_type,
-                                                     GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK)));
-  GtkSpinButton *spin = GTK_SPIN_BUTTON (find_widget (GTK_WIDGET (window), is_type,
-                                                      GSIZE_TO_POINTER (GTK_TYPE_SPIN_BUTTON)));
+  AdwViewStack *stack = find_in_window (ADW_TYPE_VIEW_STACK);
+  GtkSpinButton *spin = find_in_window (GTK_TYPE_SPIN_BUTTON);
   GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (spin);
   const char *ops[] = { "GlobalAveragePool", "Gemm" };
   guint last = 0;
@@ -1520,10 +1528,8 @@ test_class_hits (void)
 {
   SomscopeDocument *document = somscope_window_get_document (window);
   SomscopeLayer *layer = somscope_document_get_selected_layer (document);
-  AdwViewStack *stack = ADW_VIEW_STACK (find_widget (GTK_WIDGET (window), is_type,
-                                                     GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK)));
-  GtkDropDown *dropdown = GTK_DROP_DOWN (find_widget (GTK_WIDGET (window), is_type,
-                                                      GSIZE_TO_POINTER (GTK_TYPE_DROP_DOWN)));
+  AdwViewStack *stack = find_in_window (ADW_TYPE_VIEW_STACK);
+  GtkDropDown *dropdown = find_in_window (GTK_TYPE_DROP_DOWN);
   GListModel *gallery = somscope_window_get_gallery (window);
   SomMap *map = somscope_layer_get_map (layer);
   const gint32 *bmus = som_map_get_array (map, "bmus")->data;
