@@ -159,7 +159,7 @@ get_map_data (SomscopeMapView  *self,
 
       if (units != NULL)
         {
-          /* Kept while it reads the same; a render holds a copy of its own. */
+          /* The view keeps it, as the options only borrow it (a render copies it). */
           if (g_strcmp0 (units, self->class_units) != 0)
             {
               g_free (self->class_units);
