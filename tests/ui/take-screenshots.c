@@ -4,7 +4,8 @@
  *     build/tests/ui/take-screenshots docs/screenshots
  *
  * Opens the demo, waits for the maps and the attack, then selects a misclassified input and
- * the unit it lands on, and saves the window for several views.  With
+ * the unit it lands on, and saves the window for several views, the last the
+ * hit map of the input's class on the same layer.  With
  * ADW_DEBUG_COLOR_SCHEME=prefer-dark the same in the dark style.  With
  * --training, training.png instead: the maps (400 epochs) half way through
  * their training, a layer still training selected, then Stop.
@@ -38,6 +39,26 @@ maps_trained (SomscopeWindow *window)
         return FALSE;
     }
   return TRUE;
+}
+
+/* The first widget of @type (and @label, when not NULL) under @widget,
+ * depth first. */
+static GtkWidget *
+find_type (GtkWidget  *widget,
+           GType       type,
+           const char *label)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type) &&
+      (label == NULL || g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_type (child, type, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 static gboolean
@@ -171,6 +192,21 @@ on_activate (GApplication *app,
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "response");
   settle (1500);
   save (GTK_WIDGET (window), "response.png");
+
+  /* Where the inputs of the chosen one's class land on this layer. */
+  {
+    g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, chosen);
+    GtkDropDown *classes = GTK_DROP_DOWN (find_type (GTK_WIDGET (window), GTK_TYPE_DROP_DOWN, NULL));
+    GtkWidget *won = find_type (GTK_WIDGET (window), GTK_TYPE_TOGGLE_BUTTON, "_Won by Unit");
+
+    /* The gallery shows the whole class. */
+    g_assert (won != NULL);
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (won), FALSE);
+    gtk_drop_down_set_selected (classes, somscope_input_get_label (input) + 1);
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "hits");
+    settle (1500);
+    save (GTK_WIDGET (window), "class-hits.png");
+  }
 
   g_application_quit (app);
 }
