@@ -37,6 +37,7 @@ struct _SomscopeWindow
   GtkAdjustment       *feature_adjustment;
   GtkWidget           *feature_spin;
   GtkWidget           *gallery_empty_label;
+  GtkFilter           *mapped_filter;
   GtkLabel            *feature_count_label;
   AdwViewStack        *view_stack;
   SomscopeMapView     *umatrix_view;

@@ -991,6 +991,64 @@ schedule_release_jobs (SomscopeWindow *self)
   self->release_jobs_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), release_jobs_cb, NULL, NULL);
 }
 
+/* A filter list model does not watch its items: the mapped layers are
+ * filtered again when a layer is ticked or unticked. */
+static void
+layer_mapped_cb (SomscopeWindow *self,
+                 GParamSpec     *pspec,
+                 SomscopeLayer  *layer)
+{
+  guint position;
+
+  gtk_filter_changed (self->mapped_filter, GTK_FILTER_CHANGE_DIFFERENT);
+  /* A layer just ticked shows among the small multiples (the list keeps
+   * its scroll on the items it showed, and a layer before them stayed out
+   * of view). */
+  position = find_position (G_LIST_MODEL (self->mapped_layers), layer);
+  if (position != GTK_INVALID_LIST_POSITION)
+    gtk_widget_activate_action (GTK_WIDGET (self->multiples_list), "list.scroll-to-item", "u", position);
+}
+
+static void
+watch_mapped (SomscopeWindow *self,
+              GListModel     *layers,
+              guint           position,
+              guint           n)
+{
+  for (guint i = position; i < position + n; i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+
+      g_signal_connect_object (layer, "notify::mapped", G_CALLBACK (layer_mapped_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
+}
+
+/* A document's layers arrive when it has loaded. */
+static void
+layers_changed_cb (SomscopeWindow *self,
+                   guint           position,
+                   guint           removed,
+                   guint           added,
+                   GListModel     *layers)
+{
+  watch_mapped (self, layers, position, added);
+}
+
+static void
+unwatch_mapped (SomscopeWindow   *self,
+                SomscopeDocument *document)
+{
+  GListModel *layers = somscope_document_get_layers (document);
+
+  for (guint i = 0; i < g_list_model_get_n_items (layers); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+
+      g_signal_handlers_disconnect_by_func (layer, layer_mapped_cb, self);
+    }
+}
+
 static void
 set_document (SomscopeWindow   *self,
               SomscopeDocument *document)
@@ -1001,8 +1059,14 @@ set_document (SomscopeWindow   *self,
   stop_release_jobs (self);
 
   if (self->document != NULL)
-    somscope_document_cancel (self->document);
+    {
+      somscope_document_cancel (self->document);
+      unwatch_mapped (self, self->document);
+    }
   g_set_object (&self->document, document);
+  if (document != NULL)
+    watch_mapped (self, somscope_document_get_layers (document), 0,
+                  g_list_model_get_n_items (somscope_document_get_layers (document)));
 
   gtk_toggle_button_set_active (self->unit_filter_button, FALSE);
   g_signal_group_set_target (self->document_signals, document);
@@ -1650,6 +1714,7 @@ somscope_window_class_init (SomscopeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_adjustment);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_spin);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, gallery_empty_label);
+  gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, mapped_filter);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, feature_count_label);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, SomscopeWindow, umatrix_view);
@@ -1719,6 +1784,7 @@ somscope_window_init (SomscopeWindow *self)
   g_signal_group_connect_swapped (self->selected_layer_signals, "notify::revision",
                                   G_CALLBACK (selected_layer_revision_cb), self);
   g_signal_group_connect_swapped (self->layers_signals, "items-changed", G_CALLBACK (layer_search_changed_cb), self);
+  g_signal_group_connect_swapped (self->layers_signals, "items-changed", G_CALLBACK (layers_changed_cb), self);
   g_signal_connect (self, "notify::application", G_CALLBACK (application_changed_cb), NULL);
 
   {

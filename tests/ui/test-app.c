@@ -40,13 +40,22 @@ static int test_status;
 
 typedef gboolean (*Condition) (gpointer data);
 
-/* Iterates the main loop until @condition holds; fails after WAIT_SECONDS. */
+static gboolean
+wake_up (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main loop until @condition holds; fails after WAIT_SECONDS
+ * (a timer wakes the loop, so that a condition that never comes fails
+ * rather than blocks). */
 static void
 wait_for (Condition   condition,
           gpointer    data,
           const char *what)
 {
   gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+  guint timer = g_timeout_add_seconds (1, wake_up, NULL);
 
   while (!condition (data))
     {
@@ -54,6 +63,7 @@ wait_for (Condition   condition,
         g_error ("timed out waiting for %s", what);
       g_main_context_iteration (NULL, TRUE);
     }
+  g_source_remove (timer);
 }
 
 static gboolean
@@ -1519,6 +1529,88 @@ is_label_text (GtkWidget     *widget,
   return GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (widget)), text) == 0;
 }
 
+static SomscopeLayer *
+find_layer_by_op (SomscopeDocument *document,
+                  const char       *op,
+                  gboolean          mapped)
+{
+  GListModel *layers = somscope_document_get_layers (document);
+
+  for (guint i = 0; i < g_list_model_get_n_items (layers); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (layers, i);
+
+      if (g_strcmp0 (somscope_layer_get_op (layer), op) == 0 && somscope_layer_get_mapped (layer) == mapped)
+        return layer;
+    }
+  g_error ("no %s %s layer", mapped ? "mapped" : "unmapped", op);
+}
+
+static gboolean
+in_model (GListModel *model,
+          gpointer    item)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(GObject) other = g_list_model_get_item (model, i);
+
+      if (other == item)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether a small multiple of the layer @data shows whole. */
+static gboolean
+multiple_in_view (gpointer data)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+
+  find_compact_views (GTK_WIDGET (window), views);
+  for (guint i = 0; i < views->len; i++)
+    if (somscope_map_view_get_layer (g_ptr_array_index (views, i)) == data)
+      return TRUE;
+  return FALSE;
+}
+
+/* Ticking a layer maps it and adds it to every view of the mapped layers
+ * (the small multiples, scrolled to show it, and the trajectory);
+ * unticking takes it out. */
+static void
+test_tick_layers (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  GListModel *mapped = somscope_window_get_mapped_layers (window);
+  SomscopeTrajectoryView *trajectory = somscope_window_get_trajectory_view (window);
+  SomscopeLayer *conv = find_layer_by_op (document, "Conv", FALSE);
+  SomscopeLayer *relu = find_layer_by_op (document, "Relu", TRUE);
+  guint n = g_list_model_get_n_items (mapped);
+
+  somscope_document_set_selected_input (document, 7);
+  somscope_layer_set_mapped (conv, TRUE);
+  g_assert_true (in_model (mapped, conv));
+  wait_for (layers_done, document, "the new layer's map");
+  g_assert_nonnull (somscope_layer_get_map (conv));
+  g_assert_cmpuint (somscope_trajectory_view_get_n_layers (trajectory), ==, n + 1);
+  wait_for (multiple_in_view, conv, "the new layer's small multiple in view");
+
+  somscope_layer_set_mapped (relu, FALSE);
+  g_assert_false (in_model (mapped, relu));
+  g_assert_cmpuint (g_list_model_get_n_items (mapped), ==, n);
+  g_assert_cmpuint (somscope_trajectory_view_get_n_layers (trajectory), ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_true (somscope_trajectory_view_get_layer (trajectory, i) != relu);
+
+  /* As before: the first ReLU's map is still there, nothing to train. */
+  somscope_layer_set_mapped (relu, TRUE);
+  somscope_layer_set_mapped (conv, FALSE);
+  g_assert_true (in_model (mapped, relu));
+  g_assert_false (in_model (mapped, conv));
+  g_assert_cmpuint (somscope_trajectory_view_get_n_layers (trajectory), ==, n);
+  wait_for (document_idle, NULL, "the jobs to end");
+  somscope_document_set_selected_input (document, -1);
+}
+
 /* The class dropdown turns the hit map into the hits of that class: on
  * screen (the core renderer's drawing of the class's hits, pixel for pixel,
  * and the tooltips' counts against the map's BMUs of the gallery's inputs,
@@ -1886,6 +1978,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/multiples-hover", test_multiples_hover);
   g_test_add_func ("/app/component-feature", test_component_feature);
   g_test_add_func ("/app/class-hits", test_class_hits);
+  g_test_add_func ("/app/tick-layers", test_tick_layers);
   g_test_add_func ("/app/export", test_export);
   g_test_add_func ("/app/save-session", test_save_session);
   g_test_add_func ("/app/preprocessing", test_preprocessing);
