@@ -115,7 +115,8 @@ struct _SomscopeDocument
   SomPreprocessOptions   suggestion;
   gboolean               has_suggestion;
   SomArray              *clean_pixels;       /* N×C×H×W in [0,1], after an attack */
-  SomArray              *adversarial_pixels; /* the same, attacked */
+  SomscopeCodes         *adversarial_pixels; /* the same, attacked (held by the jobs that read it) */
+  GHashTable            *adversarial_pending; /* layers whose adversarial codes a job computes */
   SomArray              *adversarial_predictions;
   char                  *attack_summary;
   JsonNode              *attack;             /* the attack's flags, for sessions */
@@ -183,6 +184,7 @@ somscope_document_dispose (GObject *object)
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
   g_hash_table_remove_all (self->pending);
+  g_hash_table_remove_all (self->adversarial_pending);
   g_clear_object (&self->selected_layer);
   G_OBJECT_CLASS (somscope_document_parent_class)->dispose (object);
 }
@@ -199,7 +201,8 @@ somscope_document_finalize (GObject *object)
   g_clear_pointer (&self->labels, som_array_free);
   g_clear_pointer (&self->predictions, som_array_free);
   g_clear_pointer (&self->clean_pixels, som_array_free);
-  g_clear_pointer (&self->adversarial_pixels, som_array_free);
+  g_clear_pointer (&self->adversarial_pixels, somscope_codes_unref);
+  g_clear_pointer (&self->adversarial_pending, g_hash_table_unref);
   g_clear_pointer (&self->adversarial_predictions, som_array_free);
   g_free (self->attack_summary);
   g_clear_pointer (&self->attack, json_node_unref);
@@ -359,6 +362,7 @@ somscope_document_init (SomscopeDocument *self)
   self->selected_unit = -1;
   self->class_names = g_new0 (char *, 1);
   self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->adversarial_pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   for (guint i = 0; i < N_PARTS; i++)
     self->part_fraction[i] = -1;
   /* The workers' reports reach the main loop through it (any document's). */
@@ -1690,6 +1694,9 @@ apply_load (SomscopeDocument *self,
 
 static void somscope_document_autosave (SomscopeDocument *self);
 static void start_attack (SomscopeDocument *self);
+static void ensure_adversarial_codes (SomscopeDocument *self,
+                                      SomscopeLayer    *layer);
+
 static void map_adversarial (SomscopeDocument *self,
                              SomscopeLayer    *layer);
 static void train_missing (SomscopeDocument *self);
@@ -2095,6 +2102,7 @@ train_done_idle (gpointer data)
       if (self->selected_input >= 0)
         somscope_layer_set_input (layer, self->selected_input);
       self->modified = TRUE;
+      ensure_adversarial_codes (self, layer);
       map_adversarial (self, layer);
     }
   update_training_progress (self);
@@ -2520,6 +2528,7 @@ layer_mapped_cb (SomscopeDocument *self,
   if (somscope_layer_get_map (layer) != NULL)
     {
       somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
+      ensure_adversarial_codes (self, layer);
       return;
     }
   somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_WAITING, NULL);
@@ -2576,6 +2585,68 @@ attack_step_progress (double      fraction,
   job_progress_update (0.8 * fraction, NULL, user_data);
 }
 
+/* @images (N×C×H×W in [0, 1]) through @tf and the model: the codes of
+ * each of @taps, one SomscopeCodes of N rows each, appended to @codes.  With
+ * @progress, the last 20 % of the attack's part. */
+static gboolean
+run_codes (SomModel                *model,
+           const SomPixelTransform *tf,
+           const SomArray          *images,
+           const GArray            *taps,
+           SomCodes                 codes_mode,
+           GPtrArray               *codes,
+           JobProgress             *progress,
+           GCancellable            *cancellable,
+           GError                 **error)
+{
+  gsize n = images->shape[0];
+  gsize image = som_array_n_elements (images) / MAX (n, 1);
+  guint first = codes->len;
+
+  for (gsize start = 0; start < n; start += BATCH_SIZE)
+    {
+      gsize nb = MIN (BATCH_SIZE, n - start);
+      gsize shape[SOM_ARRAY_MAX_DIMS];
+      g_autoptr(SomArray) batch = NULL;
+      g_autoptr(SomArray) input = NULL;
+      g_autoptr(SomArray) logits = NULL;
+      g_autoptr(GPtrArray) tap_values = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      memcpy (shape, images->shape, sizeof shape);
+      shape[0] = nb;
+      batch = som_array_new (SOM_DTYPE_F32, images->ndim, shape, error);
+      if (batch == NULL)
+        return FALSE;
+      memcpy (batch->data, (const float *) images->data + start * image, nb * image * sizeof (float));
+      input = som_pixel_transform_apply (tf, batch);
+      logits = som_model_run_images (model, input, (const guint *) taps->data, taps->len,
+                                     &tap_values, cancellable, error);
+      if (logits == NULL)
+        return FALSE;
+      for (guint t = 0; t < taps->len; t++)
+        {
+          g_autoptr(SomArray) part = som_features_codes (g_ptr_array_index (tap_values, t), codes_mode,
+                                                         "adversarial", error);
+          SomArray *all;
+          gsize dim;
+
+          if (part == NULL)
+            return FALSE;
+          dim = part->shape[1];
+          if (start == 0)
+            g_ptr_array_add (codes, somscope_codes_new (som_array_new_2d_f32 (n, dim)));
+          all = ((SomscopeCodes *) g_ptr_array_index (codes, first + t))->array;
+          memcpy ((float *) all->data + start * dim, part->data, nb * dim * sizeof (float));
+        }
+      if (progress != NULL)
+        job_progress_update (0.8 + 0.2 * (start + nb) / n,
+                             _("Running the model on the adversarial images"), progress);
+    }
+  return TRUE;
+}
+
 static void
 attack_thread (GTask        *task,
                gpointer      source_object,
@@ -2586,7 +2657,6 @@ attack_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   SomPixelTransform tf;
   gsize n;
-  gsize image;
 
   somscope_worker_enter ();
   n = d->labels->shape[0];
@@ -2604,48 +2674,8 @@ attack_thread (GTask        *task,
     goto out;
 
   /* The adversarial images through the model, for their codes. */
-  image = som_array_n_elements (d->adversarial) / n;
   d->codes = g_ptr_array_new_with_free_func ((GDestroyNotify) somscope_codes_unref);
-  for (gsize start = 0; start < n; start += BATCH_SIZE)
-    {
-      gsize nb = MIN (BATCH_SIZE, n - start);
-      gsize shape[SOM_ARRAY_MAX_DIMS];
-      g_autoptr(SomArray) batch = NULL;
-      g_autoptr(SomArray) input = NULL;
-      g_autoptr(SomArray) logits = NULL;
-      g_autoptr(GPtrArray) tap_values = NULL;
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-        goto out;
-      memcpy (shape, d->adversarial->shape, sizeof shape);
-      shape[0] = nb;
-      batch = som_array_new (SOM_DTYPE_F32, d->adversarial->ndim, shape, &error);
-      if (batch == NULL)
-        goto out;
-      memcpy (batch->data, (const float *) d->adversarial->data + start * image, nb * image * sizeof (float));
-      input = som_pixel_transform_apply (&tf, batch);
-      logits = som_model_run_images (d->model, input, (const guint *) d->taps->data, d->taps->len,
-                                     &tap_values, cancellable, &error);
-      if (logits == NULL)
-        goto out;
-      for (guint t = 0; t < d->taps->len; t++)
-        {
-          g_autoptr(SomArray) codes = som_features_codes (g_ptr_array_index (tap_values, t), d->codes_mode,
-                                                          "adversarial", &error);
-          SomArray *all;
-          gsize dim;
-
-          if (codes == NULL)
-            goto out;
-          dim = codes->shape[1];
-          if (start == 0)
-            g_ptr_array_add (d->codes, somscope_codes_new (som_array_new_2d_f32 (n, dim)));
-          all = ((SomscopeCodes *) g_ptr_array_index (d->codes, t))->array;
-          memcpy ((float *) all->data + start * dim, codes->data, nb * dim * sizeof (float));
-        }
-      job_progress_update (0.8 + 0.2 * (start + nb) / n,
-                           _("Running the model on the adversarial images"), d->progress);
-    }
+  run_codes (d->model, &tf, d->adversarial, d->taps, d->codes_mode, d->codes, d->progress, cancellable, &error);
 
 out:
   if (error != NULL)
@@ -2730,6 +2760,111 @@ map_adversarial (SomscopeDocument *self,
   run_in_worker (task, bmu_thread);
 }
 
+/* -- the adversarial codes of a layer mapped after the attack: the
+ * attack's images through the model again, up to that layer */
+
+typedef struct
+{
+  SomModel      *model;       /* borrowed: the task holds the document */
+  SomPreprocess *preprocess;  /* borrowed */
+  SomscopeCodes *images;
+  SomCodes       codes_mode;
+  GArray        *taps;
+  SomscopeLayer *layer;
+  GPtrArray     *codes;       /* SomscopeCodes, one */
+} AdversarialCodesData;
+
+static void
+adversarial_codes_data_free (AdversarialCodesData *d)
+{
+  somscope_codes_unref (d->images);
+  g_array_unref (d->taps);
+  g_object_unref (d->layer);
+  g_clear_pointer (&d->codes, g_ptr_array_unref);
+  g_free (d);
+}
+
+static void
+adversarial_codes_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  AdversarialCodesData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  SomPixelTransform tf;
+
+  somscope_worker_enter ();
+  som_pixel_transform_init_from_preprocess (&tf, d->preprocess);
+  d->codes = g_ptr_array_new_with_free_func ((GDestroyNotify) somscope_codes_unref);
+  if (!run_codes (d->model, &tf, d->images->array, d->taps, d->codes_mode, d->codes, NULL, cancellable, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+  somscope_worker_leave ();
+}
+
+static void
+adversarial_codes_done_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  AdversarialCodesData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  jobs_changed (self, -1);
+  g_hash_table_remove (self->adversarial_pending, d->layer);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("%s: %s", somscope_layer_get_name (d->layer), error->message);
+      return;
+    }
+  /* Another attack finished meanwhile: the codes of its images instead. */
+  if (d->images != self->adversarial_pixels)
+    {
+      ensure_adversarial_codes (self, d->layer);
+      return;
+    }
+  somscope_layer_set_adversarial_codes (d->layer, g_ptr_array_index (d->codes, 0));
+  map_adversarial (self, d->layer);
+}
+
+/* A layer mapped after the attack (ticked, or ticked again after another
+ * attack) has no adversarial codes, and without them no trajectory: they
+ * are computed from the attack's images. */
+static void
+ensure_adversarial_codes (SomscopeDocument *self,
+                          SomscopeLayer    *layer)
+{
+  g_autoptr(GTask) task = NULL;
+  AdversarialCodesData *d;
+  guint index;
+
+  if (self->adversarial_pixels == NULL || self->model == NULL || self->preprocess == NULL ||
+      self->attacking || !somscope_layer_get_mapped (layer) ||
+      somscope_layer_get_adversarial_codes (layer) != NULL ||
+      g_hash_table_contains (self->adversarial_pending, layer))
+    return;
+
+  d = g_new0 (AdversarialCodesData, 1);
+  d->model = self->model;
+  d->preprocess = self->preprocess;
+  d->images = somscope_codes_ref (self->adversarial_pixels);
+  d->codes_mode = g_settings_get_enum (self->settings, "som-codes") == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
+  d->taps = g_array_new (FALSE, FALSE, sizeof (guint));
+  index = somscope_layer_get_index (layer);
+  g_array_append_val (d->taps, index);
+  d->layer = g_object_ref (layer);
+  g_hash_table_add (self->adversarial_pending, g_object_ref (layer));
+  jobs_changed (self, 1);
+  task = g_task_new (self, self->cancellable, adversarial_codes_done_cb, NULL);
+  g_task_set_source_tag (task, ensure_adversarial_codes);
+  g_task_set_task_data (task, d, (GDestroyNotify) adversarial_codes_data_free);
+  run_in_worker (task, adversarial_codes_thread);
+}
+
 static void
 attack_done_cb (GObject      *object,
                 GAsyncResult *result,
@@ -2767,11 +2902,11 @@ attack_done_cb (GObject      *object,
     return;
 
   g_clear_pointer (&self->clean_pixels, som_array_free);
-  g_clear_pointer (&self->adversarial_pixels, som_array_free);
+  g_clear_pointer (&self->adversarial_pixels, somscope_codes_unref);
   g_clear_pointer (&self->adversarial_predictions, som_array_free);
   g_clear_pointer (&self->attack, json_node_unref);
   self->clean_pixels = g_steal_pointer (&d->pixels);
-  self->adversarial_pixels = g_steal_pointer (&d->adversarial);
+  self->adversarial_pixels = somscope_codes_new (g_steal_pointer (&d->adversarial));
   self->adversarial_predictions = g_steal_pointer (&d->predictions);
   g_clear_pointer (&self->attack, json_node_unref);
   self->attack = som_attack_params_to_json (&d->params);
@@ -2792,6 +2927,17 @@ attack_done_cb (GObject      *object,
 
       somscope_layer_set_adversarial_codes (layer, g_ptr_array_index (d->codes, t));
       map_adversarial (self, layer);
+    }
+  /* The other layers' adversarial codes were of an older attack's images;
+   * those ticked since it started get this one's. */
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->layers)); i++)
+    {
+      g_autoptr(SomscopeLayer) layer = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
+
+      if (g_ptr_array_find (d->layers, layer, NULL))
+        continue;
+      somscope_layer_set_adversarial_codes (layer, NULL);
+      ensure_adversarial_codes (self, layer);
     }
   g_free (self->attack_summary);
   /* Translators: FGSM or PGD, its strength, and how many of the inputs'
@@ -2891,7 +3037,7 @@ somscope_document_get_adversarial_images (SomscopeDocument  *self,
                                           GdkTexture       **perturbation)
 {
   const SomArray *clean = self->clean_pixels;
-  const SomArray *adv = self->adversarial_pixels;
+  const SomArray *adv = self->adversarial_pixels ? self->adversarial_pixels->array : NULL;
   guint c, h, w;
   const float *a, *b;
   float amax = 1e-12f;

@@ -1573,9 +1573,17 @@ multiple_in_view (gpointer data)
   return FALSE;
 }
 
+static gboolean
+has_adversarial_bmus (gpointer layer)
+{
+  return somscope_layer_get_adversarial_bmus (layer) != NULL;
+}
+
 /* Ticking a layer maps it and adds it to every view of the mapped layers
- * (the small multiples, scrolled to show it, and the trajectory);
- * unticking takes it out. */
+ * (the small multiples, scrolled to show it, and the trajectory, with the
+ * adversarial twin's unit: the attack's images run through the model
+ * again, which must give the codes the attack itself gave); unticking
+ * takes it out. */
 static void
 test_tick_layers (void)
 {
@@ -1593,6 +1601,27 @@ test_tick_layers (void)
   g_assert_nonnull (somscope_layer_get_map (conv));
   g_assert_cmpuint (somscope_trajectory_view_get_n_layers (trajectory), ==, n + 1);
   wait_for (multiple_in_view, conv, "the new layer's small multiple in view");
+  wait_for (has_adversarial_bmus, conv, "the new layer's adversarial BMUs");
+  wait_for (document_idle, NULL, "the jobs to end");
+  g_assert_true (somscope_trajectory_view_has_chart (trajectory));
+  g_assert_cmpint (somscope_trajectory_view_get_adversarial_bmu (trajectory, 0), >=, 0);
+
+  /* The recomputed codes of a layer the attack mapped are the attack's. */
+  {
+    g_autoptr(SomscopeCodes) attack_codes = somscope_codes_ref (somscope_layer_get_adversarial_codes (relu));
+    const SomArray *again;
+
+    somscope_layer_set_mapped (relu, FALSE);
+    somscope_layer_set_adversarial_codes (relu, NULL);
+    somscope_layer_set_mapped (relu, TRUE);
+    wait_for (has_adversarial_bmus, relu, "the adversarial BMUs computed again");
+    again = somscope_layer_get_adversarial_codes (relu)->array;
+    g_assert_cmpuint (again->shape[0], ==, attack_codes->array->shape[0]);
+    g_assert_cmpuint (again->shape[1], ==, attack_codes->array->shape[1]);
+    for (gsize k = 0; k < som_array_n_elements (again); k++)
+      g_assert_cmpfloat_with_epsilon (((const float *) again->data)[k],
+                                      ((const float *) attack_codes->array->data)[k], 1e-5);
+  }
 
   somscope_layer_set_mapped (relu, FALSE);
   g_assert_false (in_model (mapped, relu));
