@@ -1363,6 +1363,34 @@ test_corrupt_model (void)
   g_assert_true (somscope_window_get_document (window) == before);
   g_assert_cmpuint (g_list_model_get_n_items (somscope_document_get_layers (before)), ==, n_layers);
   g_assert_true (maps_trained (NULL));
+
+  /* The same dropped on the window, the dataset first. */
+  {
+    GtkEventController *target = find_controller (GTK_WIDGET (window), GTK_TYPE_DROP_TARGET);
+    g_autofree char *dropped_path = g_build_filename (tmpdir, "dropped.onnx", NULL);
+    g_autoptr(GFile) dropped = g_file_new_for_path (dropped_path);
+    g_autoptr(GFile) demo_model = NULL;
+    g_autoptr(GFile) demo_images = NULL;
+    GFile *files[2];
+    GValue value = G_VALUE_INIT;
+    gboolean accepted = FALSE;
+
+    /* (The document before may be of activations alone, with no images.) */
+    g_assert_true (somscope_find_demo (&demo_model, &demo_images));
+    files[0] = demo_images;
+    files[1] = dropped;
+    g_assert_nonnull (target);
+    g_assert_true (g_file_set_contents (dropped_path, "\x08\x07\x12\x05junk\xff\xff\xff", 11, NULL));
+    g_value_init (&value, GDK_TYPE_FILE_LIST);
+    g_value_take_boxed (&value, gdk_file_list_new_from_array (files, G_N_ELEMENTS (files)));
+    g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+    g_value_unset (&value);
+    g_assert_true (accepted);
+    wait_for (error_shown, "dropped.onnx", "the dropped model's error");
+    g_assert_true (somscope_window_get_document (window) == before);
+    g_assert_true (maps_trained (NULL));
+    g_unlink (dropped_path);
+  }
   g_unlink (path);
 }
 
