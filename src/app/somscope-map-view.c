@@ -31,6 +31,7 @@ struct _SomscopeMapView
   double          texture_pan_y;
   guint           layer_serial;  /* bumped when the layer changes */
   SomMapLayout    marks_layout;  /* where the units are, for the marks, as of */
+  double          marks_room[4]; /* the map's room (x, y, w, h): zoomed marks stay in it */
   guint           marks_serial;  /* this render serial (0: none yet) */
   int             marks_width;
   int             marks_height;
@@ -226,8 +227,6 @@ render_draw (gpointer  data,
   RenderJob *job = data;
   g_autoptr(GError) error = NULL;
 
-  cairo_translate (cr, job->pan_x, job->pan_y);
-  cairo_scale (cr, job->zoom, job->zoom);
   if (!som_render_view (cr, width, height, job->view, &job->copy->data, &job->options, &error))
     g_debug ("%s", error->message);
 }
@@ -280,6 +279,10 @@ schedule_render (GtkWidget *widget)
   job->zoom = self->zoom;
   job->pan_x = self->pan_x;
   job->pan_y = self->pan_y;
+  /* Only the map zooms: its title and colour bar stay in view. */
+  job->options.zoom = self->zoom;
+  job->options.pan_x = self->pan_x;
+  job->options.pan_y = self->pan_y;
   job->layer_serial = self->layer_serial;
   somscope_render_job_start (&self->render, job, (GDestroyNotify) render_job_free,
                              render_draw, render_accept);
@@ -403,6 +406,8 @@ somscope_map_view_snapshot (GtkWidget   *widget,
       self->marks_height != height || self->marks_layout.grid != data.grid)
     {
       som_render_view_layout (width, height, core_view (self->view), &data, &options, &self->marks_layout);
+      som_render_view_map_room (width, height, core_view (self->view), &data, &options, &self->marks_room[0],
+                                &self->marks_room[1], &self->marks_room[2], &self->marks_room[3]);
       self->marks_serial = self->render.serial;
       self->marks_width = width;
       self->marks_height = height;
@@ -417,6 +422,11 @@ somscope_map_view_snapshot (GtkWidget   *widget,
     int input_bmu = live ? -1 : somscope_layer_get_input_bmu (self->layer);
     guint n_units = som_grid_get_n_units (data.grid);
 
+    if (self->zoom != 1 || self->pan_x != 0 || self->pan_y != 0)
+      {
+        cairo_rectangle (cr, self->marks_room[0], self->marks_room[1], self->marks_room[2], self->marks_room[3]);
+        cairo_clip (cr);
+      }
     cairo_translate (cr, self->pan_x, self->pan_y);
     cairo_scale (cr, self->zoom, self->zoom);
     cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
@@ -1112,11 +1122,22 @@ somscope_map_view_unit_at (SomscopeMapView *self,
                            double           y)
 {
   SomMapLayout layout;
+  SomMapData data;
+  SomRenderOptions options;
+  double rx, ry, rw, rh;
 
   g_return_val_if_fail (SOMSCOPE_IS_MAP_VIEW (self), -1);
 
   if (!get_layout (self, &layout))
     return -1;
+  /* Zoomed, the units under the colour bar or the title are hidden. */
+  if ((self->zoom != 1 || self->pan_x != 0 || self->pan_y != 0) && get_map_data (self, &data, &options))
+    {
+      som_render_view_map_room (gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)),
+                                core_view (self->view), &data, &options, &rx, &ry, &rw, &rh);
+      if (x < rx || y < ry || x >= rx + rw || y >= ry + rh)
+        return -1;
+    }
   return som_map_layout_hit_test (&layout, (x - self->pan_x) / self->zoom,
                                   (y - self->pan_y) / self->zoom);
 }

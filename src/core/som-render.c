@@ -66,6 +66,7 @@ som_render_options_init (SomRenderOptions *options)
   options->vmin = NAN;
   options->vmax = NAN;
   options->marked_unit = -1;
+  options->zoom = 1;
 }
 
 static const char *view_names[] = {
@@ -1661,6 +1662,40 @@ som_render_view_layout (double                  width,
   cairo_destroy (cr);
 }
 
+/* Left of the side column, below the title: a zoomed map stays in it. */
+static void
+map_room (cairo_t *cr, const SomRenderOptions *o, double height, double side_x, double *x, double *y,
+          double *w, double *h)
+{
+  *x = 0;
+  *y = MARGIN + title_height (cr, o);
+  *w = MAX (side_x - GAP / 2, 0);
+  *h = MAX (height - *y, 0);
+}
+
+void
+som_render_view_map_room (double                  width,
+                          double                  height,
+                          SomView                 view,
+                          const SomMapData       *data,
+                          const SomRenderOptions *options,
+                          double                 *x,
+                          double                 *y,
+                          double                 *w,
+                          double                 *h)
+{
+  ViewState s;
+  SomMapLayout layout;
+  cairo_t *cr = measure_context ();
+  double side_x;
+
+  view_state_init (&s, view, data, options);
+  single_layout (cr, &s, width, height, &layout, &side_x);
+  map_room (cr, options, height, side_x, x, y, w, h);
+  view_state_clear (&s);
+  cairo_destroy (cr);
+}
+
 static void
 paint_background (cairo_t *cr, const Palette *pal, double width, double height)
 {
@@ -1719,7 +1754,25 @@ som_render_view (cairo_t                *cr,
   single_layout (cr, &s, width, height, &layout, &side_x);
   layout_bounds (&layout, &mx, &my, &mw, &mh);
   resolved_range (&s, &vmin, &vmax);
-  draw_map_cells (cr, &s, &layout, vmin, vmax, s.max_count);
+  if ((options->zoom > 0 && options->zoom != 1) || options->pan_x != 0 || options->pan_y != 0)
+    {
+      /* Magnified, the map keeps to its room: left of the side column,
+       * below the title. */
+      SomMapLayout cells = layout;
+      double zoom = options->zoom > 0 ? options->zoom : 1, rx, ry, rw, rh;
+
+      cells.x0 = options->pan_x + zoom * layout.x0;
+      cells.y0 = options->pan_y + zoom * layout.y0;
+      cells.scale = zoom * layout.scale;
+      cairo_save (cr);
+      map_room (cr, options, height, side_x, &rx, &ry, &rw, &rh);
+      cairo_rectangle (cr, rx, ry, rw, rh);
+      cairo_clip (cr);
+      draw_map_cells (cr, &s, &cells, vmin, vmax, s.max_count);
+      cairo_restore (cr);
+    }
+  else
+    draw_map_cells (cr, &s, &layout, vmin, vmax, s.max_count);
 
   if (s.view == SOM_VIEW_CLASSES)
     {

@@ -90,6 +90,13 @@ typedef struct
    * surfaces, slightly jagged edges.  For live redraws (hover, zoom); exports
    * leave it FALSE for smooth edges. */
   gboolean        crisp;
+  /* The map alone magnified by @zoom about the page's origin and then moved
+   * by (@pan_x, @pan_y) points, within the room it had (the app's zoom and
+   * pan): the title, the colour bar and the legend stay as they were.
+   * Default 1, 0, 0; som_render_view() only, and its layout ignores them. */
+  double          zoom;
+  double          pan_x;
+  double          pan_y;
 } SomRenderOptions;
 
 void         som_render_options_init     (SomRenderOptions *options);
@@ -166,6 +173,17 @@ void         som_render_multiples_layout (double                  width,
                                           const SomRenderOptions *options,
                                           guint                   panel,
                                           SomMapLayout           *layout);
+/* The room som_render_view() gives the map, left of its colour bar or
+ * legend and below its title: with options->zoom the map is clipped to it. */
+void         som_render_view_map_room    (double                  width,
+                                          double                  height,
+                                          SomView                 view,
+                                          const SomMapData       *data,
+                                          const SomRenderOptions *options,
+                                          double                 *x,
+                                          double                 *y,
+                                          double                 *w,
+                                          double                 *h);
 /* The unit whose cell contains (@x, @y), or -1 outside every cell. */
 int          som_map_layout_hit_test     (const SomMapLayout     *layout,
                                           double                  x,

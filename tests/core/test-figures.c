@@ -1645,6 +1645,86 @@ test_layout_matches_drawing (void)
   cairo_surface_destroy (surface);
 }
 
+/* Zoomed (options->zoom, pan), only the map is magnified, and only within
+ * its room: the title and the colour bar are the unzoomed drawing's, pixel
+ * for pixel, and every unit whose centre shows in the room has its colour
+ * there, at the zoomed place. */
+static void
+test_zoomed_view (void)
+{
+  const int width = 420, height = 260;
+  g_autoptr(Synth) a = synth_new (7, 9, SOM_TOPOLOGY_HEX, 0);
+  cairo_surface_t *plain = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cairo_surface_t *zoomed = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cairo_t *cr;
+  SomMapData d;
+  SomRenderOptions o;
+  SomMapLayout layout;
+  const guint8 *p, *z;
+  int stride;
+  double rx, ry, rw, rh;
+  guint n = som_grid_get_n_units (a->grid), seen = 0;
+
+  synth_data (a, &d, "zoom");
+  som_render_options_init (&o);
+  o.crisp = TRUE;
+  o.vmin = 0;
+  o.vmax = 4;
+  o.title = "Zoomed";
+  cr = cairo_create (plain);
+  g_assert_true (som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &d, &o, NULL));
+  cairo_destroy (cr);
+  som_render_view_layout (width, height, SOM_VIEW_UMATRIX, &d, &o, &layout);
+  som_render_view_map_room (width, height, SOM_VIEW_UMATRIX, &d, &o, &rx, &ry, &rw, &rh);
+  g_assert_cmpfloat (rx + rw, <, width - 20);
+  g_assert_cmpfloat (ry, >, 5);
+
+  o.zoom = 2.5;
+  o.pan_x = -150;
+  o.pan_y = -90;
+  cr = cairo_create (zoomed);
+  g_assert_true (som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &d, &o, NULL));
+  cairo_destroy (cr);
+
+  cairo_surface_flush (plain);
+  cairo_surface_flush (zoomed);
+  p = cairo_image_surface_get_data (plain);
+  z = cairo_image_surface_get_data (zoomed);
+  stride = cairo_image_surface_get_stride (plain);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      /* (the room's edges fall inside pixels, which both drawings share) */
+      if (x >= ceil (rx + rw) || y < floor (ry))
+        g_assert_cmphex (*(const guint32 *) (p + y * stride + 4 * x), ==, *(const guint32 *) (z + y * stride + 4 * x));
+
+  layout.x0 = o.pan_x + o.zoom * layout.x0;
+  layout.y0 = o.pan_y + o.zoom * layout.y0;
+  layout.scale *= o.zoom;
+  for (guint k = 0; k < n; k++)
+    {
+      double x, y, w, h, rgb[3];
+      int cx, cy;
+      guint32 v;
+
+      som_map_layout_unit_rect (&layout, k, &x, &y, &w, &h);
+      cx = (int) floor (x + w / 2);
+      cy = (int) floor (y + h / 2);
+      if (cx < rx + 2 || cy < ry + 2 || cx >= rx + rw - 2 || cy >= ry + rh - 2)
+        continue;
+      som_colormap_rgb (SOM_COLORMAP_VIRIDIS, a->umatrix[k] / 4.0, rgb);
+      v = *(const guint32 *) (z + cy * stride + 4 * cx);
+      g_assert_cmpint (abs ((int) ((v >> 16) & 0xff) - (int) lround (rgb[0] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) ((v >> 8) & 0xff) - (int) lround (rgb[1] * 255)), <=, 1);
+      g_assert_cmpint (abs ((int) (v & 0xff) - (int) lround (rgb[2] * 255)), <=, 1);
+      seen++;
+    }
+  g_test_message ("%u of %u units in view, zoomed", seen, n);
+  g_assert_cmpuint (seen, >, 3);
+  g_assert_cmpuint (seen, <, n);
+  cairo_surface_destroy (plain);
+  cairo_surface_destroy (zoomed);
+}
+
 /* som_render_trajectory_panel_at () names the panel each layer is drawn
  * in: with only layer k's clean BMU set, every pixel of the clean marker's
  * colour inside a panel is in panel k (the legend's ring is outside them). */
@@ -1720,6 +1800,7 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/geometry/no-seams", test_no_seams);
   g_test_add_func ("/figures/geometry/layout-matches-drawing", test_layout_matches_drawing);
   g_test_add_func ("/figures/geometry/trajectory-panels", test_trajectory_panels);
+  g_test_add_func ("/figures/geometry/zoomed-view", test_zoomed_view);
   g_test_add_func ("/figures/render/scales", test_scales);
   for (guint i = 0; i < G_N_ELEMENTS (golden_names); i++)
     {

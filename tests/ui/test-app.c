@@ -1515,6 +1515,54 @@ assert_view_shows_map (SomscopeMapView *view)
   cairo_surface_destroy (surface);
 }
 
+/* Zoomed, the map view magnifies the map alone, within its room: the
+ * texture is the core's drawing with the same zoom and pan (whose colour bar
+ * and title are those of the unzoomed drawing: test-figures), and a point
+ * on the colour bar is no unit, whatever lies under it. */
+static void
+test_zoom (void)
+{
+  SomscopeMapView *view = somscope_window_get_map_view (window);
+  SomscopeLayer *layer = somscope_map_view_get_layer (view);
+  int width = gtk_widget_get_width (GTK_WIDGET (view));
+  int height = gtk_widget_get_height (GTK_WIDGET (view));
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  SomMapData data;
+  SomRenderOptions options;
+  SomMapLayout layout;
+  double rx, ry, rw, rh, cx, cy, ux, uy, uw, uh;
+  const double zoom = 3;
+
+  g_assert_true (somscope_layer_get_map_data (layer, &data));
+  som_render_options_init (&options);
+  options.font_size = 10;
+  som_render_view_layout (width, height, SOM_VIEW_UMATRIX, &data, &options, &layout);
+  som_render_view_map_room (width, height, SOM_VIEW_UMATRIX, &data, &options, &rx, &ry, &rw, &rh);
+
+  somscope_map_view_set_zoom (view, zoom);
+  g_assert_cmpfloat (somscope_map_view_get_zoom (view), ==, zoom);
+  /* The pan the view chose, from where it puts unit 0. */
+  g_assert_true (somscope_map_view_get_unit_center (view, 0, &cx, &cy));
+  som_map_layout_unit_rect (&layout, 0, &ux, &uy, &uw, &uh);
+  options.zoom = zoom;
+  options.pan_x = cx - zoom * (ux + uw / 2);
+  options.pan_y = cy - zoom * (uy + uh / 2);
+  wait_for (view_rendered, view, "the zoomed map's render");
+  options.crisp = somscope_map_view_get_crisp (view);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (surface);
+  g_assert_true (som_render_view (cr, width, height, SOM_VIEW_UMATRIX, &data, &options, NULL));
+  cairo_destroy (cr);
+  assert_same_pixels (somscope_map_view_get_texture (view), surface);
+  cairo_surface_destroy (surface);
+
+  g_assert_cmpint (somscope_map_view_unit_at (view, rx + rw + 4, ry + rh / 2), ==, -1);
+  g_assert_cmpint (somscope_map_view_unit_at (view, width / 2.0, height / 2.0), >=, 0);
+  somscope_map_view_set_zoom (view, 1);
+  wait_for (view_rendered, view, "the map's render");
+}
+
 /* While the maps retrain, the map view is handed the latest map after the
  * epochs, coalesced (superseded epochs dropped, never more than one update
  * per layer waiting), always ending with the last epoch before the final
@@ -2033,6 +2081,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/input-bmus", test_input_bmus);
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/multiples-hover", test_multiples_hover);
+  g_test_add_func ("/app/zoom", test_zoom);
   g_test_add_func ("/app/component-feature", test_component_feature);
   g_test_add_func ("/app/class-hits", test_class_hits);
   g_test_add_func ("/app/tick-layers", test_tick_layers);
