@@ -25,6 +25,8 @@ struct _SomscopePreferencesWindow
   AdwComboRow   *method_row;
   GtkSpinButton *eps_spin;
   GtkSpinButton *steps_spin;
+  GtkWidget     *eps_row;
+  GtkWidget     *steps_row;
 };
 
 G_DEFINE_FINAL_TYPE (SomscopePreferencesWindow, somscope_preferences_window,
@@ -89,6 +91,16 @@ bind_combo (GSettings   *settings,
                                 key, (GDestroyNotify) g_settings_schema_key_unref);
 }
 
+/* The strength is the attacks', the steps PGD's alone. */
+static void
+method_changed_cb (SomscopePreferencesWindow *self)
+{
+  guint method = adw_combo_row_get_selected (self->method_row);
+
+  gtk_widget_set_sensitive (self->eps_row, method != 0);
+  gtk_widget_set_sensitive (self->steps_row, method == 2);
+}
+
 static void
 somscope_preferences_window_dispose (GObject *object)
 {
@@ -118,6 +130,8 @@ somscope_preferences_window_class_init (SomscopePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SomscopePreferencesWindow, method_row);
   gtk_widget_class_bind_template_child (widget_class, SomscopePreferencesWindow, eps_spin);
   gtk_widget_class_bind_template_child (widget_class, SomscopePreferencesWindow, steps_spin);
+  gtk_widget_class_bind_template_child (widget_class, SomscopePreferencesWindow, eps_row);
+  gtk_widget_class_bind_template_child (widget_class, SomscopePreferencesWindow, steps_row);
 }
 
 static void
@@ -146,5 +160,7 @@ somscope_preferences_window_new (GSettings *settings)
   bind_combo (settings, "attack-method", self->method_row);
   g_settings_bind (settings, "attack-eps", self->eps_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "attack-steps", self->steps_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_swapped (self->method_row, "notify::selected", G_CALLBACK (method_changed_cb), self);
+  method_changed_cb (self);
   return GTK_WIDGET (self);
 }

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "somscope-application.h"
+#include "somscope-preferences-window.h"
 #include "somscope-window.h"
 #include "somscope-window-private.h"
 
@@ -315,6 +316,47 @@ test_estimate (void)
   g_assert_cmpstr (minutes, ==, "about 3 min left");
 }
 
+static GtkWidget *
+find_row (GtkWidget  *widget,
+          const char *title)
+{
+  if (ADW_IS_PREFERENCES_ROW (widget) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_row (child, title);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The attack's rows: the strength is for any attack, the steps for PGD. */
+static void
+test_preferences (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.somscope.Somscope");
+  GtkWidget *window = somscope_preferences_window_new (settings);
+  GtkWidget *eps = find_row (window, "_Strength ε");
+  GtkWidget *steps = find_row (window, "PGD S_teps");
+  const struct { const char *method; gboolean eps, steps; } cases[] = {
+    { "fgsm", TRUE, FALSE }, { "pgd", TRUE, TRUE }, { "none", FALSE, FALSE },
+  };
+
+  g_assert_nonnull (eps);
+  g_assert_nonnull (steps);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_settings_set_string (settings, "attack-method", cases[i].method);
+      g_assert_cmpint (gtk_widget_get_sensitive (eps), ==, cases[i].eps);
+      g_assert_cmpint (gtk_widget_get_sensitive (steps), ==, cases[i].steps);
+    }
+  g_settings_reset (settings, "attack-method");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +367,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/bad-file-from-command-line", test_bad_file_from_command_line);
   g_test_add_func ("/window/recovery-offered", test_recovery_offered);
   g_test_add_func ("/window/upload-pool", test_upload_pool);
+  g_test_add_func ("/window/preferences", test_preferences);
   return g_test_run ();
 }
