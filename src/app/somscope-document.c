@@ -865,6 +865,7 @@ typedef struct
   SomSession    *session;
   SomArray      *labels;         /* N int32, or NULL */
   guint          n_classes;
+  guint          n_logits;       /* the model's classes, from its output */
   GPtrArray     *session_maps;   /* per session layer: SomMap or NULL */
   GPtrArray     *session_codes;  /* per session layer: SomscopeCodes or NULL */
   GPtrArray     *majority;       /* per session layer: SomArray or NULL */
@@ -983,6 +984,7 @@ load_run_inference (LoadData      *d,
       if (logits == NULL)
         return FALSE;
       k = logits->ndim == 2 ? logits->shape[1] : 0;
+      d->n_logits = k;
       for (gsize i = 0; i < nb; i++)
         {
           const float *row = (const float *) logits->data + i * k;
@@ -1609,6 +1611,20 @@ apply_load (SomscopeDocument *self,
           names = som_dataset_get_class_names (self->dataset);
           g_strfreev (self->class_names);
           self->class_names = g_strdupv ((char **) names);
+          /* Images without labels know too few classes (one, "0", without
+           * names): the model's, the missing ones named "7", "8", …
+           * (contracts.md), so that every prediction reads. */
+          if (!som_dataset_has_labels (self->dataset) && n_classes < d->n_logits)
+            {
+              char **more = g_new0 (char *, d->n_logits + 1);
+
+              for (guint k = 0; k < d->n_logits; k++)
+                more[k] = k < n_classes ? g_strdup (names[k]) : g_strdup_printf ("%u", k);
+              g_strfreev (self->class_names);
+              self->class_names = more;
+              n_classes = d->n_logits;
+              names = (const char * const *) self->class_names;
+            }
         }
       else
         {

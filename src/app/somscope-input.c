@@ -46,12 +46,15 @@ dup_title (SomscopeInput *self)
   return g_strdup_printf (_("Image %u"), self->index);
 }
 
-/* "Coat → Shirt" for a misclassified input, "Coat" otherwise. */
+/* "Coat → Shirt" for a misclassified input, "Coat" otherwise; without a
+ * label, "→ Shirt", the model's answer. */
 static char *
 dup_caption (SomscopeInput *self)
 {
   const char *truth = self->label_name ? self->label_name : _("unlabelled");
 
+  if (self->label_name == NULL && self->prediction_name != NULL)
+    return g_strdup_printf ("→ %s", self->prediction_name);
   if (self->prediction_name != NULL && self->prediction != self->label)
     return g_strdup_printf ("%s → %s", truth, self->prediction_name);
   return g_strdup (truth);

@@ -375,6 +375,10 @@ somscope_map_view_snapshot (GtkWidget   *widget,
       if (self->view == SOMSCOPE_VIEW_RESPONSE && data.response == NULL)
         somscope_render_job_snapshot_message (&self->render, snapshot,
                                               self->compact ? "" : _("Select an input to see how every unit responds to it"));
+      else if (self->view == SOMSCOPE_VIEW_CLASSES && data.class_hits == NULL)
+        somscope_render_job_snapshot_message (&self->render, snapshot,
+                                              is_live (self) ? _("The class map comes once the map is trained")
+                                                             : _("No class map: the images have no labels"));
       else
         somscope_render_job_snapshot_message (&self->render, snapshot, error->message);
       return;

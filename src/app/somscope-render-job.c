@@ -334,7 +334,7 @@ somscope_render_job_snapshot_message (SomscopeRenderJob *self,
   int height = gtk_widget_get_height (self->widget);
   g_autoptr(PangoLayout) layout = NULL;
   GdkRGBA color;
-  int tw, th;
+  int th;
 
   if (text == NULL || *text == '\0')
     return;
@@ -342,11 +342,12 @@ somscope_render_job_snapshot_message (SomscopeRenderJob *self,
   pango_layout_set_width (layout, MAX (1, width - 12) * PANGO_SCALE);
   pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
   pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_get_pixel_size (layout, &tw, &th);
+  pango_layout_get_pixel_size (layout, NULL, &th);
   gtk_style_context_get_color (gtk_widget_get_style_context (self->widget), &color);
   color.alpha *= 0.55f;
   gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((width - tw) / 2.0f, (height - th) / 2.0f));
+  /* The layout centres its lines in its own width. */
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (6, (height - th) / 2.0f));
   gtk_snapshot_append_layout (snapshot, layout, &color);
   gtk_snapshot_restore (snapshot);
 }

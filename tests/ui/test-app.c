@@ -2003,6 +2003,53 @@ drop_cap_sys_nice (void)
   g_assert_cmpint (syscall (SYS_capset, &header, data), ==, 0);
 }
 
+/* Images without labels (the demo's, copied away from their labels file):
+ * the classes are the model's, "0" to "9", each input reads as the model's
+ * answer, and the attack pushes away from it. */
+static void
+test_unlabelled (void)
+{
+  SomscopeDocument *before = somscope_window_get_document (window);
+  g_autofree char *path = g_build_filename (tmpdir, "images-idx3-ubyte.gz", NULL);
+  g_autoptr(GFile) demo_model = NULL;
+  g_autoptr(GFile) demo_images = NULL;
+  g_autoptr(GFile) images = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  SomscopeDocument *document;
+  const char * const *names;
+  GListModel *inputs;
+
+  g_assert_true (somscope_find_demo (&demo_model, &demo_images));
+  g_assert_true (g_file_copy (demo_images, images, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  somscope_window_open (window, demo_model, images);
+  wait_for (other_document_ready, before, "the unlabelled images");
+  document = somscope_window_get_document (window);
+  names = somscope_document_get_class_names (document);
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 10);
+  g_assert_cmpstr (names[0], ==, "0");
+  g_assert_cmpstr (names[9], ==, "9");
+  inputs = somscope_document_get_inputs (document);
+  g_assert_cmpuint (g_list_model_get_n_items (inputs), >, 0);
+  for (guint i = 0; i < g_list_model_get_n_items (inputs); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+      g_autofree char *caption = NULL;
+      g_autofree char *expected = NULL;
+      int prediction = somscope_input_get_prediction (input);
+
+      g_assert_cmpint (somscope_input_get_label (input), ==, -1);
+      g_assert_cmpint (prediction, >=, 0);
+      g_assert_cmpint (prediction, <, 10);
+      g_assert_false (somscope_input_get_misclassified (input));
+      g_object_get (input, "caption", &caption, NULL);
+      expected = g_strdup_printf ("→ %d", prediction);
+      g_assert_cmpstr (caption, ==, expected);
+    }
+  wait_for (attack_done, NULL, "the attack on the unlabelled images");
+  g_unlink (path);
+}
+
 static void
 test_thread_priorities (void)
 {
@@ -2095,6 +2142,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/autosave-error", test_autosave_error);
   g_test_add_func ("/app/recent-files", test_recent_files);
   g_test_add_func ("/app/thread-priorities", test_thread_priorities);
+  g_test_add_func ("/app/unlabelled", test_unlabelled);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
