@@ -186,10 +186,10 @@ get_layout (SomscopeMapView *self,
   int width = gtk_widget_get_width (GTK_WIDGET (self));
   int height = gtk_widget_get_height (GTK_WIDGET (self));
 
-  if (width <= 0 || height <= 0 || !get_map_data (self, &data, &options))
-    return FALSE;
-  som_render_view_layout (width, height, core_view (self->view), &data, &options, layout);
-  return TRUE;
+  /* (FALSE too when the view has nothing to draw, e.g. the response view
+   * before an input is chosen) */
+  return width > 0 && height > 0 && get_map_data (self, &data, &options) &&
+         som_render_view_layout (width, height, core_view (self->view), &data, &options, layout);
 }
 
 /* -- rendering in a worker (somscope-render-job.c)
@@ -1135,13 +1135,11 @@ somscope_map_view_unit_at (SomscopeMapView *self,
   if (!get_layout (self, &layout))
     return -1;
   /* Zoomed, the units under the colour bar or the title are hidden. */
-  if ((self->zoom != 1 || self->pan_x != 0 || self->pan_y != 0) && get_map_data (self, &data, &options))
-    {
+  if ((self->zoom != 1 || self->pan_x != 0 || self->pan_y != 0) && get_map_data (self, &data, &options) &&
       som_render_view_map_room (gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)),
-                                core_view (self->view), &data, &options, &rx, &ry, &rw, &rh);
-      if (x < rx || y < ry || x >= rx + rw || y >= ry + rh)
-        return -1;
-    }
+                                core_view (self->view), &data, &options, &rx, &ry, &rw, &rh) &&
+      (x < rx || y < ry || x >= rx + rw || y >= ry + rh))
+    return -1;
   return som_map_layout_hit_test (&layout, (x - self->pan_x) / self->zoom,
                                   (y - self->pan_y) / self->zoom);
 }

@@ -1644,7 +1644,7 @@ som_render_natural_height (SomView                 view,
   return h;
 }
 
-void
+gboolean
 som_render_view_layout (double                  width,
                         double                  height,
                         SomView                 view,
@@ -1653,13 +1653,20 @@ som_render_view_layout (double                  width,
                         SomMapLayout           *layout)
 {
   ViewState s;
-  cairo_t *cr = measure_context ();
+  cairo_t *cr;
   double side_x;
 
+  g_return_val_if_fail (data != NULL && options != NULL && layout != NULL, FALSE);
+
+  /* e.g. the response view before an input is chosen: no values to lay out */
+  if (!som_render_check (view, data, options, NULL))
+    return FALSE;
+  cr = measure_context ();
   view_state_init (&s, view, data, options);
   single_layout (cr, &s, width, height, layout, &side_x);
   view_state_clear (&s);
   cairo_destroy (cr);
+  return TRUE;
 }
 
 /* Left of the side column, below the title: a zoomed map stays in it. */
@@ -1673,7 +1680,7 @@ map_room (cairo_t *cr, const SomRenderOptions *o, double height, double side_x, 
   *h = MAX (height - *y, 0);
 }
 
-void
+gboolean
 som_render_view_map_room (double                  width,
                           double                  height,
                           SomView                 view,
@@ -1686,14 +1693,20 @@ som_render_view_map_room (double                  width,
 {
   ViewState s;
   SomMapLayout layout;
-  cairo_t *cr = measure_context ();
+  cairo_t *cr;
   double side_x;
 
+  g_return_val_if_fail (data != NULL && options != NULL, FALSE);
+
+  if (!som_render_check (view, data, options, NULL))
+    return FALSE;
+  cr = measure_context ();
   view_state_init (&s, view, data, options);
   single_layout (cr, &s, width, height, &layout, &side_x);
   map_room (cr, options, height, side_x, x, y, w, h);
   view_state_clear (&s);
   cairo_destroy (cr);
+  return TRUE;
 }
 
 static void
@@ -1967,6 +1980,10 @@ som_render_multiples_layout (double                  width,
 
   g_return_if_fail (layers != NULL && panel < n_layers && layout != NULL);
 
+  memset (layout, 0, sizeof *layout);
+  for (guint i = 0; i < n_layers; i++)
+    if (!som_render_check (view, &layers[i], options, NULL))
+      return;
   cr = measure_context ();
   multi_init (cr, &m, view, layers, n_layers, options);
   multi_grid (cr, &m, width, height, FALSE, &g);
@@ -2048,6 +2065,14 @@ som_render_multiples_natural_height (SomView                 view,
       cairo_destroy (cr);
       return width;
     }
+  /* A layer without what the view needs is an error when drawn; its size
+   * here is only a guess, and no values may be read. */
+  for (guint i = 0; i < n_layers; i++)
+    if (!som_render_check (view, &layers[i], options, NULL))
+      {
+        cairo_destroy (cr);
+        return width;
+      }
   if (view == SOM_VIEW_CLASS_HITS)
     {
       /* One panel per class of the (first) map. */

@@ -158,7 +158,9 @@ typedef struct
   double         scale;  /* points per grid unit (distance between neighbours) */
 } SomMapLayout;
 
-void         som_render_view_layout      (double                  width,
+/* FALSE, and nothing filled, when @data lacks what @view needs
+ * (som_render_check()): the view draws no map then. */
+gboolean     som_render_view_layout      (double                  width,
                                           double                  height,
                                           SomView                 view,
                                           const SomMapData       *data,
@@ -174,8 +176,9 @@ void         som_render_multiples_layout (double                  width,
                                           guint                   panel,
                                           SomMapLayout           *layout);
 /* The room som_render_view() gives the map, left of its colour bar or
- * legend and below its title: with options->zoom the map is clipped to it. */
-void         som_render_view_map_room    (double                  width,
+ * legend and below its title: with options->zoom the map is clipped to it.
+ * FALSE as som_render_view_layout(). */
+gboolean     som_render_view_map_room    (double                  width,
                                           double                  height,
                                           SomView                 view,
                                           const SomMapData       *data,

@@ -1645,6 +1645,34 @@ test_layout_matches_drawing (void)
   cairo_surface_destroy (surface);
 }
 
+/* Laying out a view whose data lack what it needs (the response view before
+ * an input is chosen, the class map without labels) says so instead of
+ * reading what is not there: the app asks for it whenever the pointer moves
+ * over its map (this crashed it). */
+static void
+test_layout_missing_data (void)
+{
+  g_autoptr(Synth) a = synth_new (5, 6, SOM_TOPOLOGY_HEX, 0);
+  SomMapData d[2];
+  SomRenderOptions o;
+  SomMapLayout layout;
+  double x, y, w, h;
+
+  synth_data (a, &d[0], "a");
+  synth_data (a, &d[1], "b");
+  d[0].response = d[1].response = NULL;
+  som_render_options_init (&o);
+  g_assert_null (d[0].class_hits);
+  g_assert_false (som_render_view_layout (300, 200, SOM_VIEW_RESPONSE, &d[0], &o, &layout));
+  g_assert_false (som_render_view_layout (300, 200, SOM_VIEW_CLASSES, &d[0], &o, &layout));
+  g_assert_false (som_render_view_map_room (300, 200, SOM_VIEW_RESPONSE, &d[0], &o, &x, &y, &w, &h));
+  g_assert_cmpfloat (som_render_multiples_natural_height (SOM_VIEW_RESPONSE, d, 2, &o, 300), ==, 300);
+  som_render_multiples_layout (300, 200, SOM_VIEW_RESPONSE, d, 2, &o, 1, &layout);
+  g_assert_null (layout.grid);
+  g_assert_true (som_render_view_layout (300, 200, SOM_VIEW_UMATRIX, &d[0], &o, &layout));
+  g_assert_true (layout.grid == a->grid);
+}
+
 /* Zoomed (options->zoom, pan), only the map is magnified, and only within
  * its room: the title and the colour bar are the unzoomed drawing's, pixel
  * for pixel, and every unit whose centre shows in the room has its colour
@@ -1801,6 +1829,7 @@ main (int argc, char **argv)
   g_test_add_func ("/figures/geometry/layout-matches-drawing", test_layout_matches_drawing);
   g_test_add_func ("/figures/geometry/trajectory-panels", test_trajectory_panels);
   g_test_add_func ("/figures/geometry/zoomed-view", test_zoomed_view);
+  g_test_add_func ("/figures/geometry/layout-missing-data", test_layout_missing_data);
   g_test_add_func ("/figures/render/scales", test_scales);
   for (guint i = 0; i < G_N_ELEMENTS (golden_names); i++)
     {

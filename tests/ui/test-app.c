@@ -1515,6 +1515,33 @@ assert_view_shows_map (SomscopeMapView *view)
   cairo_surface_destroy (surface);
 }
 
+/* The response view before an input is chosen draws a message, and the
+ * pointer moving over it finds no unit (it read the missing distances and
+ * crashed the app). */
+static void
+test_response_hover (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  AdwViewStack *stack = find_in_window (ADW_TYPE_VIEW_STACK);
+  SomscopeMapView *view;
+  GtkEventController *motion;
+  int width, height;
+
+  somscope_document_set_selected_input (document, -1);
+  adw_view_stack_set_visible_child_name (stack, "response");
+  view = somscope_window_get_map_view (window);
+  wait_for (allocated, view, "the response view");
+  width = gtk_widget_get_width (GTK_WIDGET (view));
+  height = gtk_widget_get_height (GTK_WIDGET (view));
+  motion = find_motion_controller (GTK_WIDGET (view));
+  g_assert_nonnull (motion);
+  g_signal_emit_by_name (motion, "motion", width / 2.0, height / 2.0);
+  g_assert_cmpint (somscope_map_view_get_hover_unit (view), ==, -1);
+  g_assert_cmpint (somscope_map_view_unit_at (view, width / 2.0, height / 2.0), ==, -1);
+  g_signal_emit_by_name (motion, "leave");
+  adw_view_stack_set_visible_child_name (stack, "umatrix");
+}
+
 /* Zoomed, the map view magnifies the map alone, within its room: the
  * texture is the core's drawing with the same zoom and pan (whose colour bar
  * and title are those of the unzoomed drawing: test-figures), and a point
@@ -2129,6 +2156,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/unit-filter", test_unit_filter);
   g_test_add_func ("/app/multiples-hover", test_multiples_hover);
   g_test_add_func ("/app/zoom", test_zoom);
+  g_test_add_func ("/app/response-hover", test_response_hover);
   g_test_add_func ("/app/component-feature", test_component_feature);
   g_test_add_func ("/app/class-hits", test_class_hits);
   g_test_add_func ("/app/tick-layers", test_tick_layers);
