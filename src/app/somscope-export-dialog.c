@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "somscope-export-dialog.h"
@@ -29,6 +30,15 @@ struct _SomscopeExportDialog
   SomscopeView    view;
   guint           feature;
   int             klass;
+  SomscopeTrajectoryView *trajectory;  /* or NULL: no input selected */
+  char           *trajectory_title;
+};
+
+/* The content row's choices */
+enum {
+  CONTENT_LAYER,
+  CONTENT_ALL_LAYERS,
+  CONTENT_TRAJECTORY,
 };
 
 G_DEFINE_FINAL_TYPE (SomscopeExportDialog, somscope_export_dialog, ADW_TYPE_WINDOW)
@@ -77,7 +87,7 @@ save_response_cb (SomscopeExportDialog *self,
       options.width_cm = gtk_spin_button_get_value (self->width_spin);
       options.dpi = gtk_spin_button_get_value (self->dpi_spin);
       options.dark = gtk_switch_get_active (self->dark_switch);
-      if (adw_combo_row_get_selected (self->content_row) == 1)
+      if (adw_combo_row_get_selected (self->content_row) == CONTENT_ALL_LAYERS)
         layers = self->mapped_layers;
       else
         {
@@ -85,7 +95,10 @@ save_response_cb (SomscopeExportDialog *self,
           g_list_store_append (one, self->layer);
           layers = G_LIST_MODEL (one);
         }
-      if (path != NULL)
+      if (path != NULL && adw_combo_row_get_selected (self->content_row) == CONTENT_TRAJECTORY)
+        somscope_export_trajectory_async (self->trajectory, &options, self->trajectory_title, path, NULL,
+                                          export_done_cb, g_object_ref (self->parent));
+      else if (path != NULL)
         somscope_export_async (layers, &options, path, NULL, export_done_cb, g_object_ref (self->parent));
       gtk_window_destroy (GTK_WINDOW (self));
     }
@@ -100,13 +113,24 @@ save_action (GtkWidget  *widget,
 {
   SomscopeExportDialog *self = SOMSCOPE_EXPORT_DIALOG (widget);
   guint format = adw_combo_row_get_selected (self->format_row);
-  gboolean all = adw_combo_row_get_selected (self->content_row) == 1;
+  guint content = adw_combo_row_get_selected (self->content_row);
   g_autofree char *name = NULL;
   GtkFileChooserNative *native;
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
   g_autofree char *pattern = g_strdup_printf ("*.%s", extensions[format]);
 
-  if (all)
+  if (content == CONTENT_TRAJECTORY)
+    {
+      const char *full = self->trajectory_title ? self->trajectory_title : "input";
+      const char *dot = strstr (full, " · ");
+      g_autofree char *first = g_strndup (full, dot ? (gsize) (dot - full) : strlen (full));
+      g_autofree char *title = g_ascii_strdown (first, -1);
+
+      /* "Image 17 · Coat → Shirt": trajectory-image-17.png */
+      g_strdelimit (title, " /\\:", '-');
+      name = g_strdup_printf ("trajectory-%s.%s", title, extensions[format]);
+    }
+  else if (content == CONTENT_ALL_LAYERS)
     name = g_strdup_printf ("all-layers-%s.%s", view_names[self->view], extensions[format]);
   else
     {
@@ -133,6 +157,8 @@ somscope_export_dialog_dispose (GObject *object)
 
   g_clear_object (&self->parent);
   g_clear_object (&self->layer);
+  g_clear_object (&self->trajectory);
+  g_clear_pointer (&self->trajectory_title, g_free);
   g_clear_object (&self->mapped_layers);
   gtk_widget_dispose_template (GTK_WIDGET (object), SOMSCOPE_TYPE_EXPORT_DIALOG);
   G_OBJECT_CLASS (somscope_export_dialog_parent_class)->dispose (object);
@@ -171,7 +197,9 @@ somscope_export_dialog_new (SomscopeWindow *parent,
                             GListModel     *mapped_layers,
                             SomscopeView    view,
                             guint           feature,
-                            int             klass)
+                            int             klass,
+                            SomscopeTrajectoryView *trajectory,
+                            const char     *trajectory_title)
 {
   SomscopeExportDialog *self;
 
@@ -184,5 +212,14 @@ somscope_export_dialog_new (SomscopeWindow *parent,
   self->view = view;
   self->feature = feature;
   self->klass = klass;
+  /* The trajectory is offered once an input is selected. */
+  if (trajectory != NULL && somscope_trajectory_view_get_n_layers (trajectory) > 0 &&
+      somscope_trajectory_view_get_clean_bmu (trajectory, 0) >= 0)
+    {
+      self->trajectory = g_object_ref (trajectory);
+      self->trajectory_title = g_strdup (trajectory_title);
+      gtk_string_list_append (GTK_STRING_LIST (adw_combo_row_get_model (self->content_row)),
+                              _("The input's trajectory"));
+    }
   return GTK_WIDGET (self);
 }

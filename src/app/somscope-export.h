@@ -8,6 +8,7 @@
 
 #include "som-figure.h"
 
+#include "somscope-trajectory-view.h"
 #include "somscope-types.h"
 
 G_BEGIN_DECLS
@@ -35,6 +36,15 @@ void     somscope_export_async        (GListModel                  *layers,
                                        GCancellable                *cancellable,
                                        GAsyncReadyCallback          callback,
                                        gpointer                     user_data);
+/* The trajectory figure of @view's input, as `somscope-cli figure --view
+ * trajectory` draws it, titled @title; finished by somscope_export_finish(). */
+void     somscope_export_trajectory_async (SomscopeTrajectoryView      *view,
+                                           const SomscopeExportOptions *options,
+                                           const char                  *title,
+                                           const char                  *path,
+                                           GCancellable                *cancellable,
+                                           GAsyncReadyCallback          callback,
+                                           gpointer                     user_data);
 gboolean somscope_export_finish       (GAsyncResult                *result,
                                        GError                     **error);
 

@@ -200,7 +200,8 @@ export_action (GtkWidget  *widget,
   SomscopeLayer *layer = self->document ? somscope_document_get_selected_layer (self->document) : NULL;
   GtkWidget *dialog;
   guint feature;
-  int klass;
+  int klass, input = self->document ? somscope_document_get_selected_input (self->document) : -1;
+  g_autofree char *title = NULL;
 
   if (layer == NULL || somscope_layer_get_map (layer) == NULL)
     {
@@ -208,8 +209,22 @@ export_action (GtkWidget  *widget,
       return;
     }
   g_object_get (view, "feature", &feature, "class", &klass, NULL);
+  if (input >= 0)
+    {
+      g_autoptr(SomscopeInput) item = g_list_model_get_item (somscope_document_get_inputs (self->document), input);
+      g_autofree char *name = NULL;
+      g_autofree char *caption = NULL;
+
+      if (item != NULL)
+        {
+          g_object_get (item, "title", &name, "caption", &caption, NULL);
+          /* Translators: the exported trajectory's title: "Image 17 · Coat → Shirt" */
+          title = g_strdup_printf (_("%s · %s"), name, caption);
+        }
+    }
   dialog = somscope_export_dialog_new (self, layer, G_LIST_MODEL (self->mapped_layers),
-                                       somscope_map_view_get_view (view), feature, klass);
+                                       somscope_map_view_get_view (view), feature, klass,
+                                       self->trajectory_view, title);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

@@ -2131,7 +2131,9 @@ draw_multi (cairo_t *cr, Multi *m, double width, double height, const char * con
           g_autofree char *fallback = NULL;
           double tw;
 
-          /* Long layer names are ellipsized to the panel, not clipped. */
+          /* Long layer names are ellipsized to the panel, not clipped: at
+           * their start, as the end of a module path tells the layers apart
+           * ("…1.0/relu1", "…2.0/relu1"; in the middle both read "layer… relu1"). */
           text_extent (cr, title, tick_size (m->o), TEXT_REGULAR, &tw, NULL);
           if (tw > g.cell_w - 2)
             {
@@ -2139,7 +2141,7 @@ draw_multi (cairo_t *cr, Multi *m, double width, double height, const char * con
               PangoRectangle lr;
 
               pango_layout_set_width (pl, (int) ((g.cell_w - 2) * PANGO_SCALE));
-              pango_layout_set_ellipsize (pl, PANGO_ELLIPSIZE_MIDDLE);
+              pango_layout_set_ellipsize (pl, PANGO_ELLIPSIZE_START);
               pango_layout_get_extents (pl, NULL, &lr);
               cairo_save (cr);
               cairo_move_to (cr, mx + mw / 2 - lr.width / 2.0 / PANGO_SCALE - lr.x / (double) PANGO_SCALE,
@@ -2729,7 +2731,7 @@ som_render_trajectory (cairo_t                *cr,
           PangoRectangle lr;
 
           pango_layout_set_width (pl, (int) (MAX (g.cell_w - 2, 10) * PANGO_SCALE));
-          pango_layout_set_ellipsize (pl, PANGO_ELLIPSIZE_MIDDLE);
+          pango_layout_set_ellipsize (pl, PANGO_ELLIPSIZE_START);
           pango_layout_set_alignment (pl, PANGO_ALIGN_CENTER);
           pango_layout_get_extents (pl, NULL, &lr);
           cairo_save (cr);

@@ -27,6 +27,7 @@
 
 #include "somscope-application.h"
 #include "somscope-export.h"
+#include "somscope-export-dialog.h"
 #include "somscope-layer-group.h"
 #include "somscope-preprocess-dialog.h"
 #include "somscope-sched.h"
@@ -2126,6 +2127,70 @@ test_thread_priorities (void)
   g_assert_cmpuint (renders, >, 0);
 }
 
+/* The selected input's trajectory exports as the trajectory panel draws
+ * it (the export dialog offers it only with an input selected): the title,
+ * the markers' legend, the distance chart. */
+static void
+test_export_trajectory (void)
+{
+  SomscopeDocument *document = somscope_window_get_document (window);
+  SomscopeTrajectoryView *view = somscope_window_get_trajectory_view (window);
+  SomscopeLayer *layer = somscope_document_get_selected_layer (document);
+  g_autofree char *pdf = g_build_filename (tmpdir, "trajectory.pdf", NULL);
+  g_autofree char *png = g_build_filename (tmpdir, "trajectory.png", NULL);
+  g_autofree char *quoted = g_shell_quote (pdf);
+  g_autofree char *command = g_strdup_printf ("pdftotext %s -", quoted);
+  g_autofree char *text = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  SomscopeExportOptions options;
+  GtkWidget *dialog;
+  GListModel *choices;
+  gsize length;
+  int status;
+
+  /* No input, no trajectory to offer. */
+  somscope_document_set_selected_input (document, -1);
+  dialog = somscope_export_dialog_new (window, layer, somscope_window_get_mapped_layers (window),
+                                       SOMSCOPE_VIEW_UMATRIX, 0, -1, view, NULL);
+  choices = adw_combo_row_get_model (ADW_COMBO_ROW (find_widget (dialog, is_type,
+                                                                   GSIZE_TO_POINTER (ADW_TYPE_COMBO_ROW))));
+  g_assert_cmpuint (g_list_model_get_n_items (choices), ==, 2);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  somscope_document_set_selected_input (document, 7);
+  g_assert_true (somscope_trajectory_view_has_chart (view));
+  dialog = somscope_export_dialog_new (window, layer, somscope_window_get_mapped_layers (window),
+                                       SOMSCOPE_VIEW_UMATRIX, 0, -1, view, "Image 7");
+  choices = adw_combo_row_get_model (ADW_COMBO_ROW (find_widget (dialog, is_type,
+                                                                   GSIZE_TO_POINTER (ADW_TYPE_COMBO_ROW))));
+  g_assert_cmpuint (g_list_model_get_n_items (choices), ==, 3);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  somscope_export_options_init (&options);
+  options.format = SOM_FIGURE_PDF;
+  somscope_export_trajectory_async (view, &options, "Image 7", pdf, NULL, export_done_cb, &error);
+  wait_for (export_finished, &error, "the trajectory's export");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_true (g_spawn_command_line_sync (command, &text, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (text, "Image 7"));
+  g_assert_nonnull (strstr (text, "clean BMU"));
+  g_assert_nonnull (strstr (text, "adversarial BMU"));
+  g_assert_nonnull (strstr (text, "BMU distance"));
+
+  options.format = SOM_FIGURE_PNG;
+  somscope_export_trajectory_async (view, &options, "Image 7", png, NULL, export_done_cb, &error);
+  wait_for (export_finished, &error, "the trajectory's export");
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_true (g_file_get_contents (png, &contents, &length, NULL));
+  g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
+  /* IHDR width: 8.5 cm at 300 dpi */
+  g_assert_cmpuint (GUINT32_FROM_BE (*(guint32 *) (contents + 16)), ==, 1004);
+  somscope_document_set_selected_input (document, -1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2161,6 +2226,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/class-hits", test_class_hits);
   g_test_add_func ("/app/tick-layers", test_tick_layers);
   g_test_add_func ("/app/export", test_export);
+  g_test_add_func ("/app/export-trajectory", test_export_trajectory);
   g_test_add_func ("/app/save-session", test_save_session);
   g_test_add_func ("/app/preprocessing", test_preprocessing);
   g_test_add_func ("/app/activations", test_activations);
