@@ -686,6 +686,7 @@ jobs_changed (SomscopeDocument *self,
  * exits: a thread still inside OpenBLAS when exit() runs its handlers can
  * deadlock the process. */
 static gint workers_running;
+static gint renders_running;
 static GMutex workers_lock;
 static GHashTable *worker_tids;   /* thread id → count of jobs in it */
 static gint hurrying;      /* the application waits for the workers */
@@ -746,6 +747,18 @@ hurry_workers (void)
   g_mutex_unlock (&workers_lock);
 }
 
+void
+somscope_render_enter (void)
+{
+  g_atomic_int_inc (&renders_running);
+}
+
+void
+somscope_render_leave (void)
+{
+  g_atomic_int_dec_and_test (&renders_running);
+}
+
 gboolean
 somscope_wait_for_workers (guint timeout_ms)
 {
@@ -755,7 +768,7 @@ somscope_wait_for_workers (guint timeout_ms)
 
   hurry_workers ();
   /* The jobs were cancelled: each returns within one batch or chunk. */
-  while (g_atomic_int_get (&workers_running) > 0)
+  while (g_atomic_int_get (&workers_running) > 0 || g_atomic_int_get (&renders_running) > 0)
     {
       if (g_get_monotonic_time () > deadline)
         {

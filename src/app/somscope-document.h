@@ -158,6 +158,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SomscopeSnapshot, somscope_snapshot_free)
  * waits for them (after cancelling) before it exits. */
 void                  somscope_worker_enter                (void);
 void                  somscope_worker_leave                (void);
+/* A render thread's drawing, waited for as the workers' jobs (never hurried). */
+void                  somscope_render_enter                (void);
+void                  somscope_render_leave                (void);
 gboolean              somscope_wait_for_workers            (guint                 timeout_ms);
 
 G_END_DECLS

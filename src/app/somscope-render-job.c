@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "somscope-document.h"
 #include "somscope-render-job.h"
 #include "somscope-sched.h"
 #include "somscope-task-pool.h"
@@ -55,14 +56,24 @@ render_thread (GTask        *task,
   cairo_surface_t *surface;
   cairo_t *cr;
 
+  /* Counted with the workers, so that quitting waits for a render in
+   * flight: the process exiting under it freed Pango's and HarfBuzz's
+   * state while it shaped text (AddressSanitizer, at the end of test-app).
+   * The views cancel their renders before that wait; a render starting
+   * after it returns here. */
+  somscope_render_enter ();
   if (g_task_return_error_if_cancelled (task))
-    return;
+    {
+      somscope_render_leave ();
+      return;
+    }
   surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, job->width * job->scale, job->height * job->scale);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
                                cairo_status_to_string (cairo_surface_status (surface)));
       cairo_surface_destroy (surface);
+      somscope_render_leave ();
       return;
     }
   cr = cairo_create (surface);
@@ -71,6 +82,7 @@ render_thread (GTask        *task,
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   g_task_return_pointer (task, surface, (GDestroyNotify) cairo_surface_destroy);
+  somscope_render_leave ();
 }
 
 /* The texture takes the surface's pixels as they are (premultiplied BGRA on
