@@ -1252,7 +1252,8 @@ execute (SomModel *self, SomTensor * const *inputs, const int *want, guint n_wan
          guint first_reduced, SomTensor **reduced, GCancellable *cancellable, GError **error)
 {
   guint nv = self->values->len;
-  SomTensor **vals = g_new0 (SomTensor *, nv);
+  /* (never NULL, which means failure: a graph may have no values at all) */
+  SomTensor **vals = g_new0 (SomTensor *, MAX (nv, 1));
   g_autofree guint *uses = g_new0 (guint, nv);
   g_autofree gboolean *need = g_new0 (gboolean, nv);
   g_autofree gboolean *pinned = g_new0 (gboolean, nv);
