@@ -1,7 +1,10 @@
 /* bench-attack.c: FGSM throughput (forward + backward + step) of libsomscope
  * on one model, images per second; tools/bench-attack runs it beside PyTorch.
  *
- *   bench-attack MODEL [--batch B] [--threads T] [--seconds S]
+ *   bench-attack MODEL [--batch B] [--threads T] [--seconds S] [--kernels avx512f|avx2|generic]
+ *
+ * --kernels runs the direct convolutions with that instruction set's kernels
+ * instead of the widest this CPU has.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "som.h"
+#include "som-conv-direct.h"
 
 static double
 cpu_seconds (void)
@@ -48,10 +52,15 @@ main (int argc, char **argv)
         threads = atoi (argv[i + 1]);
       else if (strcmp (argv[i], "--seconds") == 0)
         seconds = g_ascii_strtod (argv[i + 1], NULL);
+      else if (strcmp (argv[i], "--kernels") == 0 && !_som_direct_conv_use (argv[i + 1]))
+        {
+          fprintf (stderr, "bench-attack: this CPU does not run the %s kernels\n", argv[i + 1]);
+          return 1;
+        }
     }
   if (argc < 2)
     {
-      fprintf (stderr, "usage: bench-attack MODEL [--batch B] [--threads T] [--seconds S]\n");
+      fprintf (stderr, "usage: bench-attack MODEL [--batch B] [--threads T] [--seconds S] [--kernels avx512f|avx2|generic]\n");
       return 2;
     }
   openblas_set_num_threads (threads);

@@ -7,7 +7,8 @@
  * One kernel does the work: for input planes q (one per channel, rows QW
  * floats long), a list of tap offsets and weights w[c][t][m],
  *   o[m][p] = Σ_c Σ_t w[c][t][m] · q[c][p + off[t]],
- * for 8 output channels × 48 consecutive positions (or 8 × 32, 4 × 64) at a time in
+ * for 8 output channels × 48 consecutive positions (or 8 × 32, 4 × 64; with
+ * AVX2 or SSE 4 × 24, 4 × 16, 2 × 32 or 4 × 12, 4 × 8, 2 × 16) at a time in
  * vector registers (positions along the vectors, weights broadcast).  Position
  * p = y·QW + x; the columns x past the output's width are computed and
  * dropped, which costs less than tests.
@@ -36,35 +37,14 @@
 
 #include "som-conv-direct.h"
 
-
-#define VL 16           /* floats per vector */
-#define MB 8            /* output channels per block */
-#define PV 3            /* vectors of positions per block */
-#define STEP 192        /* positions are computed in multiples of this (of MB·… and 1·… blocks) */
+#define VL_MAX 16       /* floats in the widest vectors: planes are aligned to it */
+#define MB_PAD 8        /* weights are padded to a multiple of this many output channels */
+#define STEP 192        /* positions are computed in multiples of this (of every kernel's blocks) */
 #define MAX_TAPS 49
 #define SLACK 64        /* zeros after each plane: blocks run past the last position */
 
 /* The vectors never cross a call that is not inlined: no ABI to keep. */
 #pragma GCC diagnostic ignored "-Wpsabi"
-
-typedef float Vec __attribute__ ((vector_size (VL * sizeof (float))));
-
-static inline __attribute__ ((always_inline)) Vec
-vload (const float *p)
-{
-  Vec v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-/* a macro: as a function, GCC notes the ABI of vector arguments */
-#define vstore(p, v) \
-  G_STMT_START { \
-    Vec v_ = (v); \
-    memcpy ((p), &v_, sizeof v_); \
-  } G_STMT_END
-
-typedef gint32 IVec __attribute__ ((vector_size (VL * sizeof (gint32))));
 
 /* How row_out() may treat the floats after a row, up to VL − 1 of them */
 typedef enum
@@ -74,34 +54,6 @@ typedef enum
   ROW_LAST,     /* not the caller's (fewer than VL floats are left in the
                  * image): not touched, a scalar tail */
 } RowEnd;
-
-/* dst[i] = src[i] + b, or dst[i] += src[i] when @add, for i < n, a vector
- * at a time; the last vector reads up to VL − 1 floats past src's row, and
- * past dst's for ROW_KEEP.  ROW_MINE stores no load of dst, which is fresh
- * memory: loading it would wait for the cache line, and on rows shorter
- * than a vector for the previous row's store. */
-static inline __attribute__ ((always_inline)) void
-row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboolean add, RowEnd end)
-{
-  const IVec lane = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-  gint64 i = 0;
-
-  for (; i + VL <= n; i += VL)
-    vstore (dst + i, add ? vload (dst + i) + vload (src + i) : vload (src + i) + b);
-  if (i == n)
-    return;
-  if (end == ROW_MINE && !add)
-    vstore (dst + i, vload (src + i) + b);
-  else if (end == ROW_KEEP)
-    {
-      IVec keep = lane >= (gint32) (n - i);
-      Vec old = vload (dst + i), val = add ? old + vload (src + i) : vload (src + i) + b;
-      vstore (dst + i, (Vec) (((IVec) old & keep) | ((IVec) val & ~keep)));
-    }
-  else
-    for (; i < n; i++)
-      dst[i] = add ? dst[i] + src[i] : src[i] + b;
-}
 
 static inline gint64
 round_up (gint64 n, gint64 k)
@@ -155,79 +107,10 @@ typedef struct
   gint64       cs, C, T;
   const gint64 *off;            /* T tap offsets */
   const float *w;               /* [(c·T + t)·Mp + m], zero for m ≥ M */
-  gint64       M, Mp;           /* Mp: M rounded up to MB */
+  gint64       M, Mp;           /* Mp: M rounded up to MB_PAD */
   float       *o;               /* [m][os] */
   gint64       os, L;           /* positions [0, L) are needed */
 } Planes;
-
-/* NB output channels × NV vectors of positions from p */
-static inline __attribute__ ((always_inline)) void
-block (const Planes *k, gint64 m0, gint64 p, const int NB, const int NV)
-{
-  const float *restrict q = k->q + p;
-  const float *restrict w = k->w + m0;
-  Vec acc[MB][PV + 1];
-
-#pragma GCC unroll 8
-  for (int i = 0; i < NB; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++)
-      acc[i][v] = (Vec) { 0 };
-  for (gint64 c = 0; c < k->C; c++, q += k->cs)
-    for (gint64 t = 0; t < k->T; t++, w += k->Mp)
-      {
-        const float *restrict src = q + k->off[t];
-        Vec xv[PV + 1];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-          xv[v] = vload (src + v * VL);
-#pragma GCC unroll 8
-        for (int i = 0; i < NB; i++)
-          {
-            float s = w[i];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-              acc[i][v] += xv[v] * s;
-          }
-      }
-#pragma GCC unroll 8
-  for (int i = 0; i < NB; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++)
-      vstore (k->o + (m0 + i) * k->os + p + v * VL, acc[i][v]);
-}
-
-static inline __attribute__ ((always_inline)) void
-planes (const Planes *k)
-{
-  gint64 m0 = 0;
-
-  /* 8 channels × 48 positions, or 8 × 32 or 4 × 64 when that computes
-   * fewer positions past the end (small planes: 7 × 9 positions are 64,
-   * 14 × 16 are 224) */
-  gint64 n48 = round_up (k->L, PV * VL), n32 = round_up (k->L, (PV - 1) * VL);
-  gint64 n64 = round_up (k->L, (PV + 1) * VL);
-
-  /* (the blocks only choose which sums are computed together: each output
-   * adds its terms in the same order in every one) */
-  if ((n64 < n48 && n64 < n32) || k->M < MB)
-    for (; m0 + MB / 2 <= k->M; m0 += MB / 2)
-      for (gint64 p = 0; p < k->L; p += (PV + 1) * VL)
-        block (k, m0, p, MB / 2, PV + 1);
-  else if (n32 < n48)
-    for (; m0 + MB <= k->M; m0 += MB)
-      for (gint64 p = 0; p < k->L; p += (PV - 1) * VL)
-        block (k, m0, p, MB, PV - 1);
-  else
-    for (; m0 + MB <= k->M; m0 += MB)
-      for (gint64 p = 0; p < k->L; p += PV * VL)
-        block (k, m0, p, MB, PV);
-  for (; m0 < k->M; m0++)
-    for (gint64 p = 0; p < k->L; p += (PV + 1) * VL)
-      block (k, m0, p, 1, PV + 1);
-}
-
-/* ---- forward ----------------------------------------------------------------- */
 
 typedef struct
 {
@@ -239,54 +122,120 @@ typedef struct
   gint64       off[MAX_TAPS];
 } Fwd;
 
-SOM_SIMD_CLONES static void
-fwd_image (const Fwd *f, const float *x, float *y, float *q, float *o)
+typedef struct
 {
-  const SomConvGeom *g = f->g;
-  gint64 QH = f->QH, QW = f->QW;
+  const SomConvGeom *g;
+  const float *dy, *wp;         /* wp: per phase, [m][t'][Cp] */
+  float       *dx;
+  gint64       Cp, KHm, KWm, U, V, R, RW, plane, L, os;
+  gint64       T[4], woff[4];   /* per phase: taps, offset of its weights in wp */
+  gint64       off[4][MAX_TAPS];
+  gboolean     add;
+} Bwd;
 
-  /* the phase planes of every input channel: the input's pixels (the
-   * padding around them was zeroed once for all images) */
-  for (gint64 c = 0; c < g->C; c++)
-    for (gint64 a = 0; a < g->sy; a++)
-      for (gint64 b = 0; b < g->sx; b++)
-        {
-          float *dst = q + c * f->cstride + (a * g->sx + b) * f->qplane;
-          /* the columns v with 0 ≤ v·sx + b − pl < W */
-          gint64 v0 = MIN (QW, (g->pl - b + g->sx - 1) / g->sx), v1 = col_end (g->W, g->pl, b, g->sx);
-          v1 = CLAMP (v1, v0, QW);
-          for (gint64 u = 0; u < QH; u++)
-            {
-              gint64 iy = u * g->sy + a - g->pt;
-              float *restrict drow = dst + u * QW;
-              const float *restrict srow;
-              if (iy < 0 || iy >= g->H)
-                continue;
-              srow = x + (c * g->H + iy) * g->W + b - g->pl;
-              if (g->sx == 1)
-                for (gint64 v = v0; v < v1; v++)
-                  drow[v] = srow[v];
-              else
-                for (gint64 v = v0; v < v1; v++)
-                  drow[v] = srow[2 * v];
-            }
-        }
-  for (gint64 gi = 0; gi < f->G; gi++)
-    {
-      Planes k = { q + gi * f->Cg * f->cstride, f->cstride, f->Cg, f->T, f->off, f->wp + gi * f->Cg * f->T * f->Mp,
-                   f->Mg, f->Mp, o + gi * f->Mp * f->os, f->os, f->L };
-      planes (&k);
-    }
-  /* to M × OH × OW, dropping the extra columns, with the bias */
-  for (gint64 m = 0; m < g->M; m++)
-    {
-      float b = f->bias != NULL ? f->bias[m] : 0.0f;
-      const float *om = o + ((m / f->Mg) * f->Mp + m % f->Mg) * f->os;
-      for (gint64 oy = 0; oy < g->OH; oy++)
-        row_out (y + (m * g->OH + oy) * g->OW, om + oy * QW, g->OW, b, FALSE,
-                 (g->M * g->OH - (m * g->OH + oy + 1)) * g->OW >= VL ? ROW_MINE : ROW_LAST);
-    }
+/* ---- the kernels, one per instruction set -------------------------------------- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_X86_KERNELS 1
+
+/* AVX-512: 32 registers of 16 floats, 24 accumulators */
+#define VL 16
+#define MB 8
+#define PV 3
+#define LANES { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 }
+#define KERNEL __attribute__ ((target ("avx512f")))
+#define SUFFIX _avx512
+#include "som-conv-direct-kernel.h"
+
+/* AVX2 with FMA: 16 registers of 8 floats, 12 accumulators */
+#define VL 8
+#define MB 4
+#define PV 3
+#define LANES { 0, 1, 2, 3, 4, 5, 6, 7 }
+#define KERNEL __attribute__ ((target ("avx2,fma")))
+#define SUFFIX _avx2
+#include "som-conv-direct-kernel.h"
+#endif
+
+/* Any machine (SSE2 on x86-64, NEON on arm64): 16 registers of 4 floats */
+#define VL 4
+#define MB 4
+#define PV 3
+#define LANES { 0, 1, 2, 3 }
+#define KERNEL
+#define SUFFIX _generic
+#include "som-conv-direct-kernel.h"
+
+typedef struct
+{
+  const char *name;
+  void (*fwd) (const Fwd *f, const float *x, float *y, float *q, float *o);
+  void (*bwd) (const Bwd *b, const float *dy, float *dx, float *q, float *o);
+} Kernels;
+
+static const Kernels all_kernels[] = {
+#ifdef HAVE_X86_KERNELS
+  { "avx512f", fwd_image_avx512, bwd_image_avx512 },
+  { "avx2", fwd_image_avx2, bwd_image_avx2 },
+#endif
+  { "generic", fwd_image_generic, bwd_image_generic },
+};
+
+static const Kernels *chosen_kernels;
+
+static gboolean
+kernels_run_here (const Kernels *k)
+{
+#ifdef HAVE_X86_KERNELS
+  __builtin_cpu_init ();
+  if (k->fwd == fwd_image_avx512)
+    return __builtin_cpu_supports ("avx512f");
+  if (k->fwd == fwd_image_avx2)
+    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+#endif
+  return TRUE;
 }
+
+/* The widest kernels this CPU runs, unless _som_direct_conv_use() chose */
+static const Kernels *
+kernels (void)
+{
+  const Kernels *k = g_atomic_pointer_get (&chosen_kernels);
+
+  if (k == NULL)
+    {
+      for (k = all_kernels; !kernels_run_here (k); k++)
+        ;
+      g_atomic_pointer_set (&chosen_kernels, k);
+    }
+  return k;
+}
+
+const char *
+_som_direct_conv_kernels (void)
+{
+  return kernels ()->name;
+}
+
+gboolean
+_som_direct_conv_use (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (all_kernels); i++)
+    if (name == NULL || strcmp (all_kernels[i].name, name) == 0)
+      {
+        if (!kernels_run_here (&all_kernels[i]))
+          {
+            if (name == NULL)
+              continue;
+            return FALSE;
+          }
+        g_atomic_pointer_set (&chosen_kernels, &all_kernels[i]);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* ---- forward ----------------------------------------------------------------- */
 
 static void
 fwd_range (gsize begin, gsize end, gpointer data)
@@ -294,11 +243,11 @@ fwd_range (gsize begin, gsize end, gpointer data)
   Fwd *f = data;
   const SomConvGeom *g = f->g;
   float *q = _som_buffer_alloc (sizeof (float) * g->C * f->cstride);
-  float *o = _som_buffer_alloc (sizeof (float) * (f->G * f->Mp * f->os + VL));
+  float *o = _som_buffer_alloc (sizeof (float) * (f->G * f->Mp * f->os + VL_MAX));
 
   memset (q, 0, sizeof (float) * g->C * f->cstride);
   for (gsize n = begin; n < end; n++)
-    fwd_image (f, f->x + n * g->C * g->H * g->W, f->y + n * g->M * g->OH * g->OW, q, o);
+    kernels ()->fwd (f, f->x + n * g->C * g->H * g->W, f->y + n * g->M * g->OH * g->OW, q, o);
   _som_buffer_free (q);
   _som_buffer_free (o);
 }
@@ -376,11 +325,11 @@ _som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const f
   f.G = n_groups (g);
   f.Cg = g->C / f.G;
   f.Mg = g->M / f.G;
-  f.Mp = round_up (f.Mg, MB);
+  f.Mp = round_up (f.Mg, MB_PAD);
   f.T = g->KH * g->KW;
   f.QH = g->OH + (g->KH - 1) / g->sy;
   f.QW = g->OW + (g->KW - 1) / g->sx;
-  f.qplane = round_up (f.QH * f.QW + SLACK, VL);
+  f.qplane = round_up (f.QH * f.QW + SLACK, VL_MAX);
   f.cstride = g->sy * g->sx * f.qplane;
   f.L = (g->OH - 1) * f.QW + g->OW;
   f.os = round_up (f.L, STEP);
@@ -399,76 +348,17 @@ _som_direct_conv (const SomConvGeom *g, const float *x, const float *wt, const f
 
 /* ---- input gradient ------------------------------------------------------------ */
 
-typedef struct
-{
-  const SomConvGeom *g;
-  const float *dy, *wp;         /* wp: per phase, [m][t'][Cp] */
-  float       *dx;
-  gint64       Cp, KHm, KWm, U, V, R, RW, plane, L, os;
-  gint64       T[4], woff[4];   /* per phase: taps, offset of its weights in wp */
-  gint64       off[4][MAX_TAPS];
-  gboolean     add;
-} Bwd;
-
-SOM_SIMD_CLONES static void
-bwd_image (const Bwd *b, const float *dy, float *dx, float *q, float *o)
-{
-  const SomConvGeom *g = b->g;
-  gint64 OHW = g->OH * g->OW;
-
-  /* dY with KHm − 1 rows and KWm − 1 columns of zeros before, zeros after
-   * (zeroed once for all images) */
-  for (gint64 m = 0; m < g->M; m++)
-    for (gint64 oy = 0; oy < g->OH; oy++)
-      {
-        float *restrict drow = q + m * b->plane + (oy + b->KHm - 1) * b->RW + b->KWm - 1;
-        const float *restrict srow = dy + m * OHW + oy * g->OW;
-        for (gint64 ox = 0; ox < g->OW; ox++)
-          drow[ox] = srow[ox];
-      }
-  for (gint64 a = 0; a < g->sy; a++)
-    for (gint64 bb = 0; bb < g->sx; bb++)
-      {
-        gint64 ph = a * g->sx + bb;
-        Planes k = { q, b->plane, g->M, b->T[ph], b->off[ph], b->wp + b->woff[ph], g->C, b->Cp, o, b->os, b->L };
-        /* the phase's pixels: padded (sy·u + a, sx·v + bb), input (… − pt, … − pl) */
-        gint64 v0 = MIN (b->V, (g->pl - bb + g->sx - 1) / g->sx), v1 = col_end (g->W, g->pl, bb, g->sx);
-        v1 = CLAMP (v1, v0, b->V);
-        planes (&k);
-        for (gint64 c = 0; c < g->C; c++)
-          for (gint64 u = 0; u < b->U; u++)
-            {
-              gint64 iy = u * g->sy + a - g->pt;
-              const float *restrict srow = o + c * b->os + u * b->RW;
-              float *restrict drow;
-              if (iy < 0 || iy >= g->H)
-                continue;
-              drow = dx + (c * g->H + iy) * g->W + bb - g->pl;
-              if (g->sx == 1)
-                row_out (drow + v0, srow + v0, v1 - v0, 0.0f, b->add,
-                         (g->C * g->H - (c * g->H + iy + 1)) * g->W < VL ? ROW_LAST
-                         : g->sy == 1 ? ROW_MINE : ROW_KEEP);
-              else if (b->add)
-                for (gint64 v = v0; v < v1; v++)
-                  drow[2 * v] += srow[v];
-              else
-                for (gint64 v = v0; v < v1; v++)
-                  drow[2 * v] = srow[v];
-            }
-      }
-}
-
 static void
 bwd_range (gsize begin, gsize end, gpointer data)
 {
   Bwd *b = data;
   const SomConvGeom *g = b->g;
   float *q = _som_buffer_alloc (sizeof (float) * g->M * b->plane);
-  float *o = _som_buffer_alloc (sizeof (float) * (b->Cp * b->os + VL));
+  float *o = _som_buffer_alloc (sizeof (float) * (b->Cp * b->os + VL_MAX));
 
   memset (q, 0, sizeof (float) * g->M * b->plane);
   for (gsize n = begin; n < end; n++)
-    bwd_image (b, b->dy + n * g->M * g->OH * g->OW, b->dx + n * g->C * g->H * g->W, q, o);
+    kernels ()->bwd (b, b->dy + n * g->M * g->OH * g->OW, b->dx + n * g->C * g->H * g->W, q, o);
   _som_buffer_free (q);
   _som_buffer_free (o);
 }
@@ -510,7 +400,7 @@ _som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float 
   float *wp;
 
   g_return_val_if_fail (_som_direct_conv_fits (g) && n_groups (g) == 1, FALSE);
-  b.Cp = round_up (g->C, MB);
+  b.Cp = round_up (g->C, MB_PAD);
   b.KHm = (g->KH + g->sy - 1) / g->sy;
   b.KWm = (g->KW + g->sx - 1) / g->sx;
   /* every input pixel belongs to one phase pixel (u, v) */
@@ -518,7 +408,7 @@ _som_direct_conv_grad_input (const SomConvGeom *g, const float *dy, const float 
   b.V = (g->W + g->pl + g->sx - 1) / g->sx;
   b.R = b.U + b.KHm - 1;
   b.RW = b.V + b.KWm - 1;
-  b.plane = round_up (b.R * b.RW + SLACK, VL);
+  b.plane = round_up (b.R * b.RW + SLACK, VL_MAX);
   b.L = (b.U - 1) * b.RW + b.V;
   b.os = round_up (b.L, STEP);
   b.add = add;

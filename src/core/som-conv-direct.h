@@ -46,4 +46,10 @@ gboolean _som_direct_conv_grad_input (const SomConvGeom *g,
                                       gboolean           add,
                                       gpointer          *cache);
 
+/* The kernels in use ("avx512f", "avx2" or "generic"): the widest this CPU
+ * runs, or those _som_direct_conv_use() chose (tests and benchmarks: NULL
+ * goes back to the widest; FALSE when this CPU cannot run them). */
+const char *_som_direct_conv_kernels    (void);
+gboolean    _som_direct_conv_use        (const char        *name);
+
 G_END_DECLS

@@ -782,10 +782,11 @@ typedef struct
 } UnaryData;
 
 /* Sigmoid without a call per element (glibc's expf: with it, Sigmoid was a
- * third of efficientnet_b0's time), 16 at a time in GCC's vector types
+ * third of efficientnet_b0's time), in GCC's vector types
  * (plain C with selects would not vectorize: GCC moves the division into
  * the branches of a select), in AVX-512 or AVX2 registers when the
- * machine has them (perf showed SSE's 4 lanes waiting on the division).
+ * machine has them (perf showed SSE's 4 lanes waiting on the division),
+ * as many at a time as the registers hold (som-ops-sigmoid.h).
  * e^-x is Cephes' expf: −x = n·ln 2 + r with
  * n = round (−x·log2 e) and |r| ≤ ln 2 / 2 (ln 2 in two parts, so r is
  * exact), e^r by its minimax polynomial, 2^n put in the exponent bits;
@@ -793,71 +794,46 @@ typedef struct
  * Sigmoid gives 1 and 0 there, as 1 / (1 + expf (−x)) does; NaN stays NaN.
  * The last elements run through the same vector code, so every element
  * rounds the same way, and there is no FMA (fp-contract=off above): the
- * clones agree bit for bit.  The vectors never cross a call that is not
+ * versions agree bit for bit.  The vectors never cross a call that is not
  * inlined: there is no ABI to keep. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+#if defined(__x86_64__) && defined(__GNUC__)
 #define VL 16
-typedef float VecF __attribute__ ((vector_size (VL * sizeof (float))));
-typedef gint32 VecI __attribute__ ((vector_size (VL * sizeof (float))));
+#define KERNEL __attribute__ ((target ("avx512f")))
+#define SUFFIX _avx512
+#include "som-ops-sigmoid.h"
 
-static inline __attribute__ ((always_inline)) VecF
-vselect (VecI mask, VecF a, VecF b)
-{
-  return (VecF) (((VecI) a & mask) | ((VecI) b & ~mask));
-}
+#define VL 8
+#define KERNEL __attribute__ ((target ("avx2")))
+#define SUFFIX _avx2
+#include "som-ops-sigmoid.h"
+#endif
 
-static inline __attribute__ ((always_inline)) VecF
-vsigmoid (VecF x)
-{
-  const VecF zero = { 0 }, big = zero + 88.0f, small = zero - 87.0f, inf = zero + INFINITY;
-  const VecF magic = zero + 12582912.0f;
-  VecF v = -x, vc, t, fn, r, z, p;
-  VecI bits;
+#define VL 4
+#define KERNEL
+#define SUFFIX _generic
+#include "som-ops-sigmoid.h"
 
-  vc = vselect (v == v, v, zero);
-  vc = vselect (vc > big, big, vc);
-  vc = vselect (vc < small, small, vc);
-  /* round to nearest: 1.5·2^23 leaves no fraction bits, and n is then
-   * the low bits of t */
-  t = vc * 1.44269504088896341f + magic;
-  fn = t - magic;
-  r = vc - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
-  z = r * r;
-  p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  bits = ((VecI) t - 0x4b400000 + 127) << 23;
-  p = p * (VecF) bits;
-  p = vselect (v > big, inf, p);
-  p = vselect (v < small, zero, p);
-  p = 1.0f / (1.0f + p);
-  return vselect (x == x, p, x);
-}
-
-SOM_SIMD_CLONES static void
+static void
 sigmoid_range (const float *x, float *y, gsize begin, gsize end)
 {
-  gsize i = begin;
+  static void (*range) (const float *x, float *y, gsize begin, gsize end);
+  void (*r) (const float *, float *, gsize, gsize) = g_atomic_pointer_get (&range);
 
-  for (; i + VL <= end; i += VL)
+  if (r == NULL)
     {
-      VecF v;
-      memcpy (&v, x + i, sizeof v);
-      v = vsigmoid (v);
-      memcpy (y + i, &v, sizeof v);
+      r = sigmoid_range_generic;
+#if defined(__x86_64__) && defined(__GNUC__)
+      __builtin_cpu_init ();
+      if (__builtin_cpu_supports ("avx512f"))
+        r = sigmoid_range_avx512;
+      else if (__builtin_cpu_supports ("avx2"))
+        r = sigmoid_range_avx2;
+#endif
+      g_atomic_pointer_set (&range, r);
     }
-  if (i < end)
-    {
-      VecF v = { 0 };
-      memcpy (&v, x + i, (end - i) * sizeof (float));
-      v = vsigmoid (v);
-      memcpy (y + i, &v, (end - i) * sizeof (float));
-    }
+  r (x, y, begin, end);
 }
 
 static void

@@ -274,28 +274,66 @@ static const DCase grouped_cases[] = {
   { 1, 12, 24, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, 3 },        /* grouped 1×1 */
 };
 
+/* Each test runs with the kernels its data names (every set this CPU runs,
+ * so that a machine without AVX-512 still checks the AVX2 and generic ones) */
 static void
-test_direct_forward (void)
+use_kernels (gconstpointer data)
 {
+  g_assert_true (_som_direct_conv_use (data));
+  g_assert_cmpstr (_som_direct_conv_kernels (), ==, data);
+}
+
+static void
+test_direct_forward (gconstpointer data)
+{
+  use_kernels (data);
   for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
     check_direct_forward (&direct_cases[i]);
 }
 
 static void
-test_direct_grouped (void)
+test_direct_grouped (gconstpointer data)
 {
+  use_kernels (data);
   for (guint i = 0; i < G_N_ELEMENTS (grouped_cases); i++)
     check_direct_forward (&grouped_cases[i]);
 }
 
 static void
-test_direct_grad (void)
+test_direct_grad (gconstpointer data)
 {
+  use_kernels (data);
   for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
     {
       check_direct_grad (&direct_cases[i], FALSE);
       check_direct_grad (&direct_cases[i], TRUE);
     }
+}
+
+/* The widest kernels are the default; a set this CPU lacks is refused */
+static void
+test_direct_kernels (void)
+{
+  const char *widest;
+
+  g_assert_true (_som_direct_conv_use (NULL));
+  widest = _som_direct_conv_kernels ();
+  g_assert_true (g_str_equal (widest, "avx512f") || g_str_equal (widest, "avx2") || g_str_equal (widest, "generic"));
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init ();
+  g_assert_cmpstr (widest, ==, __builtin_cpu_supports ("avx512f") ? "avx512f"
+                   : __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") ? "avx2" : "generic");
+  if (!__builtin_cpu_supports ("avx512f"))
+    {
+      g_assert_false (_som_direct_conv_use ("avx512f"));
+      g_assert_cmpstr (_som_direct_conv_kernels (), ==, widest);
+    }
+#endif
+  g_assert_false (_som_direct_conv_use ("mmx"));
+  g_assert_true (_som_direct_conv_use ("generic"));
+  g_assert_cmpstr (_som_direct_conv_kernels (), ==, "generic");
+  g_assert_true (_som_direct_conv_use (NULL));
+  g_assert_cmpstr (_som_direct_conv_kernels (), ==, widest);
 }
 
 static void
@@ -333,14 +371,30 @@ test_direct_fits (void)
   }
 }
 
+static const char *const kernel_sets[] = { "avx512f", "avx2", "generic" };
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/conv-fast/winograd-sizes", test_winograd_sizes);
-  g_test_add_func ("/conv-fast/direct-forward", test_direct_forward);
-  g_test_add_func ("/conv-fast/direct-grouped", test_direct_grouped);
-  g_test_add_func ("/conv-fast/direct-input-gradient", test_direct_grad);
+  for (guint i = 0; i < G_N_ELEMENTS (kernel_sets); i++)
+    {
+      g_autofree char *fwd = g_strdup_printf ("/conv-fast/direct-forward/%s", kernel_sets[i]);
+      g_autofree char *grouped = g_strdup_printf ("/conv-fast/direct-grouped/%s", kernel_sets[i]);
+      g_autofree char *grad = g_strdup_printf ("/conv-fast/direct-input-gradient/%s", kernel_sets[i]);
+
+      if (!_som_direct_conv_use (kernel_sets[i]))
+        {
+          g_test_message ("this CPU does not run the %s kernels", kernel_sets[i]);
+          continue;
+        }
+      g_test_add_data_func (fwd, kernel_sets[i], test_direct_forward);
+      g_test_add_data_func (grouped, kernel_sets[i], test_direct_grouped);
+      g_test_add_data_func (grad, kernel_sets[i], test_direct_grad);
+    }
+  _som_direct_conv_use (NULL);
+  g_test_add_func ("/conv-fast/direct-kernels", test_direct_kernels);
   g_test_add_func ("/conv-fast/direct-fits", test_direct_fits);
   return g_test_run ();
 }
