@@ -163,4 +163,8 @@ gboolean _som_cumsum_compute (SomOpCtx *c, GError **error);
 gboolean _som_hardmax_compute (SomOpCtx *c, GError **error);
 gboolean _som_shrink_compute (SomOpCtx *c, GError **error);
 
+/* Sigmoid's vectors: "avx512f", "avx2" or "generic" (tests; NULL: the widest
+ * this CPU runs, the default).  FALSE when this CPU cannot run them. */
+gboolean _som_sigmoid_use        (const char   *name);
+
 G_END_DECLS

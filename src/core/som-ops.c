@@ -815,23 +815,57 @@ typedef struct
 #define SUFFIX _generic
 #include "som-ops-sigmoid.h"
 
+typedef void (*SigmoidRange) (const float *x, float *y, gsize begin, gsize end);
+
+static const struct
+{
+  const char  *name;
+  SigmoidRange range;
+} sigmoid_sets[] = {
+#if defined(__x86_64__) && defined(__GNUC__)
+  { "avx512f", sigmoid_range_avx512 },
+  { "avx2", sigmoid_range_avx2 },
+#endif
+  { "generic", sigmoid_range_generic },
+};
+
+static SigmoidRange sigmoid_chosen;
+
+static gboolean
+sigmoid_runs_here (guint i)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init ();
+  if (sigmoid_sets[i].range == sigmoid_range_avx512)
+    return __builtin_cpu_supports ("avx512f");
+  if (sigmoid_sets[i].range == sigmoid_range_avx2)
+    return __builtin_cpu_supports ("avx2");
+#endif
+  return TRUE;
+}
+
+gboolean
+_som_sigmoid_use (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (sigmoid_sets); i++)
+    if ((name == NULL || strcmp (sigmoid_sets[i].name, name) == 0) && sigmoid_runs_here (i))
+      {
+        g_atomic_pointer_set (&sigmoid_chosen, sigmoid_sets[i].range);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* The widest version this CPU runs, unless _som_sigmoid_use() chose */
 static void
 sigmoid_range (const float *x, float *y, gsize begin, gsize end)
 {
-  static void (*range) (const float *x, float *y, gsize begin, gsize end);
-  void (*r) (const float *, float *, gsize, gsize) = g_atomic_pointer_get (&range);
+  SigmoidRange r = g_atomic_pointer_get (&sigmoid_chosen);
 
   if (r == NULL)
     {
-      r = sigmoid_range_generic;
-#if defined(__x86_64__) && defined(__GNUC__)
-      __builtin_cpu_init ();
-      if (__builtin_cpu_supports ("avx512f"))
-        r = sigmoid_range_avx512;
-      else if (__builtin_cpu_supports ("avx2"))
-        r = sigmoid_range_avx2;
-#endif
-      g_atomic_pointer_set (&range, r);
+      _som_sigmoid_use (NULL);
+      r = g_atomic_pointer_get (&sigmoid_chosen);
     }
   r (x, y, begin, end);
 }
