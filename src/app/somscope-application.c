@@ -134,7 +134,60 @@ preferences_activated (GSimpleAction *action,
   gtk_window_present (preferences);
 }
 
-/* The README of the source tree when run from it, else the installed docs. */
+#define HELP_URL "https://github.com/somscope/somscope#readme"
+
+typedef struct
+{
+  SomscopeWindow *window;       /* weak */
+  char           *readme;       /* the local README tried first, or NULL */
+  gboolean        online;       /* HELP_URL is being tried */
+} HelpData;
+
+static void
+help_data_free (HelpData *help)
+{
+  g_clear_weak_pointer (&help->window);
+  g_free (help->readme);
+  g_free (help);
+}
+
+/* A README no application here opens (a desktop with no Markdown viewer, or
+ * one that needs a terminal) falls back to the online one; when that fails
+ * too, the window says where the README is instead of GTK's bare "Could
+ * not show link" dialog. */
+static void
+help_shown_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  HelpData *help = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (gtk_show_uri_full_finish (GTK_WINDOW (source), result, &error) || help->window == NULL)
+    {
+      help_data_free (help);
+      return;
+    }
+  g_debug ("could not show %s: %s", help->online ? HELP_URL : help->readme, error->message);
+  if (!help->online)
+    {
+      help->online = TRUE;
+      gtk_show_uri_full (GTK_WINDOW (source), HELP_URL, GDK_CURRENT_TIME, NULL, help_shown_cb, help);
+      return;
+    }
+  if (help->readme != NULL)
+    /* Translators: the error, then the path of the README */
+    text = g_strdup_printf (_("Could not open the help: %s. It is in %s"), error->message, help->readme);
+  else
+    /* Translators: the error, then the address of the help */
+    text = g_strdup_printf (_("Could not open the help: %s. It is at %s"), error->message, HELP_URL);
+  somscope_window_show_error (help->window, text);
+  help_data_free (help);
+}
+
+/* The README of the source tree when run from it, else the installed docs,
+ * else the online one. */
 static void
 help_activated (GSimpleAction *action,
                 GVariant      *param,
@@ -145,16 +198,24 @@ help_activated (GSimpleAction *action,
     SOMSCOPE_SOURCE_DIR "/README.md",
     DOCDIR "/README.md",
   };
+  HelpData *help;
+  g_autofree char *uri = NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
-    if (g_file_test (candidates[i], G_FILE_TEST_IS_REGULAR))
+  help = g_new0 (HelpData, 1);
+  /* the window that shows a failure: the main one, even from the preferences */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (user_data)); l != NULL; l = l->next)
+    if (SOMSCOPE_IS_WINDOW (l->data))
       {
-        g_autofree char *uri = g_filename_to_uri (candidates[i], NULL, NULL);
-
-        gtk_show_uri (window, uri, GDK_CURRENT_TIME);
-        return;
+        g_set_weak_pointer (&help->window, l->data);
+        break;
       }
-  gtk_show_uri (window, "https://github.com/somscope/somscope#readme", GDK_CURRENT_TIME);
+  for (guint i = 0; i < G_N_ELEMENTS (candidates) && help->readme == NULL; i++)
+    if (g_file_test (candidates[i], G_FILE_TEST_IS_REGULAR))
+      help->readme = g_strdup (candidates[i]);
+  if (help->readme != NULL)
+    uri = g_filename_to_uri (help->readme, NULL, NULL);
+  help->online = uri == NULL;
+  gtk_show_uri_full (window, help->online ? HELP_URL : uri, GDK_CURRENT_TIME, NULL, help_shown_cb, help);
 }
 
 static const GActionEntry app_actions[] = {

@@ -1,12 +1,14 @@
 /* test-window.c: the main window comes up with its title; a bad file from the
  * command line shows the window with the error instead of exiting; the cairo
- * renderer's upload memory outlives a round trip to the X server
+ * renderer's upload memory outlives a round trip to the X server; help that
+ * no application opens is reported in the window
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "somscope-application.h"
@@ -357,6 +359,83 @@ test_preferences (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static void
+on_activate_help (GApplication *app, gpointer user_data)
+{
+  SomscopeWindow *window = SOMSCOPE_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  const char *error;
+  guint shown = 0;
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "help", NULL);
+  while (somscope_window_get_last_error (window) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  error = somscope_window_get_last_error (window);
+  g_test_message ("error: %s", error);
+  g_assert_true (g_str_has_prefix (error, "Could not open the help: "));
+  g_assert_nonnull (strstr (error, "README.md"));
+  /* in the window's toasts, not in GTK's "Could not show link" dialog */
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+      shown += gtk_widget_get_visible (toplevel);
+    }
+  g_assert_cmpuint (shown, ==, 1);
+  g_application_quit (app);
+}
+
+/* F1 on a machine where no application opens the README or a web page
+ * (no applications in XDG_DATA_DIRS): the window says so and where the
+ * README is. */
+static void
+test_help_unopenable (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(SomscopeApplication) app = somscope_application_new ();
+
+      g_signal_connect_after (app, "activate", G_CALLBACK (on_activate_help), NULL);
+      g_assert_cmpint (g_application_run (G_APPLICATION (app), 0, NULL), ==, 0);
+      return;
+    }
+  {
+    g_autofree char *dir = g_dir_make_tmp ("somscope-test-XXXXXX", NULL);
+    g_autofree char *data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS"));
+    const char *keep[] = { "mime", "icons" };   /* the images' types, the icons */
+    const char *const *system = g_get_system_data_dirs ();
+
+    for (guint k = 0; k < G_N_ELEMENTS (keep); k++)
+      for (guint i = 0; system[i] != NULL; i++)
+        {
+          g_autofree char *target = g_build_filename (system[i], keep[k], NULL);
+          g_autofree char *link = g_build_filename (dir, keep[k], NULL);
+          if (g_file_test (target, G_FILE_TEST_IS_DIR))
+            {
+              g_assert_cmpint (symlink (target, link), ==, 0);
+              break;
+            }
+        }
+    /* the child inherits the environment; GLib reads it once per process */
+    g_setenv ("XDG_DATA_DIRS", dir, TRUE);
+    g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    if (data_dirs != NULL)
+      g_setenv ("XDG_DATA_DIRS", data_dirs, TRUE);
+    else
+      g_unsetenv ("XDG_DATA_DIRS");
+    for (guint k = 0; k < G_N_ELEMENTS (keep); k++)
+      {
+        g_autofree char *link = g_build_filename (dir, keep[k], NULL);
+        g_unlink (link);
+      }
+    g_assert_cmpint (g_rmdir (dir), ==, 0);
+    g_test_trap_assert_passed ();
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -368,5 +447,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/recovery-offered", test_recovery_offered);
   g_test_add_func ("/window/upload-pool", test_upload_pool);
   g_test_add_func ("/window/preferences", test_preferences);
+  g_test_add_func ("/window/help-unopenable", test_help_unopenable);
   return g_test_run ();
 }
