@@ -1486,6 +1486,46 @@ attach_session_map (SomscopeLayer *layer,
 }
 
 /* Fills the document from a finished load (main thread). */
+/* The sidebar's attack line from the attack's parameters and its
+ * predictions: the method, ε, and how many of the inputs' predictions it
+ * changed (after an attack, and for a session that holds one). */
+static void
+update_attack_summary (SomscopeDocument *self)
+{
+  const gint32 *adv;
+  gsize flipped = 0, n;
+  JsonObject *params;
+
+  g_clear_pointer (&self->attack_summary, g_free);
+  if (self->adversarial_predictions == NULL)
+    return;
+  n = MIN (self->adversarial_predictions->shape[0], g_list_model_get_n_items (G_LIST_MODEL (self->inputs)));
+  adv = self->adversarial_predictions->data;
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (G_LIST_MODEL (self->inputs), i);
+
+      flipped += somscope_input_get_prediction (input) != adv[i];
+    }
+  params = self->attack != NULL && JSON_NODE_HOLDS_OBJECT (self->attack) ? json_node_get_object (self->attack) : NULL;
+  if (params != NULL && json_object_has_member (params, "method") && json_object_has_member (params, "eps"))
+    {
+      const char *method = json_object_get_string_member_with_default (params, "method", "");
+      g_autofree char *name = g_ascii_strup (method != NULL ? method : "", -1);
+
+      /* Translators: FGSM or PGD, its strength, and how many of the inputs'
+       * predictions the attack changed; keep it short, it is one line of the
+       * sidebar */
+      self->attack_summary = g_strdup_printf (_("%s, ε %g: %zu of %zu flipped"), name,
+                                              json_object_get_double_member_with_default (params, "eps", 0.0),
+                                              flipped, n);
+    }
+  else
+    /* Translators: how many of the inputs' predictions an attack of unknown
+     * parameters changed; one line of the sidebar */
+    self->attack_summary = g_strdup_printf (_("Attacked: %zu of %zu flipped"), flipped, n);
+}
+
 static void
 apply_load (SomscopeDocument *self,
             LoadData         *d)
@@ -1687,6 +1727,7 @@ apply_load (SomscopeDocument *self,
             somscope_input_set_adversarial_prediction (g_ptr_array_index (inputs, i), adv[i],
                                                        adv[i] >= 0 && (guint) adv[i] < n_classes
                                                          ? names[adv[i]] : NULL);
+          update_attack_summary (self);
         }
     }
 
@@ -2904,8 +2945,6 @@ attack_done_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   const gint32 *adv;
   guint n_classes = g_strv_length (self->class_names);
-  gsize flipped = 0;
-
   gboolean current = g_task_get_cancellable (G_TASK (result)) == self->attack_cancellable;
 
   job_progress_close (d->progress);
@@ -2947,8 +2986,6 @@ attack_done_cb (GObject      *object,
       somscope_input_set_adversarial_prediction (input, adv[i],
                                                  adv[i] >= 0 && (guint) adv[i] < n_classes
                                                    ? self->class_names[adv[i]] : NULL);
-      if (somscope_input_get_prediction (input) != adv[i])
-        flipped++;
     }
   for (guint t = 0; t < d->layers->len; t++)
     {
@@ -2968,13 +3005,7 @@ attack_done_cb (GObject      *object,
       somscope_layer_set_adversarial_codes (layer, NULL);
       ensure_adversarial_codes (self, layer);
     }
-  g_free (self->attack_summary);
-  /* Translators: FGSM or PGD, its strength, and how many of the inputs'
-   * predictions the attack changed; keep it short, it is one line of the
-   * sidebar */
-  self->attack_summary = g_strdup_printf (_("%s, ε %g: %zu of %zu flipped"),
-                                          d->params.method == SOM_ATTACK_PGD ? "PGD" : "FGSM",
-                                          d->params.eps, flipped, self->n_inputs);
+  update_attack_summary (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
 }
 

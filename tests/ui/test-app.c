@@ -1197,8 +1197,11 @@ test_save_session (void)
   {
     g_autoptr(GFile) file = g_file_new_for_path (path);
     g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func (g_object_unref);
+    g_autofree char *attack_summary = g_strdup (somscope_document_get_attack_summary (document));
     GListModel *reopened;
 
+    g_assert_nonnull (attack_summary);
+    g_assert_true (g_str_has_suffix (attack_summary, " of 300 flipped"));
     for (guint i = 0; i < g_list_model_get_n_items (mapped); i++)
       g_ptr_array_add (before, g_list_model_get_item (mapped, i));
     somscope_window_open (window, file, NULL);
@@ -1222,6 +1225,8 @@ test_save_session (void)
                          som_map_get_n_units (somscope_layer_get_map (old)) * som_map_get_dim (somscope_layer_get_map (old)) * sizeof (float));
       }
     g_assert_nonnull (somscope_input_get_thumbnail (g_list_model_get_item (somscope_window_get_gallery (window), 0)));
+    /* the sidebar's attack line: the session's attack, not "No attack" */
+    g_assert_cmpstr (somscope_document_get_attack_summary (somscope_window_get_document (window)), ==, attack_summary);
   }
   g_unlink (path);
 }
