@@ -3462,7 +3462,20 @@ somscope_document_save_finish (SomscopeDocument  *self,
     return FALSE;
   if (g_task_get_source_tag (G_TASK (result)) == somscope_document_save_async &&
       g_object_get_data (G_OBJECT (result), "somscope-autosave") == NULL)
-    self->modified = FALSE;
+    {
+      SaveData *d = g_task_get_task_data (G_TASK (result));
+      g_autofree char *session_name = g_path_get_basename (d->path);
+      g_autofree char *dataset_name = self->dataset_file != NULL ? g_file_get_basename (self->dataset_file) : NULL;
+
+      self->modified = FALSE;
+      /* The window's subtitle names the session saved, as when it is opened */
+      g_free (self->title);
+      if (dataset_name != NULL)
+        self->title = g_strdup_printf (_("%s on %s"), session_name, dataset_name);
+      else
+        self->title = g_steal_pointer (&session_name);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
   return TRUE;
 }
 

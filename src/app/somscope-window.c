@@ -1813,6 +1813,8 @@ somscope_window_init (SomscopeWindow *self)
                                   G_CALLBACK (sync_subtitle), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::estimate",
                                   G_CALLBACK (sync_subtitle), self);
+  g_signal_group_connect_swapped (self->document_signals, "notify::title",
+                                  G_CALLBACK (sync_subtitle), self);
   g_signal_group_connect_swapped (self->document_signals, "autosave-failed",
                                   G_CALLBACK (autosave_failed_cb), self);
   g_signal_group_connect_swapped (self->document_signals, "notify::selected-layer",

@@ -32,6 +32,7 @@
 #include "somscope-preprocess-dialog.h"
 #include "somscope-sched.h"
 #include "somscope-window.h"
+#include "somscope-window-private.h"
 
 #define WAIT_SECONDS 240
 
@@ -1169,6 +1170,10 @@ test_save_session (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
   g_clear_error (&error);
   g_assert_false (somscope_document_get_modified (document));
+  /* the subtitle names the session now, as when it is opened */
+  g_assert_true (g_str_has_prefix (somscope_document_get_title (document), "test.somscope on "));
+  g_assert_cmpstr (adw_window_title_get_subtitle (window->window_title), ==,
+                   somscope_document_get_title (document));
 
   session = som_session_load (path, &error);
   g_assert_no_error (error);
