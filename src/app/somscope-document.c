@@ -117,6 +117,7 @@ struct _SomscopeDocument
   SomArray              *clean_pixels;       /* N×C×H×W in [0,1], after an attack */
   SomscopeCodes         *adversarial_pixels; /* the same, attacked (held by the jobs that read it) */
   GHashTable            *adversarial_pending; /* layers whose adversarial codes a job computes */
+  GHashTable            *replayed;           /* input → Replay: a session's attack run again on it */
   SomArray              *adversarial_predictions;
   char                  *attack_summary;
   JsonNode              *attack;             /* the attack's flags, for sessions */
@@ -167,6 +168,9 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SomscopeDocument, somscope_document, G_TYPE_OBJECT)
 
+typedef struct _Replay Replay;
+static void replay_free (Replay *r);
+
 static void
 somscope_document_dispose (GObject *object)
 {
@@ -203,6 +207,7 @@ somscope_document_finalize (GObject *object)
   g_clear_pointer (&self->clean_pixels, som_array_free);
   g_clear_pointer (&self->adversarial_pixels, somscope_codes_unref);
   g_clear_pointer (&self->adversarial_pending, g_hash_table_unref);
+  g_clear_pointer (&self->replayed, g_hash_table_unref);
   g_clear_pointer (&self->adversarial_predictions, som_array_free);
   g_free (self->attack_summary);
   g_clear_pointer (&self->attack, json_node_unref);
@@ -363,6 +368,7 @@ somscope_document_init (SomscopeDocument *self)
   self->class_names = g_new0 (char *, 1);
   self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->adversarial_pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->replayed = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) replay_free);
   for (guint i = 0; i < N_PARTS; i++)
     self->part_fraction[i] = -1;
   /* The workers' reports reach the main loop through it (any document's). */
@@ -2975,6 +2981,7 @@ attack_done_cb (GObject      *object,
   g_clear_pointer (&self->attack, json_node_unref);
   self->clean_pixels = g_steal_pointer (&d->pixels);
   self->adversarial_pixels = somscope_codes_new (g_steal_pointer (&d->adversarial));
+  g_hash_table_remove_all (self->replayed);
   self->adversarial_predictions = g_steal_pointer (&d->predictions);
   g_clear_pointer (&self->attack, json_node_unref);
   self->attack = som_attack_params_to_json (&d->params);
@@ -3087,6 +3094,140 @@ somscope_document_get_attack_progress (SomscopeDocument *self)
   return self->attacking ? self->part_fraction[PART_ATTACK] : -1;
 }
 
+/* -- a session's attack, run again on one input ----------------------------
+ *
+ * A session keeps the attack's parameters, predictions and codes but not its
+ * images.  When an input of a session is selected and the model is there,
+ * the attack runs again on that input alone (a few milliseconds) so that
+ * the gallery can show its adversarial image and the perturbation.  The
+ * app's attacks start from the input itself (no random start), and each
+ * image's attack is its own: the result is the saved attack's, which the
+ * model's answer on it confirms (an image it does not is not shown). */
+
+struct _Replay
+{
+  SomArray *clean;              /* 1×C×H×W in [0,1], or NULL while it runs */
+  SomArray *adversarial;
+  gboolean  running;
+};
+
+static void
+replay_free (Replay *r)
+{
+  g_clear_pointer (&r->clean, som_array_free);
+  g_clear_pointer (&r->adversarial, som_array_free);
+  g_free (r);
+}
+
+typedef struct
+{
+  SomModel        *model;
+  SomPreprocess   *preprocess;
+  SomAttackParams  params;
+  guint            input;
+  gint32           label;
+  gint32           expected;    /* the saved attack's prediction */
+  SomArray        *clean, *adversarial;
+} ReplayData;
+
+static void
+replay_data_free (ReplayData *d)
+{
+  g_clear_pointer (&d->clean, som_array_free);
+  g_clear_pointer (&d->adversarial, som_array_free);
+  g_free (d);
+}
+
+static void
+replay_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  ReplayData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  SomPixelTransform tf;
+  gint32 prediction = -1;
+
+  somscope_worker_enter ();
+  d->clean = som_preprocess_read_pixels (d->preprocess, d->input, 1, &error);
+  som_pixel_transform_init_from_preprocess (&tf, d->preprocess);
+  if (d->clean != NULL &&
+      som_attack_run (d->model, &d->params, &tf, d->clean, &d->label, &d->adversarial, &prediction,
+                      cancellable, NULL, NULL, &error) &&
+      prediction != d->expected)
+    g_set_error (&error, SOM_ERROR, SOM_ERROR_INVALID,
+                 "input %u: the attack run again predicts %d where the session says %d",
+                 d->input, prediction, d->expected);
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+  somscope_worker_leave ();
+}
+
+static void
+replay_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  SomscopeDocument *self = SOMSCOPE_DOCUMENT (object);
+  ReplayData *d = g_task_get_task_data (G_TASK (result));
+  Replay *r = g_hash_table_lookup (self->replayed, GUINT_TO_POINTER (d->input));
+  g_autoptr(GError) error = NULL;
+
+  /* dropped meanwhile: another attack ran, or the maps were trained again */
+  if (r == NULL || !r->running)
+    return;
+  r->running = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("%s", error->message);
+      return;
+    }
+  r->clean = g_steal_pointer (&d->clean);
+  r->adversarial = g_steal_pointer (&d->adversarial);
+  if (self->selected_input == (int) d->input)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_INPUT]);
+}
+
+/* Starts the replay of @input where it can run; the images, when they are
+ * there */
+static const Replay *
+replayed_images (SomscopeDocument *self,
+                 guint             input)
+{
+  Replay *r = g_hash_table_lookup (self->replayed, GUINT_TO_POINTER (input));
+  g_autoptr(GTask) task = NULL;
+  ReplayData *d;
+  SomAttackParams params;
+  const SomArray *labels = self->labels ? self->labels : self->predictions;
+
+  if (r != NULL)
+    return r->adversarial != NULL ? r : NULL;
+  if (self->model == NULL || self->preprocess == NULL || self->attack == NULL || self->attacking ||
+      self->adversarial_predictions == NULL || input >= self->adversarial_predictions->shape[0] ||
+      labels == NULL || input >= labels->shape[0] ||
+      !som_attack_params_from_json (self->attack, &params, NULL) || params.random_start)
+    return NULL;
+  r = g_new0 (Replay, 1);
+  r->running = TRUE;
+  g_hash_table_insert (self->replayed, GUINT_TO_POINTER (input), r);
+  d = g_new0 (ReplayData, 1);
+  d->model = self->model;
+  d->preprocess = self->preprocess;
+  d->params = params;
+  d->input = input;
+  d->label = ((const gint32 *) labels->data)[input];
+  d->expected = ((const gint32 *) self->adversarial_predictions->data)[input];
+  task = g_task_new (self, self->cancellable, replay_done_cb, NULL);
+  g_task_set_source_tag (task, replayed_images);
+  g_task_set_task_data (task, d, (GDestroyNotify) replay_data_free);
+  run_in_worker (task, replay_thread);
+  return NULL;
+}
+
 /* The selected input: clean, adversarial, and the perturbation amplified
  * in the core's diverging colour map (ColorBrewer RdBu: blue negative,
  * white zero, red positive), the one the figures use. */
@@ -3098,6 +3239,7 @@ somscope_document_get_adversarial_images (SomscopeDocument  *self,
 {
   const SomArray *clean = self->clean_pixels;
   const SomArray *adv = self->adversarial_pixels ? self->adversarial_pixels->array : NULL;
+  const Replay *replay;
   guint c, h, w;
   const float *a, *b;
   float amax = 1e-12f;
@@ -3108,6 +3250,13 @@ somscope_document_get_adversarial_images (SomscopeDocument  *self,
 
   g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), FALSE);
 
+  /* a session's attack: its images come back one input at a time */
+  if (adv == NULL && (replay = replayed_images (self, input)) != NULL)
+    {
+      clean = replay->clean;
+      adv = replay->adversarial;
+      input = 0;
+    }
   if (adv == NULL || clean == NULL || input >= adv->shape[0] || adv->ndim != 4)
     return FALSE;
   c = adv->shape[1], h = adv->shape[2], w = adv->shape[3];

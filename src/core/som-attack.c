@@ -740,6 +740,66 @@ som_attack_stats (const gint32 *truth, const gint32 *clean, const gint32 *advers
   stats->mean_l2 = N > 0 ? l2 / N : NAN;
 }
 
+gboolean
+som_attack_params_from_json (JsonNode        *node,
+                             SomAttackParams *params,
+                             GError         **error)
+{
+  JsonObject *o;
+  JsonNode *member;
+
+  g_return_val_if_fail (params != NULL, FALSE);
+
+  som_attack_params_init (params);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "the attack's parameters are not an object");
+      return FALSE;
+    }
+  o = json_node_get_object (node);
+  member = json_object_get_member (o, "method");
+  if (member == NULL || json_node_get_value_type (member) != G_TYPE_STRING
+      || !som_attack_method_from_string (json_node_get_string (member), &params->method))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "the attack's method is missing or unknown");
+      return FALSE;
+    }
+  member = json_object_get_member (o, "norm");
+  if (member != NULL && (json_node_get_value_type (member) != G_TYPE_STRING
+                         || !som_norm_from_string (json_node_get_string (member), &params->norm)))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "the attack's norm is unknown");
+      return FALSE;
+    }
+#define NUMBER(name) \
+  ((member = json_object_get_member (o, name)) != NULL && JSON_NODE_HOLDS_VALUE (member) \
+   && (json_node_get_value_type (member) == G_TYPE_DOUBLE || json_node_get_value_type (member) == G_TYPE_INT64))
+  if (!NUMBER ("eps"))
+    {
+      g_set_error (error, SOM_ERROR, SOM_ERROR_INVALID, "the attack's ε is missing");
+      return FALSE;
+    }
+  params->eps = json_node_get_double (member);
+  if (NUMBER ("steps") && json_node_get_double (member) >= 1 && json_node_get_double (member) <= G_MAXUINT)
+    params->steps = (guint) json_node_get_double (member);
+  if (NUMBER ("alpha"))
+    params->alpha = json_node_get_double (member);
+  if (NUMBER ("restarts") && json_node_get_double (member) >= 1 && json_node_get_double (member) <= G_MAXUINT)
+    params->restarts = (guint) json_node_get_double (member);
+  if (NUMBER ("targeted") && json_node_get_double (member) >= 0 && json_node_get_double (member) <= G_MAXINT)
+    params->target = (gint) json_node_get_double (member);
+  if (NUMBER ("seed") && json_node_get_double (member) >= 0)
+    params->seed = (guint64) json_node_get_int (member);
+#undef NUMBER
+  member = json_object_get_member (o, "random_start");
+  if (member != NULL && JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_BOOLEAN)
+    params->random_start = json_node_get_boolean (member);
+  member = json_object_get_member (o, "labels_from");
+  if (member != NULL && JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_STRING)
+    params->labels_from = g_strcmp0 (json_node_get_string (member), "model") == 0 ? SOM_LABELS_MODEL : SOM_LABELS_TRUTH;
+  return som_attack_params_check (params, 0, error);
+}
+
 JsonNode *
 som_attack_params_to_json (const SomAttackParams *params)
 {

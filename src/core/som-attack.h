@@ -45,6 +45,13 @@ double       som_attack_params_get_alpha (const SomAttackParams *params);
 /* {"method","norm","eps",("steps","alpha","random_start","restarts" for PGD),
  *  "targeted":CLASS|null,"labels_from","seed"} */
 JsonNode    *som_attack_params_to_json   (const SomAttackParams *params);
+/* The parameters som_attack_params_to_json() wrote (a session's attack):
+ * members it leaves out keep their defaults; a missing or unknown method,
+ * norm or ε, or values som_attack_params_check() refuses, are
+ * SOM_ERROR_INVALID. */
+gboolean     som_attack_params_from_json (JsonNode              *node,
+                                          SomAttackParams       *params,
+                                          GError               **error);
 const char  *som_attack_method_to_string (SomAttackMethod method);
 gboolean     som_attack_method_from_string (const char *text, SomAttackMethod *method);
 const char  *som_norm_to_string          (SomNorm norm);

@@ -276,6 +276,76 @@ test_l2_targeted_seeded (void)
   g_assert_cmpmem (a2->data, som_array_n_bytes (a2), a3->data, som_array_n_bytes (a3));
 }
 
+/* The parameters a session keeps come back as they were written; what is
+ * not a set of parameters is refused, saying what */
+static void
+test_params_json (void)
+{
+  SomAttackParams p, q;
+  static const char *const bad[][2] = {
+    { "[1, 2]", "not an object" },
+    { "{\"eps\": 0.1}", "method" },
+    { "{\"method\": \"bim\", \"eps\": 0.1}", "method" },
+    { "{\"method\": \"fgsm\", \"norm\": \"l1\", \"eps\": 0.1}", "norm" },
+    { "{\"method\": \"fgsm\"}", "ε" },
+    { "{\"method\": \"fgsm\", \"eps\": \"0.1\"}", "ε" },
+    { "{\"method\": \"fgsm\", \"eps\": -0.5}", "ε" },
+  };
+
+  for (int round = 0; round < 3; round++)
+    {
+      g_autoptr(JsonNode) node = NULL;
+      g_autoptr(GError) error = NULL;
+
+      som_attack_params_init (&p);
+      if (round == 1)
+        {
+          p.method = SOM_ATTACK_PGD;
+          p.norm = SOM_NORM_L2;
+          p.eps = 0.5;
+          p.steps = 7;
+          p.alpha = 0.125;
+          p.random_start = TRUE;
+          p.restarts = 3;
+          p.seed = 42;
+        }
+      else if (round == 2)
+        {
+          p.eps = 0.03125;
+          p.target = 4;
+          p.labels_from = SOM_LABELS_MODEL;
+          p.seed = G_GUINT64_CONSTANT (1) << 40;
+        }
+      node = som_attack_params_to_json (&p);
+      g_assert_true (som_attack_params_from_json (node, &q, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (q.method, ==, p.method);
+      g_assert_cmpint (q.norm, ==, p.norm);
+      g_assert_cmpfloat (q.eps, ==, p.eps);
+      g_assert_cmpint (q.target, ==, p.target);
+      g_assert_cmpint (q.labels_from, ==, p.labels_from);
+      g_assert_cmpuint (q.seed, ==, p.seed);
+      if (p.method == SOM_ATTACK_PGD)
+        {
+          g_assert_cmpuint (q.steps, ==, p.steps);
+          g_assert_cmpfloat (q.alpha, ==, p.alpha);
+          g_assert_true (q.random_start);
+          g_assert_cmpuint (q.restarts, ==, p.restarts);
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonNode) node = json_from_string (bad[i][0], NULL);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_nonnull (node);
+      g_assert_false (som_attack_params_from_json (node, &q, &error));
+      g_assert_error (error, SOM_ERROR, SOM_ERROR_INVALID);
+      if (strstr (error->message, bad[i][1]) == NULL)
+        g_error ("%s: \"%s\" does not say %s", bad[i][0], error->message, bad[i][1]);
+    }
+}
+
 static void
 test_bad_params (void)
 {
@@ -436,6 +506,7 @@ main (int argc, char **argv)
   g_test_add_func ("/attack/fgsm-images/bnres-pixel-space", test_fgsm_images_bnres);
   g_test_add_func ("/attack/l2-targeted-seeded", test_l2_targeted_seeded);
   g_test_add_func ("/attack/bad-params", test_bad_params);
+  g_test_add_func ("/attack/params-json", test_params_json);
   g_test_add_func ("/attack/bad-label", test_bad_label);
   g_test_add_func ("/attack/cancel-pgd", test_cancel_pgd);
   g_test_add_func ("/attack/accuracy/fgsm-demo", test_accuracy_fgsm_demo);

@@ -1149,6 +1149,26 @@ save_done_cb (GObject      *object,
     *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "done");
 }
 
+static gboolean
+adversarial_images_shown (gpointer data)
+{
+  g_autoptr(GdkTexture) adversarial = NULL;
+  g_autoptr(GdkTexture) perturbation = NULL;
+
+  return somscope_document_get_adversarial_images (somscope_window_get_document (window), GPOINTER_TO_UINT (data),
+                                                   &adversarial, &perturbation);
+}
+
+/* The pixels of @texture, as Cairo's ARGB32 */
+static guint8 *
+texture_pixels (GdkTexture *texture)
+{
+  guint8 *pixels = g_malloc ((gsize) gdk_texture_get_width (texture) * gdk_texture_get_height (texture) * 4);
+
+  gdk_texture_download (texture, pixels, (gsize) gdk_texture_get_width (texture) * 4);
+  return pixels;
+}
+
 /* A saved session holds every mapped layer with the app's BMUs; the
  * autosave after training exists too. */
 static void
@@ -1203,7 +1223,13 @@ test_save_session (void)
     g_autoptr(GFile) file = g_file_new_for_path (path);
     g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func (g_object_unref);
     g_autofree char *attack_summary = g_strdup (somscope_document_get_attack_summary (document));
+    g_autoptr(GdkTexture) adversarial = NULL;
+    g_autoptr(GdkTexture) perturbation = NULL;
+    g_autoptr(GdkTexture) replayed = NULL;
+    g_autoptr(GdkTexture) replayed_perturbation = NULL;
     GListModel *reopened;
+
+    g_assert_true (somscope_document_get_adversarial_images (document, 9, &adversarial, &perturbation));
 
     g_assert_nonnull (attack_summary);
     g_assert_true (g_str_has_suffix (attack_summary, " of 300 flipped"));
@@ -1232,6 +1258,26 @@ test_save_session (void)
     g_assert_nonnull (somscope_input_get_thumbnail (g_list_model_get_item (somscope_window_get_gallery (window), 0)));
     /* the sidebar's attack line: the session's attack, not "No attack" */
     g_assert_cmpstr (somscope_document_get_attack_summary (somscope_window_get_document (window)), ==, attack_summary);
+
+    /* The session keeps no images: the attack runs again on a selected
+     * input, and gives the images the attack gave. */
+    somscope_document_set_selected_input (somscope_window_get_document (window), 9);
+    wait_for (adversarial_images_shown, GUINT_TO_POINTER (9), "the input's adversarial image");
+    g_assert_true (somscope_document_get_adversarial_images (somscope_window_get_document (window), 9,
+                                                             &replayed, &replayed_perturbation));
+    g_assert_true (gtk_widget_get_visible (window->adversarial_box));
+    {
+      g_autofree guint8 *a = texture_pixels (adversarial), *b = texture_pixels (replayed);
+      gsize n = (gsize) gdk_texture_get_width (adversarial) * gdk_texture_get_height (adversarial) * 4, differ = 0;
+
+      g_assert_cmpint (gdk_texture_get_width (replayed), ==, gdk_texture_get_width (adversarial));
+      g_assert_cmpint (gdk_texture_get_height (replayed), ==, gdk_texture_get_height (adversarial));
+      for (gsize i = 0; i < n; i++)
+        differ += a[i] != b[i];
+      g_test_message ("the adversarial image run again: %zu of %zu bytes differ", differ, n);
+      /* (a gradient of exactly zero in one sum order may not be in another) */
+      g_assert_cmpuint (differ, <=, n / 100);
+    }
   }
   g_unlink (path);
 }
