@@ -97,6 +97,23 @@ open_dataset_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
 }
 
+/* An image folder (one subfolder per class) is a folder, which the dataset
+ * chooser's Open would enter instead of choosing */
+static void
+open_image_folder_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *param)
+{
+  SomscopeWindow *self = SOMSCOPE_WINDOW (widget);
+  GtkFileChooserNative *native;
+
+  native = gtk_file_chooser_native_new (_("Open a Folder of Images, One Subfolder per Class"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+  g_signal_connect_swapped (native, "response", G_CALLBACK (open_dataset_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
 static void
 open_demo_action (GtkWidget  *widget,
                   const char *action_name,
@@ -308,6 +325,7 @@ somscope_window_update_actions (SomscopeWindow *self)
   gboolean busy = has_document && somscope_document_get_busy (self->document);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-dataset", has_document);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-image-folder", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", has_document);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", busy || self->pending != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-view", has_document);
@@ -326,6 +344,7 @@ somscope_window_install_actions (SomscopeWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, open_dataset_action);
+  gtk_widget_class_install_action (widget_class, "win.open-image-folder", NULL, open_image_folder_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.restore", NULL, restore_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);

@@ -2134,6 +2134,86 @@ test_unlabelled (void)
   g_unlink (path);
 }
 
+/* The chooser a GtkFileChooserNative shows where there is no portal */
+static GtkFileChooser *
+find_file_chooser (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER (toplevel) && gtk_widget_get_visible (toplevel))
+        return GTK_FILE_CHOOSER (toplevel);
+    }
+  return NULL;
+}
+
+static gboolean
+file_chooser_shown (gpointer data)
+{
+  return find_file_chooser () != NULL;
+}
+
+/* The chooser's folder changes asynchronously */
+static gboolean
+file_chosen (gpointer data)
+{
+  g_autoptr(GFile) chosen = gtk_file_chooser_get_file (find_file_chooser ());
+
+  return chosen != NULL && g_file_equal (chosen, data);
+}
+
+/* A folder of images, one subfolder per class, opens from the Open menu
+ * (the dataset chooser would enter a folder instead of choosing it). */
+static void
+test_open_image_folder (void)
+{
+  SomscopeDocument *before = somscope_window_get_document (window);
+  g_autofree char *folder = g_build_filename (tmpdir, "images", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+  const char *classes[] = { "boots", "coats" };
+  GtkFileChooser *chooser;
+  SomscopeDocument *document;
+  const char * const *names;
+
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+    for (guint i = 0; i < 3; i++)
+      {
+        g_autofree char *dir = g_build_filename (folder, classes[c], NULL);
+        g_autofree char *name = g_strdup_printf ("%u.png", i);
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 28, 28);
+        cairo_t *cr = cairo_create (surface);
+
+        g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+        cairo_set_source_rgb (cr, 0.2 * i, 0.3 * c, 0.5);
+        cairo_paint (cr);
+        cairo_destroy (cr);
+        g_assert_cmpint (cairo_surface_write_to_png (surface, path), ==, CAIRO_STATUS_SUCCESS);
+        cairo_surface_destroy (surface);
+      }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.open-image-folder", NULL));
+  wait_for (file_chooser_shown, NULL, "the folder chooser");
+  chooser = find_file_chooser ();
+  g_assert_cmpint (gtk_file_chooser_get_action (chooser), ==, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  /* in a folder chooser with nothing selected, the folder it shows */
+  g_assert_true (gtk_file_chooser_set_current_folder (chooser, file, NULL));
+  wait_for (file_chosen, file, "the chooser in the folder");
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  wait_for (other_document_ready, before, "the image folder");
+  document = somscope_window_get_document (window);
+  g_assert_true (g_file_equal (somscope_document_get_dataset_file (document), file));
+  g_assert_cmpuint (g_list_model_get_n_items (somscope_document_get_inputs (document)), ==, 6);
+  names = somscope_document_get_class_names (document);
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 2);
+  g_assert_cmpstr (names[0], ==, "boots");
+  g_assert_cmpstr (names[1], ==, "coats");
+  g_assert_null (find_file_chooser ());
+  wait_for (attack_done, NULL, "the attack on the folder's images");
+}
+
 static void
 test_thread_priorities (void)
 {
@@ -2293,6 +2373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/recent-files", test_recent_files);
   g_test_add_func ("/app/thread-priorities", test_thread_priorities);
   g_test_add_func ("/app/unlabelled", test_unlabelled);
+  g_test_add_func ("/app/open-image-folder", test_open_image_folder);
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
