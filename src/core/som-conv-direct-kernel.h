@@ -26,7 +26,7 @@
 
 typedef float Vec __attribute__ ((vector_size (VL * sizeof (float))));
 
-static inline __attribute__ ((always_inline)) Vec
+KERNEL static inline __attribute__ ((always_inline)) Vec
 vload (const float *p)
 {
   Vec v;
@@ -48,7 +48,7 @@ typedef gint32 IVec __attribute__ ((vector_size (VL * sizeof (gint32))));
  * past dst's for ROW_KEEP.  ROW_MINE stores no load of dst, which is fresh
  * memory: loading it would wait for the cache line, and on rows shorter
  * than a vector for the previous row's store. */
-static inline __attribute__ ((always_inline)) void
+KERNEL static inline __attribute__ ((always_inline)) void
 row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboolean add, RowEnd end)
 {
   const IVec lane = LANES;
@@ -72,7 +72,7 @@ row_out (float *restrict dst, const float *restrict src, gint64 n, float b, gboo
 }
 
 /* NB output channels × NV vectors of positions from p */
-static inline __attribute__ ((always_inline)) void
+KERNEL static inline __attribute__ ((always_inline)) void
 block (const Planes *k, gint64 m0, gint64 p, const int NB, const int NV)
 {
   const float *restrict q = k->q + p;
@@ -108,7 +108,7 @@ block (const Planes *k, gint64 m0, gint64 p, const int NB, const int NV)
       vstore (k->o + (m0 + i) * k->os + p + v * VL, acc[i][v]);
 }
 
-static inline __attribute__ ((always_inline)) void
+KERNEL static inline __attribute__ ((always_inline)) void
 planes (const Planes *k)
 {
   gint64 m0 = 0;

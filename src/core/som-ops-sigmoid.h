@@ -20,13 +20,13 @@
 typedef float VecF __attribute__ ((vector_size (VL * sizeof (float))));
 typedef gint32 VecI __attribute__ ((vector_size (VL * sizeof (float))));
 
-static inline __attribute__ ((always_inline)) VecF
+KERNEL static inline __attribute__ ((always_inline)) VecF
 vselect (VecI mask, VecF a, VecF b)
 {
   return (VecF) (((VecI) a & mask) | ((VecI) b & ~mask));
 }
 
-static inline __attribute__ ((always_inline)) VecF
+KERNEL static inline __attribute__ ((always_inline)) VecF
 vsigmoid (VecF x)
 {
   const VecF zero = { 0 }, big = zero + 88.0f, small = zero - 87.0f, inf = zero + INFINITY;
