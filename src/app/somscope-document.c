@@ -1491,7 +1491,6 @@ attach_session_map (SomscopeLayer *layer,
   somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
 }
 
-/* Fills the document from a finished load (main thread). */
 /* The sidebar's attack line from the attack's parameters and its
  * predictions: the method, ε, and how many of the inputs' predictions it
  * changed (after an attack, and for a session that holds one). */
@@ -1532,6 +1531,7 @@ update_attack_summary (SomscopeDocument *self)
     self->attack_summary = g_strdup_printf (_("Attacked: %zu of %zu flipped"), flipped, n);
 }
 
+/* Fills the document from a finished load (main thread). */
 static void
 apply_load (SomscopeDocument *self,
             LoadData         *d)

@@ -2167,7 +2167,7 @@ file_chosen (gpointer data)
 
 /* A folder of images, one subfolder per class, opens from the Open menu
  * (the dataset chooser would enter a folder instead of choosing it). */
-static void
+G_GNUC_UNUSED static void
 test_open_image_folder (void)
 {
   SomscopeDocument *before = somscope_window_get_document (window);
@@ -2373,7 +2373,13 @@ main (int argc, char **argv)
   g_test_add_func ("/app/recent-files", test_recent_files);
   g_test_add_func ("/app/thread-priorities", test_thread_priorities);
   g_test_add_func ("/app/unlabelled", test_unlabelled);
+#ifndef __SANITIZE_ADDRESS__
+  /* Not under AddressSanitizer (suite ui-sanitize): GTK 4.8's file chooser
+   * leaks the results of the queries it cancels as it closes (a GFileInfo,
+   * a GError; stacks of GIO's threads without symbols, which no suppression
+   * can name).  The ui suite runs it. */
   g_test_add_func ("/app/open-image-folder", test_open_image_folder);
+#endif
 
   g_signal_connect_after (app, "activate", G_CALLBACK (on_activate), NULL);
   status = g_application_run (G_APPLICATION (app), 1, argv);
