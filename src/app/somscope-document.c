@@ -109,6 +109,7 @@ struct _SomscopeDocument
   guint                  n_jobs;
   guint                  n_training;
   gsize                  n_inputs;
+  guint                  n_logits;        /* the model's classes, from its output; 0 if unknown */
   gboolean               has_labels;
   gboolean               modified;        /* maps trained since the last save */
   SomPreprocessOptions   preprocessing;
@@ -1587,6 +1588,7 @@ apply_load (SomscopeDocument *self,
   self->dataset = g_steal_pointer (&d->dataset);
   self->preprocess = g_steal_pointer (&d->preprocess);
   self->n_inputs = d->n;
+  self->n_logits = d->n_logits;
 
   for (guint t = 0; d->taps != NULL && t < d->taps->len; t++)
     g_hash_table_insert (tap_position, GUINT_TO_POINTER (g_array_index (d->taps, guint, t)),
@@ -3016,6 +3018,32 @@ attack_done_cb (GObject      *object,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUMMARY]);
 }
 
+/* What the attack pushes away from: the images' labels when they are
+ * classes of the model; else (unlabelled images, or an image folder whose
+ * classes are not the model's, as "cat" and "dog" beside ten outputs) the
+ * model's own predictions, which is what a saved attack's "labels_from"
+ * says. */
+static const SomArray *
+attack_labels (SomscopeDocument *self,
+               SomLabelSource   *source)
+{
+  if (self->labels != NULL && self->n_logits > 0)
+    {
+      const gint32 *labels = self->labels->data;
+      gboolean fit = TRUE;
+
+      for (gsize i = 0; i < self->labels->shape[0] && fit; i++)
+        fit = labels[i] >= 0 && (guint) labels[i] < self->n_logits;
+      if (fit)
+        {
+          *source = SOM_LABELS_TRUTH;
+          return self->labels;
+        }
+    }
+  *source = SOM_LABELS_MODEL;
+  return self->predictions;
+}
+
 static void
 start_attack (SomscopeDocument *self)
 {
@@ -3023,12 +3051,14 @@ start_attack (SomscopeDocument *self)
   AttackData *d;
   int method = g_settings_get_enum (self->settings, "attack-method");
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  SomLabelSource labels_from;
+  const SomArray *labels = attack_labels (self, &labels_from);
 
   /* A new attack replaces one still running. */
   if (self->attack_cancellable != NULL)
     g_cancellable_cancel (self->attack_cancellable);
   g_clear_object (&self->attack_cancellable);
-  if (method == 0 || self->model == NULL || self->preprocess == NULL || self->n_inputs == 0)
+  if (method == 0 || self->model == NULL || self->preprocess == NULL || self->n_inputs == 0 || labels == NULL)
     return;
   self->attack_cancellable = g_cancellable_new ();
 
@@ -3040,10 +3070,8 @@ start_attack (SomscopeDocument *self)
   d->params.eps = g_settings_get_double (self->settings, "attack-eps");
   d->params.steps = g_settings_get_int (self->settings, "attack-steps");
   d->params.seed = g_settings_get_int (self->settings, "som-seed");
-  /* Without ground truth the attack pushes away from the model's own answer. */
-  d->labels = som_array_copy (self->labels ? self->labels : self->predictions);
-  if (self->labels == NULL)
-    d->params.labels_from = SOM_LABELS_MODEL;
+  d->labels = som_array_copy (labels);
+  d->params.labels_from = labels_from;
   d->codes_mode = g_settings_get_enum (self->settings, "som-codes") == 1 ? SOM_CODES_FLATTEN : SOM_CODES_MEAN;
   d->taps = g_array_new (FALSE, FALSE, sizeof (guint));
   d->layers = g_ptr_array_new_with_free_func (g_object_unref);
@@ -3202,14 +3230,17 @@ replayed_images (SomscopeDocument *self,
   g_autoptr(GTask) task = NULL;
   ReplayData *d;
   SomAttackParams params;
-  const SomArray *labels = self->labels ? self->labels : self->predictions;
+  const SomArray *labels;
 
   if (r != NULL)
     return r->adversarial != NULL ? r : NULL;
   if (self->model == NULL || self->preprocess == NULL || self->attack == NULL || self->attacking ||
       self->adversarial_predictions == NULL || input >= self->adversarial_predictions->shape[0] ||
-      labels == NULL || input >= labels->shape[0] ||
       !som_attack_params_from_json (self->attack, &params, NULL) || params.random_start)
+    return NULL;
+  /* the labels the saved attack used */
+  labels = params.labels_from == SOM_LABELS_MODEL ? self->predictions : self->labels;
+  if (labels == NULL || input >= labels->shape[0])
     return NULL;
   r = g_new0 (Replay, 1);
   r->running = TRUE;

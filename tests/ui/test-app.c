@@ -2134,6 +2134,34 @@ test_unlabelled (void)
   g_unlink (path);
 }
 
+/* Writes @n_classes subfolders of @folder, each with @per_class 28×28 PNGs */
+static void
+write_image_folder (const char *folder,
+                    guint       n_classes,
+                    guint       per_class)
+{
+  for (guint c = 0; c < n_classes; c++)
+    for (guint i = 0; i < per_class; i++)
+      {
+        g_autofree char *class_name = g_strdup_printf ("class%02u", c);
+        g_autofree char *dir = g_build_filename (folder, class_name, NULL);
+        g_autofree char *name = g_strdup_printf ("%u.png", i);
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 28, 28);
+        cairo_t *cr = cairo_create (surface);
+
+        g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+        cairo_set_source_rgb (cr, 0.1 * i, 0.08 * c, 0.5);
+        cairo_paint (cr);
+        cairo_set_source_rgb (cr, 1, 1, 1);
+        cairo_rectangle (cr, c, i, 10, 14);
+        cairo_fill (cr);
+        cairo_destroy (cr);
+        g_assert_cmpint (cairo_surface_write_to_png (surface, path), ==, CAIRO_STATUS_SUCCESS);
+        cairo_surface_destroy (surface);
+      }
+}
+
 /* The chooser a GtkFileChooserNative shows where there is no portal */
 static GtkFileChooser *
 find_file_chooser (void)
@@ -2173,27 +2201,11 @@ test_open_image_folder (void)
   SomscopeDocument *before = somscope_window_get_document (window);
   g_autofree char *folder = g_build_filename (tmpdir, "images", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (folder);
-  const char *classes[] = { "boots", "coats" };
   GtkFileChooser *chooser;
   SomscopeDocument *document;
   const char * const *names;
 
-  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
-    for (guint i = 0; i < 3; i++)
-      {
-        g_autofree char *dir = g_build_filename (folder, classes[c], NULL);
-        g_autofree char *name = g_strdup_printf ("%u.png", i);
-        g_autofree char *path = g_build_filename (dir, name, NULL);
-        cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 28, 28);
-        cairo_t *cr = cairo_create (surface);
-
-        g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-        cairo_set_source_rgb (cr, 0.2 * i, 0.3 * c, 0.5);
-        cairo_paint (cr);
-        cairo_destroy (cr);
-        g_assert_cmpint (cairo_surface_write_to_png (surface, path), ==, CAIRO_STATUS_SUCCESS);
-        cairo_surface_destroy (surface);
-      }
+  write_image_folder (folder, 2, 3);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.open-image-folder", NULL));
   wait_for (file_chooser_shown, NULL, "the folder chooser");
   chooser = find_file_chooser ();
@@ -2208,10 +2220,46 @@ test_open_image_folder (void)
   g_assert_cmpuint (g_list_model_get_n_items (somscope_document_get_inputs (document)), ==, 6);
   names = somscope_document_get_class_names (document);
   g_assert_cmpuint (g_strv_length ((char **) names), ==, 2);
-  g_assert_cmpstr (names[0], ==, "boots");
-  g_assert_cmpstr (names[1], ==, "coats");
+  g_assert_cmpstr (names[0], ==, "class00");
+  g_assert_cmpstr (names[1], ==, "class01");
   g_assert_null (find_file_chooser ());
   wait_for (attack_done, NULL, "the attack on the folder's images");
+}
+
+/* An image folder whose classes are not the model's (twelve folders beside
+ * ten outputs): the attack pushes away from the model's own answers instead
+ * of failing on a label the model does not have. */
+static void
+test_foreign_classes (void)
+{
+  SomscopeDocument *before = somscope_window_get_document (window);
+  g_autofree char *folder = g_build_filename (tmpdir, "foreign-classes", NULL);
+  g_autoptr(GFile) model = NULL;
+  g_autoptr(GFile) images = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+  SomscopeDocument *document;
+  GListModel *inputs;
+  const char *summary;
+
+  write_image_folder (folder, 12, 2);
+  g_assert_true (somscope_find_demo (&model, &images));
+  somscope_window_open (window, model, file);
+  wait_for (other_document_ready, before, "the folder of twelve classes");
+  document = somscope_window_get_document (window);
+  g_assert_cmpuint (g_strv_length ((char **) somscope_document_get_class_names (document)), ==, 12);
+  wait_for (attack_done, NULL, "the attack on the folder's images");
+  summary = somscope_document_get_attack_summary (document);
+  g_test_message ("attack: %s", summary);
+  g_assert_nonnull (summary);
+  g_assert_true (g_str_has_suffix (summary, " of 24 flipped"));
+  inputs = somscope_document_get_inputs (document);
+  for (guint i = 0; i < g_list_model_get_n_items (inputs); i++)
+    {
+      g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+
+      g_assert_cmpint (somscope_input_get_adversarial_prediction (input), >=, 0);
+      g_assert_cmpint (somscope_input_get_adversarial_prediction (input), <, 10);
+    }
 }
 
 static void
@@ -2373,6 +2421,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/recent-files", test_recent_files);
   g_test_add_func ("/app/thread-priorities", test_thread_priorities);
   g_test_add_func ("/app/unlabelled", test_unlabelled);
+  g_test_add_func ("/app/foreign-classes", test_foreign_classes);
 #ifndef __SANITIZE_ADDRESS__
   /* Not under AddressSanitizer (suite ui-sanitize): GTK 4.8's file chooser
    * leaks the results of the queries it cancels as it closes (a GFileInfo,
