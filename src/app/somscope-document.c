@@ -110,6 +110,7 @@ struct _SomscopeDocument
   guint                  n_training;
   gsize                  n_inputs;
   guint                  n_logits;        /* the model's classes, from its output; 0 if unknown */
+  gboolean               foreign_classes; /* the images' classes are not the model's (their counts differ) */
   gboolean               has_labels;
   gboolean               modified;        /* maps trained since the last save */
   SomPreprocessOptions   preprocessing;
@@ -1704,6 +1705,10 @@ apply_load (SomscopeDocument *self,
       else if (d->labels != NULL)
         self->labels = som_array_copy (d->labels);
       self->has_labels = self->labels != NULL;
+      /* Labelled images of another number of classes than the model's
+       * outputs (a folder of "cat" and "dog" beside ten outputs): their
+       * labels say nothing of the model's answers. */
+      self->foreign_classes = self->has_labels && self->n_logits > 0 && n_classes != self->n_logits;
       if (self->labels != NULL)
         labels = self->labels->data;
       for (gsize i = 0; i < d->n; i++)
@@ -1755,6 +1760,11 @@ apply_load (SomscopeDocument *self,
     self->summary = g_strdup (_("No dataset: open one to map the layers"));
   else if (self->has_labels && self->predictions == NULL)
     self->summary = g_strdup_printf (_("%s\n%zu images · %u classes"), dataset_name, d->n, n_classes);
+  else if (self->has_labels && self->foreign_classes)
+    /* Translators: dataset summary of images whose classes are not the
+     * model's: file, images, their classes, the model's */
+    self->summary = g_strdup_printf (_("%s\n%zu images · %u classes, not the model's %u"),
+                                     dataset_name, d->n, n_classes, self->n_logits);
   else if (self->has_labels)
     /* Translators: dataset summary: file, images, classes, accuracy; no-break
      * spaces keep "accuracy", the number and the per cent sign on one line */
@@ -3019,15 +3029,15 @@ attack_done_cb (GObject      *object,
 }
 
 /* What the attack pushes away from: the images' labels when they are
- * classes of the model; else (unlabelled images, or an image folder whose
- * classes are not the model's, as "cat" and "dog" beside ten outputs) the
- * model's own predictions, which is what a saved attack's "labels_from"
- * says. */
+ * classes of the model; else (unlabelled images, or images whose classes
+ * are not the model's, as a folder of "cat" and "dog" beside ten outputs)
+ * the model's own predictions, which is what a saved attack's
+ * "labels_from" says. */
 static const SomArray *
 attack_labels (SomscopeDocument *self,
                SomLabelSource   *source)
 {
-  if (self->labels != NULL && self->n_logits > 0)
+  if (self->labels != NULL && self->n_logits > 0 && !self->foreign_classes)
     {
       const gint32 *labels = self->labels->data;
       gboolean fit = TRUE;

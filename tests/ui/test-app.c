@@ -2227,8 +2227,8 @@ test_open_image_folder (void)
 }
 
 /* An image folder whose classes are not the model's (twelve folders beside
- * ten outputs): the attack pushes away from the model's own answers instead
- * of failing on a label the model does not have. */
+ * ten outputs): no accuracy, and the attack pushes away from the model's own
+ * answers instead of failing on a label the model does not have. */
 static void
 test_foreign_classes (void)
 {
@@ -2247,6 +2247,8 @@ test_foreign_classes (void)
   wait_for (other_document_ready, before, "the folder of twelve classes");
   document = somscope_window_get_document (window);
   g_assert_cmpuint (g_strv_length ((char **) somscope_document_get_class_names (document)), ==, 12);
+  /* no accuracy: the folder's classes are not the model's */
+  g_assert_nonnull (strstr (somscope_document_get_summary (document), "24 images · 12 classes, not the model's 10"));
   wait_for (attack_done, NULL, "the attack on the folder's images");
   summary = somscope_document_get_attack_summary (document);
   g_test_message ("attack: %s", summary);
