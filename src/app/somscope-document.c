@@ -1493,6 +1493,32 @@ attach_session_map (SomscopeLayer *layer,
   somscope_layer_set_status (layer, SOMSCOPE_LAYER_STATUS_DONE, NULL);
 }
 
+/* The name of the model's class @k: the images' class name, or its number
+ * when the images' classes are not the model's (interned; NULL if none) */
+static const char *
+model_class_name (SomscopeDocument *self,
+                  int               k)
+{
+  char number[16];
+
+  if (k < 0)
+    return NULL;
+  if (self->foreign_classes || self->class_names == NULL || (guint) k >= g_strv_length (self->class_names))
+    {
+      g_snprintf (number, sizeof number, "%d", k);
+      return g_intern_string (number);
+    }
+  return g_intern_string (self->class_names[k]);
+}
+
+const char *
+somscope_document_get_model_class_name (SomscopeDocument *self,
+                                        int               k)
+{
+  g_return_val_if_fail (SOMSCOPE_IS_DOCUMENT (self), NULL);
+  return model_class_name (self, k);
+}
+
 /* The sidebar's attack line from the attack's parameters and its
  * predictions: the method, ε, and how many of the inputs' predictions it
  * changed (after an attack, and for a session that holds one). */
@@ -1718,13 +1744,16 @@ apply_load (SomscopeDocument *self,
 
           if (label >= 0 && label == prediction)
             correct++;
-          g_ptr_array_add (inputs,
-                           somscope_input_new (i, d->thumbnails ? g_ptr_array_index (d->thumbnails, i) : NULL,
-                                               label,
-                                               label >= 0 && (guint) label < n_classes ? names[label] : NULL,
-                                               prediction,
-                                               prediction >= 0 && (guint) prediction < n_classes
-                                                 ? names[prediction] : NULL));
+          SomscopeInput *input =
+            somscope_input_new (i, d->thumbnails ? g_ptr_array_index (d->thumbnails, i) : NULL,
+                                label,
+                                label >= 0 && (guint) label < n_classes ? names[label] : NULL,
+                                prediction,
+                                self->foreign_classes ? model_class_name (self, prediction)
+                                : prediction >= 0 && (guint) prediction < n_classes ? names[prediction] : NULL);
+
+          somscope_input_set_foreign_classes (input, self->foreign_classes);
+          g_ptr_array_add (inputs, input);
         }
       g_list_store_splice (self->inputs, 0, 0, inputs->pdata, inputs->len);
       self->predictions = g_steal_pointer (&d->predictions);
@@ -1738,7 +1767,8 @@ apply_load (SomscopeDocument *self,
             som_array_copy (som_session_get_array (d->session, SOM_SESSION_ADVERSARIAL_PREDICTIONS));
           for (gsize i = 0; i < d->n; i++)
             somscope_input_set_adversarial_prediction (g_ptr_array_index (inputs, i), adv[i],
-                                                       adv[i] >= 0 && (guint) adv[i] < n_classes
+                                                       self->foreign_classes ? model_class_name (self, adv[i])
+                                                       : adv[i] >= 0 && (guint) adv[i] < n_classes
                                                          ? names[adv[i]] : NULL);
           update_attack_summary (self);
         }
@@ -3003,7 +3033,8 @@ attack_done_cb (GObject      *object,
       g_autoptr(SomscopeInput) input = g_list_model_get_item (G_LIST_MODEL (self->inputs), i);
 
       somscope_input_set_adversarial_prediction (input, adv[i],
-                                                 adv[i] >= 0 && (guint) adv[i] < n_classes
+                                                 self->foreign_classes ? model_class_name (self, adv[i])
+                                                 : adv[i] >= 0 && (guint) adv[i] < n_classes
                                                    ? self->class_names[adv[i]] : NULL);
     }
   for (guint t = 0; t < d->layers->len; t++)

@@ -163,4 +163,9 @@ void                  somscope_render_enter                (void);
 void                  somscope_render_leave                (void);
 gboolean              somscope_wait_for_workers            (guint                 timeout_ms);
 
+/* The name of the model's class @k (its number when the images' classes
+ * are not the model's) */
+const char *somscope_document_get_model_class_name (SomscopeDocument *self,
+                                                    int               k);
+
 G_END_DECLS

@@ -16,6 +16,7 @@ struct _SomscopeInput
   const char *label_name;                /* interned or NULL */
   const char *prediction_name;           /* interned or NULL */
   const char *adversarial_name;          /* interned or NULL */
+  gboolean    foreign_classes;           /* the label is not one of the model's classes */
   guint       index;
   int         label;
   int         prediction;
@@ -55,7 +56,7 @@ dup_caption (SomscopeInput *self)
 
   if (self->label_name == NULL && self->prediction_name != NULL)
     return g_strdup_printf ("→ %s", self->prediction_name);
-  if (self->prediction_name != NULL && self->prediction != self->label)
+  if (self->prediction_name != NULL && (self->prediction != self->label || self->foreign_classes))
     return g_strdup_printf ("%s → %s", truth, self->prediction_name);
   return g_strdup (truth);
 }
@@ -64,7 +65,7 @@ gboolean
 somscope_input_get_misclassified (SomscopeInput *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_INPUT (self), FALSE);
-  return self->label >= 0 && self->prediction >= 0 && self->label != self->prediction;
+  return self->label >= 0 && self->prediction >= 0 && self->label != self->prediction && !self->foreign_classes;
 }
 
 static gboolean
@@ -206,6 +207,21 @@ somscope_input_get_thumbnail (SomscopeInput *self)
 {
   g_return_val_if_fail (SOMSCOPE_IS_INPUT (self), NULL);
   return self->thumbnail;
+}
+
+/* The label is a class of the images, not of the model (their classes
+ * differ): the caption gives both, and it is never "misclassified". */
+void
+somscope_input_set_foreign_classes (SomscopeInput *self,
+                                    gboolean       foreign)
+{
+  g_return_if_fail (SOMSCOPE_IS_INPUT (self));
+
+  if (self->foreign_classes == !!foreign)
+    return;
+  self->foreign_classes = !!foreign;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAPTION]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MISCLASSIFIED]);
 }
 
 void

@@ -30,6 +30,8 @@ void           somscope_input_set_adversarial_prediction (SomscopeInput *self,
                                                           int            prediction,
                                                           const char    *prediction_name);
 gboolean       somscope_input_get_misclassified          (SomscopeInput *self);
+void           somscope_input_set_foreign_classes        (SomscopeInput *self,
+                                                          gboolean       foreign);
 GdkTexture    *somscope_input_get_thumbnail              (SomscopeInput *self);
 
 G_END_DECLS

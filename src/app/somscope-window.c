@@ -776,13 +776,12 @@ sync_selected_input (SomscopeWindow *self)
         }
       if (adv >= 0)
         {
-          const char * const *names = somscope_document_get_class_names (self->document);
           g_autofree char *line = NULL;
           g_autofree char *with = NULL;
 
           /* Translators: the model's answer on the attacked image */
           line = g_markup_printf_escaped (_("attacked: %s"),
-                                          adv < (int) g_strv_length ((char **) names) ? names[adv] : "?");
+                                          somscope_document_get_model_class_name (self->document, adv));
           with = g_strdup_printf ("%s\n%s%s%s", markup,
                                   adv != somscope_input_get_prediction (input) ? "<span foreground=\"#e66100\">" : "",
                                   line,

@@ -2258,9 +2258,22 @@ test_foreign_classes (void)
   for (guint i = 0; i < g_list_model_get_n_items (inputs); i++)
     {
       g_autoptr(SomscopeInput) input = g_list_model_get_item (inputs, i);
+      g_autofree char *caption = NULL;
+      g_autofree char *expected = NULL;
 
       g_assert_cmpint (somscope_input_get_adversarial_prediction (input), >=, 0);
       g_assert_cmpint (somscope_input_get_adversarial_prediction (input), <, 10);
+      /* the model's answer by its number, not by a folder's name; never
+       * "misclassified" against a class the model does not have */
+      g_object_get (input, "caption", &caption, NULL);
+      expected = g_strdup_printf ("class%02d → %d", somscope_input_get_label (input),
+                                  somscope_input_get_prediction (input));
+      g_assert_cmpstr (caption, ==, expected);
+      g_assert_false (somscope_input_get_misclassified (input));
+      g_free (expected);
+      expected = g_strdup_printf ("%d", somscope_input_get_adversarial_prediction (input));
+      g_assert_cmpstr (somscope_document_get_model_class_name (document, somscope_input_get_adversarial_prediction (input)),
+                       ==, expected);
     }
 }
 
